@@ -1,0 +1,56 @@
+import { ConfigError, describeFlags, loadConfig } from '../config/load';
+import { runServe } from '../supervisor/main';
+
+const USAGE = `Usage:
+  switchboard serve [flags]                 start the chat server
+  switchboard connect HOST[:PORT] [--log FILE]
+  switchboard connect --unix PATH [--log FILE]
+                                            the terminal client
+  switchboard help                          this text
+
+serve flags (each also a key of the --config JSON file and an environment variable):
+  --config FILE (SWITCHBOARD_CONFIG): JSON file of settings
+`;
+
+/** The `switchboard` command: dispatches to a subcommand and sets the exit code. */
+export function main(argv: string[]): void {
+  const [command, ...rest] = argv;
+  run(command, rest).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: Error) => {
+      process.stderr.write(`switchboard: ${err.message}\n`);
+      process.exitCode = 1;
+    },
+  );
+}
+
+async function run(command: string | undefined, rest: string[]): Promise<number> {
+  switch (command) {
+    case 'serve': {
+      let config;
+      try {
+        config = loadConfig({ argv: rest, env: process.env, cwd: process.cwd() });
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        process.stderr.write(`switchboard serve: ${err.message}\n`);
+        return 2;
+      }
+      return runServe(config);
+    }
+    case 'connect': {
+      const { runConnect } = await import('../client/terminal');
+      return runConnect(rest);
+    }
+    case 'help':
+    case '--help':
+    case '-h':
+    case undefined:
+      process.stdout.write(USAGE + describeFlags().join('\n') + '\n');
+      return command === undefined ? 2 : 0;
+    default:
+      process.stderr.write(`switchboard: unknown command "${command}"\n\n${USAGE}`);
+      return 2;
+  }
+}

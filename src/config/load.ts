@@ -1,0 +1,115 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Ajv from 'ajv';
+import { ConfigSchema, type Config, type ConfigKey } from './schema';
+
+/**
+ * Builds the one Config of a server run: defaults < config file < environment < flags.
+ * Validated once against the schema (unknown keys are errors), paths made absolute, frozen.
+ */
+
+export class ConfigError extends Error {
+  readonly code = 'CONFIG_INVALID';
+}
+
+const ENV_PREFIX = 'SWITCHBOARD_';
+const keys = Object.keys(ConfigSchema.properties) as ConfigKey[];
+
+const kebab = (key: string): string => key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+const upperSnake = (key: string): string => ENV_PREFIX + key.replace(/[A-Z]/g, (c) => '_' + c).toUpperCase();
+
+const flagToKey = new Map(keys.map((k) => [kebab(k), k]));
+const envToKey = new Map(keys.map((k) => [upperSnake(k), k]));
+
+const ajv = new Ajv({ useDefaults: true, coerceTypes: true, allErrors: true, strict: false });
+const validate = ajv.compile(ConfigSchema);
+
+export interface LoadInput {
+  /** Flags after the subcommand, e.g. ['--port', '0']. */
+  argv: string[];
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+}
+
+export function loadConfig({ argv, env, cwd }: LoadInput): Config {
+  const fromFlags = parseFlags(argv);
+  const configFile = (fromFlags.config as string | undefined) ?? env[ENV_PREFIX + 'CONFIG'];
+  delete fromFlags.config;
+  const fromFile = configFile ? readConfigFile(path.resolve(cwd, configFile)) : {};
+  const fromEnv = readEnv(env);
+  const merged: Record<string, unknown> = { ...fromFile, ...fromEnv, ...fromFlags };
+  // Flags and environment are strings; "null" is how they switch an optional setting off.
+  for (const [k, v] of Object.entries(merged)) if (v === 'null' || v === '') merged[k] = null;
+  if (!validate(merged)) {
+    const problems = (validate.errors ?? []).map((e) => {
+      const where = e.instancePath.replace(/^\//, '') || (e.params as { additionalProperty?: string }).additionalProperty || '';
+      return e.keyword === 'additionalProperties' ? `unknown setting "${where}"` : `${where} ${e.message}`;
+    });
+    throw new ConfigError(`invalid configuration: ${[...new Set(problems)].join('; ')}`);
+  }
+  const config = merged as unknown as Record<ConfigKey, unknown>;
+  config.dataDir = path.resolve(cwd, config.dataDir as string);
+  if (config.unixSocket) config.unixSocket = path.resolve(cwd, config.unixSocket as string);
+  return Object.freeze(config) as unknown as Config;
+}
+
+function parseFlags(argv: string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (!arg.startsWith('--')) throw new ConfigError(`unexpected argument "${arg}"`);
+    const eq = arg.indexOf('=');
+    const name = eq === -1 ? arg.slice(2) : arg.slice(2, eq);
+    const key = name === 'config' ? 'config' : flagToKey.get(name);
+    if (!key) throw new ConfigError(`unknown flag "--${name}" (see switchboard help)`);
+    let value: string | undefined = eq === -1 ? argv[++i] : arg.slice(eq + 1);
+    if (value === undefined) throw new ConfigError(`flag "--${name}" needs a value`);
+    out[key] = value;
+  }
+  return out;
+}
+
+function readEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (!name.startsWith(ENV_PREFIX) || name === ENV_PREFIX + 'CONFIG' || value === undefined) continue;
+    const key = envToKey.get(name);
+    if (!key) throw new ConfigError(`unknown environment variable ${name}`);
+    out[key] = value;
+  }
+  return out;
+}
+
+function readConfigFile(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`config file ${file} is not valid JSON: ${(err as Error).message}`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConfigError(`config file ${file} must hold a JSON object`);
+  return value as Record<string, unknown>;
+}
+
+/** Lines for `switchboard help`: every flag with its default and meaning. */
+export function describeFlags(): string[] {
+  return keys.map((k) => {
+    const s = ConfigSchema.properties[k] as { default?: unknown; description?: string };
+    return `  --${kebab(k)} (${upperSnake(k)}, default ${JSON.stringify(s.default)}): ${s.description ?? ''}`;
+  });
+}
+
+/** Children get the frozen config this way, so nothing below main.ts reads the environment. */
+export const CHILD_CONFIG_ENV = 'SB_CHILD_CONFIG';
+
+export function configFromParent(env: NodeJS.ProcessEnv): Config {
+  const text = env[CHILD_CONFIG_ENV];
+  if (!text) throw new ConfigError(`${CHILD_CONFIG_ENV} is not set: this process is started by the supervisor`);
+  return Object.freeze(JSON.parse(text)) as Config;
+}

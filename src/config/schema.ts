@@ -1,0 +1,32 @@
+import os from 'node:os';
+import { Type, type Static } from '@sinclair/typebox';
+
+/**
+ * Every setting of `switchboard serve`. Each is a `--kebab-case` flag, a camelCase key of the
+ * JSON config file, and a SWITCHBOARD_UPPER_SNAKE environment variable.
+ */
+export const ConfigSchema = Type.Object(
+  {
+    host: Type.String({ default: '127.0.0.1', description: 'address of the TCP listener' }),
+    port: Type.Integer({ minimum: 0, maximum: 65535, default: 4444, description: 'TCP port (0 = any free port)' }),
+    unixSocket: Type.Union([Type.String({ minLength: 1 }), Type.Null()], { default: null, description: 'path of an extra Unix-socket listener' }),
+    dataDir: Type.String({ minLength: 1, default: './data', description: 'where everything the server writes goes' }),
+    workers: Type.Integer({ minimum: 1, maximum: 256, default: Math.max(1, os.availableParallelism()), description: 'worker processes (pool placement)' }),
+    placement: Type.Union([Type.Literal('pool'), Type.Literal('dedicated')], { default: 'pool', description: 'pool: N shared workers; dedicated: one worker process per client' }),
+    maxClients: Type.Integer({ minimum: 1, default: 10000, description: 'connected clients at most; more get TOO_MANY_USERS' }),
+    spares: Type.Integer({ minimum: 0, maximum: 64, default: 2, description: 'dedicated placement: idle pre-spawned workers kept ready' }),
+    maxProcesses: Type.Integer({ minimum: 1, default: 256, description: 'dedicated placement: worker processes at most (spares included)' }),
+    maxLineBytes: Type.Integer({ minimum: 64, default: 65536, description: 'longest accepted client line; longer closes the connection' }),
+    maxOutboundBytes: Type.Integer({ minimum: 1024, default: 4 * 1024 * 1024, description: 'per-client output queue bound; over it the client is disconnected' }),
+    shutdownTimeoutMs: Type.Integer({ minimum: 100, default: 8000, description: 'graceful stop deadline before children are killed' }),
+    logLevel: Type.Union(
+      ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+      { default: 'info', description: 'pino log level' },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export type Config = Readonly<Static<typeof ConfigSchema>>;
+
+export type ConfigKey = keyof Static<typeof ConfigSchema>;

@@ -1,0 +1,290 @@
+import type { ControlRequest, RoomListEntry, ServerMessage } from '../protocol/messages';
+import { GUEST_PREFIX, MAIN_HALL, isValidIdentity, isValidRoomId } from '../protocol/rules';
+import type { Effect, SessionKey, SessionView } from './effects';
+
+interface Session {
+  key: SessionKey;
+  identity: string;
+  roomid: string;
+  owned: Set<string>;
+}
+
+interface Room {
+  id: string;
+  /** Owning session, or null for none (MainHall, or a room whose owner left). */
+  owner: Session | null;
+  members: Set<Session>;
+}
+
+/** A session as a worker re-registers it after a hub restart. */
+export interface RestoredSession extends SessionView {
+  key: SessionKey;
+}
+
+/**
+ * Rooms, identities and membership of one node: the seed-004 rules as pure state transitions.
+ * Every operation returns the effects to carry out; nothing here does I/O.
+ */
+export class ChatState {
+  private readonly sessions = new Map<SessionKey, Session>();
+  private readonly byIdentity = new Map<string, Session>();
+  private readonly rooms = new Map<string, Room>();
+  /** No guest number below this is free; keeps guest naming O(1) amortised. */
+  private lowestFreeGuestHint = 1;
+
+  constructor() {
+    this.rooms.set(MAIN_HALL, { id: MAIN_HALL, owner: null, members: new Set() });
+  }
+
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  has(key: SessionKey): boolean {
+    return this.sessions.has(key);
+  }
+
+  view(key: SessionKey): SessionView | undefined {
+    const s = this.sessions.get(key);
+    return s && { identity: s.identity, roomid: s.roomid, owned: [...s.owned] };
+  }
+
+  identityOf(key: SessionKey): string | undefined {
+    return this.sessions.get(key)?.identity;
+  }
+
+  roomOf(key: SessionKey): string | undefined {
+    return this.sessions.get(key)?.roomid;
+  }
+
+  /** A new client: guest name, MainHall, then the welcome sequence of seed 004 §2.1. */
+  connect(key: SessionKey): Effect[] {
+    if (this.sessions.has(key)) return [];
+    const session: Session = { key, identity: this.nextGuestName(), roomid: '', owned: new Set() };
+    this.sessions.set(key, session);
+    this.byIdentity.set(session.identity, session);
+    const fx: Effect[] = [];
+    send(fx, session, { type: 'newidentity', former: '', identity: session.identity });
+    this.moveTo(fx, session, MAIN_HALL);
+    send(fx, session, this.roomList());
+    send(fx, session, this.roomContents(MAIN_HALL));
+    return fx;
+  }
+
+  request(key: SessionKey, req: ControlRequest): Effect[] {
+    const session = this.sessions.get(key);
+    if (!session) return [];
+    switch (req.type) {
+      case 'identitychange':
+        return this.changeIdentity(session, req.identity);
+      case 'join':
+        return this.join(session, req.roomid);
+      case 'who':
+        return [deliver([session], this.roomContents(req.roomid))];
+      case 'list':
+        return [deliver([session], this.roomList())];
+      case 'createroom':
+        return this.createRoom(session, req.roomid);
+      case 'delete':
+        return this.deleteRoom(session, req.roomid);
+      case 'quit':
+        return this.leave(session, true);
+    }
+  }
+
+  /** The connection dropped (or its worker died): leave as a quit would, without telling it. */
+  disconnect(key: SessionKey): Effect[] {
+    const session = this.sessions.get(key);
+    return session ? this.leave(session, false) : [];
+  }
+
+  /**
+   * Rebuilds the state a restarted hub lost from what the workers mirror. A session whose
+   * identity is taken meanwhile (should not happen) gets a fresh guest name and is told.
+   */
+  restore(restored: RestoredSession[]): Effect[] {
+    const fx: Effect[] = [];
+    for (const r of restored) {
+      if (this.sessions.has(r.key)) continue;
+      const clash = !isValidIdentity(r.identity) || this.byIdentity.has(r.identity);
+      const session: Session = { key: r.key, identity: clash ? this.nextGuestName() : r.identity, roomid: '', owned: new Set() };
+      this.sessions.set(r.key, session);
+      this.byIdentity.set(session.identity, session);
+      const room = this.rooms.get(r.roomid) ?? (isValidRoomId(r.roomid) ? this.addRoom(r.roomid, null) : this.rooms.get(MAIN_HALL)!);
+      session.roomid = room.id;
+      room.members.add(session);
+      if (clash) send(fx, session, { type: 'newidentity', former: r.identity, identity: session.identity });
+    }
+    for (const r of restored) {
+      const session = this.sessions.get(r.key)!;
+      for (const roomid of r.owned) {
+        if (roomid === MAIN_HALL || !isValidRoomId(roomid)) continue;
+        const room = this.rooms.get(roomid) ?? this.addRoom(roomid, null);
+        if (room.owner === null) {
+          room.owner = session;
+          session.owned.add(roomid);
+        }
+      }
+      fx.push({ kind: 'state', session: session.key });
+    }
+    return fx;
+  }
+
+  roomList(): ServerMessage {
+    const rooms: RoomListEntry[] = [];
+    for (const room of this.sortedRooms()) rooms.push({ roomid: room.id, count: room.members.size });
+    return { type: 'roomlist', rooms };
+  }
+
+  roomContents(roomid: string): ServerMessage {
+    const room = this.rooms.get(roomid);
+    if (!room) return { type: 'roomcontents', roomid, identities: [], owner: '' };
+    return {
+      type: 'roomcontents',
+      roomid,
+      identities: [...room.members].map((m) => m.identity),
+      owner: room.owner?.identity ?? '',
+    };
+  }
+
+  private changeIdentity(session: Session, wanted: string): Effect[] {
+    const former = session.identity;
+    if (!isValidIdentity(wanted) || this.byIdentity.has(wanted)) {
+      return [deliver([session], { type: 'newidentity', former, identity: former })];
+    }
+    this.byIdentity.delete(former);
+    this.byIdentity.set(wanted, session);
+    session.identity = wanted;
+    this.noteGuestNameFreed(former);
+    const room = this.rooms.get(session.roomid)!;
+    return [
+      { kind: 'state', session: session.key },
+      deliver([...room.members], { type: 'newidentity', former, identity: wanted }),
+    ];
+  }
+
+  private join(session: Session, roomid: string): Effect[] {
+    const former = session.roomid;
+    if (roomid === former || !this.rooms.has(roomid)) {
+      return [deliver([session], { type: 'roomchange', identity: session.identity, former, roomid: former })];
+    }
+    const fx: Effect[] = [];
+    this.moveTo(fx, session, roomid);
+    if (roomid === MAIN_HALL) {
+      send(fx, session, this.roomList());
+      send(fx, session, this.roomContents(MAIN_HALL));
+    }
+    return fx;
+  }
+
+  private createRoom(session: Session, roomid: string): Effect[] {
+    if (isValidRoomId(roomid) && !this.rooms.has(roomid)) {
+      this.addRoom(roomid, session);
+      session.owned.add(roomid);
+      return [{ kind: 'state', session: session.key }, deliver([session], this.roomList())];
+    }
+    return [deliver([session], this.roomList())];
+  }
+
+  private deleteRoom(session: Session, roomid: string): Effect[] {
+    const room = this.rooms.get(roomid);
+    const fx: Effect[] = [];
+    if (room && room.owner === session) {
+      // Members move to MainHall "as if they joined it"; the room goes once it is empty.
+      for (const member of [...room.members]) {
+        this.moveTo(fx, member, MAIN_HALL, false);
+        send(fx, member, this.roomList());
+        send(fx, member, this.roomContents(MAIN_HALL));
+      }
+      this.rooms.delete(roomid);
+      session.owned.delete(roomid);
+      fx.push({ kind: 'state', session: session.key });
+    }
+    send(fx, session, this.roomList());
+    return fx;
+  }
+
+  private leave(session: Session, quit: boolean): Effect[] {
+    const fx: Effect[] = [];
+    const touched: Room[] = [];
+    for (const roomid of session.owned) {
+      const owned = this.rooms.get(roomid);
+      if (owned) {
+        owned.owner = null;
+        touched.push(owned);
+      }
+    }
+    session.owned.clear();
+    const room = this.rooms.get(session.roomid);
+    if (room) {
+      room.members.delete(session);
+      const notice: ServerMessage = { type: 'roomchange', identity: session.identity, former: room.id, roomid: '' };
+      fx.push(deliver(quit ? [...room.members, session] : [...room.members], notice));
+      touched.push(room);
+    }
+    this.sessions.delete(session.key);
+    this.byIdentity.delete(session.identity);
+    this.noteGuestNameFreed(session.identity);
+    for (const r of touched) this.deleteIfAbandoned(r);
+    fx.push({ kind: 'state', session: session.key });
+    if (quit) fx.push({ kind: 'end', session: session.key });
+    return fx;
+  }
+
+  /**
+   * Moves a session into `roomid` and tells both rooms. `dropEmptyFormer` is false while a
+   * room is being deleted, since the deleter removes it itself.
+   */
+  private moveTo(fx: Effect[], session: Session, roomid: string, dropEmptyFormer = true): void {
+    const from = this.rooms.get(session.roomid);
+    const to = this.rooms.get(roomid)!;
+    from?.members.delete(session);
+    to.members.add(session);
+    const former = session.roomid;
+    session.roomid = roomid;
+    fx.push({ kind: 'state', session: session.key });
+    const audience = new Set<Session>(to.members);
+    if (from) for (const m of from.members) audience.add(m);
+    fx.push(deliver([...audience], { type: 'roomchange', identity: session.identity, former, roomid }));
+    if (from && dropEmptyFormer) this.deleteIfAbandoned(from);
+  }
+
+  private deleteIfAbandoned(room: Room): void {
+    if (room.id !== MAIN_HALL && room.owner === null && room.members.size === 0) this.rooms.delete(room.id);
+  }
+
+  private addRoom(id: string, owner: Session | null): Room {
+    const room: Room = { id, owner, members: new Set() };
+    this.rooms.set(id, room);
+    return room;
+  }
+
+  /** MainHall first, then by name: an order that survives a hub restart. */
+  private sortedRooms(): Room[] {
+    const rest = [...this.rooms.values()].filter((r) => r.id !== MAIN_HALL).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return [this.rooms.get(MAIN_HALL)!, ...rest];
+  }
+
+  private nextGuestName(): string {
+    let n = this.lowestFreeGuestHint;
+    while (this.byIdentity.has(GUEST_PREFIX + n)) n++;
+    this.lowestFreeGuestHint = n + 1;
+    return GUEST_PREFIX + n;
+  }
+
+  private noteGuestNameFreed(identity: string): void {
+    if (!identity.startsWith(GUEST_PREFIX)) return;
+    const digits = identity.slice(GUEST_PREFIX.length);
+    if (!/^[1-9][0-9]*$/.test(digits)) return;
+    const n = Number(digits);
+    if (n < this.lowestFreeGuestHint) this.lowestFreeGuestHint = n;
+  }
+}
+
+function deliver(to: Iterable<Session>, message: ServerMessage): Effect {
+  return { kind: 'deliver', to: [...to].map((s) => s.key), message };
+}
+
+function send(fx: Effect[], session: Session, message: ServerMessage): void {
+  fx.push(deliver([session], message));
+}

@@ -1,0 +1,23 @@
+import type { ServerMessage } from '../protocol/messages';
+
+/** Opaque handle of one connected client, unique across the node. */
+export type SessionKey = string;
+
+/**
+ * What a state transition asks the outside world to do, in order. The hub turns these into
+ * IPC frames; order matters because workers apply `state` before later deliveries.
+ */
+export type Effect =
+  /** Send `message` to each listed session (the list is fixed when the effect is made). */
+  | { kind: 'deliver'; to: SessionKey[]; message: ServerMessage }
+  /** The session's identity, room or owned rooms changed, or it is gone: mirror it. */
+  | { kind: 'state'; session: SessionKey }
+  /** Close the session once what was sent before has been written. */
+  | { kind: 'end'; session: SessionKey };
+
+/** What a worker mirrors of each of its sessions, and re-registers after a hub restart. */
+export interface SessionView {
+  identity: string;
+  roomid: string;
+  owned: string[];
+}

@@ -1,0 +1,59 @@
+import fs from 'node:fs';
+import net from 'node:net';
+import { configFromParent } from '../config/load';
+import { hubSocketPath } from '../ipc/paths';
+import type { SupervisorToChild } from '../ipc/supervisor-messages';
+import { createLogger } from '../log/logger';
+import { Hub } from './hub';
+import { WorkerLink } from './worker-link';
+
+/** How long a restarted hub waits for the workers that were alive to re-register. */
+const RECOVERY_DEADLINE_MS = 3000;
+
+function main(): void {
+  const config = configFromParent(process.env);
+  const log = createLogger('hub', config.logLevel);
+  const expected = (process.env.SB_EXPECT_WORKERS ?? '').split(',').filter(Boolean).map(Number);
+  const hub = new Hub(expected, RECOVERY_DEADLINE_MS, log);
+  const socketPath = hubSocketPath(config.dataDir);
+
+  const server = net.createServer((socket) => {
+    const link = new WorkerLink(
+      socket,
+      (l, msg) => {
+        try {
+          hub.onMessage(l, msg);
+        } catch (err) {
+          log.error({ err, workerId: l.workerId }, 'bad frame from worker; dropping its link');
+          socket.destroy();
+        }
+      },
+      (l, err) => {
+        log.error({ err, workerId: l.workerId }, 'undecodable frame from worker; dropping its link');
+        socket.destroy();
+      },
+    );
+    socket.on('error', (err) => log.warn({ err, workerId: link.workerId }, 'worker link error'));
+    socket.on('close', () => hub.onLinkClosed(link));
+  });
+
+  // A previous hub of this server left its socket file behind when it died.
+  fs.rmSync(socketPath, { force: true });
+  server.listen(socketPath, () => {
+    fs.chmodSync(socketPath, 0o600);
+    log.info({ socketPath }, 'hub listening');
+    process.send?.({ type: 'ready' });
+  });
+
+  process.on('message', (msg: SupervisorToChild) => {
+    if (msg.type === 'shutdown') {
+      log.info({ sessions: hub.sessionCount }, 'hub stopping');
+      server.close();
+      process.exit(0);
+    }
+  });
+  // The supervisor is gone (killed): nobody will restart or stop us, so stop now.
+  process.on('disconnect', () => process.exit(0));
+}
+
+main();

@@ -1,0 +1,43 @@
+import type net from 'node:net';
+import { FrameDecoder } from '../ipc/frame-codec';
+import { decodeWorkerToHub, type WorkerToHub } from '../ipc/hub-link-messages';
+
+/** Largest frame a worker may send: a HELLO of a busy worker is the biggest one. */
+const MAX_WORKER_FRAME_BYTES = 64 * 1024 * 1024;
+
+/** The hub's end of one worker's Unix socket. */
+export class WorkerLink {
+  /** Set by the worker's HELLO; frames before it are a protocol error. */
+  workerId: number | null = null;
+  /** Local session ids of this worker that the hub knows. */
+  readonly sessions = new Set<number>();
+  private readonly decoder = new FrameDecoder(MAX_WORKER_FRAME_BYTES);
+
+  constructor(
+    readonly socket: net.Socket,
+    onMessage: (link: WorkerLink, msg: WorkerToHub) => void,
+    onBroken: (link: WorkerLink, err: Error) => void,
+  ) {
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        this.decoder.push(chunk, (kind, payload) => onMessage(this, decodeWorkerToHub(kind, payload)));
+      } catch (err) {
+        onBroken(this, err as Error);
+      }
+    });
+  }
+
+  keyOf(id: number): string {
+    return `${this.workerId}:${id}`;
+  }
+
+  write(frame: Buffer): void {
+    if (!this.socket.destroyed) this.socket.write(frame);
+  }
+}
+
+/** Splits a session key back into its worker id and local id. */
+export function parseSessionKey(key: string): { workerId: number; id: number } {
+  const colon = key.indexOf(':');
+  return { workerId: Number(key.slice(0, colon)), id: Number(key.slice(colon + 1)) };
+}

@@ -1,0 +1,128 @@
+import type { ControlRequest } from '../protocol/messages';
+import type { SessionView } from '../core/effects';
+import { buildFrame, encodeFrame } from './frame-codec';
+
+/**
+ * The messages between a worker and the hub over their Unix socket. Control messages are JSON
+ * payloads (rare, small); the chat data path is binary so the hub routes on a small header and
+ * forwards the encoded client line without re-encoding it per client.
+ */
+export const Kind = {
+  // worker -> hub
+  HELLO: 1,
+  OPEN: 2,
+  REQUEST: 3,
+  CHAT: 4,
+  CLOSE: 5,
+  // hub -> worker
+  STATE: 10,
+  TO_SESSIONS: 11,
+  TO_ROOM: 12,
+  END: 13,
+} as const;
+
+/** A session as a worker registers it: `view` null means it still awaits its welcome. */
+export interface RegisteredSession {
+  id: number;
+  view: SessionView | null;
+}
+
+export interface Hello {
+  workerId: number;
+  sessions: RegisteredSession[];
+}
+
+export type WorkerToHub =
+  | { kind: typeof Kind.HELLO; hello: Hello }
+  | { kind: typeof Kind.OPEN; id: number }
+  | { kind: typeof Kind.REQUEST; id: number; request: ControlRequest }
+  | { kind: typeof Kind.CHAT; id: number; content: string }
+  | { kind: typeof Kind.CLOSE; id: number };
+
+export type HubToWorker =
+  | { kind: typeof Kind.STATE; id: number; view: SessionView }
+  | { kind: typeof Kind.TO_SESSIONS; ids: number[]; line: Buffer }
+  | { kind: typeof Kind.TO_ROOM; roomid: string; line: Buffer }
+  | { kind: typeof Kind.END; id: number };
+
+const json = (kind: number, value: unknown): Buffer => encodeFrame(kind, Buffer.from(JSON.stringify(value)));
+
+const idOnly = (kind: number, id: number): Buffer => buildFrame(kind, 4, (f, o) => f.writeUInt32BE(id, o));
+
+export const encodeHello = (hello: Hello): Buffer => json(Kind.HELLO, hello);
+export const encodeOpen = (id: number): Buffer => idOnly(Kind.OPEN, id);
+export const encodeRequest = (id: number, request: ControlRequest): Buffer => json(Kind.REQUEST, { id, request });
+export const encodeClose = (id: number): Buffer => idOnly(Kind.CLOSE, id);
+export const encodeEnd = (id: number): Buffer => idOnly(Kind.END, id);
+export const encodeState = (id: number, view: SessionView): Buffer => json(Kind.STATE, { id, view });
+
+export function encodeChat(id: number, content: string): Buffer {
+  const bytes = Buffer.byteLength(content);
+  return buildFrame(Kind.CHAT, 4 + bytes, (f, o) => {
+    f.writeUInt32BE(id, o);
+    f.write(content, o + 4, 'utf8');
+  });
+}
+
+export function encodeToSessions(ids: number[], line: Buffer): Buffer {
+  return buildFrame(Kind.TO_SESSIONS, 4 + 4 * ids.length + line.length, (f, o) => {
+    f.writeUInt32BE(ids.length, o);
+    for (let i = 0; i < ids.length; i++) f.writeUInt32BE(ids[i]!, o + 4 + 4 * i);
+    line.copy(f, o + 4 + 4 * ids.length);
+  });
+}
+
+/** Room ids are ASCII of at most 32 characters (protocol rule), so one length byte suffices. */
+export function encodeToRoom(roomid: string, line: Buffer): Buffer {
+  return buildFrame(Kind.TO_ROOM, 1 + roomid.length + line.length, (f, o) => {
+    f[o] = roomid.length;
+    f.write(roomid, o + 1, 'latin1');
+    line.copy(f, o + 1 + roomid.length);
+  });
+}
+
+export class IpcProtocolError extends Error {
+  readonly code = 'IPC_PROTOCOL_ERROR';
+}
+
+export function decodeWorkerToHub(kind: number, payload: Buffer): WorkerToHub {
+  switch (kind) {
+    case Kind.HELLO:
+      return { kind, hello: JSON.parse(payload.toString()) as Hello };
+    case Kind.OPEN:
+    case Kind.CLOSE:
+      return { kind, id: payload.readUInt32BE(0) };
+    case Kind.REQUEST: {
+      const { id, request } = JSON.parse(payload.toString()) as { id: number; request: ControlRequest };
+      return { kind, id, request };
+    }
+    case Kind.CHAT:
+      return { kind, id: payload.readUInt32BE(0), content: payload.toString('utf8', 4) };
+    default:
+      throw new IpcProtocolError(`unknown worker-to-hub frame kind ${kind}`);
+  }
+}
+
+/** Decodes a hub frame; `line` views are copied, since a worker may queue them per socket. */
+export function decodeHubToWorker(kind: number, payload: Buffer): HubToWorker {
+  switch (kind) {
+    case Kind.STATE: {
+      const { id, view } = JSON.parse(payload.toString()) as { id: number; view: SessionView };
+      return { kind, id, view };
+    }
+    case Kind.TO_SESSIONS: {
+      const n = payload.readUInt32BE(0);
+      const ids: number[] = new Array(n);
+      for (let i = 0; i < n; i++) ids[i] = payload.readUInt32BE(4 + 4 * i);
+      return { kind, ids, line: Buffer.from(payload.subarray(4 + 4 * n)) };
+    }
+    case Kind.TO_ROOM: {
+      const len = payload[0]!;
+      return { kind, roomid: payload.toString('latin1', 1, 1 + len), line: Buffer.from(payload.subarray(1 + len)) };
+    }
+    case Kind.END:
+      return { kind, id: payload.readUInt32BE(0) };
+    default:
+      throw new IpcProtocolError(`unknown hub-to-worker frame kind ${kind}`);
+  }
+}

@@ -1,0 +1,20 @@
+/**
+ * Messages on Node's IPC channel between the supervisor and its children (a Unix socketpair;
+ * client sockets ride along as passed file descriptors, SCM_RIGHTS).
+ */
+
+export type SupervisorToChild =
+  /** A client connection; the socket handle travels with the message. */
+  | { type: 'conn' }
+  /** Stop: close clients with SHUTTING_DOWN, then exit. */
+  | { type: 'shutdown' };
+
+export type ChildToSupervisor =
+  /** The child is ready to serve (hub: listening; worker: linked to the hub). */
+  | { type: 'ready' }
+  /** A worker's client session ended (the supervisor counts clients per worker). */
+  | { type: 'session-closed' };
+
+export function isChildMessage(value: unknown): value is ChildToSupervisor {
+  return typeof value === 'object' && value !== null && typeof (value as { type?: unknown }).type === 'string';
+}

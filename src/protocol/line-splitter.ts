@@ -1,0 +1,58 @@
+/**
+ * Splits a byte stream into newline-terminated lines, bounded: a line longer than `maxLineBytes`
+ * is reported as soon as the bound is passed, without buffering the rest of it. Knows nothing
+ * of sockets; the caller feeds chunks and acts on the result.
+ */
+export class LineSplitter {
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private overflowed = false;
+
+  constructor(private readonly maxLineBytes: number) {}
+
+  /**
+   * Feeds one chunk. Calls `onLine` for each complete line (without the `\n`, a trailing `\r`
+   * removed). Returns false once a line has passed the bound; the splitter then stays closed.
+   */
+  push(chunk: Buffer, onLine: (line: string) => void): boolean {
+    if (this.overflowed) return false;
+    let start = 0;
+    for (;;) {
+      const nl = chunk.indexOf(0x0a, start);
+      if (nl === -1) break;
+      if (this.pendingBytes + (nl - start) > this.maxLineBytes) return this.overflow();
+      const piece = chunk.subarray(start, nl);
+      const line = this.pendingBytes === 0 ? piece : Buffer.concat([...this.pending, piece]);
+      this.pending = [];
+      this.pendingBytes = 0;
+      start = nl + 1;
+      onLine(decodeLine(line));
+      if (this.overflowed) return false;
+    }
+    const rest = chunk.length - start;
+    if (rest > 0) {
+      if (this.pendingBytes + rest > this.maxLineBytes) return this.overflow();
+      // Copy: the chunk may be a view into a pooled buffer that the stream reuses.
+      this.pending.push(Buffer.from(chunk.subarray(start)));
+      this.pendingBytes += rest;
+    }
+    return true;
+  }
+
+  /** Bytes of an unfinished line held. */
+  get bufferedBytes(): number {
+    return this.pendingBytes;
+  }
+
+  private overflow(): false {
+    this.overflowed = true;
+    this.pending = [];
+    this.pendingBytes = 0;
+    return false;
+  }
+}
+
+function decodeLine(bytes: Buffer): string {
+  const end = bytes.length > 0 && bytes[bytes.length - 1] === 0x0d ? bytes.length - 1 : bytes.length;
+  return bytes.toString('utf8', 0, end);
+}

@@ -1,0 +1,71 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import type net from 'node:net';
+import path from 'node:path';
+import { CHILD_CONFIG_ENV } from '../config/load';
+import type { Config } from '../config/schema';
+import { isChildMessage, type ChildToSupervisor, type SupervisorToChild } from '../ipc/supervisor-messages';
+
+export type ChildRole = 'hub' | 'worker';
+
+const entryPoints: Record<ChildRole, string> = {
+  hub: path.join(__dirname, '..', 'hub', 'main.js'),
+  worker: path.join(__dirname, '..', 'worker', 'main.js'),
+};
+
+/**
+ * One child process as the supervisor sees it: its role, readiness, the clients handed to
+ * it, and a promise of its exit. Its stdout and stderr are the supervisor's (pino lines).
+ */
+export class Child {
+  readonly process: ChildProcess;
+  readonly startedAt = Date.now();
+  ready = false;
+  /** Clients handed to this child and not yet reported closed. */
+  sessions = 0;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+
+  constructor(
+    readonly role: ChildRole,
+    readonly id: number,
+    config: Config,
+    extraEnv: Record<string, string>,
+    onMessage: (child: Child, msg: ChildToSupervisor) => void,
+  ) {
+    this.process = fork(entryPoints[role], [], {
+      env: { ...process.env, [CHILD_CONFIG_ENV]: JSON.stringify(config), ...extraEnv },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      serialization: 'json',
+    });
+    this.exited = new Promise((resolve) => this.process.once('exit', (code, signal) => resolve({ code, signal })));
+    this.process.on('message', (msg) => {
+      if (isChildMessage(msg)) onMessage(this, msg);
+    });
+    // A send to a child that just died fails with EPIPE; its 'exit' is handled elsewhere.
+    this.process.on('error', () => {});
+  }
+
+  get pid(): number | undefined {
+    return this.process.pid;
+  }
+
+  get alive(): boolean {
+    return this.process.exitCode === null && this.process.signalCode === null;
+  }
+
+  send(msg: SupervisorToChild): void {
+    if (this.alive && this.process.connected) this.process.send(msg);
+  }
+
+  /**
+   * Passes a client socket's file descriptor to the child (SCM_RIGHTS on the IPC socketpair);
+   * Node closes the supervisor's copy once it is sent.
+   */
+  handOff(socket: net.Socket, done: (err: Error | null) => void): void {
+    if (!this.alive || !this.process.connected) return done(new Error('child is gone'));
+    this.process.send({ type: 'conn' } satisfies SupervisorToChild, socket, { keepOpen: false }, (err) => done(err ?? null));
+  }
+
+  kill(signal: NodeJS.Signals): void {
+    if (this.alive) this.process.kill(signal);
+  }
+}

@@ -1,0 +1,45 @@
+import fs from 'node:fs';
+import net from 'node:net';
+import type { Config } from '../config/schema';
+import { answers } from './data-dir';
+
+export interface ListenAddresses {
+  host: string;
+  port: number;
+  unixSocket: string | null;
+}
+
+/**
+ * The client-facing listeners. Accepted sockets stay paused (`pauseOnConnect`): the supervisor
+ * never reads a client byte, it only hands the descriptor on.
+ */
+export async function openListeners(config: Config, onSocket: (socket: net.Socket) => void): Promise<{ servers: net.Server[]; addresses: ListenAddresses }> {
+  const servers: net.Server[] = [];
+  const tcp = net.createServer({ pauseOnConnect: true, noDelay: true }, onSocket);
+  await listen(tcp, { host: config.host, port: config.port, backlog: 1024 });
+  servers.push(tcp);
+  if (config.unixSocket) {
+    if (await answers(config.unixSocket)) throw new Error(`unix socket ${config.unixSocket} is in use by another server`);
+    fs.rmSync(config.unixSocket, { force: true });
+    const unix = net.createServer({ pauseOnConnect: true }, onSocket);
+    await listen(unix, { path: config.unixSocket });
+    servers.push(unix);
+  }
+  const port = (tcp.address() as net.AddressInfo).port;
+  return { servers, addresses: { host: config.host, port, unixSocket: config.unixSocket } };
+}
+
+function listen(server: net.Server, options: net.ListenOptions): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+export function closeListeners(servers: net.Server[], config: Config): void {
+  for (const s of servers) s.close();
+  if (config.unixSocket) fs.rmSync(config.unixSocket, { force: true });
+}

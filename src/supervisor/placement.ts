@@ -1,0 +1,25 @@
+import type net from 'node:net';
+import type { Child } from './child';
+
+/** What a placement policy needs from the supervisor. */
+export interface PlacementHost {
+  /** Starts a worker process; its 'ready' and exit are routed back to the policy. */
+  spawnWorker(): Child;
+  /** Passes the socket to the worker and counts it. */
+  handOff(worker: Child, socket: net.Socket): void;
+  readonly stopping: boolean;
+}
+
+/** Decides which worker process serves a new client. */
+export interface Placement {
+  /** Resolves when the first workers are ready to take clients. */
+  start(): Promise<void>;
+  /** Places the client, or returns false when no process can be had (the cap is reached). */
+  place(socket: net.Socket): boolean;
+  onReady(worker: Child): void;
+  onExit(worker: Child, ranForMs: number): void;
+  /** Every live worker process. */
+  workers(): Child[];
+  /** Clients accepted but not yet handed to a worker. */
+  takeWaiting(): net.Socket[];
+}

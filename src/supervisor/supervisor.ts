@@ -1,0 +1,148 @@
+import type net from 'node:net';
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema';
+import type { ChildToSupervisor } from '../ipc/supervisor-messages';
+import { ErrorCode, errorLine } from '../protocol/errors';
+import { Backoff } from './backoff';
+import { Child } from './child';
+import { claimDataDir } from './data-dir';
+import { DedicatedPlacement } from './dedicated-placement';
+import { closeListeners, openListeners, type ListenAddresses } from './listeners';
+import type { Placement, PlacementHost } from './placement';
+import { PoolPlacement } from './pool-placement';
+
+/**
+ * The primary process: accepts, admits and places clients, runs the hub and the workers,
+ * restarts what crashes, and stops everything in order.
+ */
+export class Supervisor implements PlacementHost {
+  stopping = false;
+  private clients = 0;
+  private nextWorkerId = 1;
+  private hub: Child | null = null;
+  private hubReady: (() => void) | null = null;
+  private readonly hubBackoff = new Backoff();
+  private readonly placement: Placement;
+  private servers: net.Server[] = [];
+
+  constructor(
+    private readonly config: Config,
+    private readonly log: Logger,
+  ) {
+    this.placement =
+      config.placement === 'dedicated'
+        ? new DedicatedPlacement(this, config.spares, config.maxProcesses)
+        : new PoolPlacement(this, config.workers);
+  }
+
+  async start(): Promise<ListenAddresses> {
+    await claimDataDir(this.config.dataDir);
+    await new Promise<void>((resolve) => {
+      this.hubReady = resolve;
+      this.startHub();
+    });
+    await this.placement.start();
+    const { servers, addresses } = await openListeners(this.config, (socket) => this.admit(socket));
+    this.servers = servers;
+    return addresses;
+  }
+
+  spawnWorker(): Child {
+    const child = new Child('worker', this.nextWorkerId++, this.config, { SB_WORKER_ID: String(this.nextWorkerId - 1) }, (c, m) => this.onChildMessage(c, m));
+    this.log.debug({ workerId: child.id, childPid: child.pid }, 'worker started');
+    void child.exited.then(({ code, signal }) => {
+      const lost = child.sessions;
+      this.clients -= lost;
+      child.sessions = 0;
+      const clean = code === 0 && signal === null;
+      if (!this.stopping && !(clean && this.config.placement === 'dedicated')) {
+        this.log.error({ workerId: child.id, childPid: child.pid, code, signal, clientsLost: lost }, 'worker died');
+      }
+      this.placement.onExit(child, Date.now() - child.startedAt);
+    });
+    return child;
+  }
+
+  handOff(worker: Child, socket: net.Socket): void {
+    worker.sessions++;
+    this.clients++;
+    worker.handOff(socket, (err) => {
+      if (!err) return;
+      this.log.warn({ err, workerId: worker.id }, 'hand-off failed; closing the client');
+      worker.sessions--;
+      this.clients--;
+      socket.destroy();
+    });
+  }
+
+  /** SIGTERM/SIGINT: stop accepting, let workers say goodbye, then the hub; kill what lingers. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    const deadline = Date.now() + this.config.shutdownTimeoutMs;
+    this.log.info({ clients: this.clients }, 'shutting down');
+    closeListeners(this.servers, this.config);
+    for (const socket of this.placement.takeWaiting()) reject(socket, ErrorCode.SHUTTING_DOWN, 'server is shutting down');
+    const workers = this.placement.workers();
+    for (const w of workers) w.send({ type: 'shutdown' });
+    await waitOrKill(workers, deadline - 500);
+    if (this.hub) {
+      this.hub.send({ type: 'shutdown' });
+      await waitOrKill([this.hub], deadline);
+    }
+    this.log.info('stopped');
+  }
+
+  private admit(socket: net.Socket): void {
+    socket.on('error', () => {});
+    if (this.stopping) return reject(socket, ErrorCode.SHUTTING_DOWN, 'server is shutting down');
+    if (this.clients >= this.config.maxClients || !this.placement.place(socket)) {
+      this.log.warn({ clients: this.clients, remote: socket.remoteAddress }, 'refused a client: too many users');
+      reject(socket, ErrorCode.TOO_MANY_USERS, 'too many users; try again later');
+    }
+  }
+
+  private startHub(): void {
+    // Workers that were serving must re-register before the restarted hub serves anyone.
+    const expect = this.placement.workers().filter((w) => w.ready && w.alive).map((w) => w.id);
+    const hub = new Child('hub', 0, this.config, { SB_EXPECT_WORKERS: expect.join(',') }, (c, m) => this.onChildMessage(c, m));
+    this.hub = hub;
+    void hub.exited.then(({ code, signal }) => {
+      if (this.stopping) return;
+      const delay = this.hubBackoff.next(Date.now() - hub.startedAt);
+      this.log.error({ childPid: hub.pid, code, signal, restartInMs: delay }, 'hub died; restarting it');
+      setTimeout(() => {
+        if (!this.stopping) this.startHub();
+      }, delay);
+    });
+  }
+
+  private onChildMessage(child: Child, msg: ChildToSupervisor): void {
+    if (msg.type === 'ready') {
+      child.ready = true;
+      if (child.role === 'hub') {
+        this.log.info({ childPid: child.pid }, 'hub ready');
+        this.hubReady?.();
+        this.hubReady = null;
+      } else {
+        this.placement.onReady(child);
+      }
+    } else if (msg.type === 'session-closed' && child.sessions > 0) {
+      child.sessions--;
+      this.clients--;
+    }
+  }
+}
+
+/** Refuses a client the supervisor will not place: one error line, then close. */
+function reject(socket: net.Socket, code: ErrorCode, reason: string): void {
+  socket.end(errorLine(code, reason));
+  setTimeout(() => socket.destroy(), 1000).unref();
+}
+
+async function waitOrKill(children: Child[], deadline: number): Promise<void> {
+  const timeout = new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), Math.max(0, deadline - Date.now())).unref());
+  await Promise.race([Promise.all(children.map((c) => c.exited)), timeout]);
+  for (const c of children) c.kill('SIGKILL');
+  await Promise.all(children.map((c) => c.exited));
+}

@@ -1,0 +1,82 @@
+import type net from 'node:net';
+import type { SessionView } from '../core/effects';
+import { ErrorCode, errorLine } from '../protocol/errors';
+import { LineSplitter } from '../protocol/line-splitter';
+
+export interface SessionLimits {
+  maxLineBytes: number;
+  maxOutboundBytes: number;
+}
+
+/**
+ * One client connection inside a worker: bounded line framing in, bounded queue out.
+ * What the lines mean is the worker's business (`onLine`).
+ */
+export class ClientSession {
+  /** The hub's view of this client (identity, room, owned rooms); null until welcomed. */
+  view: SessionView | null = null;
+  /** The socket is gone; the session lingers until the hub has been told. */
+  closed = false;
+  private readonly splitter: LineSplitter;
+  private readonly onData: (chunk: Buffer) => void;
+
+  constructor(
+    readonly id: number,
+    private readonly socket: net.Socket,
+    private readonly limits: SessionLimits,
+    onLine: (session: ClientSession, line: string) => void,
+    onClose: (session: ClientSession) => void,
+  ) {
+    this.splitter = new LineSplitter(limits.maxLineBytes);
+    socket.setNoDelay(true);
+    this.onData = (chunk: Buffer) => {
+      const ok = this.splitter.push(chunk, (line) => {
+        if (line.length > 0 && !this.closed) onLine(this, line);
+      });
+      if (!ok) this.disconnect(ErrorCode.LINE_TOO_LONG, `line longer than ${limits.maxLineBytes} bytes`);
+    };
+    socket.on('error', () => {
+      /* a reset by the peer; 'close' follows */
+    });
+    socket.on('close', () => {
+      this.closed = true;
+      onClose(this);
+    });
+  }
+
+  /**
+   * Starts reading the client's lines. Called once the hub has welcomed it, so every reply
+   * (errors included) comes after the welcome sequence, as clients expect.
+   */
+  startReading(): void {
+    // Attaching the listener is what starts the flow; before it, bytes wait in the kernel.
+    this.socket.on('data', this.onData);
+  }
+
+  get remoteAddress(): string | undefined {
+    return this.socket.remoteAddress;
+  }
+
+  /** Queues bytes for the client; a client that lets its queue pass the bound is dropped. */
+  send(bytes: Buffer | string): void {
+    if (this.closed || this.socket.destroyed || !this.socket.writable) return;
+    this.socket.write(bytes);
+    if (this.socket.writableLength > this.limits.maxOutboundBytes) {
+      this.socket.destroy();
+    }
+  }
+
+  /** Tells the client why, then closes once that is written. */
+  disconnect(code: ErrorCode, reason: string): void {
+    if (this.socket.destroyed) return;
+    this.socket.end(errorLine(code, reason));
+    this.socket.pause();
+    // A client that does not read its last line does not hold the socket open.
+    setTimeout(() => this.socket.destroy(), 2000).unref();
+  }
+
+  /** Closes after what is queued is written (the protocol's quit). */
+  end(): void {
+    if (!this.socket.destroyed) this.socket.end();
+  }
+}

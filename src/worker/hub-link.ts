@@ -1,0 +1,114 @@
+import net from 'node:net';
+import { FrameDecoder } from '../ipc/frame-codec';
+import { decodeHubToWorker, encodeHello, type Hello, type HubToWorker } from '../ipc/hub-link-messages';
+
+/** The hub's frames are bounded by the largest client line plus a small header. */
+const MAX_HUB_FRAME_BYTES = 16 * 1024 * 1024;
+const RECONNECT_MIN_MS = 25;
+const RECONNECT_MAX_MS = 1000;
+
+export interface HubLinkEvents {
+  /** Builds the HELLO sent on every (re)connect: the worker's sessions as it mirrors them. */
+  hello(): Hello;
+  frame(msg: HubToWorker): void;
+  /** Connected and HELLO sent (first time and after each hub restart). */
+  up(): void;
+  down(err?: Error): void;
+}
+
+interface Queued {
+  frame: Buffer;
+  /** Runs once the frame is handed to a live hub socket. */
+  written?: () => void;
+}
+
+/**
+ * A worker's link to the hub. Survives hub restarts: while the hub is away, frames wait in a
+ * bounded queue and are sent, after a fresh HELLO, once it is back.
+ */
+export class HubLink {
+  private socket: net.Socket | null = null;
+  private connected = false;
+  private readonly queue: Queued[] = [];
+  private queuedBytes = 0;
+  private retryMs = RECONNECT_MIN_MS;
+  private stopped = false;
+
+  constructor(
+    private readonly socketPath: string,
+    private readonly maxQueuedBytes: number,
+    private readonly events: HubLinkEvents,
+  ) {}
+
+  start(): void {
+    this.connect();
+  }
+
+  get isUp(): boolean {
+    return this.connected;
+  }
+
+  /** Sends, or queues while the hub is away. False when the queue is full (frame dropped). */
+  send(frame: Buffer, written?: () => void): boolean {
+    if (this.connected && this.socket) {
+      this.socket.write(frame);
+      written?.();
+      return true;
+    }
+    if (this.queuedBytes + frame.length > this.maxQueuedBytes) return false;
+    this.queue.push({ frame, written });
+    this.queuedBytes += frame.length;
+    return true;
+  }
+
+  /** Resolves once everything written so far has been flushed to the kernel. */
+  flush(): Promise<void> {
+    return new Promise((resolve) => {
+      if (!this.socket || !this.connected) return resolve();
+      this.socket.write(Buffer.alloc(0), () => resolve());
+    });
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.socket?.destroy();
+  }
+
+  private connect(): void {
+    const socket = net.createConnection(this.socketPath);
+    const decoder = new FrameDecoder(MAX_HUB_FRAME_BYTES);
+    this.socket = socket;
+    socket.on('connect', () => {
+      this.connected = true;
+      this.retryMs = RECONNECT_MIN_MS;
+      socket.cork();
+      socket.write(encodeHello(this.events.hello()));
+      for (const q of this.queue.splice(0)) {
+        socket.write(q.frame);
+        q.written?.();
+      }
+      this.queuedBytes = 0;
+      socket.uncork();
+      this.events.up();
+    });
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        decoder.push(chunk, (kind, payload) => this.events.frame(decodeHubToWorker(kind, payload)));
+      } catch (err) {
+        socket.destroy(err as Error);
+      }
+    });
+    socket.on('error', () => {
+      /* 'close' follows and handles it */
+    });
+    socket.on('close', () => {
+      const wasUp = this.connected;
+      this.connected = false;
+      this.socket = null;
+      if (wasUp) this.events.down();
+      if (this.stopped) return;
+      setTimeout(() => this.connect(), this.retryMs);
+      this.retryMs = Math.min(this.retryMs * 2, RECONNECT_MAX_MS);
+    });
+  }
+}

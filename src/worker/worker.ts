@@ -1,0 +1,171 @@
+import type net from 'node:net';
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema';
+import {
+  Kind,
+  encodeChat,
+  encodeClose,
+  encodeOpen,
+  encodeRequest,
+  type Hello,
+  type HubToWorker,
+} from '../ipc/hub-link-messages';
+import { hubSocketPath } from '../ipc/paths';
+import { ErrorCode, errorLine } from '../protocol/errors';
+import { parseClientLine } from '../protocol/validate';
+import { ClientSession } from './client-session';
+import { HubLink } from './hub-link';
+
+/** While the hub restarts, requests wait up to this many bytes per worker. */
+const MAX_QUEUED_WHILE_HUB_AWAY = 16 * 1024 * 1024;
+
+export interface WorkerEvents {
+  /** The worker can take clients (its hub link is up for the first time). */
+  ready(): void;
+  /** A client session ended and the hub has been told (or will be, on its return). */
+  sessionClosed(remaining: number): void;
+}
+
+/**
+ * A worker: the sessions of its clients, a mirror of their state as the hub last said it
+ * (identity, room, owned rooms), and the fan-out of the hub's frames to its own sockets.
+ */
+export class Worker {
+  private readonly sessions = new Map<number, ClientSession>();
+  /** Room id -> this worker's sessions in it: the targets of a chat frame. */
+  private readonly rooms = new Map<string, Set<ClientSession>>();
+  private nextId = 1;
+  private readonly hub: HubLink;
+  private everUp = false;
+
+  constructor(
+    private readonly workerId: number,
+    private readonly config: Config,
+    private readonly log: Logger,
+    private readonly events: WorkerEvents,
+  ) {
+    this.hub = new HubLink(hubSocketPath(config.dataDir), MAX_QUEUED_WHILE_HUB_AWAY, {
+      hello: () => this.hello(),
+      frame: (msg) => this.onHubFrame(msg),
+      up: () => {
+        this.log.info({ sessions: this.sessions.size }, 'linked to hub');
+        if (!this.everUp) {
+          this.everUp = true;
+          this.events.ready();
+        }
+      },
+      down: () => this.log.warn({ sessions: this.sessions.size }, 'hub link lost; holding sessions until it is back'),
+    });
+  }
+
+  start(): void {
+    this.hub.start();
+  }
+
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  /** A client socket handed over by the supervisor. */
+  adopt(socket: net.Socket): void {
+    const id = this.nextId++;
+    const session = new ClientSession(
+      id,
+      socket,
+      this.config,
+      (s, line) => this.onClientLine(s, line),
+      (s) => this.onClientClosed(s),
+    );
+    this.sessions.set(id, session);
+    // While the hub is away the next HELLO lists this session, and the hub welcomes it then.
+    if (this.hub.isUp) this.hub.send(encodeOpen(id));
+  }
+
+  /** Resolves once every frame for the hub so far has been written out. */
+  flushHub(): Promise<void> {
+    return this.hub.flush();
+  }
+
+  /** Says goodbye to every client; resolves when their sockets are closed or after `ms`. */
+  async shutdown(ms: number): Promise<void> {
+    const open = [...this.sessions.values()].filter((s) => !s.closed);
+    for (const s of open) s.disconnect(ErrorCode.SHUTTING_DOWN, 'server is shutting down');
+    const deadline = Date.now() + ms;
+    while (open.some((s) => !s.closed) && Date.now() < deadline) await sleep(20);
+    this.hub.stop();
+  }
+
+  private hello(): Hello {
+    const sessions = [...this.sessions.values()].map((s) => ({ id: s.id, view: s.view }));
+    return { workerId: this.workerId, sessions };
+  }
+
+  private onClientLine(session: ClientSession, line: string): void {
+    const parsed = parseClientLine(line);
+    if (!parsed.ok) {
+      session.send(errorLine(parsed.code, parsed.message));
+      return;
+    }
+    const msg = parsed.message;
+    const frame = msg.type === 'message' ? encodeChat(session.id, msg.content) : encodeRequest(session.id, msg);
+    if (!this.hub.send(frame)) session.send(errorLine(ErrorCode.BUSY, 'server is recovering; request dropped, try again'));
+  }
+
+  private onClientClosed(session: ClientSession): void {
+    this.leaveRoomMirror(session);
+    // Known to the hub: keep it listed (for a HELLO) until the hub has been told it left.
+    const queued = this.hub.send(encodeClose(session.id), () => this.forget(session));
+    if (!queued || session.view === null) this.forget(session);
+  }
+
+  private forget(session: ClientSession): void {
+    if (this.sessions.delete(session.id)) this.events.sessionClosed(this.sessions.size);
+  }
+
+  private onHubFrame(msg: HubToWorker): void {
+    switch (msg.kind) {
+      case Kind.TO_ROOM: {
+        const members = this.rooms.get(msg.roomid);
+        if (members) for (const s of members) s.send(msg.line);
+        return;
+      }
+      case Kind.TO_SESSIONS:
+        for (const id of msg.ids) this.sessions.get(id)?.send(msg.line);
+        return;
+      case Kind.STATE: {
+        const session = this.sessions.get(msg.id);
+        if (!session) return;
+        this.leaveRoomMirror(session);
+        const welcomed = session.view === null;
+        session.view = msg.view;
+        if (session.closed) return;
+        this.joinRoomMirror(session);
+        if (welcomed) session.startReading();
+        return;
+      }
+      case Kind.END:
+        this.sessions.get(msg.id)?.end();
+        return;
+    }
+  }
+
+  private joinRoomMirror(session: ClientSession): void {
+    const roomid = session.view!.roomid;
+    let members = this.rooms.get(roomid);
+    if (!members) this.rooms.set(roomid, (members = new Set()));
+    members.add(session);
+  }
+
+  private leaveRoomMirror(session: ClientSession): void {
+    const roomid = session.view?.roomid;
+    if (roomid === undefined) return;
+    const members = this.rooms.get(roomid);
+    if (!members) return;
+    members.delete(session);
+    if (members.size === 0) this.rooms.delete(roomid);
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,112 @@
+import net from 'node:net';
+
+/** Test harness: a raw NDJSON client that records every server message in order. */
+
+export type Msg = { type: string; [key: string]: unknown };
+
+export class TestClient {
+  readonly received: Msg[] = [];
+  /** Lines that were not JSON (should never happen). */
+  readonly rawLines: string[] = [];
+  private cursor = 0;
+  private pending = '';
+  private wake: (() => void) | null = null;
+  readonly closed: Promise<void>;
+  private isClosed = false;
+
+  private constructor(readonly socket: net.Socket) {
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      this.pending += chunk;
+      let nl: number;
+      while ((nl = this.pending.indexOf('\n')) !== -1) {
+        const line = this.pending.slice(0, nl);
+        this.pending = this.pending.slice(nl + 1);
+        try {
+          this.received.push(JSON.parse(line) as Msg);
+        } catch {
+          this.rawLines.push(line);
+        }
+      }
+      this.wake?.();
+    });
+    socket.on('error', () => {});
+    this.closed = new Promise((resolve) =>
+      socket.on('close', () => {
+        this.isClosed = true;
+        this.wake?.();
+        resolve();
+      }),
+    );
+  }
+
+  static connect(target: number | { path: string }): Promise<TestClient> {
+    return new Promise((resolve, reject) => {
+      const socket = typeof target === 'number' ? net.createConnection({ host: '127.0.0.1', port: target }) : net.createConnection(target.path);
+      socket.once('connect', () => resolve(new TestClient(socket)));
+      socket.once('error', reject);
+    });
+  }
+
+  /** Connects and consumes the welcome (newidentity, roomchange, roomlist, roomcontents). */
+  static async welcomed(target: number | { path: string }): Promise<{ client: TestClient; identity: string }> {
+    const client = await TestClient.connect(target);
+    const hello = await client.next();
+    if (hello.type !== 'newidentity') throw new Error(`expected newidentity, got ${JSON.stringify(hello)}`);
+    await client.waitFor((m) => m.type === 'roomcontents');
+    return { client, identity: hello.identity as string };
+  }
+
+  get isOpen(): boolean {
+    return !this.isClosed;
+  }
+
+  get localPort(): number {
+    return this.socket.localPort!;
+  }
+
+  send(msg: object | string): void {
+    this.socket.write(typeof msg === 'string' ? msg : JSON.stringify(msg) + '\n');
+  }
+
+  /** The next message in arrival order. */
+  async next(timeoutMs = 5000): Promise<Msg> {
+    return this.waitFor(() => true, timeoutMs);
+  }
+
+  /** Skips messages until one matches; rejects on timeout or close. */
+  async waitFor(pred: (m: Msg) => boolean, timeoutMs = 5000): Promise<Msg> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      while (this.cursor < this.received.length) {
+        const m = this.received[this.cursor++]!;
+        if (pred(m)) return m;
+      }
+      if (this.isClosed) throw new Error('connection closed while waiting for a message');
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out waiting for a message; unread: ${JSON.stringify(this.received.slice(this.cursor))}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.wake = () => {
+          clearTimeout(timer);
+          this.wake = null;
+          resolve();
+        };
+      });
+    }
+  }
+
+  /** Resolves with what arrives within `ms` (nothing expected: an empty array). */
+  async drain(ms: number): Promise<Msg[]> {
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    const rest = this.received.slice(this.cursor);
+    this.cursor = this.received.length;
+    return rest;
+  }
+
+  close(): Promise<void> {
+    this.socket.end();
+    this.socket.destroy();
+    return this.closed;
+  }
+}

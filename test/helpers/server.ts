@@ -1,0 +1,130 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+/** Test harness: the real `switchboard serve` as a child process on port 0. */
+
+const BIN = path.resolve(__dirname, '..', '..', '..', 'bin', 'switchboard.js');
+
+export interface LogLine {
+  role?: string;
+  pid?: number;
+  msg?: string;
+  [key: string]: unknown;
+}
+
+export interface StartOptions {
+  /** Extra `serve` flags, e.g. ['--placement', 'dedicated']. */
+  args?: string[];
+  env?: NodeJS.ProcessEnv;
+  /** Reuse a data dir (default: a fresh temporary one, removed on stop). */
+  dataDir?: string;
+  /** Default 15 s. */
+  startTimeoutMs?: number;
+}
+
+export interface RunningServer {
+  port: number;
+  pid: number;
+  dataDir: string;
+  process: ChildProcess;
+  /** Every pino line printed so far, parsed. */
+  logs: LogLine[];
+  stderr(): string;
+  waitForLog(pred: (line: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
+  /** SIGTERM (or `signal`) and wait for exit; resolves with how it ended and how long it took. */
+  stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const p of running) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+});
+
+export async function startServer(opts: StartOptions = {}): Promise<RunningServer> {
+  const ownDataDir = !opts.dataDir;
+  const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'sb-test-'));
+  const proc = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--data-dir', dataDir, ...(opts.args ?? [])], {
+    env: { ...process.env, ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  running.add(proc);
+  const logs: LogLine[] = [];
+  const waiters: Array<{ pred: (l: LogLine) => boolean; resolve: (l: LogLine) => void }> = [];
+  let stderr = '';
+  let pending = '';
+  proc.stdout!.setEncoding('utf8');
+  proc.stdout!.on('data', (chunk: string) => {
+    pending += chunk;
+    let nl: number;
+    while ((nl = pending.indexOf('\n')) !== -1) {
+      const text = pending.slice(0, nl);
+      pending = pending.slice(nl + 1);
+      let line: LogLine;
+      try {
+        line = JSON.parse(text) as LogLine;
+      } catch {
+        line = { msg: text };
+      }
+      logs.push(line);
+      for (const w of [...waiters]) {
+        if (w.pred(line)) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve(line);
+        }
+      }
+    }
+  });
+  proc.stderr!.setEncoding('utf8');
+  proc.stderr!.on('data', (chunk: string) => (stderr += chunk));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    proc.once('exit', (code, signal) => {
+      running.delete(proc);
+      resolve({ code, signal });
+    }),
+  );
+
+  const waitForLog = (pred: (l: LogLine) => boolean, timeoutMs = 10_000): Promise<LogLine> => {
+    const seen = logs.find(pred);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no matching server log line within ${timeoutMs} ms`)), timeoutMs);
+      waiters.push({
+        pred,
+        resolve: (l) => {
+          clearTimeout(timer);
+          resolve(l);
+        },
+      });
+    });
+  };
+
+  const listening = await Promise.race([
+    waitForLog((l) => l.msg === 'listening' && typeof l.port === 'number', opts.startTimeoutMs ?? 15_000),
+    exited.then(({ code }) => {
+      throw new Error(`server exited with ${code} before listening: ${stderr}`);
+    }),
+  ]);
+
+  return {
+    port: listening.port as number,
+    pid: proc.pid!,
+    dataDir,
+    process: proc,
+    logs,
+    stderr: () => stderr,
+    waitForLog,
+    exited,
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      const t0 = Date.now();
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      const killer = setTimeout(() => proc.kill('SIGKILL'), 15_000);
+      const result = await exited;
+      clearTimeout(killer);
+      if (ownDataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+      return { ...result, ms: Date.now() - t0 };
+    },
+  };
+}
