@@ -1,16 +1,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Ajv from 'ajv';
+import { ConfigError } from './errors';
 import { ConfigSchema, type Config, type ConfigKey } from './schema';
+
+export { ConfigError };
 
 /**
  * Builds the one Config of a server run: defaults < config file < environment < flags.
  * Validated once against the schema (unknown keys are errors), paths made absolute, frozen.
  */
-
-export class ConfigError extends Error {
-  readonly code = 'CONFIG_INVALID';
-}
 
 const ENV_PREFIX = 'SWITCHBOARD_';
 const keys = Object.keys(ConfigSchema.properties) as ConfigKey[];
@@ -103,13 +102,4 @@ export function describeFlags(): string[] {
     const s = ConfigSchema.properties[k] as { default?: unknown; description?: string };
     return `  --${kebab(k)} (${upperSnake(k)}, default ${JSON.stringify(s.default)}): ${s.description ?? ''}`;
   });
-}
-
-/** Children get the frozen config this way, so nothing below main.ts reads the environment. */
-export const CHILD_CONFIG_ENV = 'SB_CHILD_CONFIG';
-
-export function configFromParent(env: NodeJS.ProcessEnv): Config {
-  const text = env[CHILD_CONFIG_ENV];
-  if (!text) throw new ConfigError(`${CHILD_CONFIG_ENV} is not set: this process is started by the supervisor`);
-  return Object.freeze(JSON.parse(text)) as Config;
 }

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import net from 'node:net';
-import { configFromParent } from '../config/load';
+import { configFromParent } from '../config/from-parent';
 import { hubSocketPath } from '../ipc/paths';
 import type { SupervisorToChild } from '../ipc/supervisor-messages';
 import { createLogger } from '../log/logger';

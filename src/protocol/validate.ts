@@ -1,5 +1,4 @@
 import Ajv, { type ValidateFunction } from 'ajv';
-import { Type, type TSchema } from '@sinclair/typebox';
 import { ErrorCode } from './errors';
 import type { ClientMessage, ClientMessageType } from './messages';
 
@@ -10,15 +9,23 @@ import type { ClientMessage, ClientMessageType } from './messages';
  * identity is a refused request answered in the protocol's own reply type, not an error.
  */
 
-const messageSchemas: Record<ClientMessageType, TSchema> = {
-  identitychange: Type.Object({ identity: Type.String() }),
-  join: Type.Object({ roomid: Type.String() }),
-  who: Type.Object({ roomid: Type.String() }),
-  list: Type.Object({}),
-  createroom: Type.Object({ roomid: Type.String() }),
-  delete: Type.Object({ roomid: Type.String() }),
-  message: Type.Object({ content: Type.String() }),
-  quit: Type.Object({}),
+// Plain JSON Schema, not a schema builder: workers load this at every process start.
+const withString = (field: string): object => ({
+  type: 'object',
+  properties: { [field]: { type: 'string' } },
+  required: [field],
+});
+const noFields = { type: 'object' };
+
+const messageSchemas: Record<ClientMessageType, object> = {
+  identitychange: withString('identity'),
+  join: withString('roomid'),
+  who: withString('roomid'),
+  list: noFields,
+  createroom: withString('roomid'),
+  delete: withString('roomid'),
+  message: withString('content'),
+  quit: noFields,
 };
 
 const ajv = new Ajv({ allErrors: false, strict: true });

@@ -1,7 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import type net from 'node:net';
 import path from 'node:path';
-import { CHILD_CONFIG_ENV } from '../config/load';
+import { CHILD_CONFIG_ENV } from '../config/from-parent';
 import type { Config } from '../config/schema';
 import { isChildMessage, type ChildToSupervisor, type SupervisorToChild } from '../ipc/supervisor-messages';
 

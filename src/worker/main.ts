@@ -1,5 +1,5 @@
 import type net from 'node:net';
-import { configFromParent } from '../config/load';
+import { configFromParent } from '../config/from-parent';
 import type { SupervisorToChild } from '../ipc/supervisor-messages';
 import { createLogger } from '../log/logger';
 import { Worker } from './worker';
