@@ -36,7 +36,11 @@ export class Hub {
 
   onMessage(link: WorkerLink, msg: WorkerToHub): void {
     if (msg.kind === Kind.HELLO) return this.onHello(link, msg.hello);
-    if (link.workerId === null) throw new Error('frame before HELLO');
+    if (link.workerId === null) {
+      this.log.error('frame before HELLO; closing the link');
+      link.socket.destroy();
+      return;
+    }
     if (this.recovering) {
       this.heldDuringRecovery.push({ link, msg });
       return;

@@ -24,8 +24,8 @@ function main(): void {
         try {
           hub.onMessage(l, msg);
         } catch (err) {
-          log.error({ err, workerId: l.workerId }, 'bad frame from worker; dropping its link');
-          socket.destroy();
+          // A bug in handling one request must not take the other sessions down with it.
+          log.error({ err, workerId: l.workerId, kind: msg.kind }, 'failed to handle a frame; skipped');
         }
       },
       (l, err) => {

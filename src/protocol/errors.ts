@@ -21,6 +21,8 @@ export const ErrorCode = {
   SHUTTING_DOWN: 'SHUTTING_DOWN',
   /** The server cannot take this request right now (internal queue full); retry later. */
   BUSY: 'BUSY',
+  /** The server failed to handle this request (a bug, logged); the connection stays usable. */
+  INTERNAL_ERROR: 'INTERNAL_ERROR',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

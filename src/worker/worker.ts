@@ -101,6 +101,16 @@ export class Worker {
   }
 
   private onClientLine(session: ClientSession, line: string): void {
+    try {
+      this.forwardClientLine(session, line);
+    } catch (err) {
+      // One bad line must never take down the other clients of this process.
+      this.log.error({ err, sessionId: session.id }, 'failed to handle a client line');
+      session.send(errorLine(ErrorCode.INTERNAL_ERROR, 'the server could not handle this request'));
+    }
+  }
+
+  private forwardClientLine(session: ClientSession, line: string): void {
     const parsed = parseClientLine(line);
     if (!parsed.ok) {
       session.send(errorLine(parsed.code, parsed.message));

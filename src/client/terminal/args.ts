@@ -1,0 +1,98 @@
+/**
+ * Command-line arguments of `switchboard connect`.
+ */
+
+/** Where to connect. */
+export type Target = { kind: 'tcp'; host: string; port: number } | { kind: 'unix'; path: string };
+
+export interface ConnectOptions {
+  readonly target: Target;
+  /** How the target is named to the user, e.g. `127.0.0.1:4444` or the socket path. */
+  readonly label: string;
+  /** File the session is appended to, or null. */
+  readonly logFile: string | null;
+}
+
+export type ParsedArgs =
+  | { kind: 'run'; options: ConnectOptions }
+  | { kind: 'help' }
+  | { kind: 'error'; message: string };
+
+export const DEFAULT_PORT = 4444;
+
+export const USAGE = [
+  'usage: switchboard connect HOST[:PORT] [--log FILE]',
+  '       switchboard connect --unix PATH [--log FILE]',
+  '',
+  `Connects to a Switchboard chat server (default port ${DEFAULT_PORT}). Type #help once connected.`,
+  '  --unix PATH   connect to the server\'s Unix socket instead of TCP',
+  '  --log FILE    append the session (what is shown and what you type) to FILE, with timestamps',
+].join('\n');
+
+/** Parses `HOST`, `HOST:PORT`, `[V6]` or `[V6]:PORT`. */
+export function parseHostPort(text: string): { host: string; port: number } | string {
+  let host: string;
+  let portText: string | undefined;
+  const bracketed = /^\[([^\]]+)\](?::(.*))?$/.exec(text);
+  if (bracketed) {
+    host = bracketed[1]!;
+    portText = bracketed[2];
+  } else if (text.indexOf(':') !== text.lastIndexOf(':')) {
+    host = text; // a bare IPv6 address: no port can be told apart
+  } else {
+    const colon = text.indexOf(':');
+    host = colon === -1 ? text : text.slice(0, colon);
+    portText = colon === -1 ? undefined : text.slice(colon + 1);
+  }
+  if (host === '') return `missing host in "${text}"`;
+  if (portText === undefined) return { host, port: DEFAULT_PORT };
+  const port = /^\d{1,5}$/.test(portText) ? Number(portText) : NaN;
+  if (!(port >= 1 && port <= 65535)) return `invalid port "${portText}"`;
+  return { host, port };
+}
+
+function labelOf(target: Target): string {
+  if (target.kind === 'unix') return target.path;
+  return target.host.includes(':') ? `[${target.host}]:${target.port}` : `${target.host}:${target.port}`;
+}
+
+/**
+ * Parses the arguments that follow `connect`.
+ *
+ * @example
+ * parseConnectArgs(['127.0.0.1', '--log', 'chat.log'])
+ * // → { kind: 'run', options: { target: { kind: 'tcp', host: '127.0.0.1', port: 4444 }, ... } }
+ */
+export function parseConnectArgs(argv: readonly string[]): ParsedArgs {
+  let logFile: string | null = null;
+  let unixPath: string | null = null;
+  const positional: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
+    const name = eq === -1 ? arg : arg.slice(0, eq);
+    if (name === '--help' || name === '-h') return { kind: 'help' };
+    if (name === '--log' || name === '--unix') {
+      const value = eq === -1 ? argv[++i] : arg.slice(eq + 1);
+      if (value === undefined || value === '') return { kind: 'error', message: `${name} needs a value` };
+      if (name === '--log') logFile = value;
+      else unixPath = value;
+    } else if (arg.startsWith('-') && arg !== '-') {
+      return { kind: 'error', message: `unknown option ${name}` };
+    } else {
+      positional.push(arg);
+    }
+  }
+  if (positional.length > 1) return { kind: 'error', message: `unexpected argument "${positional[1]}"` };
+  let target: Target;
+  if (unixPath !== null) {
+    if (positional.length > 0) return { kind: 'error', message: 'give either HOST:PORT or --unix PATH, not both' };
+    target = { kind: 'unix', path: unixPath };
+  } else {
+    if (positional.length === 0) return { kind: 'error', message: 'missing HOST:PORT or --unix PATH' };
+    const hostPort = parseHostPort(positional[0]!);
+    if (typeof hostPort === 'string') return { kind: 'error', message: hostPort };
+    target = { kind: 'tcp', ...hostPort };
+  }
+  return { kind: 'run', options: { target, label: labelOf(target), logFile } };
+}

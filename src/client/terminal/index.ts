@@ -1,0 +1,88 @@
+/**
+ * `switchboard connect`: the terminal chat client.
+ *
+ * @example
+ * // switchboard connect 127.0.0.1:4444 --log chat.log
+ * process.exitCode = await runConnect(['127.0.0.1:4444', '--log', 'chat.log']);
+ */
+import { parseConnectArgs, USAGE } from './args';
+import { connectSocket } from './connection';
+import { noSessionLog, openSessionLog, type SessionLog } from './session-log';
+import { ExitCode, runSession, type SessionTimings } from './session';
+import type { InputStream, OutputStream } from './ui';
+
+export { ExitCode } from './session';
+
+/** The streams the client talks to the user through; `process`'s by default. */
+export interface TerminalIo {
+  stdin: InputStream;
+  stdout: OutputStream;
+  stderr: NodeJS.WritableStream;
+}
+
+export interface RunConnectOptions {
+  io?: TerminalIo;
+  /** Overrides of the session time limits (tests). */
+  timings?: Partial<SessionTimings>;
+  connectTimeoutMs?: number;
+  /** Longest server line kept (default 1 MiB); longer ones are dropped with a notice. */
+  maxLineBytes?: number;
+}
+
+const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+
+/**
+ * Runs `switchboard connect`; `argv` are the arguments after `connect`. Resolves with the
+ * process exit code: 0 after a quit, 1 if the session could not start (bad arguments, log
+ * file, server unreachable), 2 if the server closed the connection unasked.
+ *
+ * It is interactive (prompt, line editing) when stdin and stdout are terminals; otherwise it
+ * reads commands line by line and sends `quit` at the end of input.
+ */
+export async function runConnect(argv: string[], options: RunConnectOptions = {}): Promise<number> {
+  const io: TerminalIo = options.io ?? { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr };
+  const parsed = parseConnectArgs(argv);
+  if (parsed.kind === 'help') {
+    io.stdout.write(USAGE + '\n');
+    return ExitCode.ok;
+  }
+  if (parsed.kind === 'error') {
+    io.stderr.write(`switchboard connect: ${parsed.message}\n${USAGE}\n`);
+    return ExitCode.startFailed;
+  }
+  const { target, label, logFile } = parsed.options;
+
+  let log: SessionLog = noSessionLog;
+  if (logFile !== null) {
+    try {
+      log = openSessionLog(logFile, (err) => io.stderr.write(`log file ${logFile}: ${err.message} (logging stopped)\n`));
+    } catch (err) {
+      io.stderr.write(`cannot open log file ${logFile}: ${(err as Error).message}\n`);
+      return ExitCode.startFailed;
+    }
+  }
+
+  try {
+    let socket;
+    try {
+      socket = await connectSocket(target, options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      const line = `cannot connect to ${label}: ${e.code ?? 'error'} (${e.message})`;
+      io.stderr.write(line + '\n');
+      log.failed(line);
+      return ExitCode.startFailed;
+    }
+    return await runSession({
+      socket,
+      streams: { input: io.stdin, output: io.stdout, errorOutput: io.stderr },
+      interactive: io.stdin.isTTY === true && io.stdout.isTTY === true,
+      label,
+      log,
+      timings: options.timings,
+      maxLineBytes: options.maxLineBytes,
+    });
+  } finally {
+    log.close();
+  }
+}
