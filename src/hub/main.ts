@@ -4,6 +4,7 @@ import { configFromParent } from '../config/from-parent';
 import { hubSocketPath } from '../ipc/paths';
 import type { SupervisorToChild } from '../ipc/supervisor-messages';
 import { createLogger } from '../log/logger';
+import { WriteBatcher } from '../net/write-batcher';
 import { Hub } from './hub';
 import { WorkerLink } from './worker-link';
 
@@ -17,9 +18,11 @@ function main(): void {
   const hub = new Hub(expected, RECOVERY_DEADLINE_MS, log);
   const socketPath = hubSocketPath(config.dataDir);
 
+  const batcher = new WriteBatcher();
   const server = net.createServer((socket) => {
     const link = new WorkerLink(
       socket,
+      batcher,
       (l, msg) => {
         try {
           hub.onMessage(l, msg);

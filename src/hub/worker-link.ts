@@ -1,6 +1,7 @@
 import type net from 'node:net';
 import { FrameDecoder } from '../ipc/frame-codec';
 import { decodeWorkerToHub, type WorkerToHub } from '../ipc/hub-link-messages';
+import type { WriteBatcher } from '../net/write-batcher';
 
 /** Largest frame a worker may send: a HELLO of a busy worker is the biggest one. */
 const MAX_WORKER_FRAME_BYTES = 64 * 1024 * 1024;
@@ -15,6 +16,7 @@ export class WorkerLink {
 
   constructor(
     readonly socket: net.Socket,
+    private readonly batcher: WriteBatcher,
     onMessage: (link: WorkerLink, msg: WorkerToHub) => void,
     onBroken: (link: WorkerLink, err: Error) => void,
   ) {
@@ -32,7 +34,7 @@ export class WorkerLink {
   }
 
   write(frame: Buffer): void {
-    if (!this.socket.destroyed) this.socket.write(frame);
+    if (!this.socket.destroyed) this.batcher.write(this.socket, frame);
   }
 }
 

@@ -2,6 +2,7 @@ import type net from 'node:net';
 import type { SessionView } from '../core/effects';
 import { ErrorCode, errorLine } from '../protocol/errors';
 import { LineSplitter } from '../protocol/line-splitter';
+import type { WriteBatcher } from '../net/write-batcher';
 
 export interface SessionLimits {
   maxLineBytes: number;
@@ -24,6 +25,7 @@ export class ClientSession {
     readonly id: number,
     private readonly socket: net.Socket,
     private readonly limits: SessionLimits,
+    private readonly batcher: WriteBatcher,
     onLine: (session: ClientSession, line: string) => void,
     onClose: (session: ClientSession) => void,
   ) {
@@ -60,7 +62,7 @@ export class ClientSession {
   /** Queues bytes for the client; a client that lets its queue pass the bound is dropped. */
   send(bytes: Buffer | string): void {
     if (this.closed || this.socket.destroyed || !this.socket.writable) return;
-    this.socket.write(bytes);
+    this.batcher.write(this.socket, bytes);
     if (this.socket.writableLength > this.limits.maxOutboundBytes) {
       this.socket.destroy();
     }

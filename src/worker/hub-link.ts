@@ -1,6 +1,7 @@
 import net from 'node:net';
 import { FrameDecoder } from '../ipc/frame-codec';
 import { decodeHubToWorker, encodeHello, type Hello, type HubToWorker } from '../ipc/hub-link-messages';
+import { WriteBatcher } from '../net/write-batcher';
 
 /** The hub's frames are bounded by the largest client line plus a small header. */
 const MAX_HUB_FRAME_BYTES = 16 * 1024 * 1024;
@@ -33,6 +34,7 @@ export class HubLink {
   private queuedBytes = 0;
   private retryMs = RECONNECT_MIN_MS;
   private stopped = false;
+  private readonly batcher = new WriteBatcher();
 
   constructor(
     private readonly socketPath: string,
@@ -51,7 +53,7 @@ export class HubLink {
   /** Sends, or queues while the hub is away. False when the queue is full (frame dropped). */
   send(frame: Buffer, written?: () => void): boolean {
     if (this.connected && this.socket) {
-      this.socket.write(frame);
+      this.batcher.write(this.socket, frame);
       written?.();
       return true;
     }

@@ -11,6 +11,7 @@ import {
   type HubToWorker,
 } from '../ipc/hub-link-messages';
 import { hubSocketPath } from '../ipc/paths';
+import { WriteBatcher } from '../net/write-batcher';
 import { ErrorCode, errorLine } from '../protocol/errors';
 import { parseClientLine } from '../protocol/validate';
 import { ClientSession } from './client-session';
@@ -36,6 +37,7 @@ export class Worker {
   private readonly rooms = new Map<string, Set<ClientSession>>();
   private nextId = 1;
   private readonly hub: HubLink;
+  private readonly batcher = new WriteBatcher();
   private everUp = false;
 
   constructor(
@@ -73,6 +75,7 @@ export class Worker {
       id,
       socket,
       this.config,
+      this.batcher,
       (s, line) => this.onClientLine(s, line),
       (s) => this.onClientClosed(s),
     );

@@ -78,7 +78,16 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     }
   });
   proc.stderr!.setEncoding('utf8');
-  proc.stderr!.on('data', (chunk: string) => (stderr += chunk));
+  proc.stderr!.on('data', (chunk: string) => {
+    stderr += chunk;
+    // The banner on stderr is printed at any --log-level; it stands in for the log line.
+    const banner = /^Switchboard listening on [^\s;]+:(\d+)/m.exec(stderr);
+    if (banner && !logs.some((l) => l.msg === 'listening')) {
+      const line: LogLine = { msg: 'listening', port: Number(banner[1]), role: 'supervisor', pid: proc.pid };
+      logs.push(line);
+      for (const w of [...waiters]) if (w.pred(line)) w.resolve(line);
+    }
+  });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     proc.once('exit', (code, signal) => {
       running.delete(proc);
