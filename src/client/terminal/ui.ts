@@ -13,7 +13,7 @@ export interface UiHandlers {
   line(text: string): void;
   /** The input ended (EOF, Ctrl-D). Not called when the UI itself stops input. */
   end(): void;
-  /** The user pressed Ctrl-C (interactive only). */
+  /** The user pressed Ctrl-C, or (line mode) the output can no longer be written. */
   interrupt(): void;
 }
 
@@ -104,6 +104,8 @@ export function createLineUi(streams: UiStreams, handlers: UiHandlers): Ui {
     open = false;
     if (!stopping) handlers.end();
   });
+  // The reader of our output went away (`... | head -3`): leave like on Ctrl-C, quietly.
+  output.on('error', () => handlers.interrupt());
   return {
     show: (line) => {
       output.write(line + '\n');

@@ -1,0 +1,31 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseConnectArgs, parseHostPort } from '../../src/client/terminal/args';
+
+test('HOST:PORT, HOST alone (port 4444) and bracketed IPv6', () => {
+  assert.deepEqual(parseHostPort('127.0.0.1:5000'), { host: '127.0.0.1', port: 5000 });
+  assert.deepEqual(parseHostPort('localhost'), { host: 'localhost', port: 4444 });
+  assert.deepEqual(parseHostPort('[::1]:7'), { host: '::1', port: 7 });
+  assert.deepEqual(parseHostPort('::1'), { host: '::1', port: 4444 });
+  assert.equal(typeof parseHostPort('host:0'), 'string');
+  assert.equal(typeof parseHostPort('host:65536'), 'string');
+  assert.equal(typeof parseHostPort('host:x1'), 'string');
+  assert.equal(typeof parseHostPort(':4444'), 'string');
+});
+
+test('connect arguments', () => {
+  assert.deepEqual(parseConnectArgs(['127.0.0.1:5000', '--log', 'a.log']), {
+    kind: 'run',
+    options: { target: { kind: 'tcp', host: '127.0.0.1', port: 5000 }, label: '127.0.0.1:5000', logFile: 'a.log' },
+  });
+  assert.deepEqual(parseConnectArgs(['--unix=/tmp/s.sock']), {
+    kind: 'run',
+    options: { target: { kind: 'unix', path: '/tmp/s.sock' }, label: '/tmp/s.sock', logFile: null },
+  });
+  const v6 = parseConnectArgs(['::1']);
+  assert.equal(v6.kind === 'run' && v6.options.label, '[::1]:4444');
+  assert.deepEqual(parseConnectArgs(['-h']), { kind: 'help' });
+  for (const bad of [[], ['a', 'b'], ['--log'], ['--unix', 'p', 'host'], ['--verbose', 'h'], ['h:99999']]) {
+    assert.equal(parseConnectArgs(bad).kind, 'error', bad.join(' '));
+  }
+});
