@@ -190,13 +190,14 @@ export class ChatState {
     const room = this.rooms.get(roomid);
     const fx: Effect[] = [];
     if (room && room.owner === session) {
-      // Members move to MainHall "as if they joined it"; the room goes once it is empty.
+      // The room is gone first, so the lists its members get no longer offer it; then they
+      // move to MainHall "as if they joined it", each move told to both rooms.
+      this.rooms.delete(roomid);
       for (const member of [...room.members]) {
-        this.moveTo(fx, member, MAIN_HALL, false);
+        this.moveTo(fx, member, MAIN_HALL, room);
         send(fx, member, this.roomList());
         send(fx, member, this.roomContents(MAIN_HALL));
       }
-      this.rooms.delete(roomid);
       session.owned.delete(roomid);
       fx.push({ kind: 'state', session: session.key });
     }
@@ -232,11 +233,10 @@ export class ChatState {
   }
 
   /**
-   * Moves a session into `roomid` and tells both rooms. `dropEmptyFormer` is false while a
-   * room is being deleted, since the deleter removes it itself.
+   * Moves a session into `roomid` and tells both rooms. `from` is given when the former room
+   * is being deleted and so is no longer in the map.
    */
-  private moveTo(fx: Effect[], session: Session, roomid: string, dropEmptyFormer = true): void {
-    const from = this.rooms.get(session.roomid);
+  private moveTo(fx: Effect[], session: Session, roomid: string, from = this.rooms.get(session.roomid)): void {
     const to = this.rooms.get(roomid)!;
     from?.members.delete(session);
     to.members.add(session);
@@ -246,7 +246,7 @@ export class ChatState {
     const audience = new Set<Session>(to.members);
     if (from) for (const m of from.members) audience.add(m);
     fx.push(deliver([...audience], { type: 'roomchange', identity: session.identity, former, roomid }));
-    if (from && dropEmptyFormer) this.deleteIfAbandoned(from);
+    if (from) this.deleteIfAbandoned(from);
   }
 
   private deleteIfAbandoned(room: Room): void {

@@ -64,7 +64,8 @@ export class ClientSession {
     if (this.closed || this.socket.destroyed || !this.socket.writable) return;
     this.batcher.write(this.socket, bytes);
     if (this.socket.writableLength > this.limits.maxOutboundBytes) {
-      this.socket.destroy();
+      // Queued behind the backlog: a client that catches up within the grace period learns why.
+      this.disconnect(ErrorCode.SLOW_CONSUMER, `slow consumer: more than ${this.limits.maxOutboundBytes} bytes waiting to be read`);
     }
   }
 
