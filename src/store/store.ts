@@ -1,0 +1,124 @@
+/**
+ * The persistence interface of Switchboard. The embedded default is SQLite (better-sqlite3,
+ * WAL) under the data dir; a PostgreSQL implementation follows behind the same conformance
+ * suite (test/conformance/store.ts). So: every method is async, callers never see SQL,
+ * rows or driver errors, and nothing relies on SQLite-only semantics (e.g. rowid order):
+ * order is always by an explicit column (room `seq`, inbox `seq`).
+ *
+ * The hub is the only writer of messages and sequences: it assigns `seq` itself (starting
+ * from `lastRoomSeq` at boot) and hands whole batches to `appendRoomMessages`, so a
+ * transaction per batch, not per message.
+ */
+
+export interface Account {
+  username: string;
+  /** Encoded KDF output with its parameters and salt (see src/auth); opaque to the store. */
+  passwordHash: string;
+  createdAt: number;
+  /** Free-text status line ("out to lunch"), '' when none. */
+  status: string;
+  /** Do-not-disturb: DMs are stored as offline instead of pushed live. */
+  dnd: boolean;
+}
+
+/** A room message as stored and as broadcast. */
+export interface RoomMessage {
+  /** Unique across the store (the hub makes it). */
+  id: string;
+  roomid: string;
+  /** Per room, 1, 2, 3, ... with no gaps. */
+  seq: number;
+  /** The sender's identity when it was sent. */
+  identity: string;
+  content: string;
+  /** Milliseconds since the epoch. */
+  ts: number;
+  /** True once recalled: content is then '' wherever it is read back. */
+  recalled: boolean;
+}
+
+/** A direct message between two registered users. */
+export interface DirectMessage {
+  id: string;
+  from: string;
+  to: string;
+  content: string;
+  ts: number;
+  recalled: boolean;
+}
+
+/** A DM waiting in its recipient's inbox, in the order it was sent. */
+export interface InboxEntry {
+  /** Per recipient, increasing. */
+  seq: number;
+  message: DirectMessage;
+}
+
+export interface PersistentRoom {
+  roomid: string;
+  /** A registered username. */
+  owner: string;
+  createdAt: number;
+}
+
+export interface Store {
+  /** Creates or upgrades the schema (versioned migrations, applied in order, once each). */
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+
+  // Accounts ---------------------------------------------------------------------------
+  /** False when the username is taken (case-sensitive, as identities are). */
+  createAccount(account: Account): Promise<boolean>;
+  getAccount(username: string): Promise<Account | null>;
+  setStatus(username: string, status: string): Promise<void>;
+  setDnd(username: string, dnd: boolean): Promise<void>;
+
+  // Login tokens: only a hash of each token is stored ----------------------------------
+  addToken(tokenHash: string, username: string, createdAt: number): Promise<void>;
+  /** The username the token belongs to, or null (unknown or revoked). */
+  findToken(tokenHash: string): Promise<string | null>;
+  revokeToken(tokenHash: string): Promise<void>;
+
+  // Rooms owned by registered users (they outlive their owner's connection) -------------
+  saveRoom(room: PersistentRoom): Promise<void>;
+  deleteRoom(roomid: string): Promise<void>;
+  listRooms(): Promise<PersistentRoom[]>;
+
+  // Room history -----------------------------------------------------------------------
+  /** Stores a batch atomically (one transaction): all or none. */
+  appendRoomMessages(messages: RoomMessage[]): Promise<void>;
+  /** Highest stored seq of the room, 0 when none. */
+  lastRoomSeq(roomid: string): Promise<number>;
+  /** Up to `limit` messages with seq < `beforeSeq` (or the newest when null), oldest first. */
+  roomHistory(roomid: string, beforeSeq: number | null, limit: number): Promise<RoomMessage[]>;
+  /** Up to `limit` messages with seq > `afterSeq`, oldest first. */
+  roomSince(roomid: string, afterSeq: number, limit: number): Promise<RoomMessage[]>;
+  getRoomMessage(id: string): Promise<RoomMessage | null>;
+  /** Marks recalled and blanks the content; false when no such message. */
+  recallRoomMessage(id: string): Promise<boolean>;
+
+  // Direct messages and offline delivery -------------------------------------------------
+  /**
+   * Stores the DM; when `queueForRecipient` it is also put in the recipient's inbox (to be
+   * delivered at their next login) and the entry's seq is returned, else null.
+   */
+  appendDirectMessage(message: DirectMessage, queueForRecipient: boolean): Promise<number | null>;
+  /** Undelivered inbox entries of `username` with seq > `afterSeq`, oldest first, at most `limit`. */
+  pendingInbox(username: string, afterSeq: number, limit: number): Promise<InboxEntry[]>;
+  /** Removes inbox entries up to and including `uptoSeq`: the client has them. */
+  ackInbox(username: string, uptoSeq: number): Promise<void>;
+  /** DMs between the two users, newest `limit` before `beforeTs` (null: newest), oldest first. */
+  directHistory(userA: string, userB: string, beforeTs: number | null, limit: number): Promise<DirectMessage[]>;
+  getDirectMessage(id: string): Promise<DirectMessage | null>;
+  recallDirectMessage(id: string): Promise<boolean>;
+
+  // Blocking ---------------------------------------------------------------------------
+  block(username: string, blocked: string): Promise<void>;
+  unblock(username: string, blocked: string): Promise<void>;
+  /** Who `username` has blocked. */
+  blockedBy(username: string): Promise<string[]>;
+
+  // Operations -------------------------------------------------------------------------
+  /** A consistent online copy of the whole store to `file`, while writes go on. */
+  backup(file: string): Promise<void>;
+}
