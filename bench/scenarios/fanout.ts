@@ -1,0 +1,76 @@
+import { now } from '../generator/clock';
+import { Bench, latencyMetrics, mergeConnects, mergeRuns, split, usageMetrics, usageWindow, type CommonOptions, type RunReport } from './common';
+
+export interface FanoutOptions extends CommonOptions {
+  /** Receivers in the room (the sender is one more member). */
+  receivers: number;
+  /** Sender messages per second; 0: burst (as fast as the socket drains). */
+  rate: number;
+  durationS: number;
+  warmupS: number;
+  /** Content bytes per message. */
+  size: number;
+}
+
+const ROOM = 'fanout1';
+
+/**
+ * N receivers and one sender in one room. The sender (its own process) sends at `rate` for
+ * warm-up + duration; every member (the sender too) stamps latency at receipt.
+ */
+export async function fanout(o: FanoutOptions): Promise<RunReport> {
+  const bench = await Bench.start(o, o.receivers + 1);
+  const params = { receivers: o.receivers, rate: o.rate || 'burst', duration: o.durationS, size: o.size, placement: o.placement, workers: o.workers };
+  try {
+    const [sender] = bench.spawn(1, 'sender');
+    const receivers = bench.spawn(Math.max(1, Math.min(o.genProcs, o.receivers)), 'recv');
+    const created = await sender!.connect(bench.connectJob([{ room: ROOM, create: true }], 1));
+    if (created.connected !== 1) throw new Error(`sender could not connect: ${created.failures.samples.join('; ')}`);
+    const connects = await Promise.all(
+      split(o.receivers, receivers.length).map((n, i) => receivers[i]!.connect(bench.connectJob(Array.from({ length: n }, () => ({ room: ROOM })), o.concurrency))),
+    );
+    const c = mergeConnects(connects);
+    if (c.failed > 0) bench.notes.push(`${c.failed} of ${c.requested} receivers failed to connect: ${c.failureSamples.join('; ')}`);
+
+    const startAt = now() + 300;
+    const warmupMs = o.warmupS * 1000;
+    const durationMs = o.durationS * 1000;
+    const usageAt = usageWindow(bench, startAt + warmupMs - now(), durationMs);
+    const job = { type: 'run' as const, ratePerSender: o.rate, size: o.size, startAt, warmupMs, durationMs, quietMs: 1000, drainMaxMs: Math.max(5000, durationMs) };
+    const results = await Promise.all([sender!.run({ ...job, senders: [0] }), ...receivers.map((g) => g.run({ ...job, senders: [] }))]);
+    const usage = await usageAt;
+    const alive = bench.checkAlive();
+
+    const r = mergeRuns(results, o.durationS);
+    const members = c.connected + 1;
+    const expected = r.sentInWindow * members;
+    if (r.skipped > 0) bench.notes.push(`sender skipped ${r.skipped} sends: its socket held > 4 MB unsent (server not reading)`);
+    if (r.disconnects > 0) bench.notes.push(`${r.disconnects} clients were disconnected by the server: ${r.disconnectSamples.join('; ')}`);
+    if (r.deliveriesOfWindow < expected) {
+      bench.notes.push(`${expected - r.deliveriesOfWindow} of ${expected} deliveries of window messages had not arrived ${(r.drainedMs / 1000).toFixed(1)} s after the window`);
+    }
+    if (o.rate > 0 && r.messagesInPerS < o.rate * 0.95) bench.notes.push(`offered ${o.rate} msg/s but sent ${r.messagesInPerS.toFixed(0)} msg/s (generator lag max ${r.sendLagMaxMs.toFixed(1)} ms)`);
+    return {
+      scenario: 'fanout',
+      server: bench.target.kind,
+      label: bench.label,
+      params,
+      metrics: {
+        'deliveries/s': r.deliveriesPerS,
+        'messages in/s': r.messagesInPerS,
+        ...latencyMetrics('latency', r.latency),
+        'delivered %': expected > 0 ? (100 * r.deliveriesOfWindow) / expected : 0,
+        'connect rate /s': c.ratePerS,
+        'connect identity p99 ms': c.identity.p99,
+        ...usageMetrics(usage, o.durationS, r.generatorCpuS),
+        'generator CPU s': r.generatorCpuS,
+        'generator CPU % of 1 core': (100 * r.generatorCpuS) / o.durationS,
+      },
+      serverUsage: usage,
+      notes: bench.notes,
+      ok: alive && r.deliveriesOfWindow > 0,
+    };
+  } finally {
+    await bench.close();
+  }
+}

@@ -1,0 +1,113 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { RawOptions, Scenario } from './cases';
+import { renderLoadChart, type ChartSeries } from './chart';
+import { printComparison, runCompared } from './compare';
+import { budgets, comparisonTable, formatNumber, machineLine, markdownTable, medians, paramsLine, type Machine } from './report';
+import type { RunReport } from './scenarios/common';
+import { SERVER_LABEL, type ServerKind } from './targets/target';
+
+/** Where the suite writes: bench/results/ of the source tree (dist/bench/ -> ../../bench). */
+export const RESULTS_DIR = path.resolve(__dirname, '..', '..', 'bench', 'results');
+
+export interface SuiteCase {
+  name: string;
+  scenario: Scenario;
+  raw: RawOptions;
+  servers: ServerKind[];
+}
+
+const BOTH: ServerKind[] = ['switchboard', 'socketio'];
+export const LOAD_SWEEP = [500, 1000, 2000, 5000, 10_000];
+
+export function suiteCases(quick: boolean): SuiteCase[] {
+  const d = quick ? '3' : '5';
+  const cases: SuiteCase[] = LOAD_SWEEP.map((rate) => ({ name: `fanout 200 × ${rate} msg/s`, scenario: 'fanout', raw: { receivers: '200', rate: String(rate), duration: d }, servers: BOTH }));
+  cases.push(
+    { name: 'fanout 200 × burst', scenario: 'fanout', raw: { receivers: '200', rate: 'burst', duration: d }, servers: BOTH },
+    { name: 'rooms 10,000 clients / 1,000 rooms × 1 msg/s', scenario: 'rooms', raw: { clients: quick ? '2000' : '10000', rooms: quick ? '200' : '1000', rate: '1', duration: quick ? '5' : '10' }, servers: BOTH },
+    { name: 'connect-storm 2,000', scenario: 'connect-storm', raw: { clients: '2000' }, servers: BOTH },
+    { name: 'idle 20,000', scenario: 'idle', raw: { clients: quick ? '4000' : '20000' }, servers: BOTH },
+    { name: 'fanout 20 × 1k msg/s, dedicated placement (baseline: its pool)', scenario: 'fanout', raw: { receivers: '20', rate: '1000', duration: d, placement: 'dedicated' }, servers: BOTH },
+  );
+  return cases;
+}
+
+/** The p99-vs-offered-load series of the fanout sweep, from a suite's runs. */
+export function sweepSeries(results: Array<{ case: SuiteCase; runs: RunReport[] }>): ChartSeries[] {
+  return BOTH.map((server) => ({
+    label: SERVER_LABEL[server],
+    points: results
+      .filter((r) => r.case.scenario === 'fanout' && r.case.raw.receivers === '200' && LOAD_SWEEP.includes(Number(r.case.raw.rate)))
+      .map((r) => {
+        const m = medians(r.runs.filter((x) => x.server === server && x.ok));
+        return { x: Number(r.case.raw.rate), y: m['latency p99 ms'] ?? NaN, deliveries: m['deliveries/s'] ?? NaN };
+      })
+      .filter((p) => Number.isFinite(p.y)),
+  }));
+}
+
+/**
+ * Runs every case `--repeat` times per server (servers alternating), then writes
+ * bench/results/latest.json (every run), latest.md (median tables) and fanout-p99.svg.
+ */
+export async function runSuite(raw: RawOptions, machine: Machine): Promise<boolean> {
+  const repeat = Math.max(1, Number(raw.repeat ?? 3));
+  const only = raw.only?.split(',');
+  const cases = suiteCases(raw.quick !== undefined).filter((c) => !only || only.some((o) => c.name.includes(o)));
+  const results: Array<{ case: SuiteCase; runs: RunReport[] }> = [];
+  const started = new Date().toISOString();
+  for (const c of cases) {
+    const caseRaw = { ...c.raw, ...(raw.workers ? { workers: raw.workers } : {}) };
+    const runs = await runCompared(c.scenario, caseRaw, c.servers, repeat);
+    printComparison(c.scenario, caseRaw, runs, c.servers);
+    results.push({ case: c, runs });
+  }
+  fs.mkdirSync(RESULTS_DIR, { recursive: true });
+  fs.writeFileSync(path.join(RESULTS_DIR, 'latest.json'), JSON.stringify({ started, machine, repeat, results }, null, 2) + '\n');
+  fs.writeFileSync(path.join(RESULTS_DIR, 'latest.md'), suiteMarkdown(results, machine, repeat, started));
+  const series = sweepSeries(results);
+  if (series.some((s) => s.points.length > 1)) fs.writeFileSync(path.join(RESULTS_DIR, 'fanout-p99.svg'), renderLoadChart(series, machine));
+  console.log(`\nwrote ${path.relative(process.cwd(), RESULTS_DIR)}/latest.json, latest.md, fanout-p99.svg`);
+  return results.every((r) => r.runs.some((x) => x.ok));
+}
+
+/** The suite's results as Markdown: a headline table, the budgets, then each case in full. */
+export function suiteMarkdown(results: Array<{ case: SuiteCase; runs: RunReport[] }>, machine: Machine, repeat: number, started: string): string {
+  const out: string[] = [];
+  out.push(`Run ${started} on ${machineLine(machine)}; medians of ${repeat} runs per server.`, '');
+  const head = ['case', 'metric', 'Switchboard', 'Socket.IO baseline', 'ratio'];
+  const rows: string[][] = [];
+  const checks: string[] = [];
+  const headline: Record<Scenario, string[]> = {
+    fanout: ['deliveries/s', 'latency p50 ms', 'latency p99 ms', 'latency p99.9 ms', 'latency max ms', 'delivered %', 'server CPU s', 'generator CPU s'],
+    rooms: ['deliveries/s', 'messages in/s', 'latency p50 ms', 'latency p99 ms', 'latency p99.9 ms', 'latency max ms', 'server CPU s'],
+    'connect-storm': ['connect rate /s', 'connect identity p99 ms', 'reconnect rate /s', 'reconnect identity p99 ms', 'connected %', 'reconnected %'],
+    idle: ['KB per connection', 'RSS before MB', 'RSS after MB'],
+  };
+  for (const { case: c, runs } of results) {
+    const sb = medians(runs.filter((r) => r.server === 'switchboard' && r.ok));
+    const io = medians(runs.filter((r) => r.server === 'socketio' && r.ok));
+    for (const m of headline[c.scenario]) {
+      const a = sb[m];
+      const b = io[m];
+      const ratio = a !== undefined && b !== undefined && Number.isFinite(a) && Number.isFinite(b) && b !== 0 ? `${(a / b).toFixed(2)}×` : '—';
+      rows.push([c.name, m, formatNumber(a), formatNumber(b), ratio]);
+    }
+    const params = runs.find((r) => r.server === 'switchboard')?.params ?? {};
+    for (const b of budgets(c.scenario, params, sb)) checks.push(`| ${b.budget} | ${b.measured} | ${b.met ? 'met' : '**not met**'} |`);
+  }
+  out.push(markdownTable(head, rows), '');
+  if (checks.length) out.push('| budget (Switchboard) | measured (median) | |', '| --- | --- | --- |', ...checks, '');
+  out.push('<details><summary>Every metric of every case</summary>', '');
+  for (const { case: c, runs } of results) {
+    out.push(`#### ${c.name}`, '', `\`${c.scenario} ${paramsLine(runs[0]?.params ?? {})}\``, '');
+    const by: Partial<Record<ServerKind, Record<string, number>>> = {};
+    for (const s of c.servers) by[s] = medians(runs.filter((r) => r.server === s && r.ok));
+    out.push(comparisonTable(by, repeat), '');
+    const notes = [...new Set(runs.flatMap((r) => r.notes.map((n) => `${r.label}: ${n}`)))];
+    if (notes.length) out.push(...notes.map((n) => `* ${n.replace(/\n/g, ' ')}`), '');
+  }
+  out.push('</details>', '');
+  return out.join('\n');
+}

@@ -1,0 +1,49 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { cmdline } from '../lib/procfs';
+import { launch } from './launch';
+import type { Target, TargetOptions } from './target';
+
+const BIN = path.resolve(__dirname, '..', '..', '..', 'bin', 'switchboard.js');
+
+export function switchboardRole(pid: number, isRoot: boolean): string {
+  if (isRoot) return 'supervisor';
+  const cmd = cmdline(pid);
+  if (cmd.includes('/hub/')) return 'hub';
+  if (cmd.includes('/worker/')) return 'worker';
+  return 'other';
+}
+
+/** Starts `switchboard serve` on 127.0.0.1, port 0, in a fresh data dir, logging at warn. */
+export async function startSwitchboard(opts: TargetOptions): Promise<Target> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-bench-'));
+  const args = [
+    BIN, 'serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir,
+    '--placement', opts.placement, '--max-clients', String(Math.max(10_000, opts.clients + 100)),
+    '--log-level', 'warn',
+  ];
+  if (opts.placement === 'pool') args.push('--workers', String(opts.workers));
+  else args.push('--max-processes', String(Math.max(256, opts.clients + 16)));
+  let server;
+  try {
+    server = await launch([process.execPath, ...args]);
+  } catch (err) {
+    fs.rmSync(dataDir, { recursive: true, force: true });
+    throw err;
+  }
+  return {
+    kind: 'switchboard',
+    protocol: 'ndjson',
+    host: '127.0.0.1',
+    port: server.port,
+    rootPid: server.pid,
+    roleOf: switchboardRole,
+    tail: server.tail,
+    exit: server.exit,
+    async stop() {
+      await server.stop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
