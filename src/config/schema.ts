@@ -16,7 +16,7 @@ export const ConfigSchema = Type.Object(
     maxClients: Type.Integer({ minimum: 1, default: 10000, description: 'connected clients at most; more get TOO_MANY_USERS' }),
     spares: Type.Integer({ minimum: 0, maximum: 64, default: 2, description: 'dedicated placement: idle pre-spawned workers kept ready' }),
     maxProcesses: Type.Integer({ minimum: 1, default: 256, description: 'dedicated placement: worker processes at most (spares included)' }),
-    maxLineBytes: Type.Integer({ minimum: 64, default: 65536, description: 'longest accepted client line; longer closes the connection' }),
+    maxLineBytes: Type.Integer({ minimum: 64, maximum: 1024 * 1024, default: 65536, description: 'longest accepted client line; longer closes the connection' }),
     maxOutboundBytes: Type.Integer({ minimum: 1024, default: 4 * 1024 * 1024, description: 'per-client output queue bound; over it the client is disconnected' }),
     shutdownTimeoutMs: Type.Integer({ minimum: 100, default: 8000, description: 'graceful stop deadline before children are killed' }),
     logLevel: Type.Union(

@@ -3,7 +3,10 @@ import { FrameDecoder } from '../ipc/frame-codec';
 import { decodeHubToWorker, encodeHello, type Hello, type HubToWorker } from '../ipc/hub-link-messages';
 import { WriteBatcher } from '../net/write-batcher';
 
-/** The hub's frames are bounded by the largest client line plus a small header. */
+/**
+ * The hub's frames: at most ~1 MiB of gathered chat plus one line, a line being at most
+ * 1 MiB of client input that JSON escaping can grow up to six-fold.
+ */
 const MAX_HUB_FRAME_BYTES = 16 * 1024 * 1024;
 const RECONNECT_MIN_MS = 25;
 const RECONNECT_MAX_MS = 1000;
