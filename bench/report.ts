@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import type { RunReport } from './scenarios/common';
@@ -12,6 +13,17 @@ export interface Machine {
   kernel: string;
   /** 1-minute load average when the run started: other work on the machine shows here. */
   loadAvgAtStart: number;
+  /** The revision measured: $BENCH_REVISION, or `git describe` of the working directory. */
+  revision: string;
+}
+
+function revision(): string {
+  if (process.env.BENCH_REVISION) return process.env.BENCH_REVISION;
+  try {
+    return execFileSync('git', ['describe', '--always', '--dirty'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return 'unknown';
+  }
 }
 
 export function describeMachine(): Machine {
@@ -28,11 +40,12 @@ export function describeMachine(): Machine {
     node: process.version,
     kernel: os.release(),
     loadAvgAtStart: os.loadavg()[0]!,
+    revision: revision(),
   };
 }
 
 export function machineLine(m: Machine): string {
-  return `${m.nproc} CPUs (${m.cpuModel}), ${m.memGiB} GiB, Linux ${m.kernel}, Node ${m.node}, load average ${m.loadAvgAtStart.toFixed(2)} at start`;
+  return `${m.nproc} CPUs (${m.cpuModel}), ${m.memGiB} GiB, Linux ${m.kernel}, Node ${m.node}, revision ${m.revision}, load average ${m.loadAvgAtStart.toFixed(2)} at start`;
 }
 
 export function median(values: number[]): number {

@@ -74,6 +74,8 @@ export class ServerSampler {
         t = { pid, role: this.roleOf(pid, pid === this.rootPid), startTime: s.startTime, cpuS: 0, rssKb: 0, windowPeakRssKb: 0 };
         this.procs.set(key, t);
       }
+      // A child seen between fork and exec still shows its parent's command line: look again.
+      if (t.role === 'other') t.role = this.roleOf(pid, pid === this.rootPid);
       t.cpuS = s.cpuS;
       t.rssKb = s.rssKb;
       if (this.windowOpen) t.windowPeakRssKb = Math.max(t.windowPeakRssKb, s.rssKb);
