@@ -6,6 +6,12 @@ const USAGE = `Usage:
   switchboard connect HOST[:PORT] [--log FILE]
   switchboard connect --unix PATH [--log FILE]
                                             the terminal client
+  switchboard export --data-dir DIR --room ROOM [--format text|json]
+                                            a room's transcript on stdout
+  switchboard backup --data-dir DIR --out FILE
+                                            consistent online backup (server may run)
+  switchboard restore --data-dir DIR --from FILE
+                                            put a backup in place (server stopped)
   switchboard help                          this text
 
 serve flags (each also a key of the --config JSON file and an environment variable):
@@ -39,6 +45,12 @@ async function run(command: string | undefined, rest: string[]): Promise<number>
       }
       return runServe(config);
     }
+    case 'export':
+      return (await import('./data-commands')).runExport(rest);
+    case 'backup':
+      return (await import('./data-commands')).runBackup(rest);
+    case 'restore':
+      return (await import('./data-commands')).runRestore(rest);
     case 'connect': {
       const { runConnect } = await import('../client/terminal');
       return runConnect(rest);

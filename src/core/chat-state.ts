@@ -1,4 +1,4 @@
-import type { ControlRequest, RoomListEntry, ServerMessage } from '../protocol/messages';
+import type { CoreControlRequest, RoomListEntry, ServerMessage } from '../protocol/messages';
 import { GUEST_PREFIX, MAIN_HALL, isValidIdentity, isValidRoomId } from '../protocol/rules';
 import type { Effect, SessionKey, SessionView } from './effects';
 
@@ -6,13 +6,18 @@ interface Session {
   key: SessionKey;
   identity: string;
   roomid: string;
+  /** Rooms this guest session owns (seed-004 lifetime: they lose their owner when it leaves). */
   owned: Set<string>;
+  /** The account this session is logged in as (its identity is then the username), or null. */
+  username: string | null;
 }
 
 interface Room {
   id: string;
-  /** Owning session, or null for none (MainHall, or a room whose owner left). */
+  /** Owning guest session, or null. */
   owner: Session | null;
+  /** Owning account: such a room is persistent and keeps its owner while they are away. */
+  ownerUser: string | null;
   members: Set<Session>;
 }
 
@@ -29,11 +34,37 @@ export class ChatState {
   private readonly sessions = new Map<SessionKey, Session>();
   private readonly byIdentity = new Map<string, Session>();
   private readonly rooms = new Map<string, Room>();
+  /** Registered usernames: no one but their account may take them as an identity. */
+  private readonly reserved = new Set<string>();
   /** No guest number below this is free; keeps guest naming O(1) amortised. */
   private lowestFreeGuestHint = 1;
 
   constructor() {
-    this.rooms.set(MAIN_HALL, { id: MAIN_HALL, owner: null, members: new Set() });
+    this.addRoom(MAIN_HALL, null);
+  }
+
+  /** Marks usernames as registered accounts (at boot, and on each registration). */
+  reserve(usernames: Iterable<string>): void {
+    for (const u of usernames) this.reserved.add(u);
+  }
+
+  isReserved(name: string): boolean {
+    return this.reserved.has(name);
+  }
+
+  /** True when some connected session other than `key` goes by `identity`. */
+  identityInUse(identity: string, key?: SessionKey): boolean {
+    const holder = this.byIdentity.get(identity);
+    return holder !== undefined && holder.key !== key;
+  }
+
+  /** Rooms owned by accounts, loaded from the store at boot. */
+  loadPersistentRooms(rooms: Array<{ roomid: string; owner: string }>): void {
+    for (const r of rooms) {
+      if (r.roomid === MAIN_HALL || !isValidRoomId(r.roomid)) continue;
+      const room = this.rooms.get(r.roomid) ?? this.addRoom(r.roomid, null);
+      room.ownerUser = r.owner;
+    }
   }
 
   get sessionCount(): number {
@@ -46,7 +77,28 @@ export class ChatState {
 
   view(key: SessionKey): SessionView | undefined {
     const s = this.sessions.get(key);
-    return s && { identity: s.identity, roomid: s.roomid, owned: [...s.owned] };
+    return s && { identity: s.identity, roomid: s.roomid, owned: [...s.owned], username: s.username };
+  }
+
+  usernameOf(key: SessionKey): string | null | undefined {
+    return this.sessions.get(key)?.username;
+  }
+
+  /** The session logged in as `username`, if any. */
+  sessionOfUser(username: string): SessionKey | undefined {
+    const s = this.byIdentity.get(username);
+    return s?.username === username ? s.key : undefined;
+  }
+
+  /** Keys of the sessions in a room (empty for an unknown room). */
+  membersOf(roomid: string): SessionKey[] {
+    return [...(this.rooms.get(roomid)?.members ?? [])].map((m) => m.key);
+  }
+
+  /** The identity shown as the room's owner ('' for none); undefined for an unknown room. */
+  ownerOf(roomid: string): string | undefined {
+    const room = this.rooms.get(roomid);
+    return room && ownerName(room);
   }
 
   identityOf(key: SessionKey): string | undefined {
@@ -60,7 +112,7 @@ export class ChatState {
   /** A new client: guest name, MainHall, then the welcome sequence of seed 004 §2.1. */
   connect(key: SessionKey): Effect[] {
     if (this.sessions.has(key)) return [];
-    const session: Session = { key, identity: this.nextGuestName(), roomid: '', owned: new Set() };
+    const session: Session = { key, identity: this.nextGuestName(), roomid: '', owned: new Set(), username: null };
     this.sessions.set(key, session);
     this.byIdentity.set(session.identity, session);
     const fx: Effect[] = [];
@@ -71,7 +123,7 @@ export class ChatState {
     return fx;
   }
 
-  request(key: SessionKey, req: ControlRequest): Effect[] {
+  request(key: SessionKey, req: CoreControlRequest): Effect[] {
     const session = this.sessions.get(key);
     if (!session) return [];
     switch (req.type) {
@@ -92,6 +144,35 @@ export class ChatState {
     }
   }
 
+  /**
+   * The session has proved it is `username` (password or token checked by the caller): it takes
+   * that identity, visible to its room as an identity change. Another session logged in as the
+   * same account is told it was replaced and closed.
+   */
+  login(key: SessionKey, username: string, replaced: ServerMessage): Effect[] {
+    const session = this.sessions.get(key);
+    if (!session) return [];
+    const fx: Effect[] = [];
+    const holder = this.byIdentity.get(username);
+    if (holder && holder !== session) {
+      fx.push(deliver([holder], replaced));
+      fx.push(...this.leave(holder, false), { kind: 'end', session: holder.key });
+    }
+    this.reserved.add(username);
+    session.username = username;
+    if (session.identity !== username) fx.push(...this.rename(session, username));
+    else fx.push({ kind: 'state', session: session.key });
+    return fx;
+  }
+
+  /** Back to being a guest: a fresh guest name, shown to the room as an identity change. */
+  logout(key: SessionKey): Effect[] {
+    const session = this.sessions.get(key);
+    if (!session || session.username === null) return [];
+    session.username = null;
+    return this.rename(session, this.nextGuestName());
+  }
+
   /** The connection dropped (or its worker died): leave as a quit would, without telling it. */
   disconnect(key: SessionKey): Effect[] {
     const session = this.sessions.get(key);
@@ -107,7 +188,13 @@ export class ChatState {
     for (const r of restored) {
       if (this.sessions.has(r.key)) continue;
       const clash = !isValidIdentity(r.identity) || this.byIdentity.has(r.identity);
-      const session: Session = { key: r.key, identity: clash ? this.nextGuestName() : r.identity, roomid: '', owned: new Set() };
+      const session: Session = {
+        key: r.key,
+        identity: clash ? this.nextGuestName() : r.identity,
+        roomid: '',
+        owned: new Set(),
+        username: clash ? null : r.username,
+      };
       this.sessions.set(r.key, session);
       this.byIdentity.set(session.identity, session);
       const room = this.rooms.get(r.roomid) ?? (isValidRoomId(r.roomid) ? this.addRoom(r.roomid, null) : this.rooms.get(MAIN_HALL)!);
@@ -120,7 +207,7 @@ export class ChatState {
       for (const roomid of r.owned) {
         if (roomid === MAIN_HALL || !isValidRoomId(roomid)) continue;
         const room = this.rooms.get(roomid) ?? this.addRoom(roomid, null);
-        if (room.owner === null) {
+        if (room.owner === null && room.ownerUser === null) {
           room.owner = session;
           session.owned.add(roomid);
         }
@@ -143,15 +230,21 @@ export class ChatState {
       type: 'roomcontents',
       roomid,
       identities: [...room.members].map((m) => m.identity),
-      owner: room.owner?.identity ?? '',
+      owner: ownerName(room),
     };
   }
 
   private changeIdentity(session: Session, wanted: string): Effect[] {
     const former = session.identity;
-    if (!isValidIdentity(wanted) || this.byIdentity.has(wanted)) {
+    // A logged-in session is its account name; a registered name is its account's only.
+    if (!isValidIdentity(wanted) || this.byIdentity.has(wanted) || this.reserved.has(wanted) || session.username !== null) {
       return [deliver([session], { type: 'newidentity', former, identity: former })];
     }
+    return this.rename(session, wanted);
+  }
+
+  private rename(session: Session, wanted: string): Effect[] {
+    const former = session.identity;
     this.byIdentity.delete(former);
     this.byIdentity.set(wanted, session);
     session.identity = wanted;
@@ -179,6 +272,11 @@ export class ChatState {
 
   private createRoom(session: Session, roomid: string): Effect[] {
     if (isValidRoomId(roomid) && !this.rooms.has(roomid)) {
+      if (session.username !== null) {
+        // An account's room outlives the connection: stored, and owned by the username.
+        this.addRoom(roomid, null).ownerUser = session.username;
+        return [{ kind: 'persist-room', roomid, owner: session.username }, deliver([session], this.roomList())];
+      }
       this.addRoom(roomid, session);
       session.owned.add(roomid);
       return [{ kind: 'state', session: session.key }, deliver([session], this.roomList())];
@@ -189,7 +287,7 @@ export class ChatState {
   private deleteRoom(session: Session, roomid: string): Effect[] {
     const room = this.rooms.get(roomid);
     const fx: Effect[] = [];
-    if (room && room.owner === session) {
+    if (room && (room.owner === session || (room.ownerUser !== null && room.ownerUser === session.username))) {
       // The room is gone first, so the lists its members get no longer offer it; then they
       // move to MainHall "as if they joined it", each move told to both rooms.
       this.rooms.delete(roomid);
@@ -198,6 +296,7 @@ export class ChatState {
         send(fx, member, this.roomList());
         send(fx, member, this.roomContents(MAIN_HALL));
       }
+      if (room.ownerUser !== null) fx.push({ kind: 'unpersist-room', roomid });
       session.owned.delete(roomid);
       fx.push({ kind: 'state', session: session.key });
     }
@@ -250,11 +349,11 @@ export class ChatState {
   }
 
   private deleteIfAbandoned(room: Room): void {
-    if (room.id !== MAIN_HALL && room.owner === null && room.members.size === 0) this.rooms.delete(room.id);
+    if (room.id !== MAIN_HALL && room.owner === null && room.ownerUser === null && room.members.size === 0) this.rooms.delete(room.id);
   }
 
   private addRoom(id: string, owner: Session | null): Room {
-    const room: Room = { id, owner, members: new Set() };
+    const room: Room = { id, owner, ownerUser: null, members: new Set() };
     this.rooms.set(id, room);
     return room;
   }
@@ -279,6 +378,10 @@ export class ChatState {
     const n = Number(digits);
     if (n < this.lowestFreeGuestHint) this.lowestFreeGuestHint = n;
   }
+}
+
+function ownerName(room: Room): string {
+  return room.ownerUser ?? room.owner?.identity ?? '';
 }
 
 function deliver(to: Iterable<Session>, message: ServerMessage): Effect {

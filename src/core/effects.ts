@@ -13,11 +13,17 @@ export type Effect =
   /** The session's identity, room or owned rooms changed, or it is gone: mirror it. */
   | { kind: 'state'; session: SessionKey }
   /** Close the session once what was sent before has been written. */
-  | { kind: 'end'; session: SessionKey };
+  | { kind: 'end'; session: SessionKey }
+  /** A room owned by an account was created: store it. */
+  | { kind: 'persist-room'; roomid: string; owner: string }
+  /** A stored room was deleted. */
+  | { kind: 'unpersist-room'; roomid: string };
 
 /** What a worker mirrors of each of its sessions, and re-registers after a hub restart. */
 export interface SessionView {
   identity: string;
   roomid: string;
   owned: string[];
+  /** The account the session is logged in as, or null for a guest. */
+  username: string | null;
 }

@@ -1,27 +1,53 @@
 import type { Logger } from 'pino';
 import type { RestoredSession } from '../core/chat-state';
+import type { SessionKey } from '../core/effects';
 import { Kind, type Hello, type WorkerToHub } from '../ipc/hub-link-messages';
+import { ErrorCode } from '../protocol/errors';
+import type { ControlRequest } from '../protocol/messages';
+import type { Store } from '../store/store';
+import { Accounts } from './accounts';
+import { DirectMessages } from './direct-messages';
+import { Profiles } from './profiles';
+import { RoomHistory } from './room-history';
 import { Router } from './router';
+import { RequestRefused, type HubContext } from './services';
 import type { WorkerLink } from './worker-link';
+
+type Restored = RestoredSession & { address: string };
 
 /**
  * The hub's message handling. A restarted hub first waits for the workers alive before it
  * (or a deadline), rebuilds rooms from their HELLOs, and only then serves anything, so names
- * and rooms are as they were before the crash.
+ * and rooms are as they were before the crash. Requests of one session are handled in order:
+ * while one waits for the store, the session's next frames wait behind it.
  */
 export class Hub {
-  private readonly router = new Router();
+  private readonly router: Router;
+  private readonly ctx: HubContext;
+  private readonly accounts: Accounts;
+  private readonly directs: DirectMessages;
+  private readonly history: RoomHistory;
+  private readonly profiles: Profiles;
   private recovering: boolean;
   private readonly awaited: Set<number>;
-  private readonly restored: RestoredSession[] = [];
-  private readonly awaitingWelcome: Array<{ link: WorkerLink; id: number }> = [];
+  private readonly restored: Restored[] = [];
+  private readonly awaitingWelcome: Array<{ link: WorkerLink; id: number; address: string }> = [];
   private readonly heldDuringRecovery: Array<{ link: WorkerLink; msg: WorkerToHub }> = [];
+  /** Sessions with a request in flight, and the frames that arrived meanwhile. */
+  private readonly busy = new Map<SessionKey, Array<{ link: WorkerLink; msg: WorkerToHub }>>();
 
   constructor(
+    store: Store,
     expectedWorkers: number[],
     recoveryDeadlineMs: number,
     private readonly log: Logger,
   ) {
+    this.router = new Router(store, log);
+    this.ctx = { router: this.router, store, log };
+    this.directs = new DirectMessages(this.ctx);
+    this.accounts = new Accounts(this.ctx, this.directs);
+    this.history = new RoomHistory(this.ctx);
+    this.profiles = new Profiles(this.ctx);
     this.awaited = new Set(expectedWorkers);
     this.recovering = this.awaited.size > 0;
     if (this.recovering) {
@@ -30,8 +56,21 @@ export class Hub {
     }
   }
 
+  /** Loads what the store knows before any worker is served: accounts, rooms, sequences. */
+  async load(): Promise<void> {
+    const { store } = this.ctx;
+    this.router.state.reserve(await store.listUsernames());
+    this.router.state.loadPersistentRooms(await store.listRooms());
+    this.router.sequencer.load(await store.lastRoomSeqs());
+  }
+
   get sessionCount(): number {
     return this.router.sessionCount;
+  }
+
+  /** Resolves once every room message sequenced so far is stored. */
+  settled(): Promise<void> {
+    return this.router.sequencer.settled();
   }
 
   onMessage(link: WorkerLink, msg: WorkerToHub): void {
@@ -64,8 +103,8 @@ export class Hub {
     link.workerId = hello.workerId;
     this.router.addLink(link);
     for (const s of hello.sessions) {
-      if (s.view) this.restored.push({ key: link.keyOf(s.id), ...s.view });
-      else this.awaitingWelcome.push({ link, id: s.id });
+      if (s.view) this.restored.push({ key: link.keyOf(s.id), address: s.address, ...s.view });
+      else this.awaitingWelcome.push({ link, id: s.id, address: s.address });
     }
     this.log.info({ workerId: hello.workerId, sessions: hello.sessions.length }, 'worker registered');
     this.awaited.delete(hello.workerId);
@@ -78,23 +117,114 @@ export class Hub {
       if (this.awaited.size > 0) this.log.warn({ missing: [...this.awaited] }, 'recovery deadline passed without some workers');
       this.log.info({ sessions: this.restored.length }, 'recovered');
     }
-    this.router.restore(this.restored.splice(0));
-    for (const { link, id } of this.awaitingWelcome.splice(0)) this.router.open(link, id);
+    const restored = this.restored.splice(0);
+    this.router.restore(restored);
+    for (const r of restored) if (r.username) void this.reloadBlocks(r.key, r.username);
+    for (const { link, id, address } of this.awaitingWelcome.splice(0)) this.router.open(link, id, address);
     for (const { link, msg } of this.heldDuringRecovery.splice(0)) this.handle(link, msg);
   }
 
+  /** A restored logged-in session gets its block list back (the worker's mirror is refreshed). */
+  private async reloadBlocks(key: SessionKey, username: string): Promise<void> {
+    const extras = this.router.extrasOf(key);
+    if (!extras) return;
+    extras.blocked = new Set(await this.ctx.store.blockedBy(username));
+    this.router.refresh(key);
+  }
+
   private handle(link: WorkerLink, msg: WorkerToHub): void {
+    if (msg.kind === Kind.HELLO) return;
+    if (msg.kind === Kind.OPEN) return this.router.open(link, msg.id, msg.address);
+    const key = link.keyOf(msg.id);
+    const waiting = this.busy.get(key);
+    if (waiting) {
+      waiting.push({ link, msg });
+      return;
+    }
+    const pending = this.process(link, msg, key);
+    if (pending) this.waitFor(key, pending);
+  }
+
+  /** Handles one frame; returns a promise when it waits for the store. */
+  private process(link: WorkerLink, msg: WorkerToHub, key: SessionKey): Promise<void> | void {
     switch (msg.kind) {
-      case Kind.OPEN:
-        return this.router.open(link, msg.id);
-      case Kind.REQUEST:
-        return this.router.request(link, msg.id, msg.request);
       case Kind.CHAT:
-        return this.router.chat(link, msg.id, msg.content);
+        return this.router.chat(key, msg.content);
       case Kind.CLOSE:
         return this.router.close(link, msg.id);
-      case Kind.HELLO:
+      case Kind.REQUEST:
+        return this.request(key, msg.request);
+      default:
         return;
+    }
+  }
+
+  private waitFor(key: SessionKey, pending: Promise<void>): void {
+    this.busy.set(key, []);
+    pending
+      .catch((err: Error) => this.refuse(key, err))
+      .finally(() => {
+        const queued = this.busy.get(key) ?? [];
+        this.busy.delete(key);
+        while (queued.length > 0) {
+          const next = queued.shift()!;
+          const more = this.process(next.link, next.msg, key);
+          if (more) {
+            this.waitFor(key, more);
+            this.busy.get(key)!.push(...queued);
+            return;
+          }
+        }
+      });
+  }
+
+  private refuse(key: SessionKey, err: Error): void {
+    if (err instanceof RequestRefused) {
+      this.router.sendTo(key, { type: 'error', code: err.code, message: err.message });
+      return;
+    }
+    this.log.error({ err }, 'request failed');
+    this.router.sendTo(key, { type: 'error', code: ErrorCode.STORE_FAILED, message: 'the server could not complete this request' });
+  }
+
+  private request(key: SessionKey, r: ControlRequest): Promise<void> | void {
+    switch (r.type) {
+      case 'identitychange':
+      case 'join':
+      case 'who':
+      case 'list':
+      case 'createroom':
+      case 'delete':
+      case 'quit':
+        return this.router.request(key, r);
+      case 'register':
+        return this.accounts.register(key, r.username, r.password);
+      case 'login':
+        return this.accounts.login(key, r);
+      case 'logout':
+        return this.accounts.logout(key);
+      case 'dm':
+        return this.directs.send(key, r.to, r.content);
+      case 'ack':
+        return this.directs.ack(key, r.inbox);
+      case 'dmhistory':
+        return this.directs.history(key, r.with, r.before, r.limit);
+      case 'history':
+        return this.history.history(key, r.roomid, r.before, r.limit);
+      case 'resume':
+        return this.history.resume(key, r.roomid, r.since);
+      case 'recall':
+        return this.history.recall(key, r.id);
+      case 'block':
+        return this.profiles.block(key, r.user, true);
+      case 'unblock':
+        return this.profiles.block(key, r.user, false);
+      case 'dnd':
+        return this.profiles.setDnd(key, r.on);
+      case 'status':
+        return this.profiles.setStatus(key, r.text);
+      case 'presence':
+        return this.profiles.presence(key, r.users);
     }
   }
 }

@@ -5,17 +5,22 @@ import { hubSocketPath } from '../ipc/paths';
 import type { SupervisorToChild } from '../ipc/supervisor-messages';
 import { createLogger } from '../log/logger';
 import { WriteBatcher } from '../net/write-batcher';
+import { createStore } from '../store';
 import { Hub } from './hub';
 import { WorkerLink } from './worker-link';
 
 /** How long a restarted hub waits for the workers that were alive to re-register. */
 const RECOVERY_DEADLINE_MS = 3000;
 
-function main(): void {
+async function main(): Promise<void> {
   const config = configFromParent(process.env);
   const log = createLogger('hub', config.logLevel);
   const expected = (process.env.SB_EXPECT_WORKERS ?? '').split(',').filter(Boolean).map(Number);
-  const hub = new Hub(expected, RECOVERY_DEADLINE_MS, log);
+  // The hub is the store's only writer: sequencing and persistence in one place.
+  const store = createStore('sqlite', config.dataDir);
+  await store.migrate();
+  const hub = new Hub(store, expected, RECOVERY_DEADLINE_MS, log);
+  await hub.load();
   const socketPath = hubSocketPath(config.dataDir);
 
   const batcher = new WriteBatcher();
@@ -52,11 +57,15 @@ function main(): void {
     if (msg.type === 'shutdown') {
       log.info({ sessions: hub.sessionCount }, 'hub stopping');
       server.close();
-      process.exit(0);
+      void hub.settled().finally(() => store.close().finally(() => process.exit(0)));
     }
   });
   // The supervisor is gone (killed): nobody will restart or stop us, so stop now.
   process.on('disconnect', () => process.exit(0));
 }
 
-main();
+main().catch((err: Error) => {
+  // Without its store the hub cannot serve; the supervisor restarts it with backoff.
+  createLogger('hub', 'error').fatal({ err }, 'hub failed to start');
+  process.exit(1);
+});

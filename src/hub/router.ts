@@ -1,31 +1,53 @@
+import type { Logger } from 'pino';
 import { ChatState, type RestoredSession } from '../core/chat-state';
 import type { Effect, SessionKey } from '../core/effects';
-import type { ControlRequest } from '../protocol/messages';
-import { encodeEnd, encodeState, encodeToRoom, encodeToSessions } from '../ipc/hub-link-messages';
+import { encodeEnd, encodeState, encodeToSessions } from '../ipc/hub-link-messages';
+import { ErrorCode } from '../protocol/errors';
+import type { CoreControlRequest, ServerMessage } from '../protocol/messages';
+import type { Store } from '../store/store';
+import { Outbox } from './outbox';
+import { RoomSequencer } from './room-sequencer';
 import { parseSessionKey, type WorkerLink } from './worker-link';
 
-/** A room's gathered chat is sent once it reaches this size, far below a worker's frame bound. */
-const FLUSH_AT_BYTES = 1024 * 1024;
+/** What the hub keeps of a session beside the room state. */
+export interface SessionExtras {
+  address: string;
+  /** Identities this session's account has blocked: their messages are not delivered to it. */
+  blocked: Set<string>;
+  /** Hash of the token this session logged in with, for `logout`. */
+  tokenHash: string | null;
+}
 
 /**
- * The hub's sequencer: applies requests to the one ChatState in arrival order and turns the
- * effects into frames, one per interested worker (never one per client).
+ * The hub's router: applies requests to the one ChatState in arrival order and turns the
+ * effects into frames, one per interested worker (never one per client), all through one
+ * ordered outbox.
  */
 export class Router {
-  private readonly state = new ChatState();
+  readonly state = new ChatState();
+  readonly outbox = new Outbox();
+  readonly sequencer: RoomSequencer;
   private readonly links = new Map<number, WorkerLink>();
   /** For each room, the workers holding members of it and how many: chat fan-out targets. */
   private readonly roomWorkers = new Map<string, Map<WorkerLink, number>>();
   /** The room each session was last mirrored in, to keep roomWorkers counts right. */
   private readonly mirroredRoom = new Map<SessionKey, string>();
-  /** Chat lines of this event-loop turn, per room, sent as one frame per worker at flush. */
-  private readonly pendingChat = new Map<string, Buffer[]>();
-  private pendingChatBytes = 0;
-  private flushScheduled = false;
-  private readonly flushChatSoon = (): void => {
-    this.flushScheduled = false;
-    this.flushChat();
-  };
+  private readonly extras = new Map<SessionKey, SessionExtras>();
+  /** Room persistence, in the order the hub decided it. */
+  private roomWrites: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly store: Store,
+    private readonly log: Logger,
+  ) {
+    this.sequencer = new RoomSequencer(store, this.outbox, {
+      workersOf: (roomid) => this.roomWorkers.get(roomid)?.keys() ?? [],
+      storeFailed: (err, senders) => {
+        this.log.error({ err, messages: senders.length }, 'storing room messages failed; not delivered');
+        for (const key of new Set(senders)) this.sendTo(key, { type: 'error', code: ErrorCode.STORE_FAILED, message: 'your message could not be stored; it was not delivered' });
+      },
+    });
+  }
 
   get sessionCount(): number {
     return this.state.sessionCount;
@@ -39,69 +61,64 @@ export class Router {
   removeLink(link: WorkerLink): void {
     if (this.links.get(link.workerId!) !== link) return;
     // Still registered while its sessions leave, so room counts drop; its socket is closed.
-    for (const id of [...link.sessions]) this.apply(this.state.disconnect(link.keyOf(id)));
-    link.sessions.clear();
+    for (const id of [...link.sessions]) this.close(link, id);
     this.links.delete(link.workerId!);
   }
 
-  restore(sessions: RestoredSession[]): void {
-    for (const s of sessions) this.linkOf(s.key)?.sessions.add(parseSessionKey(s.key).id);
+  restore(sessions: Array<RestoredSession & { address: string }>): void {
+    for (const s of sessions) {
+      this.linkOf(s.key)?.sessions.add(parseSessionKey(s.key).id);
+      this.extras.set(s.key, { address: s.address, blocked: new Set(), tokenHash: null });
+    }
     this.apply(this.state.restore(sessions));
   }
 
-  open(link: WorkerLink, id: number): void {
+  open(link: WorkerLink, id: number, address: string): void {
     link.sessions.add(id);
-    this.apply(this.state.connect(link.keyOf(id)));
+    const key = link.keyOf(id);
+    this.extras.set(key, { address, blocked: new Set(), tokenHash: null });
+    this.apply(this.state.connect(key));
   }
 
-  request(link: WorkerLink, id: number, request: ControlRequest): void {
-    this.apply(this.state.request(link.keyOf(id), request));
+  request(key: SessionKey, request: CoreControlRequest): void {
+    this.apply(this.state.request(key, request));
   }
 
   close(link: WorkerLink, id: number): void {
     if (!link.sessions.delete(id)) return;
-    this.apply(this.state.disconnect(link.keyOf(id)));
+    const key = link.keyOf(id);
+    this.apply(this.state.disconnect(key));
+    this.extras.delete(key);
   }
 
-  /**
-   * Encodes the broadcast once. Lines of one room are gathered for the rest of this event-loop
-   * turn and go out as one frame per worker with members in the room (a burst of N messages
-   * costs each worker one frame and each socket one write, not N).
-   */
-  chat(link: WorkerLink, id: number, content: string): void {
-    const key = link.keyOf(id);
+  chat(key: SessionKey, content: string): void {
     const roomid = this.state.roomOf(key);
     if (roomid === undefined) return;
-    const line = Buffer.from(`{"type":"message","identity":${JSON.stringify(this.state.identityOf(key))},"content":${JSON.stringify(content)}}\n`);
-    const pending = this.pendingChat.get(roomid);
-    if (pending) pending.push(line);
-    else this.pendingChat.set(roomid, [line]);
-    this.pendingChatBytes += line.length;
-    // Keep frames far below the workers' frame bound however big the burst.
-    if (this.pendingChatBytes >= FLUSH_AT_BYTES) this.flushChat();
-    else if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(this.flushChatSoon);
-    }
+    this.sequencer.add(key, roomid, this.state.identityOf(key)!, content);
   }
 
-  /**
-   * Sends the gathered chat. Runs before any state change too: recipients are the members at
-   * the time of sending, and a member must see a room's messages before it sees itself leave.
-   */
-  private flushChat(): void {
-    for (const [roomid, lines] of this.pendingChat) {
-      const workers = this.roomWorkers.get(roomid);
-      if (!workers) continue;
-      const frame = encodeToRoom(roomid, lines.length === 1 ? lines[0]! : Buffer.concat(lines));
-      for (const worker of workers.keys()) worker.write(frame);
-    }
-    this.pendingChat.clear();
-    this.pendingChatBytes = 0;
+  extrasOf(key: SessionKey): SessionExtras | undefined {
+    return this.extras.get(key);
   }
 
-  private apply(effects: Effect[]): void {
-    if (this.pendingChat.size > 0) this.flushChat();
+  /** Re-mirrors the session to its worker (after a change of its blocks). */
+  refresh(key: SessionKey): void {
+    this.apply([{ kind: 'state', session: key }]);
+  }
+
+  sendTo(key: SessionKey, message: ServerMessage): void {
+    this.apply([{ kind: 'deliver', to: [key], message }]);
+  }
+
+  /** Sends pre-encoded lines to one session, in order, behind everything decided before. */
+  sendLines(key: SessionKey, lines: string): void {
+    const link = this.linkOf(key);
+    if (link && lines.length > 0) this.outbox.send(link, encodeToSessions([parseSessionKey(key).id], Buffer.from(lines)));
+  }
+
+  apply(effects: Effect[]): void {
+    // Room messages sequenced so far go to the members as they were when sent.
+    this.sequencer.flush();
     for (const fx of effects) {
       switch (fx.kind) {
         case 'deliver':
@@ -114,11 +131,22 @@ export class Router {
           const { id } = parseSessionKey(fx.session);
           const link = this.linkOf(fx.session);
           link?.sessions.delete(id);
-          link?.write(encodeEnd(id));
+          this.extras.delete(fx.session);
+          if (link) this.outbox.send(link, encodeEnd(id));
           break;
         }
+        case 'persist-room':
+          this.persist(() => this.store.saveRoom({ roomid: fx.roomid, owner: fx.owner, createdAt: Date.now() }), fx.roomid);
+          break;
+        case 'unpersist-room':
+          this.persist(() => this.store.deleteRoom(fx.roomid), fx.roomid);
+          break;
       }
     }
+  }
+
+  private persist(write: () => Promise<void>, roomid: string): void {
+    this.roomWrites = this.roomWrites.then(write).catch((err: Error) => this.log.error({ err, roomid }, 'storing a room change failed'));
   }
 
   private deliver(to: SessionKey[], line: Buffer): void {
@@ -131,7 +159,7 @@ export class Router {
       if (ids) ids.push(id);
       else byWorker.set(link, [id]);
     }
-    for (const [link, ids] of byWorker) link.write(encodeToSessions(ids, line));
+    for (const [link, ids] of byWorker) this.outbox.send(link, encodeToSessions(ids, line));
   }
 
   /** Tells the session's worker its new state and moves it between roomWorkers counts. */
@@ -146,7 +174,10 @@ export class Router {
     }
     if (after === undefined) this.mirroredRoom.delete(key);
     else this.mirroredRoom.set(key, after);
-    if (link && view) link.write(encodeState(parseSessionKey(key).id, view));
+    if (link && view) {
+      const blocked = [...(this.extras.get(key)?.blocked ?? [])];
+      this.outbox.send(link, encodeState(parseSessionKey(key).id, { ...view, blocked }));
+    }
   }
 
   private countWorker(roomid: string, link: WorkerLink, delta: number): void {

@@ -25,6 +25,19 @@ export const Kind = {
 export interface RegisteredSession {
   id: number;
   view: SessionView | null;
+  /** The client's remote address (for per-address limits). */
+  address: string;
+}
+
+/** What a worker mirrors of a session: the hub's view plus whom it blocks (room filtering). */
+export interface MirroredView extends SessionView {
+  blocked: string[];
+}
+
+/** One room message line inside a TO_ROOM frame, with its sender for block filtering. */
+export interface RoomLine {
+  sender: string;
+  line: Buffer;
 }
 
 export interface Hello {
@@ -34,15 +47,15 @@ export interface Hello {
 
 export type WorkerToHub =
   | { kind: typeof Kind.HELLO; hello: Hello }
-  | { kind: typeof Kind.OPEN; id: number }
+  | { kind: typeof Kind.OPEN; id: number; address: string }
   | { kind: typeof Kind.REQUEST; id: number; request: ControlRequest }
   | { kind: typeof Kind.CHAT; id: number; content: string }
   | { kind: typeof Kind.CLOSE; id: number };
 
 export type HubToWorker =
-  | { kind: typeof Kind.STATE; id: number; view: SessionView }
+  | { kind: typeof Kind.STATE; id: number; view: MirroredView }
   | { kind: typeof Kind.TO_SESSIONS; ids: number[]; line: Buffer }
-  | { kind: typeof Kind.TO_ROOM; roomid: string; line: Buffer }
+  | { kind: typeof Kind.TO_ROOM; roomid: string; senders: string[]; offsets: number[]; lines: Buffer }
   | { kind: typeof Kind.END; id: number };
 
 const json = (kind: number, value: unknown): Buffer => encodeFrame(kind, Buffer.from(JSON.stringify(value)));
@@ -50,11 +63,11 @@ const json = (kind: number, value: unknown): Buffer => encodeFrame(kind, Buffer.
 const idOnly = (kind: number, id: number): Buffer => buildFrame(kind, 4, (f, o) => f.writeUInt32BE(id, o));
 
 export const encodeHello = (hello: Hello): Buffer => json(Kind.HELLO, hello);
-export const encodeOpen = (id: number): Buffer => idOnly(Kind.OPEN, id);
+export const encodeOpen = (id: number, address: string): Buffer => json(Kind.OPEN, { id, address });
 export const encodeRequest = (id: number, request: ControlRequest): Buffer => json(Kind.REQUEST, { id, request });
 export const encodeClose = (id: number): Buffer => idOnly(Kind.CLOSE, id);
 export const encodeEnd = (id: number): Buffer => idOnly(Kind.END, id);
-export const encodeState = (id: number, view: SessionView): Buffer => json(Kind.STATE, { id, view });
+export const encodeState = (id: number, view: MirroredView): Buffer => json(Kind.STATE, { id, view });
 
 export function encodeChat(id: number, content: string): Buffer {
   const bytes = Buffer.byteLength(content);
@@ -72,12 +85,27 @@ export function encodeToSessions(ids: number[], line: Buffer): Buffer {
   });
 }
 
-/** Room ids are ASCII of at most 32 characters (protocol rule), so one length byte suffices. */
-export function encodeToRoom(roomid: string, line: Buffer): Buffer {
-  return buildFrame(Kind.TO_ROOM, 1 + roomid.length + line.length, (f, o) => {
-    f[o] = roomid.length;
-    f.write(roomid, o + 1, 'latin1');
-    line.copy(f, o + 1 + roomid.length);
+/**
+ * `u8 roomLen | room | u16 n | n × (u8 senderLen | sender | u32 lineLen) | lines`. Room ids and
+ * identities are ASCII of at most 32 characters (protocol rules), so one length byte suffices.
+ * The lines stay one contiguous block: a worker writes it whole to every member who blocks
+ * nobody, and cuts it only for those who do.
+ */
+export function encodeToRoom(roomid: string, lines: RoomLine[]): Buffer {
+  let size = 1 + roomid.length + 2;
+  for (const l of lines) size += 1 + l.sender.length + 4 + l.line.length;
+  return buildFrame(Kind.TO_ROOM, size, (f, o) => {
+    f[o++] = roomid.length;
+    o += f.write(roomid, o, 'latin1');
+    f.writeUInt16BE(lines.length, o);
+    o += 2;
+    for (const l of lines) {
+      f[o++] = l.sender.length;
+      o += f.write(l.sender, o, 'latin1');
+      f.writeUInt32BE(l.line.length, o);
+      o += 4;
+    }
+    for (const l of lines) o += l.line.copy(f, o);
   });
 }
 
@@ -89,7 +117,10 @@ export function decodeWorkerToHub(kind: number, payload: Buffer): WorkerToHub {
   switch (kind) {
     case Kind.HELLO:
       return { kind, hello: JSON.parse(payload.toString()) as Hello };
-    case Kind.OPEN:
+    case Kind.OPEN: {
+      const { id, address } = JSON.parse(payload.toString()) as { id: number; address: string };
+      return { kind, id, address };
+    }
     case Kind.CLOSE:
       return { kind, id: payload.readUInt32BE(0) };
     case Kind.REQUEST: {
@@ -107,7 +138,7 @@ export function decodeWorkerToHub(kind: number, payload: Buffer): WorkerToHub {
 export function decodeHubToWorker(kind: number, payload: Buffer): HubToWorker {
   switch (kind) {
     case Kind.STATE: {
-      const { id, view } = JSON.parse(payload.toString()) as { id: number; view: SessionView };
+      const { id, view } = JSON.parse(payload.toString()) as { id: number; view: MirroredView };
       return { kind, id, view };
     }
     case Kind.TO_SESSIONS: {
@@ -117,8 +148,25 @@ export function decodeHubToWorker(kind: number, payload: Buffer): HubToWorker {
       return { kind, ids, line: Buffer.from(payload.subarray(4 + 4 * n)) };
     }
     case Kind.TO_ROOM: {
-      const len = payload[0]!;
-      return { kind, roomid: payload.toString('latin1', 1, 1 + len), line: Buffer.from(payload.subarray(1 + len)) };
+      let o = 0;
+      const roomLen = payload[o++]!;
+      const roomid = payload.toString('latin1', o, o + roomLen);
+      o += roomLen;
+      const n = payload.readUInt16BE(o);
+      o += 2;
+      const senders: string[] = new Array(n);
+      const offsets: number[] = new Array(n + 1);
+      let at = 0;
+      for (let i = 0; i < n; i++) {
+        const senderLen = payload[o++]!;
+        senders[i] = payload.toString('latin1', o, o + senderLen);
+        o += senderLen;
+        offsets[i] = at;
+        at += payload.readUInt32BE(o);
+        o += 4;
+      }
+      offsets[n] = at;
+      return { kind, roomid, senders, offsets, lines: Buffer.from(payload.subarray(o)) };
     }
     case Kind.END:
       return { kind, id: payload.readUInt32BE(0) };

@@ -23,6 +23,28 @@ export const ErrorCode = {
   BUSY: 'BUSY',
   /** The server failed to handle this request (a bug, logged); the connection stays usable. */
   INTERNAL_ERROR: 'INTERNAL_ERROR',
+  /** The store could not record the request (e.g. disk full); nothing was delivered or changed. */
+  STORE_FAILED: 'STORE_FAILED',
+  /** The request needs a logged-in account (`login` first). */
+  NOT_LOGGED_IN: 'NOT_LOGGED_IN',
+  /** Wrong username/password, or an unknown or revoked token. */
+  BAD_CREDENTIALS: 'BAD_CREDENTIALS',
+  /** Too many failed logins for this account or from this address; wait and retry. */
+  LOGIN_THROTTLED: 'LOGIN_THROTTLED',
+  /** The username is registered already, or used by a connected client right now. */
+  USERNAME_TAKEN: 'USERNAME_TAKEN',
+  /** The username does not follow the identity rule. */
+  INVALID_USERNAME: 'INVALID_USERNAME',
+  /** The password is shorter than 8 or longer than 256 characters. */
+  WEAK_PASSWORD: 'WEAK_PASSWORD',
+  /** No registered user (or connected client, for a DM) has that name. */
+  NO_SUCH_USER: 'NO_SUCH_USER',
+  /** No message has that id. */
+  NO_SUCH_MESSAGE: 'NO_SUCH_MESSAGE',
+  /** The request is understood but this client may not do it (e.g. recall another's message). */
+  NOT_ALLOWED: 'NOT_ALLOWED',
+  /** The same account logged in on another connection; this one is closed. */
+  SESSION_REPLACED: 'SESSION_REPLACED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

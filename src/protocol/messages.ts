@@ -1,9 +1,13 @@
+import type { ErrorCode } from './errors';
+
 /**
- * The wire messages of the core protocol (seed 004), as discriminated unions on `type`.
+ * The wire messages, as discriminated unions on `type`. The core (seed 004) is unchanged;
+ * accounts, direct messages and history are new types and extra fields only.
  * Server messages always carry every field; "none" is the empty string.
  */
 
-export type ClientMessage =
+/** The seed-004 requests. */
+export type CoreClientMessage =
   | { type: 'identitychange'; identity: string }
   | { type: 'join'; roomid: string }
   | { type: 'who'; roomid: string }
@@ -13,14 +17,67 @@ export type ClientMessage =
   | { type: 'message'; content: string }
   | { type: 'quit' };
 
+/** Accounts, direct messages, history and the rest. */
+export type AccountClientMessage =
+  | { type: 'register'; username: string; password: string }
+  | { type: 'login'; username?: string; password?: string; token?: string }
+  | { type: 'logout' }
+  | { type: 'dm'; to: string; content: string }
+  | { type: 'history'; roomid: string; before?: number; limit?: number }
+  | { type: 'dmhistory'; with: string; before?: number; limit?: number }
+  | { type: 'resume'; roomid: string; since: number }
+  | { type: 'recall'; id: string }
+  | { type: 'ack'; inbox: number }
+  | { type: 'block'; user: string }
+  | { type: 'unblock'; user: string }
+  | { type: 'dnd'; on: boolean }
+  | { type: 'status'; text: string }
+  | { type: 'presence'; users: string[] };
+
+export type ClientMessage = CoreClientMessage | AccountClientMessage;
+
 export type ClientMessageType = ClientMessage['type'];
 
 /** The client requests the hub decides; `message` travels on its own fast path. */
 export type ControlRequest = Exclude<ClientMessage, { type: 'message' }>;
 
+/** The seed-004 requests the room state answers by itself. */
+export type CoreControlRequest = Exclude<CoreClientMessage, { type: 'message' }>;
+
 export interface RoomListEntry {
   roomid: string;
   count: number;
+}
+
+/** A room message as broadcast, stored and replayed. */
+export interface RoomMessageOut {
+  type: 'message';
+  identity: string;
+  content: string;
+  roomid: string;
+  id: string;
+  seq: number;
+  ts: number;
+  recalled?: boolean;
+}
+
+export interface DirectMessageOut {
+  type: 'dm';
+  id: string;
+  from: string;
+  to: string;
+  content: string;
+  ts: number;
+  /** Set on messages from the offline inbox: acknowledge with `{"type":"ack","inbox":N}`. */
+  inbox?: number;
+  recalled?: boolean;
+}
+
+export interface PresenceEntry {
+  username: string;
+  online: boolean;
+  status: string;
+  dnd: boolean;
 }
 
 export type ServerMessage =
@@ -28,4 +85,16 @@ export type ServerMessage =
   | { type: 'roomchange'; identity: string; former: string; roomid: string }
   | { type: 'roomcontents'; roomid: string; identities: string[]; owner: string }
   | { type: 'roomlist'; rooms: RoomListEntry[] }
-  | { type: 'message'; identity: string; content: string };
+  | RoomMessageOut
+  | { type: 'error'; code: ErrorCode | string; message: string }
+  | { type: 'registered'; username: string }
+  | { type: 'loggedin'; identity: string; token: string }
+  | { type: 'loggedout'; identity: string }
+  | DirectMessageOut
+  | { type: 'history'; roomid: string; messages: RoomMessageOut[] }
+  | { type: 'dmhistory'; with: string; messages: DirectMessageOut[] }
+  | { type: 'resumed'; roomid: string; seq: number }
+  | { type: 'recalled'; id: string; roomid: string; seq: number; by: string }
+  | { type: 'blocklist'; users: string[] }
+  | { type: 'profile'; username: string; status: string; dnd: boolean }
+  | { type: 'presence'; users: PresenceEntry[] };

@@ -10,25 +10,44 @@ import type { ClientMessage, ClientMessageType } from './messages';
  */
 
 // Plain JSON Schema, not a schema builder: workers load this at every process start.
-const withString = (field: string): object => ({
+const str = { type: 'string' };
+const seq = { type: 'integer', minimum: 0 };
+const object = (properties: Record<string, object>, required: string[] = Object.keys(properties)): object => ({
   type: 'object',
-  properties: { [field]: { type: 'string' } },
-  required: [field],
+  properties,
+  required,
 });
-const noFields = { type: 'object' };
 
 const messageSchemas: Record<ClientMessageType, object> = {
-  identitychange: withString('identity'),
-  join: withString('roomid'),
-  who: withString('roomid'),
-  list: noFields,
-  createroom: withString('roomid'),
-  delete: withString('roomid'),
-  message: withString('content'),
-  quit: noFields,
+  identitychange: object({ identity: str }),
+  join: object({ roomid: str }),
+  who: object({ roomid: str }),
+  list: object({}),
+  createroom: object({ roomid: str }),
+  delete: object({ roomid: str }),
+  message: object({ content: str }),
+  quit: object({}),
+  register: object({ username: str, password: str }),
+  login: {
+    type: 'object',
+    properties: { username: str, password: str, token: str },
+    anyOf: [{ required: ['username', 'password'] }, { required: ['token'] }],
+  },
+  logout: object({}),
+  dm: object({ to: str, content: str }),
+  history: object({ roomid: str, before: seq, limit: { type: 'integer', minimum: 1 } }, ['roomid']),
+  dmhistory: object({ with: str, before: { type: 'number' }, limit: { type: 'integer', minimum: 1 } }, ['with']),
+  resume: object({ roomid: str, since: seq }),
+  recall: object({ id: str }),
+  ack: object({ inbox: seq }),
+  block: object({ user: str }),
+  unblock: object({ user: str }),
+  dnd: object({ on: { type: 'boolean' } }),
+  status: object({ text: { type: 'string', maxLength: 140 } }),
+  presence: object({ users: { type: 'array', items: str, maxItems: 100 } }),
 };
 
-const ajv = new Ajv({ allErrors: false, strict: true });
+const ajv = new Ajv({ allErrors: false, strict: true, strictRequired: false });
 const validators = new Map<string, ValidateFunction>(
   Object.entries(messageSchemas).map(([type, schema]) => [type, ajv.compile(schema)]),
 );

@@ -70,6 +70,8 @@ export interface Store {
   /** False when the username is taken (case-sensitive, as identities are). */
   createAccount(account: Account): Promise<boolean>;
   getAccount(username: string): Promise<Account | null>;
+  /** Every registered username (the hub reserves them as identities at boot). */
+  listUsernames(): Promise<string[]>;
   setStatus(username: string, status: string): Promise<void>;
   setDnd(username: string, dnd: boolean): Promise<void>;
 
@@ -89,6 +91,8 @@ export interface Store {
   appendRoomMessages(messages: RoomMessage[]): Promise<void>;
   /** Highest stored seq of the room, 0 when none. */
   lastRoomSeq(roomid: string): Promise<number>;
+  /** Highest stored seq of every room that has messages (the hub's sequencer starts from these). */
+  lastRoomSeqs(): Promise<Map<string, number>>;
   /** Up to `limit` messages with seq < `beforeSeq` (or the newest when null), oldest first. */
   roomHistory(roomid: string, beforeSeq: number | null, limit: number): Promise<RoomMessage[]>;
   /** Up to `limit` messages with seq > `afterSeq`, oldest first. */

@@ -16,6 +16,8 @@ export interface SessionLimits {
 export class ClientSession {
   /** The hub's view of this client (identity, room, owned rooms); null until welcomed. */
   view: SessionView | null = null;
+  /** Identities whose room messages this client does not want (its account's blocks). */
+  blocked: ReadonlySet<string> = new Set();
   /** The socket is gone; the session lingers until the hub has been told. */
   closed = false;
   private readonly splitter: LineSplitter;
@@ -30,6 +32,7 @@ export class ClientSession {
     onClose: (session: ClientSession) => void,
   ) {
     this.splitter = new LineSplitter(limits.maxLineBytes);
+    this.remoteAddress = socket.remoteAddress ?? 'local';
     socket.setNoDelay(true);
     this.onData = (chunk: Buffer) => {
       const ok = this.splitter.push(chunk, (line) => {
@@ -55,9 +58,8 @@ export class ClientSession {
     this.socket.on('data', this.onData);
   }
 
-  get remoteAddress(): string | undefined {
-    return this.socket.remoteAddress;
-  }
+  /** The peer's address; Unix-socket clients have none and show as "local". */
+  readonly remoteAddress: string;
 
   /** Queues bytes for the client; a client that lets its queue pass the bound is dropped. */
   send(bytes: Buffer | string): void {

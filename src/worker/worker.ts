@@ -81,7 +81,7 @@ export class Worker {
     );
     this.sessions.set(id, session);
     // While the hub is away the next HELLO lists this session, and the hub welcomes it then.
-    if (this.hub.isUp) this.hub.send(encodeOpen(id));
+    if (this.hub.isUp) this.hub.send(encodeOpen(id, session.remoteAddress));
   }
 
   /** Resolves once every frame for the hub so far has been written out. */
@@ -99,7 +99,7 @@ export class Worker {
   }
 
   private hello(): Hello {
-    const sessions = [...this.sessions.values()].map((s) => ({ id: s.id, view: s.view }));
+    const sessions = [...this.sessions.values()].map((s) => ({ id: s.id, view: s.view, address: s.remoteAddress }));
     return { workerId: this.workerId, sessions };
   }
 
@@ -139,7 +139,8 @@ export class Worker {
     switch (msg.kind) {
       case Kind.TO_ROOM: {
         const members = this.rooms.get(msg.roomid);
-        if (members) for (const s of members) s.send(msg.line);
+        if (!members) return;
+        for (const s of members) s.send(s.blocked.size === 0 ? msg.lines : withoutBlocked(msg, s.blocked));
         return;
       }
       case Kind.TO_SESSIONS:
@@ -150,7 +151,9 @@ export class Worker {
         if (!session) return;
         this.leaveRoomMirror(session);
         const welcomed = session.view === null;
-        session.view = msg.view;
+        const { blocked, ...view } = msg.view;
+        session.view = view;
+        session.blocked = new Set(blocked);
         if (session.closed) return;
         this.joinRoomMirror(session);
         if (welcomed) session.startReading();
@@ -177,6 +180,15 @@ export class Worker {
     members.delete(session);
     if (members.size === 0) this.rooms.delete(roomid);
   }
+}
+
+/** The lines of a room frame minus those whose sender the member blocks. */
+function withoutBlocked(msg: { senders: string[]; offsets: number[]; lines: Buffer }, blocked: ReadonlySet<string>): Buffer {
+  const kept: Buffer[] = [];
+  for (let i = 0; i < msg.senders.length; i++) {
+    if (!blocked.has(msg.senders[i]!)) kept.push(msg.lines.subarray(msg.offsets[i], msg.offsets[i + 1]));
+  }
+  return kept.length === msg.senders.length ? msg.lines : Buffer.concat(kept);
 }
 
 function sleep(ms: number): Promise<void> {

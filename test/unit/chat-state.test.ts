@@ -177,11 +177,59 @@ describe('ChatState', () => {
   test('restore renames a clashing identity and tells the session', () => {
     const state = new ChatState();
     const fx = state.restore([
-      { key: 'a:1', identity: 'bob', roomid: 'MainHall', owned: [] },
-      { key: 'b:1', identity: 'bob', roomid: 'MainHall', owned: [] },
+      { key: 'a:1', identity: 'bob', roomid: 'MainHall', owned: [], username: null },
+      { key: 'b:1', identity: 'bob', roomid: 'MainHall', owned: [], username: null },
     ]);
     assert.equal(state.identityOf('a:1'), 'bob');
     assert.equal(state.identityOf('b:1'), 'guest1');
     assert.deepEqual(inboxes(fx).get('b:1'), [{ type: 'newidentity', former: 'bob', identity: 'guest1' }]);
+  });
+  test('login takes the account name, visible to the room; registered names are reserved', () => {
+    const state = connected(2);
+    state.reserve(['alice']);
+    const refused = inboxes(state.request('w:2', { type: 'identitychange', identity: 'alice' }));
+    assert.deepEqual(refused.get('w:2'), [{ type: 'newidentity', former: 'guest2', identity: 'guest2' }]);
+    const box = inboxes(state.login('w:1', 'alice', { type: 'error', code: 'SESSION_REPLACED', message: 'x' }));
+    assert.deepEqual(box.get('w:2'), [{ type: 'newidentity', former: 'guest1', identity: 'alice' }]);
+    assert.equal(state.usernameOf('w:1'), 'alice');
+    assert.equal(state.sessionOfUser('alice'), 'w:1');
+    // A logged-in session keeps its account name.
+    const stay = inboxes(state.request('w:1', { type: 'identitychange', identity: 'alicia' }));
+    assert.deepEqual(stay.get('w:1'), [{ type: 'newidentity', former: 'alice', identity: 'alice' }]);
+    const out = inboxes(state.logout('w:1'));
+    assert.deepEqual(out.get('w:2'), [{ type: 'newidentity', former: 'alice', identity: 'guest1' }]);
+    assert.equal(state.usernameOf('w:1'), null);
+  });
+
+  test('a second login of the same account replaces the first session', () => {
+    const state = connected(2);
+    state.login('w:1', 'alice', { type: 'error', code: 'SESSION_REPLACED', message: 'replaced' });
+    const fx = state.login('w:2', 'alice', { type: 'error', code: 'SESSION_REPLACED', message: 'replaced' });
+    assert.deepEqual(inboxes(fx).get('w:1'), [{ type: 'error', code: 'SESSION_REPLACED', message: 'replaced' }]);
+    assert.ok(fx.some((f) => f.kind === 'end' && f.session === 'w:1'));
+    assert.equal(state.has('w:1'), false);
+    assert.equal(state.identityOf('w:2'), 'alice');
+  });
+
+  test("an account's room is persisted, outlives its owner's connection, and only the account deletes it", () => {
+    const state = connected(2);
+    state.login('w:1', 'alice', { type: 'error', code: 'SESSION_REPLACED', message: 'x' });
+    const fx = state.request('w:1', { type: 'createroom', roomid: 'garden' });
+    assert.deepEqual(fx[0], { kind: 'persist-room', roomid: 'garden', owner: 'alice' });
+    state.request('w:1', { type: 'quit' });
+    assert.equal(state.ownerOf('garden'), 'alice');
+    state.connect('w:3');
+    state.login('w:3', 'alice', { type: 'error', code: 'SESSION_REPLACED', message: 'x' });
+    state.request('w:2', { type: 'delete', roomid: 'garden' });
+    assert.equal(state.ownerOf('garden'), 'alice');
+    const del = state.request('w:3', { type: 'delete', roomid: 'garden' });
+    assert.ok(del.some((f) => f.kind === 'unpersist-room' && f.roomid === 'garden'));
+    assert.equal(state.ownerOf('garden'), undefined);
+  });
+
+  test('persistent rooms load at boot with their owner', () => {
+    const state = new ChatState();
+    state.loadPersistentRooms([{ roomid: 'garden', owner: 'alice' }]);
+    assert.deepEqual(state.roomContents('garden'), { type: 'roomcontents', roomid: 'garden', identities: [], owner: 'alice' });
   });
 });

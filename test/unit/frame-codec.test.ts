@@ -42,6 +42,13 @@ test('hub link messages round-trip', () => {
   assert.deepEqual(decodeWorkerToHub(f.kind, f.payload), { kind: Kind.REQUEST, id: 3, request: { type: 'join', roomid: 'jokes' } });
   f = decode(encodeToSessions([1, 2, 4294967295], line));
   assert.deepEqual(decodeHubToWorker(f.kind, f.payload), { kind: Kind.TO_SESSIONS, ids: [1, 2, 4294967295], line });
-  f = decode(encodeToRoom('MainHall', line));
-  assert.deepEqual(decodeHubToWorker(f.kind, f.payload), { kind: Kind.TO_ROOM, roomid: 'MainHall', line });
+  const other = Buffer.from('{"type":"message","identity":"al","content":"x"}\n');
+  f = decode(encodeToRoom('MainHall', [{ sender: 'bob', line }, { sender: 'al', line: other }]));
+  assert.deepEqual(decodeHubToWorker(f.kind, f.payload), {
+    kind: Kind.TO_ROOM,
+    roomid: 'MainHall',
+    senders: ['bob', 'al'],
+    offsets: [0, line.length, line.length + other.length],
+    lines: Buffer.concat([line, other]),
+  });
 });

@@ -1,0 +1,82 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { hubSocketPath } from '../ipc/paths';
+import { createStore } from '../store';
+import { restoreBackup } from '../store/sqlite-backup';
+import type { RoomMessage } from '../store/store';
+import { answers } from '../supervisor/data-dir';
+
+/**
+ * The operator's data commands: export a room's transcript, take an online backup, restore one.
+ * Each opens the store of `--data-dir` directly; backup and export work while the server runs.
+ */
+
+const EXPORT_PAGE = 1000;
+
+function dataDirOf(value: string | undefined): string {
+  const dir = path.resolve(value ?? './data');
+  if (!fs.existsSync(dir)) throw new Error(`no data dir at ${dir}`);
+  return dir;
+}
+
+/** `switchboard export --data-dir D --room R [--format text|json]`: the room's history on stdout. */
+export async function runExport(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { 'data-dir': { type: 'string' }, room: { type: 'string' }, format: { type: 'string', default: 'text' } } });
+  if (!values.room) throw new Error('export needs --room ROOM');
+  if (values.format !== 'text' && values.format !== 'json') throw new Error('--format is text or json');
+  const store = createStore('sqlite', dataDirOf(values['data-dir']));
+  const out = process.stdout;
+  const json = values.format === 'json';
+  if (json) out.write('[');
+  let after = 0;
+  let first = true;
+  try {
+    for (;;) {
+      const page = await store.roomSince(values.room, after, EXPORT_PAGE);
+      for (const m of page) {
+        out.write(json ? `${first ? '\n' : ',\n'}${JSON.stringify(m)}` : transcriptLine(m));
+        first = false;
+      }
+      if (page.length < EXPORT_PAGE) break;
+      after = page[page.length - 1]!.seq;
+    }
+  } finally {
+    await store.close();
+  }
+  if (json) out.write(first ? ']\n' : '\n]\n');
+  return 0;
+}
+
+function transcriptLine(m: RoomMessage): string {
+  const when = new Date(m.ts).toISOString().replace('T', ' ').slice(0, 19);
+  return `[${when}] #${m.seq} ${m.identity}: ${m.recalled ? '(recalled)' : m.content}\n`;
+}
+
+/** `switchboard backup --data-dir D --out FILE`: a consistent copy, taken while the server runs. */
+export async function runBackup(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { 'data-dir': { type: 'string' }, out: { type: 'string' } } });
+  if (!values.out) throw new Error('backup needs --out FILE');
+  const out = path.resolve(values.out);
+  if (fs.existsSync(out)) throw new Error(`${out} exists; choose a new file`);
+  const store = createStore('sqlite', dataDirOf(values['data-dir']));
+  try {
+    await store.backup(out);
+  } finally {
+    await store.close();
+  }
+  process.stderr.write(`backup written to ${out}\n`);
+  return 0;
+}
+
+/** `switchboard restore --data-dir D --from FILE`: puts a backup in place; the server must be stopped. */
+export async function runRestore(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { 'data-dir': { type: 'string' }, from: { type: 'string' } } });
+  if (!values.from) throw new Error('restore needs --from FILE');
+  const dataDir = path.resolve(values['data-dir'] ?? './data');
+  fs.mkdirSync(dataDir, { recursive: true });
+  if (await answers(hubSocketPath(dataDir))) throw new Error(`a server is running on ${dataDir}; stop it before restoring`);
+  await restoreBackup(path.resolve(values.from), dataDir);
+  process.stderr.write(`restored ${values.from} into ${dataDir}\n`);
+  return 0;
+}
