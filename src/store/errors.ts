@@ -1,0 +1,39 @@
+/**
+ * The one error type every Store implementation throws, so callers switch on a stable `code`
+ * and never on a driver's error (SQLite codes, PostgreSQL SQLSTATEs). The driver's error is
+ * kept as `cause` for the log.
+ */
+export type StoreErrorCode =
+  /** A unique key is taken (room seq, message id): nothing of the request was stored. */
+  | 'STORE_CONFLICT'
+  /** The request names an account (owner, sender, recipient, blocker) that does not exist. */
+  | 'STORE_UNKNOWN_ACCOUNT'
+  /** Another process holds the lock longer than the busy timeout; retry later. */
+  | 'STORE_BUSY'
+  /** The storage itself failed (disk full, I/O error, unreadable or corrupt file). */
+  | 'STORE_UNAVAILABLE'
+  /** The file is not a Switchboard store (not SQLite, or no schema_migrations). */
+  | 'STORE_NOT_A_STORE'
+  /** The store was written by a newer Switchboard (a migration this build does not know). */
+  | 'STORE_SCHEMA_TOO_NEW'
+  /** The store is closed, or was used before `migrate()`. */
+  | 'STORE_NOT_OPEN'
+  /** Anything else: a bug. */
+  | 'STORE_FAILED';
+
+export class StoreError extends Error {
+  override readonly name = 'StoreError';
+
+  constructor(
+    readonly code: StoreErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** True when `err` is a StoreError, optionally with the given code. */
+export function isStoreError(err: unknown, code?: StoreErrorCode): err is StoreError {
+  return err instanceof StoreError && (code === undefined || err.code === code);
+}

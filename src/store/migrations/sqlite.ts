@@ -1,0 +1,155 @@
+import type { Database } from 'better-sqlite3';
+import { StoreError } from '../errors';
+
+/**
+ * Versioned schema of the SQLite store. Each migration runs once, in its own transaction,
+ * together with the `schema_migrations` row that records it: a crash mid-migration leaves
+ * the previous version intact. Never edit a migration that has shipped; append a new one.
+ */
+export interface SqliteMigration {
+  /** 1, 2, 3, ... in array order. */
+  readonly version: number;
+  /** For humans reading `schema_migrations` or a failure message. */
+  readonly name: string;
+  readonly up: string;
+}
+
+/*
+ * Design notes for migration 1:
+ * - STRICT tables: a wrong type is an error, not silently stored (SQLite's default).
+ * - Usernames use the default BINARY collation: case-sensitive, as identities are.
+ * - room_messages is WITHOUT ROWID keyed by (roomid, seq): history and since are one range
+ *   scan of the table itself, no second lookup.
+ * - Room history has no foreign key to rooms: temporary rooms (MainHall, guests' rooms)
+ *   have history too, and a deleted room's seq numbers are never reused.
+ * - DMs carry `pair`, the two usernames in a fixed order, so one index serves both
+ *   directions; `n` is an explicit insertion counter that orders DMs of the same ms.
+ * - Inbox seqs come from accounts.last_inbox_seq, not max(seq)+1: acked entries are
+ *   deleted, and a max() would hand out an acked seq again.
+ */
+export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
+  {
+    version: 1,
+    name: 'accounts, tokens, rooms, room history, direct messages, inbox, blocks',
+    up: `
+      CREATE TABLE accounts (
+        username       TEXT    PRIMARY KEY,
+        password_hash  TEXT    NOT NULL,
+        created_at     INTEGER NOT NULL,
+        status         TEXT    NOT NULL DEFAULT '',
+        dnd            INTEGER NOT NULL DEFAULT 0 CHECK (dnd IN (0, 1)),
+        last_inbox_seq INTEGER NOT NULL DEFAULT 0
+      ) STRICT;
+
+      CREATE TABLE tokens (
+        token_hash TEXT    PRIMARY KEY,
+        username   TEXT    NOT NULL REFERENCES accounts (username) ON DELETE CASCADE,
+        created_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX tokens_by_username ON tokens (username);
+
+      CREATE TABLE rooms (
+        roomid     TEXT    PRIMARY KEY,
+        owner      TEXT    NOT NULL REFERENCES accounts (username) ON DELETE CASCADE,
+        created_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX rooms_by_owner ON rooms (owner);
+
+      CREATE TABLE room_messages (
+        roomid   TEXT    NOT NULL,
+        seq      INTEGER NOT NULL,
+        id       TEXT    NOT NULL UNIQUE,
+        identity TEXT    NOT NULL,
+        content  TEXT    NOT NULL,
+        ts       INTEGER NOT NULL,
+        recalled INTEGER NOT NULL DEFAULT 0 CHECK (recalled IN (0, 1)),
+        PRIMARY KEY (roomid, seq)
+      ) STRICT, WITHOUT ROWID;
+
+      CREATE TABLE direct_messages (
+        n         INTEGER PRIMARY KEY,
+        id        TEXT    NOT NULL UNIQUE,
+        pair      TEXT    NOT NULL,
+        sender    TEXT    NOT NULL REFERENCES accounts (username) ON DELETE CASCADE,
+        recipient TEXT    NOT NULL REFERENCES accounts (username) ON DELETE CASCADE,
+        content   TEXT    NOT NULL,
+        ts        INTEGER NOT NULL,
+        recalled  INTEGER NOT NULL DEFAULT 0 CHECK (recalled IN (0, 1))
+      ) STRICT;
+      CREATE INDEX direct_messages_by_pair_ts ON direct_messages (pair, ts, n);
+      CREATE INDEX direct_messages_by_sender ON direct_messages (sender);
+      CREATE INDEX direct_messages_by_recipient ON direct_messages (recipient);
+
+      CREATE TABLE inbox (
+        username   TEXT    NOT NULL REFERENCES accounts (username) ON DELETE CASCADE,
+        seq        INTEGER NOT NULL,
+        message_id TEXT    NOT NULL REFERENCES direct_messages (id) ON DELETE CASCADE,
+        PRIMARY KEY (username, seq)
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX inbox_by_message ON inbox (message_id);
+
+      CREATE TABLE blocks (
+        username TEXT NOT NULL REFERENCES accounts (username) ON DELETE CASCADE,
+        blocked  TEXT NOT NULL,
+        PRIMARY KEY (username, blocked)
+      ) STRICT, WITHOUT ROWID;
+    `,
+  },
+];
+
+/** The schema version this build writes. */
+export const LATEST_SQLITE_VERSION = SQLITE_MIGRATIONS[SQLITE_MIGRATIONS.length - 1]!.version;
+
+const CREATE_MIGRATIONS_TABLE = `
+  CREATE TABLE IF NOT EXISTS schema_migrations (
+    version    INTEGER PRIMARY KEY,
+    applied_at INTEGER NOT NULL
+  ) STRICT`;
+
+/** Versions recorded in `schema_migrations`, ascending; [] when the table is missing. */
+export function appliedSqliteVersions(db: Database): number[] {
+  const table = db
+    .prepare(`SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'schema_migrations'`)
+    .get();
+  if (!table) return [];
+  const rows = db.prepare('SELECT version FROM schema_migrations ORDER BY version').all() as Array<{ version: number }>;
+  return rows.map((r) => r.version);
+}
+
+/**
+ * Applies every migration not yet recorded, in order, each in one IMMEDIATE transaction.
+ * IMMEDIATE takes the write lock before the "is it applied?" check, so two processes
+ * migrating the same file at once apply each migration exactly once.
+ * Returns the versions applied by this call ([] when the schema was current).
+ */
+export function migrateSqlite(db: Database, migrations: readonly SqliteMigration[] = SQLITE_MIGRATIONS): number[] {
+  checkOrder(migrations);
+  db.exec(CREATE_MIGRATIONS_TABLE);
+  const known = migrations.length ? migrations[migrations.length - 1]!.version : 0;
+  const newest = Math.max(0, ...appliedSqliteVersions(db));
+  if (newest > known) {
+    throw new StoreError(
+      'STORE_SCHEMA_TOO_NEW',
+      `store schema is at version ${newest}, this build knows up to ${known}: upgrade Switchboard`,
+    );
+  }
+  const isApplied = db.prepare('SELECT 1 FROM schema_migrations WHERE version = ?');
+  const record = db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)');
+  const applied: number[] = [];
+  for (const m of migrations) {
+    const apply = db.transaction(() => {
+      if (isApplied.get(m.version)) return false;
+      db.exec(m.up);
+      record.run(m.version, Date.now());
+      return true;
+    });
+    if (apply.immediate()) applied.push(m.version);
+  }
+  return applied;
+}
+
+function checkOrder(migrations: readonly SqliteMigration[]): void {
+  migrations.forEach((m, i) => {
+    if (m.version !== i + 1) throw new Error(`migration #${i} has version ${m.version}, expected ${i + 1}`);
+  });
+}

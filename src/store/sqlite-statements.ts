@@ -1,0 +1,130 @@
+import type { Database, Statement } from 'better-sqlite3';
+
+/*
+ * Every statement SqliteStore runs, prepared once per connection (after migrate, since
+ * preparing checks the tables exist). Parameters are positional: binding by position is
+ * the cheapest path in better-sqlite3, which matters for the per-message insert.
+ */
+
+export interface AccountRow {
+  username: string;
+  password_hash: string;
+  created_at: number;
+  status: string;
+  dnd: number;
+}
+
+export interface RoomRow {
+  roomid: string;
+  owner: string;
+  created_at: number;
+}
+
+export interface RoomMessageRow {
+  id: string;
+  roomid: string;
+  seq: number;
+  identity: string;
+  content: string;
+  ts: number;
+  recalled: number;
+}
+
+export interface DirectMessageRow {
+  id: string;
+  sender: string;
+  recipient: string;
+  content: string;
+  ts: number;
+  recalled: number;
+}
+
+export type InboxRow = DirectMessageRow & { seq: number };
+
+const ROOM_COLS = 'id, roomid, seq, identity, content, ts, recalled';
+const DM_COLS = 'id, sender, recipient, content, ts, recalled';
+
+export function prepareStatements(db: Database) {
+  return {
+    createAccount: db.prepare<[string, string, number, string, number]>(
+      `INSERT INTO accounts (username, password_hash, created_at, status, dnd) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (username) DO NOTHING`,
+    ),
+    getAccount: db.prepare<[string], AccountRow>(
+      'SELECT username, password_hash, created_at, status, dnd FROM accounts WHERE username = ?',
+    ),
+    listUsernames: db.prepare<[], { username: string }>('SELECT username FROM accounts ORDER BY username'),
+    setStatus: db.prepare<[string, string]>('UPDATE accounts SET status = ? WHERE username = ?'),
+    setDnd: db.prepare<[number, string]>('UPDATE accounts SET dnd = ? WHERE username = ?'),
+
+    addToken: db.prepare<[string, string, number]>(
+      'INSERT INTO tokens (token_hash, username, created_at) VALUES (?, ?, ?)',
+    ),
+    findToken: db.prepare<[string], { username: string }>('SELECT username FROM tokens WHERE token_hash = ?'),
+    revokeToken: db.prepare<[string]>('DELETE FROM tokens WHERE token_hash = ?'),
+
+    saveRoom: db.prepare<[string, string, number]>(
+      `INSERT INTO rooms (roomid, owner, created_at) VALUES (?, ?, ?)
+       ON CONFLICT (roomid) DO UPDATE SET owner = excluded.owner, created_at = excluded.created_at`,
+    ),
+    deleteRoom: db.prepare<[string]>('DELETE FROM rooms WHERE roomid = ?'),
+    listRooms: db.prepare<[], RoomRow>('SELECT roomid, owner, created_at FROM rooms ORDER BY roomid'),
+
+    insertRoomMessage: db.prepare<[string, number, string, string, string, number, number]>(
+      'INSERT INTO room_messages (roomid, seq, id, identity, content, ts, recalled) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    ),
+    lastRoomSeq: db.prepare<[string], { seq: number | null }>(
+      'SELECT max(seq) AS seq FROM room_messages WHERE roomid = ?',
+    ),
+    // A loose index scan: one seek per distinct room to find the next roomid, one for its max
+    // seq. A plain GROUP BY would read every stored message at each hub boot.
+    lastRoomSeqs: db.prepare<[], { roomid: string; seq: number }>(
+      `WITH RECURSIVE rooms (roomid) AS (
+         SELECT min(roomid) FROM room_messages
+         UNION ALL
+         SELECT (SELECT min(roomid) FROM room_messages WHERE roomid > rooms.roomid) FROM rooms
+         WHERE rooms.roomid IS NOT NULL
+       )
+       SELECT roomid, (SELECT max(seq) FROM room_messages m WHERE m.roomid = rooms.roomid) AS seq
+       FROM rooms WHERE roomid IS NOT NULL`,
+    ),
+    // Newest first so LIMIT keeps the newest; the caller reverses to oldest first.
+    roomHistory: db.prepare<[string, number, number], RoomMessageRow>(
+      `SELECT ${ROOM_COLS} FROM room_messages WHERE roomid = ? AND seq < ? ORDER BY seq DESC LIMIT ?`,
+    ),
+    roomSince: db.prepare<[string, number, number], RoomMessageRow>(
+      `SELECT ${ROOM_COLS} FROM room_messages WHERE roomid = ? AND seq > ? ORDER BY seq LIMIT ?`,
+    ),
+    getRoomMessage: db.prepare<[string], RoomMessageRow>(`SELECT ${ROOM_COLS} FROM room_messages WHERE id = ?`),
+    recallRoomMessage: db.prepare<[string]>("UPDATE room_messages SET content = '', recalled = 1 WHERE id = ?"),
+
+    insertDirectMessage: db.prepare<[string, string, string, string, string, number, number]>(
+      'INSERT INTO direct_messages (id, pair, sender, recipient, content, ts, recalled) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    ),
+    nextInboxSeq: db.prepare<[string], { seq: number }>(
+      'UPDATE accounts SET last_inbox_seq = last_inbox_seq + 1 WHERE username = ? RETURNING last_inbox_seq AS seq',
+    ),
+    insertInbox: db.prepare<[string, number, string]>('INSERT INTO inbox (username, seq, message_id) VALUES (?, ?, ?)'),
+    pendingInbox: db.prepare<[string, number, number], InboxRow>(
+      `SELECT i.seq, d.id, d.sender, d.recipient, d.content, d.ts, d.recalled
+       FROM inbox i JOIN direct_messages d ON d.id = i.message_id
+       WHERE i.username = ? AND i.seq > ? ORDER BY i.seq LIMIT ?`,
+    ),
+    ackInbox: db.prepare<[string, number]>('DELETE FROM inbox WHERE username = ? AND seq <= ?'),
+    directHistory: db.prepare<[string, number, number], DirectMessageRow>(
+      `SELECT ${DM_COLS} FROM direct_messages WHERE pair = ? AND ts < ? ORDER BY ts DESC, n DESC LIMIT ?`,
+    ),
+    getDirectMessage: db.prepare<[string], DirectMessageRow>(`SELECT ${DM_COLS} FROM direct_messages WHERE id = ?`),
+    recallDirectMessage: db.prepare<[string]>("UPDATE direct_messages SET content = '', recalled = 1 WHERE id = ?"),
+
+    block: db.prepare<[string, string]>(
+      'INSERT INTO blocks (username, blocked) VALUES (?, ?) ON CONFLICT (username, blocked) DO NOTHING',
+    ),
+    unblock: db.prepare<[string, string]>('DELETE FROM blocks WHERE username = ? AND blocked = ?'),
+    blockedBy: db.prepare<[string], { blocked: string }>(
+      'SELECT blocked FROM blocks WHERE username = ? ORDER BY blocked',
+    ),
+  } satisfies Record<string, Statement<unknown[], unknown>>;
+}
+
+export type SqliteStatements = ReturnType<typeof prepareStatements>;

@@ -1,0 +1,316 @@
+import type { Database, Transaction } from 'better-sqlite3';
+import { StoreError } from './errors';
+import { LATEST_SQLITE_VERSION, appliedSqliteVersions, migrateSqlite } from './migrations/sqlite';
+import { writeSqliteBackup } from './sqlite-backup';
+import { openSqlite, translateSqlite } from './sqlite-connection';
+import {
+  prepareStatements,
+  type AccountRow,
+  type DirectMessageRow,
+  type RoomMessageRow,
+  type RoomRow,
+  type SqliteStatements,
+} from './sqlite-statements';
+import type { Account, DirectMessage, InboxEntry, PersistentRoom, RoomMessage, Store } from './store';
+
+/** Bound for "no upper bound" in `seq < ?` / `ts < ?`: one statement serves both cases. */
+const NO_BOUND = Number.MAX_SAFE_INTEGER;
+
+/**
+ * The embedded Store: one SQLite file (WAL) through better-sqlite3.
+ *
+ * better-sqlite3 is synchronous: every method does its work before returning its (already
+ * settled) promise. That is the point: a batch of a thousand messages commits in a few ms,
+ * far less than a thread hop would cost, and the hub stays the only writer.
+ *
+ * Semantics worth knowing (pinned by test/conformance/store.ts):
+ * - `deleteRoom` removes the ownership record only; the room's history stays, so seqs of a
+ *   roomid are never reused and a client resuming from an old seq never gets a wrong gap.
+ * - Owners, DM senders and recipients, token holders and blockers must be existing accounts
+ *   (else STORE_UNKNOWN_ACCOUNT); the blocked name may be any identity.
+ * - `setStatus` / `setDnd` on an unknown account change nothing.
+ *
+ * @example
+ * const store = new SqliteStore('/var/lib/switchboard/switchboard.db');
+ * await store.migrate();
+ * await store.appendRoomMessages([{ id: 'm1', roomid: 'MainHall', seq: 1, identity: 'ann',
+ *   content: 'hi', ts: Date.now(), recalled: false }]);
+ * await store.close();
+ */
+export class SqliteStore implements Store {
+  private readonly db: Database;
+  private statements: SqliteStatements | null = null;
+  private appendRoomTx: Transaction<(messages: RoomMessage[]) => void> | null = null;
+  private appendDmTx: Transaction<(message: DirectMessage, queue: boolean) => number | null> | null = null;
+
+  /**
+   * Opens (creating if needed) the file; its directory must exist. A new or older store
+   * needs `migrate()` first; one already at this build's schema can be used right away
+   * (tools such as export and backup open the live store without migrating it).
+   */
+  constructor(readonly file: string) {
+    this.db = openSqlite(file);
+  }
+
+  async migrate(): Promise<void> {
+    translateSqlite(() => {
+      migrateSqlite(this.db);
+      if (!this.statements) this.prepare();
+    });
+  }
+
+  async close(): Promise<void> {
+    if (!this.db.open) return;
+    translateSqlite(() => {
+      // Lets SQLite refresh planner statistics the session showed it needs; cheap when none.
+      this.db.pragma('optimize');
+      this.db.close();
+    });
+  }
+
+  // Accounts ---------------------------------------------------------------------------
+
+  async createAccount(a: Account): Promise<boolean> {
+    const q = this.q();
+    return this.tx(() => q.createAccount.run(a.username, a.passwordHash, a.createdAt, a.status, a.dnd ? 1 : 0).changes === 1);
+  }
+
+  async getAccount(username: string): Promise<Account | null> {
+    const q = this.q();
+    const row = this.tx(() => q.getAccount.get(username));
+    return row ? toAccount(row) : null;
+  }
+
+  async listUsernames(): Promise<string[]> {
+    const q = this.q();
+    return this.tx(() => q.listUsernames.all()).map((r) => r.username);
+  }
+
+  async setStatus(username: string, status: string): Promise<void> {
+    const q = this.q();
+    this.tx(() => q.setStatus.run(status, username));
+  }
+
+  async setDnd(username: string, dnd: boolean): Promise<void> {
+    const q = this.q();
+    this.tx(() => q.setDnd.run(dnd ? 1 : 0, username));
+  }
+
+  // Login tokens -------------------------------------------------------------------------
+
+  async addToken(tokenHash: string, username: string, createdAt: number): Promise<void> {
+    const q = this.q();
+    this.tx(() => q.addToken.run(tokenHash, username, createdAt));
+  }
+
+  async findToken(tokenHash: string): Promise<string | null> {
+    const q = this.q();
+    return this.tx(() => q.findToken.get(tokenHash))?.username ?? null;
+  }
+
+  async revokeToken(tokenHash: string): Promise<void> {
+    const q = this.q();
+    this.tx(() => q.revokeToken.run(tokenHash));
+  }
+
+  // Rooms --------------------------------------------------------------------------------
+
+  async saveRoom(room: PersistentRoom): Promise<void> {
+    const q = this.q();
+    this.tx(() => q.saveRoom.run(room.roomid, room.owner, room.createdAt));
+  }
+
+  async deleteRoom(roomid: string): Promise<void> {
+    const q = this.q();
+    this.tx(() => q.deleteRoom.run(roomid));
+  }
+
+  async listRooms(): Promise<PersistentRoom[]> {
+    const q = this.q();
+    return this.tx(() => q.listRooms.all()).map(toRoom);
+  }
+
+  // Room history -------------------------------------------------------------------------
+
+  async appendRoomMessages(messages: RoomMessage[]): Promise<void> {
+    if (messages.length === 0) return;
+    this.q();
+    this.tx(() => this.appendRoomTx!.immediate(messages));
+  }
+
+  async lastRoomSeq(roomid: string): Promise<number> {
+    const q = this.q();
+    return this.tx(() => q.lastRoomSeq.get(roomid))?.seq ?? 0;
+  }
+
+  async lastRoomSeqs(): Promise<Map<string, number>> {
+    const q = this.q();
+    return new Map(this.tx(() => q.lastRoomSeqs.all()).map((r) => [r.roomid, r.seq]));
+  }
+
+  async roomHistory(roomid: string, beforeSeq: number | null, limit: number): Promise<RoomMessage[]> {
+    const q = this.q();
+    const n = rowLimit(limit);
+    if (n === 0) return [];
+    return this.tx(() => q.roomHistory.all(roomid, beforeSeq ?? NO_BOUND, n)).reverse().map(toRoomMessage);
+  }
+
+  async roomSince(roomid: string, afterSeq: number, limit: number): Promise<RoomMessage[]> {
+    const q = this.q();
+    const n = rowLimit(limit);
+    if (n === 0) return [];
+    return this.tx(() => q.roomSince.all(roomid, afterSeq, n)).map(toRoomMessage);
+  }
+
+  async getRoomMessage(id: string): Promise<RoomMessage | null> {
+    const q = this.q();
+    const row = this.tx(() => q.getRoomMessage.get(id));
+    return row ? toRoomMessage(row) : null;
+  }
+
+  async recallRoomMessage(id: string): Promise<boolean> {
+    const q = this.q();
+    return this.tx(() => q.recallRoomMessage.run(id).changes > 0);
+  }
+
+  // Direct messages and offline delivery -------------------------------------------------
+
+  async appendDirectMessage(message: DirectMessage, queueForRecipient: boolean): Promise<number | null> {
+    this.q();
+    return this.tx(() => this.appendDmTx!.immediate(message, queueForRecipient));
+  }
+
+  async pendingInbox(username: string, afterSeq: number, limit: number): Promise<InboxEntry[]> {
+    const q = this.q();
+    const n = rowLimit(limit);
+    if (n === 0) return [];
+    return this.tx(() => q.pendingInbox.all(username, afterSeq, n)).map((row) => ({
+      seq: row.seq,
+      message: toDirectMessage(row),
+    }));
+  }
+
+  async ackInbox(username: string, uptoSeq: number): Promise<void> {
+    const q = this.q();
+    this.tx(() => q.ackInbox.run(username, uptoSeq));
+  }
+
+  async directHistory(userA: string, userB: string, beforeTs: number | null, limit: number): Promise<DirectMessage[]> {
+    const q = this.q();
+    const n = rowLimit(limit);
+    if (n === 0) return [];
+    const rows = this.tx(() => q.directHistory.all(pairKey(userA, userB), beforeTs ?? NO_BOUND, n));
+    return rows.reverse().map(toDirectMessage);
+  }
+
+  async getDirectMessage(id: string): Promise<DirectMessage | null> {
+    const q = this.q();
+    const row = this.tx(() => q.getDirectMessage.get(id));
+    return row ? toDirectMessage(row) : null;
+  }
+
+  async recallDirectMessage(id: string): Promise<boolean> {
+    const q = this.q();
+    return this.tx(() => q.recallDirectMessage.run(id).changes > 0);
+  }
+
+  // Blocking -----------------------------------------------------------------------------
+
+  async block(username: string, blocked: string): Promise<void> {
+    const q = this.q();
+    this.tx(() => q.block.run(username, blocked));
+  }
+
+  async unblock(username: string, blocked: string): Promise<void> {
+    const q = this.q();
+    this.tx(() => q.unblock.run(username, blocked));
+  }
+
+  async blockedBy(username: string): Promise<string[]> {
+    const q = this.q();
+    return this.tx(() => q.blockedBy.all(username)).map((r) => r.blocked);
+  }
+
+  // Operations ---------------------------------------------------------------------------
+
+  /** See writeSqliteBackup: `file` appears (atomically) only once the copy is complete. */
+  async backup(file: string): Promise<void> {
+    if (!this.db.open) throw new StoreError('STORE_NOT_OPEN', `store ${this.file} is closed`);
+    await writeSqliteBackup(this.db, file);
+  }
+
+  // Internals ----------------------------------------------------------------------------
+
+  private prepare(): void {
+    const q = prepareStatements(this.db);
+    this.statements = q;
+    this.appendRoomTx = this.db.transaction((messages: RoomMessage[]) => {
+      for (const m of messages) {
+        q.insertRoomMessage.run(m.roomid, m.seq, m.id, m.identity, m.recalled ? '' : m.content, m.ts, m.recalled ? 1 : 0);
+      }
+    });
+    this.appendDmTx = this.db.transaction((m: DirectMessage, queue: boolean): number | null => {
+      const content = m.recalled ? '' : m.content;
+      q.insertDirectMessage.run(m.id, pairKey(m.from, m.to), m.from, m.to, content, m.ts, m.recalled ? 1 : 0);
+      if (!queue) return null;
+      // The recipient exists: the insert above checked its foreign key.
+      const { seq } = q.nextInboxSeq.get(m.to)!;
+      q.insertInbox.run(m.to, seq, m.id);
+      return seq;
+    });
+  }
+
+  /** The prepared statements; a clear error instead of a driver one when unusable. */
+  private q(): SqliteStatements {
+    if (!this.db.open) throw new StoreError('STORE_NOT_OPEN', `store ${this.file} is closed`);
+    if (!this.statements) {
+      const versions = translateSqlite(() => appliedSqliteVersions(this.db));
+      if (versions[versions.length - 1] !== LATEST_SQLITE_VERSION) {
+        throw new StoreError('STORE_NOT_OPEN', `store ${this.file} is not at the current schema: call migrate() first`);
+      }
+      translateSqlite(() => this.prepare());
+    }
+    return this.statements!;
+  }
+
+  private tx<T>(fn: () => T): T {
+    return translateSqlite(fn);
+  }
+}
+
+/**
+ * One key for the conversation between two users whichever way a DM goes. JSON of the
+ * ordered pair is unambiguous for any characters in the names (a separator would not be).
+ */
+export function pairKey(a: string, b: string): string {
+  return JSON.stringify(a < b ? [a, b] : [b, a]);
+}
+
+/** SQLite reads a negative LIMIT as "no limit": clamp so a bad caller gets nothing, not all. */
+function rowLimit(limit: number): number {
+  return Number.isFinite(limit) && limit > 0 ? Math.floor(limit) : 0;
+}
+
+function toAccount(r: AccountRow): Account {
+  return { username: r.username, passwordHash: r.password_hash, createdAt: r.created_at, status: r.status, dnd: r.dnd === 1 };
+}
+
+function toRoom(r: RoomRow): PersistentRoom {
+  return { roomid: r.roomid, owner: r.owner, createdAt: r.created_at };
+}
+
+function toRoomMessage(r: RoomMessageRow): RoomMessage {
+  return {
+    id: r.id,
+    roomid: r.roomid,
+    seq: r.seq,
+    identity: r.identity,
+    content: r.content,
+    ts: r.ts,
+    recalled: r.recalled === 1,
+  };
+}
+
+function toDirectMessage(r: DirectMessageRow): DirectMessage {
+  return { id: r.id, from: r.sender, to: r.recipient, content: r.content, ts: r.ts, recalled: r.recalled === 1 };
+}
