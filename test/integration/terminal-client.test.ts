@@ -138,9 +138,14 @@ class Proc {
   }
 }
 
+// Saved logins (none are made here) are looked for in a directory of this run, not the user's.
+const configHome = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-term-cfg-'));
+process.on('exit', () => fs.rmSync(configHome, { recursive: true, force: true }));
+const clientEnv = { ...process.env, XDG_CONFIG_HOME: configHome };
+
 /** `switchboard connect ARGS` with stdin a pipe (line mode). */
 function connect(args: string[], input?: string): Proc {
-  const proc = new Proc(spawn(process.execPath, [BIN, 'connect', ...args], { stdio: ['pipe', 'pipe', 'pipe'] }));
+  const proc = new Proc(spawn(process.execPath, [BIN, 'connect', ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: clientEnv }));
   if (input !== undefined) proc.child.stdin!.end(input);
   return proc;
 }
@@ -151,11 +156,13 @@ const shellQuote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 /** `switchboard connect ARGS` on a pseudo-terminal of `cols` columns, through util-linux `script`. */
 function connectTty(args: string[], cols = 100): Proc {
   const command = [`stty cols ${cols} rows 50;`, 'exec', ...[process.execPath, BIN, 'connect', ...args].map(shellQuote)].join(' ');
-  return new Proc(spawn('script', ['-qfec', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] }), cols);
+  return new Proc(spawn('script', ['-qfec', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'], env: clientEnv }), cols);
 }
 
 const suffix = String(process.pid % 100_000);
 const esc = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/** Our own messages end with the short form of their id, when the server gives one. */
+const OWN_ID = '(?: \\[[^\\]]{1,8}\\])?';
 let server: RunningServer;
 let socketDir: string;
 let unixSocket: string;
@@ -202,7 +209,7 @@ test('a scripted session: every command, in order, then quit at end of input', T
       new RegExp(`^MainHall contains .*\\b${id}\\b`),
       new RegExp(`^Rooms: .*\\b${room} 0\\b`),
       `${id} moves from MainHall to ${room}`,
-      `${id}: hello`,
+      new RegExp(`^${id}: hello${OWN_ID}$`),
       `${room} contains ${id}*`,
       `${id} is now ${name}`,
       'Requested identity invalid or in use',
@@ -224,7 +231,7 @@ test('a scripted session: every command, in order, then quit at end of input', T
     const log = fs.readFileSync(logFile, 'utf8');
     assert.match(log, /^\d{4}-\d\d-\d\dT[\d:.]+Z --- connected to 127\.0\.0\.1:\d+$/m);
     assert.match(log, new RegExp(`Z in #createroom ${room}$`, 'm'));
-    assert.match(log, new RegExp(`Z out ${id}: hello$`, 'm'));
+    assert.match(log, new RegExp(`Z out ${id}: hello${OWN_ID}$`, 'm'));
     assert.match(log, /Z --- session ended, exit code 0$/m);
   } finally {
     proc.kill();
@@ -237,7 +244,7 @@ test('over the Unix socket', TEST_TIMEOUT, async () => {
     const { code, lines } = await proc.finish();
     assert.equal(code, 0, proc.stderr);
     assert.match(lines[0]!, new RegExp(`^Connected to ${esc(unixSocket)} as guest\\d+$`));
-    assert.match(lines.join('\n'), /\nguest\d+: via unix\n/);
+    assert.match(lines.join('\n'), new RegExp(`\\nguest\\d+: via unix${OWN_ID}\\n`));
     assert.equal(lines.at(-1), 'Disconnected by server');
   } finally {
     proc.kill();
@@ -277,7 +284,7 @@ test('interactive: the prompt and the partly typed line survive incoming events'
     assert.equal(screen.filter((l) => l.startsWith('[')).length, 1, screen.join('\n'));
 
     tty.write('lo\r');
-    await tty.waitFor(new RegExp(`\\n${esc(prompt)} hello\\n${id}: hello\\n${esc(prompt)}$`));
+    await tty.waitFor(new RegExp(`\\n${esc(prompt)} hello\\n${id}: hello${OWN_ID}\\n${esc(prompt)}$`));
 
     const name = 'Tty' + suffix;
     tty.write(`#identitychange ${name}\r`);
@@ -345,9 +352,9 @@ test('the server closing the connection: the reason, exit code 2', TEST_TIMEOUT,
   }
 });
 
-test('the server stopping under a connected client: exit code 2', TEST_TIMEOUT, async () => {
+test('the server stopping under a connected client, --no-reconnect: exit code 2', TEST_TIMEOUT, async () => {
   const doomed = await startServer({ args: ['--workers', '1'] });
-  const proc = connect([`127.0.0.1:${doomed.port}`]);
+  const proc = connect([`127.0.0.1:${doomed.port}`, '--no-reconnect']);
   try {
     await proc.waitFor(/MainHall contains/);
     await doomed.stop();

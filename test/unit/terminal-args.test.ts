@@ -16,16 +16,33 @@ test('HOST:PORT, HOST alone (port 4444) and bracketed IPv6', () => {
 test('connect arguments', () => {
   assert.deepEqual(parseConnectArgs(['127.0.0.1:5000', '--log', 'a.log']), {
     kind: 'run',
-    options: { target: { kind: 'tcp', host: '127.0.0.1', port: 5000 }, label: '127.0.0.1:5000', logFile: 'a.log' },
+    options: {
+      target: { kind: 'tcp', host: '127.0.0.1', port: 5000 },
+      label: '127.0.0.1:5000',
+      logFile: 'a.log',
+      configDir: null,
+      autoLogin: true,
+      reconnect: true,
+    },
   });
   assert.deepEqual(parseConnectArgs(['--unix=/tmp/s.sock']), {
     kind: 'run',
-    options: { target: { kind: 'unix', path: '/tmp/s.sock' }, label: '/tmp/s.sock', logFile: null },
+    options: {
+      target: { kind: 'unix', path: '/tmp/s.sock' },
+      label: '/tmp/s.sock',
+      logFile: null,
+      configDir: null,
+      autoLogin: true,
+      reconnect: true,
+    },
   });
   const v6 = parseConnectArgs(['::1']);
   assert.equal(v6.kind === 'run' && v6.options.label, '[::1]:4444');
   assert.deepEqual(parseConnectArgs(['-h']), { kind: 'help' });
-  for (const bad of [[], ['a', 'b'], ['--log'], ['--unix', 'p', 'host'], ['--verbose', 'h'], ['h:99999']]) {
+  const all = parseConnectArgs(['h', '--config-dir', '/tmp/cfg', '--no-auto-login', '--no-reconnect']);
+  assert.deepEqual(all.kind === 'run' && [all.options.configDir, all.options.autoLogin, all.options.reconnect], ['/tmp/cfg', false, false]);
+  const bads = [[], ['a', 'b'], ['--log'], ['--unix', 'p', 'host'], ['--verbose', 'h'], ['h:99999'], ['h', '--config-dir'], ['h', '--no-reconnect=yes']];
+  for (const bad of bads) {
     assert.equal(parseConnectArgs(bad).kind, 'error', bad.join(' '));
   }
 });

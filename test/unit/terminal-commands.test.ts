@@ -1,8 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { helpLines, parseInput, replyMatcher } from '../../src/client/terminal/commands';
+import { helpLines, loggableInput, parseInput, replyMatcher, type InputContext } from '../../src/client/terminal/commands';
+import type { ClientMessage } from '../../src/client/terminal/wire';
 
 const send = (message: object) => ({ kind: 'send', message });
+const inJokes: InputContext = { room: 'jokes' };
 
 test('commands with # and / build client messages', () => {
   assert.deepEqual(parseInput('#identitychange bob'), send({ type: 'identitychange', identity: 'bob' }));
@@ -13,6 +15,57 @@ test('commands with # and / build client messages', () => {
   assert.deepEqual(parseInput('#delete jokes'), send({ type: 'delete', roomid: 'jokes' }));
   assert.deepEqual(parseInput('/quit'), send({ type: 'quit' }));
   assert.deepEqual(parseInput('  #JOIN   jokes  '), send({ type: 'join', roomid: 'jokes' }));
+});
+
+test('accounts: register, login with a password or the saved login, logout', () => {
+  assert.deepEqual(parseInput('/register alice s3cret-pw'), send({ type: 'register', username: 'alice', password: 's3cret-pw' }));
+  assert.deepEqual(parseInput('/login alice s3cret-pw'), send({ type: 'login', username: 'alice', password: 's3cret-pw' }));
+  // a password may hold spaces: it is the rest of the line
+  assert.deepEqual(parseInput('#login alice  my pass phrase '), send({ type: 'login', username: 'alice', password: 'my pass phrase' }));
+  assert.deepEqual(parseInput('/login'), { kind: 'savedlogin' });
+  assert.deepEqual(parseInput('/logout'), send({ type: 'logout' }));
+  assert.deepEqual(parseInput('/login alice'), { kind: 'local', lines: ['usage: /login [USER PASS]'] });
+  assert.deepEqual(parseInput('#register alice'), { kind: 'local', lines: ['usage: #register USER PASS'] });
+});
+
+test('direct messages keep the text as typed after the user name', () => {
+  assert.deepEqual(parseInput('/msg bob hi  there '), send({ type: 'dm', to: 'bob', content: 'hi  there' }));
+  assert.deepEqual(parseInput('/msg bob'), { kind: 'local', lines: ['usage: /msg USER TEXT'] });
+});
+
+test('history: room and count optional, default our room and 20', () => {
+  assert.deepEqual(parseInput('/history', inJokes), send({ type: 'history', roomid: 'jokes', limit: 20 }));
+  assert.deepEqual(parseInput('/history 5', inJokes), send({ type: 'history', roomid: 'jokes', limit: 5 }));
+  assert.deepEqual(parseInput('/history MainHall', inJokes), send({ type: 'history', roomid: 'MainHall', limit: 20 }));
+  assert.deepEqual(parseInput('/history MainHall 50', inJokes), send({ type: 'history', roomid: 'MainHall', limit: 50 }));
+  assert.deepEqual(parseInput('/history', { room: '' }), { kind: 'local', lines: ['You are in no room: name one'] });
+  for (const bad of ['/history a b c', '/history MainHall x', '/history MainHall 0']) {
+    assert.deepEqual(parseInput(bad, inJokes), { kind: 'local', lines: ['usage: /history [ROOM] [N]'] }, bad);
+  }
+  assert.deepEqual(parseInput('/dmhistory bob'), send({ type: 'dmhistory', with: 'bob', limit: 20 }));
+  assert.deepEqual(parseInput('/dmhistory bob 3'), send({ type: 'dmhistory', with: 'bob', limit: 3 }));
+  assert.deepEqual(parseInput('/dmhistory'), { kind: 'local', lines: ['usage: /dmhistory USER [N]'] });
+  assert.deepEqual(parseInput('/dmhistory bob x'), { kind: 'local', lines: ['usage: /dmhistory USER [N]'] });
+});
+
+test('recall takes the id as shown, brackets or not, and resolves it', () => {
+  const context: InputContext = { room: '', resolveId: (shown) => (shown === 'ABCDEFGH' ? '01HZX7K9ABCDEFGH' : shown) };
+  assert.deepEqual(parseInput('/recall ABCDEFGH', context), send({ type: 'recall', id: '01HZX7K9ABCDEFGH' }));
+  assert.deepEqual(parseInput('/recall [ABCDEFGH]', context), send({ type: 'recall', id: '01HZX7K9ABCDEFGH' }));
+  assert.deepEqual(parseInput('/recall full-id', context), send({ type: 'recall', id: 'full-id' }));
+  assert.deepEqual(parseInput('/recall'), { kind: 'local', lines: ['usage: /recall ID'] });
+});
+
+test('block, unblock, dnd, status, presence', () => {
+  assert.deepEqual(parseInput('/block bob'), send({ type: 'block', user: 'bob' }));
+  assert.deepEqual(parseInput('/unblock bob'), send({ type: 'unblock', user: 'bob' }));
+  assert.deepEqual(parseInput('/dnd on'), send({ type: 'dnd', on: true }));
+  assert.deepEqual(parseInput('/dnd OFF'), send({ type: 'dnd', on: false }));
+  assert.deepEqual(parseInput('/dnd maybe'), { kind: 'local', lines: ['usage: /dnd on|off'] });
+  assert.deepEqual(parseInput('/status out to  lunch'), send({ type: 'status', text: 'out to  lunch' }));
+  assert.deepEqual(parseInput('/status'), send({ type: 'status', text: '' }));
+  assert.deepEqual(parseInput('/presence alice bob'), send({ type: 'presence', users: ['alice', 'bob'] }));
+  assert.deepEqual(parseInput('/presence'), { kind: 'local', lines: ['usage: /presence USER...'] });
 });
 
 test('anything else is a message, exactly as typed', () => {
@@ -35,15 +88,28 @@ test('missing or extra arguments give a local usage line', () => {
   assert.deepEqual(parseInput('/identitychange'), { kind: 'local', lines: ['usage: /identitychange NAME'] });
   assert.deepEqual(parseInput('#who a b'), { kind: 'local', lines: ['usage: #who ROOM'] });
   assert.deepEqual(parseInput('#list all'), { kind: 'local', lines: ['usage: #list'] });
+  assert.deepEqual(parseInput('#block a b'), { kind: 'local', lines: ['usage: #block USER'] });
+  assert.deepEqual(parseInput('#help me'), { kind: 'local', lines: ['usage: #help'] });
 });
 
-test('help is local and lists every command', () => {
+test('help is local and lists every command, and how ids are shown', () => {
   const help = parseInput('/help');
   assert.equal(help.kind, 'local');
   assert.deepEqual(help.kind === 'local' && help.lines, helpLines());
-  for (const name of ['identitychange', 'join', 'who', 'list', 'createroom', 'delete', 'quit', 'help']) {
-    assert.ok(helpLines().some((l) => l.includes('#' + name)), name);
+  const names = ['identitychange', 'join', 'who', 'list', 'createroom', 'delete', 'register', 'login', 'logout', 'msg',
+    'history', 'dmhistory', 'recall', 'block', 'unblock', 'dnd', 'status', 'presence', 'quit', 'help'];
+  for (const name of names) {
+    assert.ok(helpLines().some((l) => l.startsWith(`  #${name} `)), name);
   }
+  assert.ok(helpLines().some((l) => l.includes('[ID]')));
+});
+
+test('passwords are masked in the transcript', () => {
+  assert.equal(loggableInput('/login alice my secret'), '/login alice ********');
+  assert.equal(loggableInput('#REGISTER alice pw12345678'), '#register alice ********');
+  assert.equal(loggableInput('/login'), '/login');
+  assert.equal(loggableInput('/msg bob my password is x'), '/msg bob my password is x');
+  assert.equal(loggableInput('hello'), 'hello');
 });
 
 test('replyMatcher recognises the answer to each request', () => {
@@ -65,4 +131,29 @@ test('replyMatcher recognises the answer to each request', () => {
     assert.ok(replyMatcher(sent, 'g')!({ type: 'roomlist', rooms: [] }));
   }
   assert.equal(replyMatcher({ type: 'quit' }, 'g'), null);
+  assert.equal(replyMatcher({ type: 'ack', inbox: 3 }, 'g'), null);
+});
+
+test('replyMatcher: the accounts requests', () => {
+  const cases: Array<[ClientMessage, object, object]> = [
+    [{ type: 'register', username: 'alice', password: 'p' }, { type: 'registered', username: 'alice' }, { type: 'registered', username: 'bob' }],
+    [{ type: 'login', token: 't' }, { type: 'loggedin', identity: 'alice', token: 't2' }, { type: 'loggedout', identity: 'g' }],
+    [{ type: 'logout' }, { type: 'loggedout', identity: 'guest4' }, { type: 'loggedin', identity: 'a', token: 't' }],
+    [{ type: 'dm', to: 'bob', content: 'hi' }, { type: 'dm', from: 'alice', to: 'bob', content: 'hi' }, { type: 'dm', from: 'bob', to: 'alice', content: 'hi' }],
+    [{ type: 'history', roomid: 'jokes' }, { type: 'history', roomid: 'jokes', messages: [] }, { type: 'history', roomid: 'other', messages: [] }],
+    [{ type: 'dmhistory', with: 'bob' }, { type: 'dmhistory', with: 'bob', messages: [] }, { type: 'dmhistory', with: 'eve', messages: [] }],
+    [{ type: 'resume', roomid: 'jokes', since: 3 }, { type: 'resumed', roomid: 'jokes', seq: 9 }, { type: 'message', identity: 'a', content: 'b' }],
+    [{ type: 'recall', id: 'm1' }, { type: 'recalled', id: 'm1', roomid: 'r', seq: 1, by: 'alice' }, { type: 'recalled', id: 'm2', roomid: 'r', seq: 2, by: 'x' }],
+    [{ type: 'block', user: 'bob' }, { type: 'blocklist', users: ['bob'] }, { type: 'profile', username: 'a', status: '', dnd: true }],
+    [{ type: 'dnd', on: true }, { type: 'profile', username: 'alice', status: '', dnd: true }, { type: 'blocklist', users: [] }],
+    [{ type: 'presence', users: ['bob'] }, { type: 'presence', users: [] }, { type: 'profile', username: 'a', status: '', dnd: true }],
+  ];
+  for (const [sent, yes, no] of cases) {
+    const matches = replyMatcher(sent, 'alice')!;
+    assert.ok(matches(yes as never), `${sent.type} answered by ${JSON.stringify(yes)}`);
+    assert.ok(!matches(no as never), `${sent.type} not answered by ${JSON.stringify(no)}`);
+    assert.ok(matches({ type: 'error', code: 'NOT_LOGGED_IN', message: 'm' }));
+  }
+  // an offline delivery to us is not the echo of what we sent
+  assert.ok(!replyMatcher({ type: 'dm', to: 'bob', content: 'hi' }, 'alice')!({ type: 'dm', from: 'alice', to: 'bob', content: 'hi', inbox: 2 }));
 });

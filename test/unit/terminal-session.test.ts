@@ -14,6 +14,8 @@ type Reply = (line: Record<string, unknown>, peer: Peer) => void;
 
 interface Peer {
   socket: net.Socket;
+  /** Which connection of the client this is: 1 for the first, 2 after a reconnection... */
+  index: number;
   send(message: object | string): void;
 }
 
@@ -24,13 +26,20 @@ const WELCOME = [
   { type: 'roomcontents', roomid: 'MainHall', identities: ['guest1'], owner: '' },
 ];
 
-/** A one-connection scripted server; records what the client sent. */
-async function scriptedPeer(listen: { port: 0; host: '127.0.0.1' } | { path: string }, onLine: Reply, welcomeDelayMs = 0) {
+/** A scripted server (each connection welcomed as guest1); records what the client sent. */
+async function scriptedPeer(
+  listen: { port: 0; host: '127.0.0.1' } | { path: string },
+  onLine: Reply,
+  welcomeDelayMs = 0,
+  onConnect: (peer: Peer) => void = () => undefined,
+) {
   const received: string[] = [];
   const events: string[] = [];
+  let connections = 0;
   const server = net.createServer((socket) => {
     const peer: Peer = {
       socket,
+      index: ++connections,
       send: (m) => socket.write((typeof m === 'string' ? m : JSON.stringify(m)) + '\n'),
     };
     let buffer = '';
@@ -49,6 +58,7 @@ async function scriptedPeer(listen: { port: 0; host: '127.0.0.1' } | { path: str
     setTimeout(() => {
       events.push('welcome');
       for (const m of WELCOME) peer.send(m);
+      onConnect(peer);
     }, welcomeDelayMs);
   });
   await new Promise<void>((resolve) => server.listen(listen, resolve));
@@ -61,20 +71,55 @@ async function scriptedPeer(listen: { port: 0; host: '127.0.0.1' } | { path: str
   };
 }
 
-/** Runs the client in line mode with `input` as its stdin (left open if `keepOpen`). */
-async function client(args: string[], input: string, options: RunConnectOptions & { keepOpen?: boolean } = {}) {
+// Saved logins go to a directory of this test run, never to the user's own.
+const configRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-term-cfg-'));
+process.on('exit', () => fs.rmSync(configRoot, { recursive: true, force: true }));
+const hermetic: RunConnectOptions = { env: { XDG_CONFIG_HOME: configRoot } };
+
+/** The client in line mode, its stdin open for the test to write to. */
+function running(args: string[], options: RunConnectOptions = {}) {
   const stdin = new PassThrough();
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   let out = '';
   let err = '';
-  stdout.on('data', (d) => (out += d));
+  let wake: (() => void) | null = null;
+  stdout.on('data', (d) => {
+    out += d;
+    wake?.();
+  });
   stderr.on('data', (d) => (err += d));
-  if (options.keepOpen) stdin.write(input);
-  else stdin.end(input);
-  const code = await runConnect(args, { ...options, io: { stdin, stdout, stderr } });
-  stdin.end();
-  return { code, out, err, lines: out.split('\n').filter((l) => l !== '') };
+  const done = runConnect(args, { ...hermetic, ...options, io: { stdin, stdout, stderr } }).finally(() => stdin.end());
+  return {
+    stdin,
+    done,
+    lines: () => out.split('\n').filter((l) => l !== ''),
+    err: () => err,
+    /** Waits until the output matches (5 s at most). */
+    async waitFor(pattern: RegExp): Promise<void> {
+      const deadline = Date.now() + 5000;
+      while (!pattern.test(out)) {
+        if (Date.now() > deadline) throw new Error(`no ${pattern} in:\n${out}`);
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, 100);
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+    },
+  };
+}
+
+/** Runs the client in line mode with `input` as its stdin (left open if `keepOpen`). */
+async function client(args: string[], input: string, options: RunConnectOptions & { keepOpen?: boolean } = {}) {
+  const c = running(args, options);
+  if (options.keepOpen) c.stdin.write(input);
+  else c.stdin.end(input);
+  const code = await c.done;
+  const out = c.lines().join('\n');
+  return { code, out: out === '' ? '' : out + '\n', err: c.err(), lines: c.lines() };
 }
 
 /** Echoes messages and answers quit by closing, like a server would. */
@@ -233,4 +278,235 @@ test('bad arguments: usage on stderr, exit code 1', async () => {
   const r = await client(['--nope'], '');
   assert.equal(r.code, 1);
   assert.match(r.err, /unknown option --nope\nusage: switchboard connect/);
+});
+
+// --- accounts, direct messages, reconnection ------------------------------------------------
+
+/**
+ * A peer speaking enough of the accounts extension: password and token logins (token
+ * `tok-<user>`), logout, DMs echoed with ids, and whatever `extra` adds. Identity per
+ * connection; quit answered by closing.
+ */
+function accountsPeer(extra: Reply = () => undefined): { reply: Reply; acks: number[] } {
+  const acks: number[] = [];
+  let dms = 0;
+  const identities = new Map<net.Socket, string>();
+  const reply: Reply = (m, p) => {
+    const me = identities.get(p.socket) ?? 'guest1';
+    const rename = (to: string) => {
+      p.send({ type: 'newidentity', former: me, identity: to });
+      identities.set(p.socket, to);
+    };
+    switch (m.type) {
+      case 'login': {
+        const user = typeof m.token === 'string' ? m.token.replace(/^tok-/, '') : String(m.username);
+        if (m.token === 'tok-revoked') {
+          p.send({ type: 'error', code: 'BAD_CREDENTIALS', message: 'unknown token' });
+          return;
+        }
+        rename(user);
+        p.send({ type: 'loggedin', identity: user, token: `tok-${user}` });
+        break;
+      }
+      case 'logout':
+        rename('guest5');
+        p.send({ type: 'loggedout', identity: 'guest5' });
+        break;
+      case 'dm':
+        p.send({ type: 'dm', id: `dm-${++dms}`, from: me, to: m.to, content: m.content, ts: 0 });
+        break;
+      case 'ack':
+        acks.push(m.inbox as number);
+        break;
+      case 'quit':
+        p.send({ type: 'roomchange', identity: me, former: 'MainHall', roomid: '' });
+        p.socket.end();
+        break;
+    }
+    extra(m, p);
+  };
+  return { reply, acks };
+}
+
+test('login saved (0600) and used on the next run; inbox DMs shown once and acknowledged; logout forgets it', async () => {
+  const configDir = fs.mkdtempSync(path.join(configRoot, 'login-'));
+  const logFile = path.join(configDir, 'session.log');
+  const { reply, acks } = accountsPeer((m, p) => {
+    if (m.type === 'login' && m.token === 'tok-alice') {
+      const dm = { type: 'dm', from: 'bob', to: 'alice', ts: 0 };
+      p.send({ ...dm, id: 'd1', content: 'while you were out', inbox: 1 });
+      p.send({ ...dm, id: 'd2', content: 'still there?', inbox: 2 });
+      p.send({ ...dm, id: 'd1', content: 'while you were out', inbox: 1 }); // delivered twice
+    }
+  });
+  const peer = await scriptedPeer({ port: 0, host: '127.0.0.1' }, reply);
+  const target = peer.target[0]!;
+  const args = [...peer.target, '--config-dir', configDir];
+  try {
+    const first = await client([...args, '--log', logFile], '/login\n/login alice pw-secret-1\n');
+    assert.equal(first.code, 0);
+    assert.deepEqual(first.lines.slice(4), [
+      `No saved login for ${target}`,
+      'guest1 is now alice',
+      'Logged in as alice',
+      'alice leaves MainHall',
+      'Disconnected by server',
+    ]);
+    const file = path.join(configDir, 'tokens.json');
+    assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+    assert.deepEqual(JSON.parse(fs.readFileSync(file, 'utf8')), { [target]: { username: 'alice', token: 'tok-alice' } });
+    const log = fs.readFileSync(logFile, 'utf8');
+    assert.match(log, /Z in \/login alice \*{8}$/m);
+    assert.doesNotMatch(log, /pw-secret-1/);
+
+    const received = peer.received.length;
+    const second = await client(args, '/msg bob hi there\n/logout\n');
+    assert.equal(second.code, 0);
+    assert.deepEqual(second.lines.slice(4), [
+      'guest1 is now alice',
+      'Logged in as alice',
+      '[dm offline] bob -> alice: while you were out',
+      '[dm offline] bob -> alice: still there?',
+      '[dm] alice -> bob: hi there [dm-1]',
+      'alice is now guest5',
+      'Logged out; now guest5',
+      'guest5 leaves MainHall',
+      'Disconnected by server',
+    ]);
+    assert.equal(peer.received[received], '{"type":"login","token":"tok-alice"}');
+    assert.deepEqual(acks, [2], 'one acknowledgement, of the highest');
+    assert.deepEqual(JSON.parse(fs.readFileSync(file, 'utf8')), {});
+
+    const before = peer.received.length;
+    const third = await client(args, '');
+    assert.equal(third.code, 0);
+    assert.deepEqual(peer.received.slice(before), ['{"type":"quit"}'], 'no saved login left to use');
+    assert.deepEqual(third.lines.slice(4), ['guest1 leaves MainHall', 'Disconnected by server']);
+  } finally {
+    await peer.close();
+  }
+});
+
+test('a saved login the server refuses is forgotten; --no-auto-login leaves it unused', async () => {
+  const configDir = fs.mkdtempSync(path.join(configRoot, 'revoked-'));
+  const { reply } = accountsPeer();
+  const peer = await scriptedPeer({ port: 0, host: '127.0.0.1' }, reply);
+  const target = peer.target[0]!;
+  const file = path.join(configDir, 'tokens.json');
+  fs.writeFileSync(file, JSON.stringify({ [target]: { username: 'alice', token: 'tok-revoked' } }));
+  try {
+    const skipped = await client([...peer.target, '--config-dir', configDir, '--no-auto-login'], '');
+    assert.equal(skipped.code, 0);
+    assert.deepEqual(peer.received, ['{"type":"quit"}']);
+
+    const refused = await client([...peer.target, '--config-dir', configDir], '');
+    assert.equal(refused.code, 0);
+    assert.deepEqual(refused.lines.slice(4, 6), [
+      'error BAD_CREDENTIALS: unknown token',
+      `(the login saved for ${target} was refused: forgotten)`,
+    ]);
+    assert.deepEqual(JSON.parse(fs.readFileSync(file, 'utf8')), {});
+  } finally {
+    await peer.close();
+  }
+});
+
+test('a dropped connection is reopened: login, room and missed messages restored, nothing shown twice', async () => {
+  const configDir = fs.mkdtempSync(path.join(configRoot, 'reconnect-'));
+  const message = (seq: number, identity = 'bob', content = `n${seq}`) =>
+    ({ type: 'message', identity, content, roomid: 'jokes', id: `id-${seq}`, seq, ts: 0 });
+  let seq = 0;
+  const byConnection: string[][] = [[], [], []];
+  const { reply } = accountsPeer((m, p) => {
+    byConnection[p.index]!.push(JSON.stringify(m));
+    if (m.type === 'join') {
+      p.send({ type: 'roomchange', identity: 'alice', former: 'MainHall', roomid: m.roomid });
+    } else if (m.type === 'message' && m.content === 'go') {
+      p.send(message(++seq, 'alice', 'go'));
+      for (let i = 0; i < 3; i++) p.send(message(++seq));
+      setTimeout(() => p.socket.destroy(), 50); // as if the server process died
+    } else if (m.type === 'message') {
+      p.send(message(++seq, 'alice', String(m.content)));
+    } else if (m.type === 'resume') {
+      // One posted while we were away, seen live first, then the replay repeating it.
+      p.send(message(seq + 2));
+      for (let s = (m.since as number) - 1; s <= seq + 2; s++) if (s > 0) p.send(message(s));
+      seq += 2;
+      p.send({ type: 'resumed', roomid: 'jokes', seq });
+    }
+  });
+  const peer = await scriptedPeer({ port: 0, host: '127.0.0.1' }, reply);
+  const c = running([...peer.target, '--config-dir', configDir], { timings: { reconnectInitial: 20, reconnectMax: 40 } });
+  try {
+    c.stdin.write('/login alice pw-secret-1\n/join jokes\ngo\n');
+    await c.waitFor(/Reconnected to/);
+    await c.waitFor(/\nbob: n6\n/);
+    c.stdin.end('after\n');
+    assert.equal(await c.done, 0);
+    const lines = c.lines();
+    const from = lines.indexOf('alice: go [id-1]');
+    assert.deepEqual(lines.slice(from), [
+      'alice: go [id-1]',
+      'bob: n2',
+      'bob: n3',
+      'bob: n4',
+      'Connection lost; reconnecting in 0.0s\u2026',
+      `Reconnected to ${peer.target[0]} as guest1`,
+      'guest1 moves to MainHall',
+      'Rooms: MainHall 1',
+      'MainHall contains guest1',
+      'guest1 is now alice',
+      'Logged in as alice',
+      'alice moves from MainHall to jokes',
+      'bob: n5',
+      'bob: n6',
+      'alice: after [id-7]',
+      'alice leaves MainHall',
+      'Disconnected by server',
+    ]);
+    assert.deepEqual(byConnection[2]!.slice(0, 3), [
+      '{"type":"login","token":"tok-alice"}',
+      '{"type":"join","roomid":"jokes"}',
+      '{"type":"resume","roomid":"jokes","since":4}',
+    ]);
+  } finally {
+    c.stdin.end();
+    await peer.close();
+  }
+});
+
+test('no reconnection with --no-reconnect, nor when the account was logged in elsewhere', async () => {
+  let connections = 0;
+  const peer = await scriptedPeer({ port: 0, host: '127.0.0.1' }, (m, p) => {
+    if (m.type !== 'message') return;
+    if (m.content === 'replace me') p.send({ type: 'error', code: 'SESSION_REPLACED', message: 'logged in elsewhere' });
+    p.socket.end();
+  }, 0, () => connections++);
+  try {
+    const plain = await client([...peer.target, '--no-reconnect'], 'drop me\n', { keepOpen: true });
+    assert.equal(plain.code, 2);
+    assert.equal(plain.lines.at(-1), 'Disconnected by server');
+    const replaced = await client(peer.target, 'replace me\n', { keepOpen: true });
+    assert.equal(replaced.code, 2);
+    assert.equal(replaced.lines.at(-1), 'Disconnected by server: logged in elsewhere (SESSION_REPLACED)');
+    assert.equal(connections, 2);
+  } finally {
+    await peer.close();
+  }
+});
+
+test('while the server is away: attempts back off; the end of input ends the session, exit 2', async () => {
+  const peer = await scriptedPeer({ port: 0, host: '127.0.0.1' }, (m, p) => {
+    if (m.type === 'message') {
+      void peer.close(); // no new connections from now on
+      p.socket.destroy();
+    }
+  });
+  const c = running(peer.target, { timings: { reconnectInitial: 20, reconnectMax: 40 } });
+  c.stdin.write('bye\n');
+  await c.waitFor(/Reconnect failed \(ECONNREFUSED\); retrying in 0\.0s\u2026\n/);
+  c.stdin.end();
+  assert.equal(await c.done, 2);
+  assert.equal(c.lines()[4], 'Connection lost; reconnecting in 0.0s\u2026');
+  assert.equal(c.lines().at(-1), 'Disconnected (end of input while reconnecting)');
 });

@@ -11,6 +11,12 @@ export interface ConnectOptions {
   readonly label: string;
   /** File the session is appended to, or null. */
   readonly logFile: string | null;
+  /** Where saved logins are kept (`--config-dir`), or null for the default directory. */
+  readonly configDir: string | null;
+  /** Log in with the saved token after the welcome (off with `--no-auto-login`). */
+  readonly autoLogin: boolean;
+  /** Reconnect when the connection drops (off with `--no-reconnect`). */
+  readonly reconnect: boolean;
 }
 
 export type ParsedArgs =
@@ -21,12 +27,16 @@ export type ParsedArgs =
 export const DEFAULT_PORT = 4444;
 
 export const USAGE = [
-  'usage: switchboard connect HOST[:PORT] [--log FILE]',
-  '       switchboard connect --unix PATH [--log FILE]',
+  'usage: switchboard connect HOST[:PORT] [options]',
+  '       switchboard connect --unix PATH [options]',
   '',
   `Connects to a Switchboard chat server (default port ${DEFAULT_PORT}). Type #help once connected.`,
-  '  --unix PATH   connect to the server\'s Unix socket instead of TCP',
-  '  --log FILE    append the session (what is shown and what you type) to FILE, with timestamps',
+  '  --unix PATH        connect to the server\'s Unix socket instead of TCP',
+  '  --log FILE         append the session (what is shown and what you type) to FILE, with timestamps',
+  '  --config-dir DIR   where logins are saved (default $XDG_CONFIG_HOME/switchboard,',
+  '                     else ~/.config/switchboard)',
+  '  --no-auto-login    do not log in with the login saved for this server',
+  '  --no-reconnect     end (exit code 2) when the connection drops, instead of reconnecting',
 ].join('\n');
 
 /** Parses `HOST`, `HOST:PORT`, `[V6]` or `[V6]:PORT`. */
@@ -66,17 +76,25 @@ function labelOf(target: Target): string {
 export function parseConnectArgs(argv: readonly string[]): ParsedArgs {
   let logFile: string | null = null;
   let unixPath: string | null = null;
+  let configDir: string | null = null;
+  let autoLogin = true;
+  let reconnect = true;
   const positional: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
     const name = eq === -1 ? arg : arg.slice(0, eq);
     if (name === '--help' || name === '-h') return { kind: 'help' };
-    if (name === '--log' || name === '--unix') {
+    if (name === '--log' || name === '--unix' || name === '--config-dir') {
       const value = eq === -1 ? argv[++i] : arg.slice(eq + 1);
       if (value === undefined || value === '') return { kind: 'error', message: `${name} needs a value` };
       if (name === '--log') logFile = value;
-      else unixPath = value;
+      else if (name === '--unix') unixPath = value;
+      else configDir = value;
+    } else if (name === '--no-auto-login' || name === '--no-reconnect') {
+      if (eq !== -1) return { kind: 'error', message: `${name} takes no value` };
+      if (name === '--no-auto-login') autoLogin = false;
+      else reconnect = false;
     } else if (arg.startsWith('-') && arg !== '-') {
       return { kind: 'error', message: `unknown option ${name}` };
     } else {
@@ -94,5 +112,5 @@ export function parseConnectArgs(argv: readonly string[]): ParsedArgs {
     if (typeof hostPort === 'string') return { kind: 'error', message: hostPort };
     target = { kind: 'tcp', ...hostPort };
   }
-  return { kind: 'run', options: { target, label: labelOf(target), logFile } };
+  return { kind: 'run', options: { target, label: labelOf(target), logFile, configDir, autoLogin, reconnect } };
 }

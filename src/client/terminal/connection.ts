@@ -1,10 +1,11 @@
 /**
  * The client's socket: connecting over TCP or a Unix socket, reading newline-delimited lines
- * (bounded), writing client messages.
+ * (bounded), writing client messages, reconnecting with backoff.
  */
 import * as net from 'node:net';
 import type { Target } from './args';
 import { LineSplitter, type SplitEvent } from './line-splitter';
+import { backoffDelay, type Backoff } from './reconnect';
 import { encodeClientMessage, type ClientMessage } from './wire';
 
 /** Opens a connection to `target`; rejects with the socket error (with its `code`) on failure. */
@@ -70,5 +71,107 @@ export class ServerConnection {
   /** Closes the connection at once. */
   destroy(): void {
     this.socket.destroy();
+  }
+}
+
+export interface LinkHandlers {
+  /** Connection number `count` (1 for the first) is open. */
+  opened(count: number): void;
+  line(event: SplitEvent): void;
+  /** The open connection closed; `error` is the socket error that closed it, if any. */
+  closed(error: Error | null): void;
+  /** An attempt to reconnect is scheduled `delayMs` from now; `failed` is the previous attempt's error. */
+  retrying(delayMs: number, failed: Error | null): void;
+}
+
+/**
+ * The connection to one server across reconnections: at most one socket at a time, events of
+ * a replaced socket ignored, attempts spaced by an exponential backoff with jitter.
+ */
+export class ServerLink {
+  private connection: ServerConnection | null = null;
+  private opened = 0;
+  private attempt = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private ended = false;
+
+  /**
+   * @param redial opens a new socket to the same server (null: no reconnection)
+   */
+  constructor(
+    socket: net.Socket,
+    private readonly redial: (() => Promise<net.Socket>) | null,
+    private readonly backoff: Backoff,
+    private readonly handlers: LinkHandlers,
+    private readonly maxLineBytes?: number,
+  ) {
+    // Handlers may send from `opened`: let the constructor return first.
+    queueMicrotask(() => this.attach(socket));
+  }
+
+  get isOpen(): boolean {
+    return this.connection !== null;
+  }
+
+  get canReconnect(): boolean {
+    return this.redial !== null;
+  }
+
+  /** Sends one message on the open connection; dropped if there is none. */
+  send(message: ClientMessage): void {
+    this.connection?.send(message);
+  }
+
+  /** Schedules a reconnection (after a close). */
+  reconnect(failed: Error | null = null): void {
+    if (this.ended || !this.redial || this.connection || this.timer) return;
+    const delay = backoffDelay(this.attempt++, this.backoff);
+    this.handlers.retrying(delay, failed);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.redial!().then(
+        (socket) => {
+          if (this.ended) socket.destroy();
+          else this.attach(socket);
+        },
+        (err: Error) => this.reconnect(err),
+      );
+    }, delay);
+  }
+
+  /** The session is restored: the next drop starts the backoff from the beginning again. */
+  settled(): void {
+    this.attempt = 0;
+  }
+
+  /** Closes the connection at once and stops reconnecting. */
+  end(): void {
+    this.ended = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.connection?.destroy();
+  }
+
+  private attach(socket: net.Socket): void {
+    if (this.ended) {
+      socket.destroy();
+      return;
+    }
+    const connection: ServerConnection = new ServerConnection(
+      socket,
+      {
+        line: (event) => {
+          if (this.connection === connection) this.handlers.line(event);
+        },
+        closed: (error) => {
+          if (this.connection !== connection) return;
+          this.connection = null;
+          this.handlers.closed(error);
+        },
+      },
+      this.maxLineBytes,
+    );
+    this.connection = connection;
+    this.handlers.opened(++this.opened);
   }
 }

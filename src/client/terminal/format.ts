@@ -2,7 +2,7 @@
  * Pure rendering of server events as the human lines the terminal client shows.
  */
 import type { ViewState } from './state';
-import type { ServerEvent, ServerMessage } from './wire';
+import type { DirectMessage, PresenceEntry, RoomMessage, ServerEvent, ServerMessage } from './wire';
 
 // C0 controls except TAB, DEL and C1 controls: a server must not be able to move the cursor,
 // recolour the terminal or split one event over several lines.
@@ -17,58 +17,135 @@ export function sanitize(text: string): string {
   });
 }
 
-function formatMessage(message: ServerMessage, state: ViewState, target: string): string {
+/** How a message id is shown: its last 8 characters, enough to tell recent messages apart. */
+export function shortId(id: string): string {
+  return id.length <= 8 ? id : id.slice(-8);
+}
+
+/** The ` [id]` after a line that can be recalled; empty when the server gave no id. */
+function idTag(id: string | undefined): string {
+  return id === undefined ? '' : ` [${sanitize(shortId(id))}]`;
+}
+
+/** `HH:MM` in local time, or `--:--` when the time is unknown. */
+export function clock(ts: number | undefined): string {
+  if (ts === undefined) return '--:--';
+  const d = new Date(ts);
+  return `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
+}
+
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+function contentOf(message: { content: string; recalled?: boolean }): string {
+  return message.recalled ? '(recalled)' : sanitize(message.content);
+}
+
+/** A room message: `alice: hi`, and ` [id]` if `withId`. */
+export function formatRoomMessage(message: RoomMessage, withId: boolean): string {
+  const line = `${sanitize(message.identity)}: ${contentOf(message)}`;
+  return withId ? line + idTag(message.id) : line;
+}
+
+/** A direct message: `[dm] alice -> bob: hi` (`[dm offline]` from the inbox), and ` [id]` if `withId`. */
+export function formatDirectMessage(message: DirectMessage, withId: boolean): string {
+  const kind = message.inbox === undefined ? '[dm]' : '[dm offline]';
+  const line = `${kind} ${sanitize(message.from)} -> ${sanitize(message.to)}: ${contentOf(message)}`;
+  return withId ? line + idTag(message.id) : line;
+}
+
+function formatPresence(user: PresenceEntry): string {
+  const parts = [user.online ? 'online' : 'offline'];
+  if (user.dnd) parts.push('dnd');
+  if (user.status !== '') parts.push(`"${sanitize(user.status)}"`);
+  return `${sanitize(user.username)}: ${parts.join(', ')}`;
+}
+
+function formatMessage(message: ServerMessage, state: ViewState, target: string, reconnected: boolean): string[] {
   switch (message.type) {
     case 'newidentity': {
       const identity = sanitize(message.identity);
-      if (!state.welcomed) return `Connected to ${target} as ${identity}`;
-      if (message.former === message.identity) return 'Requested identity invalid or in use';
-      return `${sanitize(message.former)} is now ${identity}`;
+      if (!state.welcomed) return [`${reconnected ? 'Reconnected' : 'Connected'} to ${target} as ${identity}`];
+      if (message.former === message.identity) return ['Requested identity invalid or in use'];
+      return [`${sanitize(message.former)} is now ${identity}`];
     }
     case 'roomchange': {
-      if (message.former === message.roomid) return 'The requested room is invalid or non existent';
+      if (message.former === message.roomid) return ['The requested room is invalid or non existent'];
       const who = sanitize(message.identity);
-      if (message.former === '') return `${who} moves to ${sanitize(message.roomid)}`;
-      if (message.roomid === '') return `${who} leaves ${sanitize(message.former)}`;
-      return `${who} moves from ${sanitize(message.former)} to ${sanitize(message.roomid)}`;
+      if (message.former === '') return [`${who} moves to ${sanitize(message.roomid)}`];
+      if (message.roomid === '') return [`${who} leaves ${sanitize(message.former)}`];
+      return [`${who} moves from ${sanitize(message.former)} to ${sanitize(message.roomid)}`];
     }
     case 'roomcontents': {
       const room = sanitize(message.roomid);
-      if (message.identities.length === 0) return `${room} is empty`;
+      if (message.identities.length === 0) return [`${room} is empty`];
       const members = message.identities.map((id) =>
         sanitize(id) + (id === message.owner && message.owner !== '' ? '*' : ''),
       );
-      return `${room} contains ${members.join(' ')}`;
+      return [`${room} contains ${members.join(' ')}`];
     }
     case 'roomlist': {
-      if (message.rooms.length === 0) return 'Rooms: none';
-      return 'Rooms: ' + message.rooms.map((r) => `${sanitize(r.roomid)} ${r.count}`).join(', ');
+      if (message.rooms.length === 0) return ['Rooms: none'];
+      return ['Rooms: ' + message.rooms.map((r) => `${sanitize(r.roomid)} ${r.count}`).join(', ')];
     }
     case 'message':
-      return `${sanitize(message.identity)}: ${sanitize(message.content)}`;
+      // Our own messages show their id: they are the ones we may recall.
+      return [formatRoomMessage(message, message.identity === state.identity)];
     case 'error':
-      return `error ${sanitize(message.code)}: ${sanitize(message.message)}`;
+      return [`error ${sanitize(message.code)}: ${sanitize(message.message)}`];
+    case 'registered':
+      return [`Registered ${sanitize(message.username)}`];
+    case 'loggedin':
+      return [`Logged in as ${sanitize(message.identity)}`];
+    case 'loggedout':
+      return [`Logged out; now ${sanitize(message.identity)}`];
+    case 'dm':
+      return [formatDirectMessage(message, message.from === state.identity)];
+    case 'history':
+      // History lines always carry their id, so that any of them can be named to #recall.
+      return [
+        `History of ${sanitize(message.roomid)}: ${plural(message.messages.length, 'message')}`,
+        ...message.messages.map((m) => `${clock(m.ts)} ${formatRoomMessage(m, true)}`),
+      ];
+    case 'dmhistory':
+      return [
+        `Direct messages with ${sanitize(message.with)}: ${plural(message.messages.length, 'message')}`,
+        ...message.messages.map((m) => `${clock(m.ts)} ${formatDirectMessage(m, true)}`),
+      ];
+    case 'resumed':
+      return []; // the end of a replay the client asked for itself
+    case 'recalled':
+      return [`message ${sanitize(shortId(message.id))} recalled by ${sanitize(message.by)}`];
+    case 'blocklist':
+      return [`Blocked: ${message.users.length === 0 ? 'nobody' : message.users.map(sanitize).join(', ')}`];
+    case 'profile': {
+      const status = message.status === '' ? 'no status' : `status "${sanitize(message.status)}"`;
+      return [`Profile of ${sanitize(message.username)}: dnd ${message.dnd ? 'on' : 'off'}, ${status}`];
+    }
+    case 'presence':
+      return message.users.length === 0 ? ['Presence: nobody'] : message.users.map(formatPresence);
   }
 }
 
 /**
- * The line to show for one server event.
+ * The lines to show for one server event (none for some, several for a history).
  *
- * @param state  the client's state *before* the event (it tells the welcome from a rename)
+ * @param state  the client's state *before* the event (it tells the welcome from a rename,
+ *               and our own messages from others')
  * @param target how the server was named on the command line, for the welcome line
+ * @param reconnected the welcome follows an automatic reconnection
  *
  * @example
  * formatServerEvent({ kind: 'known', message: { type: 'message', identity: 'bob', content: 'hi' } },
- *   state, '127.0.0.1:4444') // → 'bob: hi'
+ *   state, '127.0.0.1:4444') // → ['bob: hi']
  */
-export function formatServerEvent(event: ServerEvent, state: ViewState, target: string): string {
+export function formatServerEvent(event: ServerEvent, state: ViewState, target: string, reconnected = false): string[] {
   switch (event.kind) {
     case 'known':
-      return formatMessage(event.message, state, target);
+      return formatMessage(event.message, state, target, reconnected);
     case 'other':
     case 'raw':
       // Unknown types and non-JSON lines are shown as they came, made terminal-safe.
-      return sanitize(event.line);
+      return [sanitize(event.line)];
   }
 }
 
@@ -85,4 +162,20 @@ export function formatDisconnect(lastEvent: ServerEvent | null): string {
     return `Disconnected by server: ${sanitize(message)} (${sanitize(code)})`;
   }
   return 'Disconnected by server';
+}
+
+/** Seconds for the user, e.g. `0.3s`. */
+const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)}s`;
+
+/** The line shown when the connection is gone and a reconnection is scheduled. */
+export function formatReconnecting(lastEvent: ServerEvent | null, delayMs: number): string {
+  const why = formatDisconnect(lastEvent);
+  const head = why === 'Disconnected by server' ? 'Connection lost' : why;
+  return `${head}; reconnecting in ${seconds(delayMs)}…`;
+}
+
+/** The line shown when a reconnection attempt failed and another is scheduled. */
+export function formatRetry(error: Error, delayMs: number): string {
+  const code = (error as NodeJS.ErrnoException).code ?? error.message;
+  return `Reconnect failed (${sanitize(code)}); retrying in ${seconds(delayMs)}…`;
 }

@@ -5,10 +5,12 @@
  * // switchboard connect 127.0.0.1:4444 --log chat.log
  * process.exitCode = await runConnect(['127.0.0.1:4444', '--log', 'chat.log']);
  */
+import * as os from 'node:os';
 import { parseConnectArgs, USAGE } from './args';
 import { connectSocket } from './connection';
 import { noSessionLog, openSessionLog, type SessionLog } from './session-log';
 import { ExitCode, runSession, type SessionTimings } from './session';
+import { defaultConfigDir, fileTokenStore } from './token-store';
 import type { InputStream, OutputStream } from './ui';
 
 export { ExitCode } from './session';
@@ -27,6 +29,8 @@ export interface RunConnectOptions {
   connectTimeoutMs?: number;
   /** Longest server line kept (default 1 MiB); longer ones are dropped with a notice. */
   maxLineBytes?: number;
+  /** The environment the default config directory is found from; `process.env` by default. */
+  env?: NodeJS.ProcessEnv;
 }
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
@@ -34,10 +38,14 @@ const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 /**
  * Runs `switchboard connect`; `argv` are the arguments after `connect`. Resolves with the
  * process exit code: 0 after a quit, 1 if the session could not start (bad arguments, log
- * file, server unreachable), 2 if the server closed the connection unasked.
+ * file, server unreachable), 2 if the server closed the connection unasked and it was not
+ * reopened (`--no-reconnect`, or a reason that rules it out).
  *
  * It is interactive (prompt, line editing) when stdin and stdout are terminals; otherwise it
  * reads commands line by line and sends `quit` at the end of input.
+ *
+ * A login is saved for the server in the config directory, and used again on the next run;
+ * a dropped connection is reopened with backoff, the login, room and missed messages restored.
  */
 export async function runConnect(argv: string[], options: RunConnectOptions = {}): Promise<number> {
   const io: TerminalIo = options.io ?? { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr };
@@ -50,7 +58,9 @@ export async function runConnect(argv: string[], options: RunConnectOptions = {}
     io.stderr.write(`switchboard connect: ${parsed.message}\n${USAGE}\n`);
     return ExitCode.startFailed;
   }
-  const { target, label, logFile } = parsed.options;
+  const { target, label, logFile, configDir, autoLogin, reconnect } = parsed.options;
+  const connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+  const tokens = fileTokenStore(configDir ?? defaultConfigDir(options.env ?? process.env, os.homedir()), label);
 
   let log: SessionLog = noSessionLog;
   if (logFile !== null) {
@@ -65,7 +75,7 @@ export async function runConnect(argv: string[], options: RunConnectOptions = {}
   try {
     let socket;
     try {
-      socket = await connectSocket(target, options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
+      socket = await connectSocket(target, connectTimeoutMs);
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
       const line = `cannot connect to ${label}: ${e.code ?? 'error'} (${e.message})`;
@@ -81,6 +91,9 @@ export async function runConnect(argv: string[], options: RunConnectOptions = {}
       log,
       timings: options.timings,
       maxLineBytes: options.maxLineBytes,
+      reconnect: reconnect ? () => connectSocket(target, connectTimeoutMs) : null,
+      tokens,
+      autoLogin,
     });
   } finally {
     log.close();

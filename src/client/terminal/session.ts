@@ -1,17 +1,20 @@
 /**
- * One connected chat session: ties the server connection, the user interface, the client's
- * view state and the transcript together, and decides when the session ends and with what
- * exit code.
+ * One chat session: ties the server connection, the user interface, the client's view state
+ * and the transcript together; reconnects when the connection drops and puts the session back
+ * as it was; decides when the session ends and with what exit code.
  */
 import type { Socket } from 'node:net';
-import { parseInput, replyMatcher } from './commands';
-import { ServerConnection } from './connection';
-import { formatDisconnect, formatServerEvent, promptFor } from './format';
+import { loggableInput, parseInput, replyMatcher } from './commands';
+import { ServerLink } from './connection';
+import { Delivery } from './delivery';
+import { formatDisconnect, formatReconnecting, formatRetry, formatServerEvent, promptFor } from './format';
 import type { SplitEvent } from './line-splitter';
+import { restoreRequests, shouldReconnect, type SessionSnapshot } from './reconnect';
 import type { SessionLog } from './session-log';
 import { applyServerMessage, initialViewState, type ViewState } from './state';
+import { noTokenStore, type TokenStore } from './token-store';
 import { createLineUi, createTerminalUi, type Ui, type UiStreams } from './ui';
-import { decodeServerLine, type ServerEvent, type ServerMessage } from './wire';
+import { decodeServerLine, type ClientMessage, type ServerEvent, type ServerMessage } from './wire';
 
 /** Exit codes of `switchboard connect`. */
 export const ExitCode = {
@@ -19,7 +22,7 @@ export const ExitCode = {
   ok: 0,
   /** Bad arguments, log file or connection failure: the session never started. */
   startFailed: 1,
-  /** The server closed the connection without our asking. */
+  /** The server closed the connection without our asking (and it was not, or could not be, reopened). */
   disconnected: 2,
 } as const;
 
@@ -33,6 +36,10 @@ export interface SessionTimings {
   replyTimeout: number;
   /** After `quit`, how long to wait for the server to close before closing ourselves. */
   quitTimeout: number;
+  /** The first delay before reconnecting; it doubles at each failed attempt... */
+  reconnectInitial: number;
+  /** ...up to this. */
+  reconnectMax: number;
 }
 
 export const defaultTimings: SessionTimings = {
@@ -40,6 +47,8 @@ export const defaultTimings: SessionTimings = {
   welcomeTimeout: 10_000,
   replyTimeout: 2_000,
   quitTimeout: 2_000,
+  reconnectInitial: 250,
+  reconnectMax: 5_000,
 };
 
 export interface SessionOptions {
@@ -52,16 +61,35 @@ export interface SessionOptions {
   log: SessionLog;
   timings?: Partial<SessionTimings>;
   maxLineBytes?: number;
+  /** Opens a new connection to the same server; null or absent: a dropped connection ends the session. */
+  reconnect?: (() => Promise<Socket>) | null;
+  /** The login saved for this server. */
+  tokens?: TokenStore;
+  /** Log in with the saved login after the first welcome. */
+  autoLogin?: boolean;
 }
 
 const END_OF_INPUT = Symbol('end of input');
 
+/** A request the session sends itself (auto-login, restoring after a reconnection). */
+interface Step {
+  message: ClientMessage;
+  /** Called with the answer, or null if none came in time. */
+  answered?: (reply: ServerMessage | null) => void;
+}
+
+interface Awaited {
+  matches: (reply: ServerMessage) => boolean;
+  answered?: (reply: ServerMessage | null) => void;
+}
+
 /**
- * Runs the session until the connection is closed; resolves with the exit code.
+ * Runs the session until it ends; resolves with the exit code.
  *
- * Typed lines are queued until the server's welcome is complete, then sent in order. In line
- * mode each command waits for its answer (or `replyTimeout`) before the next is sent, so a
- * script's output does not depend on timing; at the end of input `quit` is sent.
+ * Typed lines are queued until the server's welcome is complete (and, after a reconnection,
+ * until the session is restored), then sent in order. In line mode each command waits for its
+ * answer (or `replyTimeout`) before the next is sent, so a script's output does not depend on
+ * timing; at the end of input `quit` is sent.
  */
 export function runSession(options: SessionOptions): Promise<number> {
   return new Promise((resolve) => new Session(options, resolve));
@@ -69,15 +97,32 @@ export function runSession(options: SessionOptions): Promise<number> {
 
 class Session {
   private readonly ui: Ui;
-  private readonly connection: ServerConnection;
   private readonly timings: SessionTimings;
+  private readonly tokens: TokenStore;
+  private readonly link: ServerLink;
+  /** Connections opened so far (1 for the first). */
+  private connections = 0;
   private state: ViewState = initialViewState;
   private lastEvent: ServerEvent | null = null;
   private readonly queue: Array<string | typeof END_OF_INPUT> = [];
-  /** The welcome is complete: queued lines may be sent. */
+  /** The welcome of the current connection is complete: steps and queued lines may be sent. */
   private ready = false;
-  /** Line mode: the answer we wait for before sending the next line. */
-  private awaiting: ((reply: ServerMessage) => boolean) | null = null;
+  /** Requests of our own to send before the user's lines. */
+  private steps: Step[] = [];
+  /** The answer we wait for before sending the next step or (line mode) line. */
+  private awaiting: Awaited | null = null;
+  /** The token of our login, for logging in again after a reconnection. */
+  private token: string | null = null;
+  /** What to restore on the next connection; set when a connection drops. */
+  private snapshot: SessionSnapshot | null = null;
+  /** The connection dropped and another is being opened. */
+  private reconnecting = false;
+  /** Restoring after a reconnection: the snapshot is what the session should be. */
+  private restoring = false;
+  /** The highest inbox number shown and not yet acknowledged. */
+  private pendingAck = 0;
+  private readonly delivery = new Delivery();
+  private inputEnded = false;
   private quitting = false;
   private finished = false;
   private readonly timers = new Map<string, NodeJS.Timeout>();
@@ -87,6 +132,7 @@ class Session {
     private readonly resolve: (code: number) => void,
   ) {
     this.timings = { ...defaultTimings, ...options.timings };
+    this.tokens = options.tokens ?? noTokenStore;
     const handlers = {
       line: (text: string) => this.enqueue(text),
       end: () => this.enqueue(END_OF_INPUT),
@@ -95,62 +141,103 @@ class Session {
     this.ui = options.interactive
       ? createTerminalUi(options.streams, handlers)
       : createLineUi(options.streams, handlers);
-    this.connection = new ServerConnection(
+    options.log.mark(`connected to ${options.label}`);
+    this.link = new ServerLink(
       options.socket,
-      { line: (event) => this.onServerLine(event), closed: (error) => this.onClosed(error) },
+      options.reconnect ?? null,
+      { initialMs: this.timings.reconnectInitial, maxMs: this.timings.reconnectMax },
+      {
+        opened: (count) => this.onOpened(count),
+        line: (event) => this.onServerLine(event),
+        closed: (error) => this.onClosed(error),
+        retrying: (delay, failed) =>
+          this.show(failed ? formatRetry(failed, delay) : formatReconnecting(this.lastEvent, delay)),
+      },
       options.maxLineBytes,
     );
-    options.log.mark(`connected to ${options.label}`);
-    this.startTimer('welcome', this.timings.welcomeTimeout, () => {
-      this.warn('(no welcome from the server yet: sending anyway)');
-      this.becomeReady();
-    });
   }
 
   // --- user side -------------------------------------------------------------------------
 
   private enqueue(item: string | typeof END_OF_INPUT): void {
     if (this.finished || this.quitting) return;
+    if (item === END_OF_INPUT) this.inputEnded = true;
+    if (this.reconnecting && this.queue.length === 0) {
+      // Nothing is waiting to be sent: leaving needs no connection.
+      if (item === END_OF_INPUT) {
+        this.show('Disconnected (end of input while reconnecting)');
+        this.finish(ExitCode.disconnected);
+        return;
+      }
+      const action = parseInput(item);
+      if (action.kind === 'send' && action.message.type === 'quit') {
+        this.options.log.typed(item);
+        this.show('Disconnected');
+        this.finish(ExitCode.ok);
+        return;
+      }
+      if (this.options.interactive) this.ui.warn('(not connected: sent once reconnected)');
+    }
     this.queue.push(item);
     this.pump();
   }
 
   private pump(): void {
-    while (this.ready && !this.awaiting && !this.quitting && !this.finished && this.queue.length > 0) {
-      const item = this.queue.shift()!;
+    while (this.link.isOpen && this.ready && !this.awaiting && !this.quitting && !this.finished) {
+      const step = this.steps.shift();
+      if (step) {
+        this.sendStep(step);
+        continue;
+      }
+      if (this.restoring) {
+        this.restoring = false;
+        this.link.settled();
+      }
+      const item = this.queue.shift();
+      if (item === undefined) return;
       if (item === END_OF_INPUT) this.quit();
       else this.dispatch(item);
     }
   }
 
   private dispatch(line: string): void {
-    this.options.log.typed(line);
-    const action = parseInput(line);
+    this.options.log.typed(loggableInput(line));
+    const action = parseInput(line, { room: this.state.room, resolveId: (shown) => this.delivery.ids.resolve(shown) });
     if (action.kind === 'local') {
       for (const text of action.lines) this.show(text);
       return;
     }
     if (action.kind === 'none') return;
-    const { message } = action;
+    let message: ClientMessage;
+    if (action.kind === 'savedlogin') {
+      const token = this.token ?? this.tokens.load()?.token;
+      if (token === undefined) {
+        this.show(`No saved login for ${this.options.label}`);
+        return;
+      }
+      message = { type: 'login', token };
+    } else {
+      message = action.message;
+    }
     if (message.type === 'quit') {
       this.quit();
       return;
     }
-    this.connection.send(message);
+    if (message.type === 'logout') this.forgetLogin(null);
+    this.send(message);
     if (this.options.interactive) return;
-    this.awaiting = replyMatcher(message, this.state.identity);
-    if (this.awaiting) {
-      this.startTimer('reply', this.timings.replyTimeout, () => {
-        this.awaiting = null;
-        this.pump();
-      });
-    }
+    this.expect(message, undefined);
   }
 
   private quit(): void {
     if (this.quitting) return;
+    if (this.reconnecting) {
+      this.show('Disconnected');
+      this.finish(ExitCode.ok);
+      return;
+    }
     this.quitting = true;
-    this.connection.send({ type: 'quit' });
+    this.send({ type: 'quit' });
     this.ui.stopInput();
     this.startTimer('quit', this.timings.quitTimeout, () => {
       this.show('Disconnected (the server did not close the connection)');
@@ -166,7 +253,85 @@ class Session {
     }
   }
 
+  // --- requests of our own ---------------------------------------------------------------
+
+  private sendStep(step: Step): void {
+    this.send(step.message);
+    if (!this.expect(step.message, step.answered)) step.answered?.(null);
+  }
+
+  /** Waits for the answer to `sent` (or `replyTimeout`); false if it has none. */
+  private expect(sent: ClientMessage, answered: Awaited['answered']): boolean {
+    const matches = replyMatcher(sent, this.state.identity);
+    if (!matches) return false;
+    this.awaiting = { matches, answered };
+    this.startTimer('reply', this.timings.replyTimeout, () => {
+      const awaited = this.awaiting;
+      this.awaiting = null;
+      awaited?.answered?.(null);
+      this.pump();
+    });
+    return true;
+  }
+
+  /** What to send once a connection is welcomed. */
+  private plan(): Step[] {
+    if (this.connections > 1 && this.snapshot) {
+      return restoreRequests(this.snapshot).map((message): Step => {
+        if (message.type === 'login' && 'token' in message) {
+          return { message, answered: (reply) => this.onTokenLogin(message.token, reply) };
+        }
+        if (message.type === 'resume') return { message, answered: () => this.releaseHold() };
+        return { message };
+      });
+    }
+    if (this.connections === 1 && this.options.autoLogin) {
+      const saved = this.tokens.load();
+      if (saved) {
+        const message: ClientMessage = { type: 'login', token: saved.token };
+        return [{ message, answered: (reply) => this.onTokenLogin(saved.token, reply) }];
+      }
+    }
+    return [];
+  }
+
+  private onTokenLogin(token: string, reply: ServerMessage | null): void {
+    if (reply?.type !== 'error' || reply.code !== 'BAD_CREDENTIALS') return;
+    // Revoked or expired: no use keeping it.
+    if (this.token === token) this.token = null;
+    if (this.tokens.load()?.token === token) {
+      this.forgetLogin(`(the login saved for ${this.options.label} was refused: forgotten)`);
+    }
+  }
+
+  private forgetLogin(note: string | null): void {
+    this.token = null;
+    try {
+      this.tokens.remove();
+      if (note) this.show(note);
+    } catch (err) {
+      this.warn(`(could not remove the saved login: ${(err as Error).message})`);
+    }
+  }
+
   // --- server side -----------------------------------------------------------------------
+
+  private onOpened(count: number): void {
+    this.connections = count;
+    this.reconnecting = false;
+    this.state = initialViewState;
+    this.ui.setPrompt(promptFor(this.state));
+    this.lastEvent = null;
+    this.ready = false;
+    if (count > 1 && this.snapshot?.lastSeq !== undefined && this.snapshot.room !== '') {
+      // Until the resume is complete, that room's messages are held, to be shown in order.
+      this.delivery.hold(this.snapshot.room);
+    }
+    this.startTimer('welcome', this.timings.welcomeTimeout, () => {
+      this.warn('(no welcome from the server yet: sending anyway)');
+      this.becomeReady();
+    });
+  }
 
   private onServerLine(split: SplitEvent): void {
     if (this.finished) return;
@@ -176,16 +341,40 @@ class Session {
     }
     const event = decodeServerLine(split.text);
     this.lastEvent = event;
-    const line = formatServerEvent(event, this.state, this.options.label);
     if (event.kind !== 'known') {
-      this.show(line);
+      this.showAll(formatServerEvent(event, this.state, this.options.label));
       return;
     }
     const message = event.message;
+    if (message.type === 'dm' && message.inbox !== undefined) this.acknowledge(message.inbox);
+    if (!this.delivery.admit(message)) {
+      this.answer(message);
+      return;
+    }
     const before = this.state;
     this.state = applyServerMessage(before, message);
     if (this.state !== before) this.ui.setPrompt(promptFor(this.state));
-    this.show(line);
+    this.showAll(formatServerEvent(event, before, this.options.label, this.connections > 1));
+    this.delivery.shown(message);
+
+    switch (message.type) {
+      case 'loggedin':
+        this.token = message.token;
+        try {
+          this.tokens.save({ username: message.identity, token: message.token });
+        } catch (err) {
+          this.warn(`(could not save the login: ${(err as Error).message})`);
+        }
+        break;
+      case 'loggedout':
+        this.token = null;
+        break;
+      case 'resumed':
+        if (this.delivery.holding === message.roomid) this.releaseHold();
+        break;
+      default:
+        break;
+    }
 
     if (!before.welcomed && this.state.welcomed) {
       // The welcome goes on with roomchange, roomlist, roomcontents; wait for the last of them.
@@ -194,34 +383,87 @@ class Session {
     } else if (message.type === 'roomcontents' && this.state.welcomed && !this.ready) {
       this.becomeReady();
     }
-    if (this.awaiting && this.awaiting(message)) {
-      this.awaiting = null;
-      this.clearTimer('reply');
-      this.pump();
+    this.answer(message);
+  }
+
+  /** Shows the messages held during a resume, in seq order. */
+  private releaseHold(): void {
+    for (const message of this.delivery.release()) {
+      this.showAll(formatServerEvent({ kind: 'known', message }, this.state, this.options.label));
+      this.delivery.shown(message);
     }
+  }
+
+  /** Acknowledges inbox deliveries once per burst, with the highest number. */
+  private acknowledge(inbox: number): void {
+    if (this.timers.has('ack')) {
+      this.pendingAck = Math.max(this.pendingAck, inbox);
+      return;
+    }
+    this.pendingAck = inbox;
+    // After the burst has been shown: the lines of one read are handled before timers run.
+    this.startTimer('ack', 0, () => this.send({ type: 'ack', inbox: this.pendingAck }));
+  }
+
+  private answer(message: ServerMessage): void {
+    const awaited = this.awaiting;
+    if (!awaited || !awaited.matches(message)) return;
+    this.awaiting = null;
+    this.clearTimer('reply');
+    awaited.answered?.(message);
+    this.pump();
   }
 
   private becomeReady(): void {
     this.clearTimer('welcome');
     if (this.ready) return;
     this.ready = true;
+    this.steps = this.plan();
     this.pump();
   }
 
   private onClosed(error: Error | null): void {
     if (this.finished) return;
+    this.ready = false;
+    this.steps = [];
+    this.delivery.discard(); // not shown, so not seen: the next resume asks for them again
+    const awaited = this.awaiting;
+    this.awaiting = null;
+    for (const name of ['welcome', 'reply', 'ack']) this.clearTimer(name);
+    awaited?.answered?.(null);
+
     let line = formatDisconnect(this.lastEvent);
     const code = (error as NodeJS.ErrnoException | null)?.code;
     if (error && line === 'Disconnected by server') line += ` (${code ?? error.message})`;
-    this.show(line);
-    this.finish(this.quitting ? ExitCode.ok : ExitCode.disconnected);
+    const nothingToSend = this.inputEnded && !this.queue.some((item) => item !== END_OF_INPUT);
+    if (this.quitting || !this.link.canReconnect || !shouldReconnect(this.lastEvent) || nothingToSend) {
+      this.show(line);
+      this.finish(this.quitting ? ExitCode.ok : ExitCode.disconnected);
+      return;
+    }
+    // What to come back to: as the session is now, or, if it dropped again while being
+    // restored, as it was meant to be.
+    const room = this.restoring && this.snapshot ? this.snapshot.room : this.state.room;
+    this.snapshot = { token: this.token, room, lastSeq: this.delivery.lastSeq(room) };
+    this.restoring = true;
+    this.reconnecting = true;
+    this.ui.setPrompt('');
+    this.link.reconnect();
   }
 
   // --- plumbing --------------------------------------------------------------------------
 
+  private send(message: ClientMessage): void {
+    this.link.send(message);
+  }
+
   private show(line: string): void {
     this.ui.show(line);
     this.options.log.shown(line);
+  }
+
+  private showAll(lines: string[]): void {
+    for (const line of lines) this.show(line);
   }
 
   private warn(line: string): void {
@@ -234,7 +476,7 @@ class Session {
     this.finished = true;
     for (const name of [...this.timers.keys()]) this.clearTimer(name);
     this.ui.stopInput();
-    this.connection.destroy();
+    this.link.end();
     this.options.log.mark(`session ended, exit code ${code}`);
     this.resolve(code);
   }

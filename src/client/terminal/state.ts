@@ -1,10 +1,10 @@
 /**
- * What the client knows about itself: its identity and its room, both learnt only from the
- * server's `newidentity` and `roomchange` messages that concern it.
+ * What the client knows about itself: its identity, its room and the account it is logged in
+ * as, all learnt only from the server's messages that concern it.
  */
 import type { ServerMessage } from './wire';
 
-/** The client's own view of its session. Empty strings mean "not known yet" / "no room". */
+/** The client's own view of its session. Empty strings mean "not known yet" / "none". */
 export interface ViewState {
   /** Our current identity ("" until the welcome `newidentity`). */
   readonly identity: string;
@@ -12,9 +12,11 @@ export interface ViewState {
   readonly room: string;
   /** True once the first `newidentity` (the server's welcome) has arrived. */
   readonly welcomed: boolean;
+  /** The account we are logged in as ("" for a guest). */
+  readonly account: string;
 }
 
-export const initialViewState: ViewState = { identity: '', room: '', welcomed: false };
+export const initialViewState: ViewState = { identity: '', room: '', welcomed: false, account: '' };
 
 /** Returns the state after `message`; messages about other clients leave it unchanged. */
 export function applyServerMessage(state: ViewState, message: ServerMessage): ViewState {
@@ -32,6 +34,13 @@ export function applyServerMessage(state: ViewState, message: ServerMessage): Vi
         return { ...state, room: message.roomid };
       }
       return state;
+    case 'loggedin':
+      // The room also sees a `newidentity` for the rename; whichever comes first, we are this.
+      if (state.identity === message.identity && state.account === message.identity) return state;
+      return { ...state, identity: message.identity, account: message.identity };
+    case 'loggedout':
+      if (state.identity === message.identity && state.account === '') return state;
+      return { ...state, identity: message.identity, account: '' };
     default:
       return state;
   }

@@ -1,6 +1,7 @@
 /**
- * The seed-004 wire protocol as the terminal client sees it: the message types, a lenient
- * decoder for server lines and an encoder for client messages.
+ * The wire protocol as the terminal client sees it (seed 004 and Switchboard's accounts,
+ * direct messages and history): the message types, a lenient decoder for server lines and an
+ * encoder for client messages.
  *
  * The client keeps its own copy of the message shapes rather than importing the server's, so
  * that it behaves like the independent clients in the wild: it checks only what it displays
@@ -13,14 +14,64 @@ export interface RoomSummary {
   count: number;
 }
 
+/**
+ * A room message, live or replayed. Seed-004 servers send only `identity` and `content`;
+ * Switchboard adds where and when it was sent, and its unique id for `recall`.
+ */
+export interface RoomMessage {
+  type: 'message';
+  identity: string;
+  content: string;
+  roomid?: string;
+  id?: string;
+  /** Per room 1, 2, 3, ...: what `resume` and the client's de-duplication go by. */
+  seq?: number;
+  /** Milliseconds since the epoch. */
+  ts?: number;
+  /** Set on recalled messages read back from history (their content is then empty). */
+  recalled?: boolean;
+}
+
+/** A direct message between two accounts. */
+export interface DirectMessage {
+  type: 'dm';
+  from: string;
+  to: string;
+  content: string;
+  id?: string;
+  ts?: number;
+  /** Set when delivered from the offline inbox: acknowledge with `ack`. */
+  inbox?: number;
+  recalled?: boolean;
+}
+
+/** One user's presence, as carried by `presence`. */
+export interface PresenceEntry {
+  username: string;
+  online: boolean;
+  status: string;
+  dnd: boolean;
+}
+
 /** The server → client messages the client understands. */
 export type ServerMessage =
   | { type: 'newidentity'; former: string; identity: string }
   | { type: 'roomchange'; identity: string; former: string; roomid: string }
   | { type: 'roomcontents'; roomid: string; identities: string[]; owner: string }
   | { type: 'roomlist'; rooms: RoomSummary[] }
-  | { type: 'message'; identity: string; content: string }
-  | { type: 'error'; code: string; message: string };
+  | RoomMessage
+  | { type: 'error'; code: string; message: string }
+  | { type: 'registered'; username: string }
+  | { type: 'loggedin'; identity: string; token: string }
+  | { type: 'loggedout'; identity: string }
+  | DirectMessage
+  | { type: 'history'; roomid: string; messages: RoomMessage[] }
+  | { type: 'dmhistory'; with: string; messages: DirectMessage[] }
+  | { type: 'resumed'; roomid: string; seq: number }
+  | { type: 'recalled'; id: string; roomid: string; seq: number; by: string }
+  | { type: 'blocklist'; users: string[] }
+  | { type: 'profile'; username: string; status: string; dnd: boolean }
+  | { type: 'presence'; users: PresenceEntry[] };
 
 /** The client → server messages. */
 export type ClientMessage =
@@ -31,7 +82,22 @@ export type ClientMessage =
   | { type: 'createroom'; roomid: string }
   | { type: 'delete'; roomid: string }
   | { type: 'message'; content: string }
-  | { type: 'quit' };
+  | { type: 'quit' }
+  | { type: 'register'; username: string; password: string }
+  | { type: 'login'; username: string; password: string }
+  | { type: 'login'; token: string }
+  | { type: 'logout' }
+  | { type: 'dm'; to: string; content: string }
+  | { type: 'history'; roomid: string; before?: number; limit?: number }
+  | { type: 'dmhistory'; with: string; before?: number; limit?: number }
+  | { type: 'resume'; roomid: string; since: number }
+  | { type: 'recall'; id: string }
+  | { type: 'ack'; inbox: number }
+  | { type: 'block'; user: string }
+  | { type: 'unblock'; user: string }
+  | { type: 'dnd'; on: boolean }
+  | { type: 'status'; text: string }
+  | { type: 'presence'; users: string[] };
 
 /**
  * One line received from the server, classified:
@@ -47,11 +113,60 @@ export type ServerEvent =
 type Fields = Record<string, unknown>;
 
 const isString = (v: unknown): v is string => typeof v === 'string';
+const isFields = (v: unknown): v is Fields => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every(isString);
 
 function isRoomSummary(v: unknown): v is RoomSummary {
-  if (typeof v !== 'object' || v === null) return false;
-  const r = v as Fields;
-  return isString(r.roomid) && typeof r.count === 'number';
+  return isFields(v) && isString(v.roomid) && typeof v.count === 'number';
+}
+
+/** Copies the optional fields that have the right type; others are ignored, not trusted. */
+function optional<T extends object>(target: T, o: Fields, fields: Record<string, (v: unknown) => boolean>): T {
+  for (const [name, ok] of Object.entries(fields)) {
+    if (ok(o[name])) (target as Fields)[name] = o[name];
+  }
+  return target;
+}
+
+const isTrue = (v: unknown): boolean => v === true;
+
+function toRoomMessage(o: Fields): RoomMessage | null {
+  if (!isString(o.identity) || !isString(o.content)) return null;
+  return optional<RoomMessage>({ type: 'message', identity: o.identity, content: o.content }, o, {
+    roomid: isString,
+    id: isString,
+    seq: isCount,
+    ts: isCount,
+    recalled: isTrue,
+  });
+}
+
+function toDirectMessage(o: Fields): DirectMessage | null {
+  if (!isString(o.from) || !isString(o.to) || !isString(o.content)) return null;
+  return optional<DirectMessage>({ type: 'dm', from: o.from, to: o.to, content: o.content }, o, {
+    id: isString,
+    ts: isCount,
+    inbox: isCount,
+    recalled: isTrue,
+  });
+}
+
+function isPresenceEntry(v: unknown): v is PresenceEntry {
+  return isFields(v) && isString(v.username) && typeof v.online === 'boolean' && isString(v.status) &&
+    typeof v.dnd === 'boolean';
+}
+
+/** Maps every item, or returns null if any is not valid. */
+function all<T>(items: unknown, each: (o: Fields) => T | null): T[] | null {
+  if (!Array.isArray(items)) return null;
+  const out: T[] = [];
+  for (const item of items) {
+    const value = isFields(item) ? each(item) : null;
+    if (value === null) return null;
+    out.push(value);
+  }
+  return out;
 }
 
 /** Picks the known message out of a parsed object, or returns null if it is not one. */
@@ -66,8 +181,7 @@ function toServerMessage(o: Fields): ServerMessage | null {
         ? { type: 'roomchange', identity: o.identity, former: o.former, roomid: o.roomid }
         : null;
     case 'roomcontents':
-      return isString(o.roomid) && Array.isArray(o.identities) && o.identities.every(isString) &&
-        isString(o.owner)
+      return isString(o.roomid) && isStrings(o.identities) && isString(o.owner)
         ? { type: 'roomcontents', roomid: o.roomid, identities: o.identities, owner: o.owner }
         : null;
     case 'roomlist':
@@ -75,13 +189,48 @@ function toServerMessage(o: Fields): ServerMessage | null {
         ? { type: 'roomlist', rooms: o.rooms.map((r) => ({ roomid: r.roomid, count: r.count })) }
         : null;
     case 'message':
-      return isString(o.identity) && isString(o.content)
-        ? { type: 'message', identity: o.identity, content: o.content }
-        : null;
+      return toRoomMessage(o);
     case 'error':
       // Codes are strings in Switchboard; a numeric code from another server is still shown.
       return (isString(o.code) || typeof o.code === 'number') && isString(o.message)
         ? { type: 'error', code: String(o.code), message: o.message }
+        : null;
+    case 'registered':
+      return isString(o.username) ? { type: 'registered', username: o.username } : null;
+    case 'loggedin':
+      return isString(o.identity) && isString(o.token)
+        ? { type: 'loggedin', identity: o.identity, token: o.token }
+        : null;
+    case 'loggedout':
+      return isString(o.identity) ? { type: 'loggedout', identity: o.identity } : null;
+    case 'dm':
+      return toDirectMessage(o);
+    case 'history': {
+      const messages = all(o.messages, toRoomMessage);
+      return isString(o.roomid) && messages ? { type: 'history', roomid: o.roomid, messages } : null;
+    }
+    case 'dmhistory': {
+      const messages = all(o.messages, toDirectMessage);
+      return isString(o.with) && messages ? { type: 'dmhistory', with: o.with, messages } : null;
+    }
+    case 'resumed':
+      return isString(o.roomid) && isCount(o.seq) ? { type: 'resumed', roomid: o.roomid, seq: o.seq } : null;
+    case 'recalled':
+      return isString(o.id) && isString(o.roomid) && isCount(o.seq) && isString(o.by)
+        ? { type: 'recalled', id: o.id, roomid: o.roomid, seq: o.seq, by: o.by }
+        : null;
+    case 'blocklist':
+      return isStrings(o.users) ? { type: 'blocklist', users: o.users } : null;
+    case 'profile':
+      return isString(o.username) && isString(o.status) && typeof o.dnd === 'boolean'
+        ? { type: 'profile', username: o.username, status: o.status, dnd: o.dnd }
+        : null;
+    case 'presence':
+      return Array.isArray(o.users) && o.users.every(isPresenceEntry)
+        ? {
+            type: 'presence',
+            users: o.users.map((u) => ({ username: u.username, online: u.online, status: u.status, dnd: u.dnd })),
+          }
         : null;
     default:
       return null;

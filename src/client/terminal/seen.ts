@@ -1,0 +1,105 @@
+/**
+ * Memory of what has been shown, so that nothing is shown twice: room messages by room and
+ * `seq` (a resume after a reconnection may repeat what arrived live), direct messages by id
+ * (an inbox delivery not yet acknowledged comes again), and the ids shown in short form, for
+ * `#recall`. Pure and bounded: the oldest entries are forgotten first.
+ */
+
+/** Entries kept per room, and direct-message ids kept. */
+export const DEFAULT_SEEN_LIMIT = 10_000;
+
+interface RoomSeen {
+  /** Highest seq shown. */
+  last: number;
+  /** Seqs shown, oldest first (a Set keeps insertion order). */
+  seqs: Set<number>;
+}
+
+/** Remembers the room messages and direct messages shown. */
+export class SeenMessages {
+  private readonly rooms = new Map<string, RoomSeen>();
+  private readonly dms = new Set<string>();
+
+  constructor(private readonly limit: number = DEFAULT_SEEN_LIMIT) {}
+
+  /** Whether the message `seq` of `roomid` was shown already. */
+  hasRoomMessage(roomid: string, seq: number): boolean {
+    return this.rooms.get(roomid)?.seqs.has(seq) ?? false;
+  }
+
+  /**
+   * Records that message `seq` of `roomid` is shown; false if it was already (then do not show
+   * it again).
+   */
+  addRoomMessage(roomid: string, seq: number): boolean {
+    let room = this.rooms.get(roomid);
+    if (!room) {
+      room = { last: 0, seqs: new Set() };
+      this.rooms.set(roomid, room);
+    }
+    if (room.seqs.has(seq)) return false;
+    room.seqs.add(seq);
+    room.last = Math.max(room.last, seq);
+    trim(room.seqs, this.limit);
+    return true;
+  }
+
+  /** The highest seq shown of `roomid`: where a resume starts from. Undefined if none. */
+  lastSeq(roomid: string): number | undefined {
+    return this.rooms.get(roomid)?.last;
+  }
+
+  /** Records that the direct message `id` is shown; false if it was already. */
+  addDirectMessage(id: string): boolean {
+    if (this.dms.has(id)) return false;
+    this.dms.add(id);
+    trim(this.dms, this.limit);
+    return true;
+  }
+}
+
+function trim<T>(set: Set<T>, limit: number): void {
+  if (set.size <= limit) return;
+  for (const item of set) {
+    set.delete(item);
+    if (set.size <= limit) return;
+  }
+}
+
+/** Maps the short form of the ids shown back to the full ids, for `#recall`. */
+export class ShownIds {
+  /** Short form → full ids with that ending (almost always one). */
+  private readonly byShort = new Map<string, Set<string>>();
+  private readonly order = new Set<string>();
+
+  constructor(
+    private readonly shorten: (id: string) => string,
+    private readonly limit: number = DEFAULT_SEEN_LIMIT,
+  ) {}
+
+  remember(id: string): void {
+    if (this.order.has(id)) return;
+    this.order.add(id);
+    const short = this.shorten(id);
+    const ids = this.byShort.get(short) ?? new Set<string>();
+    ids.add(id);
+    this.byShort.set(short, ids);
+    for (const old of this.order) {
+      if (this.order.size <= this.limit) break;
+      this.order.delete(old);
+      const same = this.byShort.get(this.shorten(old));
+      same?.delete(old);
+      if (same?.size === 0) this.byShort.delete(this.shorten(old));
+    }
+  }
+
+  /**
+   * The full id for what the user typed: a short form shown for exactly one id gives that id;
+   * anything else (a full id, an unknown or ambiguous short form) is passed on as typed, for
+   * the server to judge.
+   */
+  resolve(typed: string): string {
+    const ids = this.byShort.get(typed);
+    return ids && ids.size === 1 ? [...ids][0]! : typed;
+  }
+}

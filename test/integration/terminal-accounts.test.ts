@@ -1,0 +1,327 @@
+// `switchboard connect` and the accounts extension against the real server: register, login,
+// the saved login reused on the next run, direct messages live and from the offline inbox,
+// recall, history; and reconnection with resume after the worker holding the client's
+// connection is killed. Every process started here is killed by its pid if it outlives its
+// test; everything listens on 127.0.0.1.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { TestClient, type Msg } from '../helpers/client';
+import * as proc from '../helpers/procfs';
+import { startServer, type RunningServer } from '../helpers/server';
+
+const BIN = path.resolve(__dirname, '..', '..', '..', 'bin', 'switchboard.js');
+const WAIT_MS = 10_000;
+const TEST_TIMEOUT = { timeout: 60_000 };
+
+const started = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const p of started) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+});
+
+/** A `switchboard connect` in line mode (stdin a pipe), its output collected. */
+class Client {
+  output = '';
+  stderr = '';
+  readonly exited: Promise<number | null>;
+  private wake: (() => void) | null = null;
+
+  constructor(readonly child: ChildProcess) {
+    started.add(child);
+    child.stdout!.setEncoding('utf8');
+    child.stdout!.on('data', (d: string) => {
+      this.output += d;
+      this.wake?.();
+    });
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (d: string) => (this.stderr += d));
+    child.stdin!.on('error', () => undefined);
+    this.exited = new Promise((resolve) =>
+      child.once('exit', (code) => {
+        started.delete(child);
+        this.wake?.();
+        resolve(code);
+      }),
+    );
+  }
+
+  get lines(): string[] {
+    return this.output.split('\n').filter((l) => l !== '');
+  }
+
+  write(text: string): void {
+    this.child.stdin!.write(text);
+  }
+
+  /** Waits until the output matches; returns the match. */
+  async waitFor(pattern: RegExp, timeoutMs = WAIT_MS): Promise<RegExpMatchArray> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const match = this.output.match(pattern);
+      if (match) return match;
+      const left = deadline - Date.now();
+      if (left <= 0 || this.child.exitCode !== null) {
+        throw new Error(`no ${pattern} in output:\n${this.output}\nstderr:\n${this.stderr}`);
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.min(left, 200));
+        this.wake = () => {
+          clearTimeout(timer);
+          this.wake = null;
+          resolve();
+        };
+      });
+    }
+  }
+
+  /** Ends the input and waits for the exit (killing the process if it takes too long). */
+  async finish(timeoutMs = WAIT_MS): Promise<number | null> {
+    this.child.stdin!.end();
+    const timer = setTimeout(() => this.kill(), timeoutMs);
+    const code = await this.exited;
+    clearTimeout(timer);
+    return code;
+  }
+
+  kill(): void {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+  }
+}
+
+let root: string;
+let server: RunningServer;
+let target: string;
+
+function connect(args: string[], input?: string): Client {
+  const env = { ...process.env, XDG_CONFIG_HOME: path.join(root, 'xdg') };
+  const client = new Client(spawn(process.execPath, [BIN, 'connect', ...args], { stdio: ['pipe', 'pipe', 'pipe'], env }));
+  if (input !== undefined) client.child.stdin!.end(input);
+  return client;
+}
+
+/** A fresh config directory for one simulated user. */
+function configDir(name: string): string {
+  return fs.mkdtempSync(path.join(root, `${name}-`));
+}
+
+/** Registers and logs in a raw protocol client; returns it past its `loggedin`. */
+async function accountClient(port: number, username: string, password: string): Promise<TestClient> {
+  const { client } = await TestClient.welcomed(port);
+  client.send({ type: 'register', username, password });
+  await client.waitFor((m) => m.type === 'registered' || m.type === 'error');
+  client.send({ type: 'login', username, password });
+  const answer = await client.waitFor((m) => m.type === 'loggedin' || m.type === 'error');
+  assert.equal(answer.type, 'loggedin', JSON.stringify(answer));
+  return client;
+}
+
+const esc = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const HHMM = '\\d\\d:\\d\\d';
+
+before(async () => {
+  root = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-term-acct-'));
+  server = await startServer({ args: ['--workers', '2'] });
+  target = `127.0.0.1:${server.port}`;
+});
+
+after(async () => {
+  await server?.stop();
+  fs.rmSync(root, { recursive: true, force: true });
+});
+
+test('register, login, the login saved (0600) and reused on the next run, history', TEST_TIMEOUT, async () => {
+  const dir = configDir('alice');
+  const first = connect([target, '--config-dir', dir], [
+    '/register alice pw-alice-1',
+    '/register alice pw-alice-1',
+    '/login alice wrong-password',
+    '/login alice pw-alice-1',
+    '/createroom Attic',
+    '/join Attic',
+    'first words',
+    '/history',
+  ].join('\n') + '\n');
+  try {
+    assert.equal(await first.finish(), 0, first.stderr);
+    const lines = first.lines;
+    const guest = /^Connected to .* as (guest\d+)$/.exec(lines[0]!)![1]!;
+    const from = lines.indexOf('Registered alice');
+    assert.ok(from > 0, lines.join('\n'));
+    const expected: Array<string | RegExp> = [
+      'Registered alice',
+      /^error USERNAME_TAKEN: /,
+      /^error BAD_CREDENTIALS: /,
+      `${guest} is now alice`,
+      'Logged in as alice',
+      /^Rooms: .*\bAttic 0\b/,
+      'alice moves from MainHall to Attic',
+      /^alice: first words \[[0-9a-f]{8}\]$/,
+      'History of Attic: 1 message',
+      /^\d\d:\d\d alice: first words \[[0-9a-f]{8}\]$/,
+      'alice leaves Attic',
+      'Disconnected by server',
+    ];
+    const got = lines.slice(from);
+    assert.equal(got.length, expected.length, got.join('\n'));
+    expected.forEach((want, i) => (typeof want === 'string' ? assert.equal(got[i], want) : assert.match(got[i]!, want)));
+
+    const file = path.join(dir, 'tokens.json');
+    assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+    assert.equal(fs.statSync(dir).mode & 0o777, 0o700);
+    const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, { username: string; token: string }>;
+    assert.deepEqual(Object.keys(saved), [target]);
+    assert.equal(saved[target]!.username, 'alice');
+    assert.ok(saved[target]!.token.length >= 20);
+  } finally {
+    first.kill();
+  }
+
+  // The next run logs in by itself, with no password.
+  const second = connect([target, '--config-dir', dir], '/history Attic 5\n/status reading\n');
+  try {
+    assert.equal(await second.finish(), 0, second.stderr);
+    const lines = second.lines;
+    const guest = /^Connected to .* as (guest\d+)$/.exec(lines[0]!)![1]!;
+    const from = lines.indexOf(`${guest} is now alice`);
+    assert.ok(from > 0, lines.join('\n'));
+    assert.deepEqual(lines.slice(from + 1, from + 3), ['Logged in as alice', 'History of Attic: 1 message']);
+    assert.match(lines[from + 3]!, new RegExp(`^${HHMM} alice: first words \\[[0-9a-f]{8}\\]$`));
+    assert.equal(lines[from + 4], 'Profile of alice: dnd off, status "reading"');
+  } finally {
+    second.kill();
+  }
+
+  // --no-auto-login leaves it unused; #login alone uses it.
+  const third = connect([target, '--config-dir', dir, '--no-auto-login'], '/presence alice\n/login\n/presence alice\n/logout\n');
+  try {
+    assert.equal(await third.finish(), 0, third.stderr);
+    const lines = third.lines;
+    const guest = /^Connected to .* as (guest\d+)$/.exec(lines[0]!)![1]!;
+    const from = lines.indexOf('alice: offline, "reading"');
+    assert.ok(from > 0, lines.join('\n'));
+    assert.deepEqual(lines.slice(from, from + 4), [
+      'alice: offline, "reading"',
+      `${guest} is now alice`,
+      'Logged in as alice',
+      'alice: online, "reading"',
+    ]);
+    assert.match(lines[from + 5]!, /^Logged out; now guest\d+$/);
+    assert.deepEqual(JSON.parse(fs.readFileSync(path.join(dir, 'tokens.json'), 'utf8')), {}, '#logout forgets the login');
+  } finally {
+    third.kill();
+  }
+});
+
+test('direct messages with a raw client: live both ways, recall, the offline inbox once', TEST_TIMEOUT, async () => {
+  const dir = configDir('dora');
+  const bob = await accountClient(server.port, 'bobby', 'pw-bobby-1');
+  const dora = connect([target, '--config-dir', dir]);
+  try {
+    dora.write('/register dora pw-dora-12\n/login dora pw-dora-12\n/msg bobby hello bobby\n');
+    const short = (await dora.waitFor(/\n\[dm\] dora -> bobby: hello bobby \[([0-9a-f]{8})\]\n/))[1]!;
+    const got = await bob.waitFor((m) => m.type === 'dm' && m.from === 'dora');
+    assert.equal(got.content, 'hello bobby');
+    assert.ok(String(got.id).endsWith(short), `${String(got.id)} ends with ${short}`);
+
+    bob.send({ type: 'dm', to: 'dora', content: 'hi dora' });
+    await dora.waitFor(/\n\[dm\] bobby -> dora: hi dora\n/);
+
+    // Recall by the short id shown.
+    dora.write(`/recall ${short}\n`);
+    await dora.waitFor(new RegExp(`\\nmessage ${short} recalled by dora\\n`));
+    const recalled = await bob.waitFor((m) => m.type === 'recalled');
+    assert.equal(recalled.id, got.id);
+    dora.write('/dmhistory bobby\n');
+    await dora.waitFor(new RegExp(
+      `\\nDirect messages with bobby: 2 messages\\n${HHMM} \\[dm\\] dora -> bobby: \\(recalled\\) \\[${short}\\]\\n` +
+        `${HHMM} \\[dm\\] bobby -> dora: hi dora \\[[0-9a-f]{8}\\]\\n`,
+    ));
+    assert.equal(await dora.finish(), 0, dora.stderr);
+
+    // Dora is away: this waits in her inbox, shown at her next login and acknowledged.
+    bob.send({ type: 'dm', to: 'dora', content: 'while you were out' });
+    await bob.waitFor((m: Msg) => m.type === 'dm' && m.content === 'while you were out');
+    const back = connect([target, '--config-dir', dir], '/presence bobby\n');
+    assert.equal(await back.finish(), 0, back.stderr);
+    const offline = back.lines.filter((l) => l.startsWith('[dm offline]'));
+    assert.deepEqual(offline, ['[dm offline] bobby -> dora: while you were out']);
+    assert.ok(back.lines.indexOf('Logged in as dora') < back.lines.indexOf(offline[0]!));
+
+    const again = connect([target, '--config-dir', dir], '/presence bobby\n');
+    assert.equal(await again.finish(), 0, again.stderr);
+    assert.ok(again.lines.includes('Logged in as dora'), again.output);
+    assert.ok(!again.lines.some((l) => l.startsWith('[dm offline]')), `acknowledged, not delivered again:\n${again.output}`);
+  } finally {
+    dora.kill();
+    await bob.close();
+  }
+});
+
+test('kill -9 of the worker holding the connection: reconnected, logged in, back in the room, every message once', TEST_TIMEOUT, async () => {
+  // A process per connection, so the sender is never on the worker that is killed.
+  const own = await startServer({ args: ['--placement', 'dedicated', '--spares', '1'] });
+  const dir = configDir('carol');
+  const client = connect([`127.0.0.1:${own.port}`, '--config-dir', dir]);
+  let sender: TestClient | null = null;
+  try {
+    client.write('/register carol pw-carol-12\n/login carol pw-carol-12\n/createroom Numbers\n/join Numbers\n');
+    await client.waitFor(/\ncarol moves from MainHall to Numbers\n/);
+    const welcomed = await TestClient.welcomed(own.port);
+    sender = welcomed.client;
+    sender.send({ type: 'join', roomid: 'Numbers' });
+    await sender.waitFor((m) => m.type === 'roomchange' && m.identity === welcomed.identity);
+
+    const victim = await holderOfClient(own, client.child.pid!);
+    const total = 200;
+    let killedAt = 0;
+    for (let n = 1; n <= total; n++) {
+      sender.send({ type: 'message', content: `num ${n}` });
+      if (n === 40) {
+        await client.waitFor(/\n\w+: num 20\n/);
+        process.kill(victim, 'SIGKILL');
+        killedAt = n;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    assert.equal(killedAt, 40);
+    await client.waitFor(new RegExp(`\\n${esc(welcomed.identity)}: num ${total}\\n`), 20_000);
+    assert.equal(await client.finish(), 0, client.stderr);
+
+    const lines = client.lines;
+    for (let n = 1; n <= total; n++) {
+      const count = lines.filter((l) => l === `${welcomed.identity}: num ${n}`).length;
+      assert.equal(count, 1, `num ${n} shown ${count} times:\n${client.output}`);
+    }
+    const numbers = lines.filter((l) => l.startsWith(`${welcomed.identity}: num `)).map((l) => Number(l.split(' ').pop()));
+    assert.deepEqual(numbers, numbers.slice().sort((a, b) => a - b), 'in order');
+    assert.ok(lines.some((l) => /^Connection lost; reconnecting in \d+\.\ds\u2026$/.test(l)), client.output);
+    assert.ok(lines.some((l) => /^Reconnected to 127\.0\.0\.1:\d+ as guest\d+$/.test(l)), client.output);
+    assert.equal(lines.filter((l) => l === 'Logged in as carol').length, 2, client.output);
+    assert.equal(lines.filter((l) => l === 'carol moves from MainHall to Numbers').length, 2, client.output);
+    assert.ok(!proc.isAlive(victim) || proc.isZombie(victim));
+  } finally {
+    client.kill();
+    await sender?.close();
+    await own.stop();
+  }
+});
+
+/** The server process holding the server side of the TCP connection of client process `pid`. */
+async function holderOfClient(srv: RunningServer, pid: number): Promise<number> {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const inodes = proc.socketInodes(pid);
+    const local = proc.tcpTable().find((r) => inodes.has(r.inode) && r.remotePort === srv.port && r.state === '01');
+    if (local) {
+      const holders = proc
+        .pidsHoldingTcpConnection(srv.port, local.localPort, [srv.pid, ...proc.descendants(srv.pid)])
+        .filter((p) => p !== srv.pid);
+      if (holders.length === 1) return holders[0]!;
+    }
+    if (Date.now() > deadline) throw new Error(`no single server process holds the connection of client ${pid}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
