@@ -40,12 +40,27 @@ export async function writeSqliteBackup(db: Database, file: string): Promise<voi
   const temp = tempPath(target);
   try {
     await db.backup(temp, { progress: restartGuard() });
+    makeSelfContained(temp);
     fsyncPath(temp);
     fs.renameSync(temp, target);
     fsyncPath(path.dirname(target));
   } catch (err) {
     removeQuietly(temp);
     throw toStoreError(err);
+  }
+}
+
+/**
+ * The copy carries the source's WAL flag; switching it to a rollback journal makes the
+ * backup one self-contained file that can be read without creating -wal/-shm next to it
+ * (e.g. on read-only media). The store turns WAL back on when it opens a restored copy.
+ */
+function makeSelfContained(file: string): void {
+  const copy = openSqlite(file, { readonly: false, fileMustExist: true, journal: 'keep' });
+  try {
+    translateSqlite(() => copy.pragma('journal_mode = DELETE'));
+  } finally {
+    copy.close();
   }
 }
 

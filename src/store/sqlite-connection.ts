@@ -20,17 +20,24 @@ const BUSY_TIMEOUT_MS = 5_000;
 /** After a large burst the WAL is truncated back to this on checkpoint, not left at its peak. */
 const JOURNAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
 
+export interface OpenOptions {
+  readonly?: boolean;
+  fileMustExist?: boolean;
+  /** 'keep': leave the journal mode and sync level as the file has them (backup files). */
+  journal?: 'wal' | 'keep';
+}
+
 /**
  * Opens a SQLite connection configured the way every Switchboard connection must be.
  * Driver errors become StoreErrors (e.g. STORE_UNAVAILABLE for a file that is not SQLite).
  */
-export function openSqlite(file: string, opts: { readonly?: boolean; fileMustExist?: boolean } = {}): Database.Database {
+export function openSqlite(file: string, opts: OpenOptions = {}): Database.Database {
   return translateSqlite(() => {
     const db = new Database(file, { readonly: opts.readonly ?? false, fileMustExist: opts.fileMustExist ?? false });
     try {
       db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
       db.pragma('foreign_keys = ON');
-      if (!opts.readonly) configureWriter(db);
+      if (!opts.readonly && opts.journal !== 'keep') configureWriter(db);
       return db;
     } catch (err) {
       db.close();

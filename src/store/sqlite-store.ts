@@ -61,73 +61,76 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     if (!this.db.open) return;
-    translateSqlite(() => {
+    try {
       // Lets SQLite refresh planner statistics the session showed it needs; cheap when none.
+      // Best effort: a failure here (e.g. busy) must not keep the connection open.
       this.db.pragma('optimize');
-      this.db.close();
-    });
+    } catch {
+      // ignored: closing is what matters
+    }
+    translateSqlite(() => this.db.close());
   }
 
   // Accounts ---------------------------------------------------------------------------
 
   async createAccount(a: Account): Promise<boolean> {
     const q = this.q();
-    return this.tx(() => q.createAccount.run(a.username, a.passwordHash, a.createdAt, a.status, a.dnd ? 1 : 0).changes === 1);
+    return this.guard(() => q.createAccount.run(a.username, a.passwordHash, a.createdAt, a.status, a.dnd ? 1 : 0).changes === 1);
   }
 
   async getAccount(username: string): Promise<Account | null> {
     const q = this.q();
-    const row = this.tx(() => q.getAccount.get(username));
+    const row = this.guard(() => q.getAccount.get(username));
     return row ? toAccount(row) : null;
   }
 
   async listUsernames(): Promise<string[]> {
     const q = this.q();
-    return this.tx(() => q.listUsernames.all()).map((r) => r.username);
+    return this.guard(() => q.listUsernames.all()).map((r) => r.username);
   }
 
   async setStatus(username: string, status: string): Promise<void> {
     const q = this.q();
-    this.tx(() => q.setStatus.run(status, username));
+    this.guard(() => q.setStatus.run(status, username));
   }
 
   async setDnd(username: string, dnd: boolean): Promise<void> {
     const q = this.q();
-    this.tx(() => q.setDnd.run(dnd ? 1 : 0, username));
+    this.guard(() => q.setDnd.run(dnd ? 1 : 0, username));
   }
 
   // Login tokens -------------------------------------------------------------------------
 
   async addToken(tokenHash: string, username: string, createdAt: number): Promise<void> {
     const q = this.q();
-    this.tx(() => q.addToken.run(tokenHash, username, createdAt));
+    this.guard(() => q.addToken.run(tokenHash, username, createdAt));
   }
 
   async findToken(tokenHash: string): Promise<string | null> {
     const q = this.q();
-    return this.tx(() => q.findToken.get(tokenHash))?.username ?? null;
+    return this.guard(() => q.findToken.get(tokenHash))?.username ?? null;
   }
 
   async revokeToken(tokenHash: string): Promise<void> {
     const q = this.q();
-    this.tx(() => q.revokeToken.run(tokenHash));
+    this.guard(() => q.revokeToken.run(tokenHash));
   }
 
   // Rooms --------------------------------------------------------------------------------
 
   async saveRoom(room: PersistentRoom): Promise<void> {
     const q = this.q();
-    this.tx(() => q.saveRoom.run(room.roomid, room.owner, room.createdAt));
+    this.guard(() => q.saveRoom.run(room.roomid, room.owner, room.createdAt));
   }
 
   async deleteRoom(roomid: string): Promise<void> {
     const q = this.q();
-    this.tx(() => q.deleteRoom.run(roomid));
+    this.guard(() => q.deleteRoom.run(roomid));
   }
 
   async listRooms(): Promise<PersistentRoom[]> {
     const q = this.q();
-    return this.tx(() => q.listRooms.all()).map(toRoom);
+    return this.guard(() => q.listRooms.all()).map(toRoom);
   }
 
   // Room history -------------------------------------------------------------------------
@@ -135,56 +138,56 @@ export class SqliteStore implements Store {
   async appendRoomMessages(messages: RoomMessage[]): Promise<void> {
     if (messages.length === 0) return;
     this.q();
-    this.tx(() => this.appendRoomTx!.immediate(messages));
+    this.guard(() => this.appendRoomTx!.immediate(messages));
   }
 
   async lastRoomSeq(roomid: string): Promise<number> {
     const q = this.q();
-    return this.tx(() => q.lastRoomSeq.get(roomid))?.seq ?? 0;
+    return this.guard(() => q.lastRoomSeq.get(roomid))?.seq ?? 0;
   }
 
   async lastRoomSeqs(): Promise<Map<string, number>> {
     const q = this.q();
-    return new Map(this.tx(() => q.lastRoomSeqs.all()).map((r) => [r.roomid, r.seq]));
+    return new Map(this.guard(() => q.lastRoomSeqs.all()).map((r) => [r.roomid, r.seq]));
   }
 
   async roomHistory(roomid: string, beforeSeq: number | null, limit: number): Promise<RoomMessage[]> {
     const q = this.q();
     const n = rowLimit(limit);
     if (n === 0) return [];
-    return this.tx(() => q.roomHistory.all(roomid, beforeSeq ?? NO_BOUND, n)).reverse().map(toRoomMessage);
+    return this.guard(() => q.roomHistory.all(roomid, beforeSeq ?? NO_BOUND, n)).reverse().map(toRoomMessage);
   }
 
   async roomSince(roomid: string, afterSeq: number, limit: number): Promise<RoomMessage[]> {
     const q = this.q();
     const n = rowLimit(limit);
     if (n === 0) return [];
-    return this.tx(() => q.roomSince.all(roomid, afterSeq, n)).map(toRoomMessage);
+    return this.guard(() => q.roomSince.all(roomid, afterSeq, n)).map(toRoomMessage);
   }
 
   async getRoomMessage(id: string): Promise<RoomMessage | null> {
     const q = this.q();
-    const row = this.tx(() => q.getRoomMessage.get(id));
+    const row = this.guard(() => q.getRoomMessage.get(id));
     return row ? toRoomMessage(row) : null;
   }
 
   async recallRoomMessage(id: string): Promise<boolean> {
     const q = this.q();
-    return this.tx(() => q.recallRoomMessage.run(id).changes > 0);
+    return this.guard(() => q.recallRoomMessage.run(id).changes > 0);
   }
 
   // Direct messages and offline delivery -------------------------------------------------
 
   async appendDirectMessage(message: DirectMessage, queueForRecipient: boolean): Promise<number | null> {
     this.q();
-    return this.tx(() => this.appendDmTx!.immediate(message, queueForRecipient));
+    return this.guard(() => this.appendDmTx!.immediate(message, queueForRecipient));
   }
 
   async pendingInbox(username: string, afterSeq: number, limit: number): Promise<InboxEntry[]> {
     const q = this.q();
     const n = rowLimit(limit);
     if (n === 0) return [];
-    return this.tx(() => q.pendingInbox.all(username, afterSeq, n)).map((row) => ({
+    return this.guard(() => q.pendingInbox.all(username, afterSeq, n)).map((row) => ({
       seq: row.seq,
       message: toDirectMessage(row),
     }));
@@ -192,43 +195,43 @@ export class SqliteStore implements Store {
 
   async ackInbox(username: string, uptoSeq: number): Promise<void> {
     const q = this.q();
-    this.tx(() => q.ackInbox.run(username, uptoSeq));
+    this.guard(() => q.ackInbox.run(username, uptoSeq));
   }
 
   async directHistory(userA: string, userB: string, beforeTs: number | null, limit: number): Promise<DirectMessage[]> {
     const q = this.q();
     const n = rowLimit(limit);
     if (n === 0) return [];
-    const rows = this.tx(() => q.directHistory.all(pairKey(userA, userB), beforeTs ?? NO_BOUND, n));
+    const rows = this.guard(() => q.directHistory.all(pairKey(userA, userB), beforeTs ?? NO_BOUND, n));
     return rows.reverse().map(toDirectMessage);
   }
 
   async getDirectMessage(id: string): Promise<DirectMessage | null> {
     const q = this.q();
-    const row = this.tx(() => q.getDirectMessage.get(id));
+    const row = this.guard(() => q.getDirectMessage.get(id));
     return row ? toDirectMessage(row) : null;
   }
 
   async recallDirectMessage(id: string): Promise<boolean> {
     const q = this.q();
-    return this.tx(() => q.recallDirectMessage.run(id).changes > 0);
+    return this.guard(() => q.recallDirectMessage.run(id).changes > 0);
   }
 
   // Blocking -----------------------------------------------------------------------------
 
   async block(username: string, blocked: string): Promise<void> {
     const q = this.q();
-    this.tx(() => q.block.run(username, blocked));
+    this.guard(() => q.block.run(username, blocked));
   }
 
   async unblock(username: string, blocked: string): Promise<void> {
     const q = this.q();
-    this.tx(() => q.unblock.run(username, blocked));
+    this.guard(() => q.unblock.run(username, blocked));
   }
 
   async blockedBy(username: string): Promise<string[]> {
     const q = this.q();
-    return this.tx(() => q.blockedBy.all(username)).map((r) => r.blocked);
+    return this.guard(() => q.blockedBy.all(username)).map((r) => r.blocked);
   }
 
   // Operations ---------------------------------------------------------------------------
@@ -273,7 +276,8 @@ export class SqliteStore implements Store {
     return this.statements!;
   }
 
-  private tx<T>(fn: () => T): T {
+  /** Driver errors out as StoreErrors. */
+  private guard<T>(fn: () => T): T {
     return translateSqlite(fn);
   }
 }
@@ -282,7 +286,7 @@ export class SqliteStore implements Store {
  * One key for the conversation between two users whichever way a DM goes. JSON of the
  * ordered pair is unambiguous for any characters in the names (a separator would not be).
  */
-export function pairKey(a: string, b: string): string {
+function pairKey(a: string, b: string): string {
   return JSON.stringify(a < b ? [a, b] : [b, a]);
 }
 

@@ -2,7 +2,27 @@ import assert from 'node:assert/strict';
 import { isStoreError, type StoreErrorCode } from '../../src/store/errors';
 import type { Account, DirectMessage, RoomMessage, Store } from '../../src/store/store';
 
-/** Builders and assertions shared by the Store conformance suite. */
+/** The harness, builders and assertions shared by the Store conformance suite. */
+
+/**
+ * One Store under test, made fresh (empty, not yet migrated) for each test.
+ * `reopen` and `openBackup` return further instances, also not yet migrated; the suite
+ * migrates and closes every instance it gets, then calls `cleanup`.
+ */
+export interface StoreUnderTest {
+  store: Store;
+  /** A new instance on the same data. Called after `store.close()`. */
+  reopen(): Promise<Store>;
+  /** A new instance on the data of the backup that `store.backup(file)` wrote to `file`. */
+  openBackup(file: string): Promise<Store>;
+  cleanup(): Promise<void>;
+}
+
+/**
+ * Runs `fn` on a fresh store of the implementation under test, migrated; closes every
+ * instance pushed on `opened` (and the first), then cleans up.
+ */
+export type WithStore = (fn: (store: Store, sut: StoreUnderTest, opened: Store[]) => Promise<void>) => Promise<void>;
 
 export function account(username: string, extra: Partial<Account> = {}): Account {
   return { username, passwordHash: `kdf$${username}`, createdAt: 1_700_000_000_000, status: '', dnd: false, ...extra };

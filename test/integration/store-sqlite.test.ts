@@ -166,6 +166,9 @@ describe('SqliteStore on disk', () => {
       await kill9(writer.child, writer.exited);
     }
     assert.deepEqual(fs.readdirSync(dir).filter((f) => f.startsWith('backup')), ['backup.db'], 'no temp or journal left');
+    const raw = new Database(target, { readonly: true });
+    assert.equal(raw.pragma('journal_mode', { simple: true }), 'delete', 'one self-contained file, no WAL needed');
+    raw.close();
     const copy = new SqliteStore(target);
     await copy.migrate();
     const n = await checkBatches(copy, 1000, 4);
