@@ -55,9 +55,9 @@ function common(raw: RawOptions, server: ServerKind, clients: number, defaults: 
 export function describe(scenario: Scenario, raw: RawOptions): Record<string, number | string> {
   switch (scenario) {
     case 'fanout':
-      return { receivers: num(raw, 'receivers', 200), rate: raw.rate === 'burst' ? 0 : num(raw, 'rate', 1000), duration: num(raw, 'duration', 5), warmup: num(raw, 'warmup', 1), size: num(raw, 'size', 64) };
+      return { receivers: num(raw, 'receivers', 200), rate: raw.rate === 'burst' ? 0 : num(raw, 'rate', 1000), inflight: num(raw, 'inflight', 100), duration: num(raw, 'duration', 5), warmup: num(raw, 'warmup', 1), size: num(raw, 'size', 64) };
     case 'rooms':
-      return { clients: num(raw, 'clients', 10_000), rooms: num(raw, 'rooms', 1000), rate: num(raw, 'rate', 1), duration: num(raw, 'duration', 10), warmup: num(raw, 'warmup', 2), size: num(raw, 'size', 64) };
+      return { clients: num(raw, 'clients', 10_000), rooms: num(raw, 'rooms', 1000), rate: raw.rate === 'burst' ? 0 : num(raw, 'rate', 1), inflight: num(raw, 'inflight', 1), duration: num(raw, 'duration', 10), warmup: num(raw, 'warmup', 2), size: num(raw, 'size', 64) };
     case 'connect-storm':
       return { clients: num(raw, 'clients', 2000) };
     case 'idle':
@@ -74,6 +74,7 @@ export function runScenario(scenario: Scenario, raw: RawOptions, server: ServerK
         ...common(raw, server, p.receivers! + 1, { genProcs: p.receivers! >= 50 ? 2 : 1, concurrency: 100 }),
         receivers: p.receivers!,
         rate: p.rate!,
+        inflight: p.inflight!,
         durationS: p.duration!,
         warmupS: p.warmup!,
         size: p.size!,
@@ -84,6 +85,7 @@ export function runScenario(scenario: Scenario, raw: RawOptions, server: ServerK
         clients: p.clients!,
         rooms: Math.max(1, p.rooms!),
         rate: p.rate!,
+        inflight: p.inflight!,
         durationS: p.duration!,
         warmupS: p.warmup!,
         size: p.size!,

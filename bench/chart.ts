@@ -66,7 +66,8 @@ export function renderLoadChart(series: ChartSeries[], machine?: Machine, budget
   for (const b of budgets) {
     if (b.x < xlo || b.x > xhi) continue;
     out.push(`<path d="M${(px(b.x) - 6).toFixed(1)},${py(b.y).toFixed(1)} h12" stroke="#333" stroke-width="2"/>`);
-    out.push(`<text x="${(px(b.x) + 9).toFixed(1)}" y="${(py(b.y) + 4).toFixed(1)}" fill="#333">${esc(b.text)}</text>`);
+    const right = px(b.x) > W * 0.75;
+    out.push(`<text x="${(px(b.x) + (right ? -9 : 9)).toFixed(1)}" y="${(py(b.y) + 4).toFixed(1)}" fill="#333" text-anchor="${right ? 'end' : 'start'}">${esc(b.text)}</text>`);
   }
   series.forEach((s, i) => {
     const color = COLORS[i % COLORS.length]!;

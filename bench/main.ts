@@ -14,8 +14,10 @@ const USAGE = `usage: npm run bench -- <scenario> [options]
 
 scenarios (each starts the server it measures on 127.0.0.1, port 0, and stops it after):
   fanout         --receivers N (200) --rate MSG/S|burst (1000) --duration S (5) --warmup S (1) --size BYTES (64)
-                 N receivers and one sender in one room; the sender sends at --rate.
-  rooms          --clients C (10000) --rooms R (1000) --rate MSG/S per client (1) --duration S (10) --warmup S (2)
+                 N receivers and one sender in one room; the sender sends at --rate, or with
+                 burst as fast as the server takes them with --inflight N (100) not yet echoed.
+  rooms          --clients C (10000) --rooms R (1000) --rate MSG/S per client|burst (1) --duration S (10) --warmup S (2)
+                 [--inflight N (1), for burst]
   connect-storm  --clients K (2000) [--concurrency N (0 = all at once)]
                  K clients connect and get their identity, then all close and reconnect at once.
   idle           --clients C (20000) --room-size S (100; 0 = stay in MainHall) --settle S (3)

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { RawOptions, Scenario } from './cases';
 import { renderLoadChart, type ChartSeries } from './chart';
@@ -46,7 +47,7 @@ export function suiteCases(quick: boolean): SuiteCase[] {
 }
 
 /** The p99-vs-offered-load series of the fanout sweep, from a suite's runs. */
-export function sweepSeries(results: Array<{ case: SuiteCase; runs: RunReport[] }>): ChartSeries[] {
+export function sweepSeries(results: SuiteResult[]): ChartSeries[] {
   return BOTH.map((server) => ({
     label: SERVER_LABEL[server],
     points: results
@@ -67,32 +68,57 @@ export async function runSuite(raw: RawOptions, machine: Machine): Promise<boole
   const repeat = Math.max(1, Number(raw.repeat ?? 3));
   const only = raw.only?.split(',');
   const cases = suiteCases(raw.quick !== undefined).filter((c) => !only || only.some((o) => c.name.includes(o)));
-  const results: Array<{ case: SuiteCase; runs: RunReport[] }> = [];
+  const latest = path.join(RESULTS_DIR, 'latest.json');
+  // With --only, the other cases of the previous suite stay as they were.
+  let results: SuiteResult[] = [];
+  if (only && fs.existsSync(latest)) results = (JSON.parse(fs.readFileSync(latest, 'utf8')) as SavedSuite).results;
   const started = new Date().toISOString();
   for (const c of cases) {
     const caseRaw = { ...c.raw, ...(raw.workers ? { workers: raw.workers } : {}) };
+    const caseMachine = { ...machine, loadAvgAtStart: os.loadavg()[0]! };
     const runs = await runCompared(c.scenario, caseRaw, c.servers, repeat);
     printComparison(c.scenario, caseRaw, runs, c.servers);
-    results.push({ case: c, runs });
+    const entry: SuiteResult = { case: c, runs, machine: caseMachine, started: new Date().toISOString() };
+    const at = results.findIndex((r) => r.case.name === c.name);
+    if (at === -1) results.push(entry);
+    else results[at] = entry;
   }
+  const order = suiteCases(raw.quick !== undefined).map((c) => c.name);
+  results.sort((a, b) => order.indexOf(a.case.name) - order.indexOf(b.case.name));
   fs.mkdirSync(RESULTS_DIR, { recursive: true });
-  fs.writeFileSync(path.join(RESULTS_DIR, 'latest.json'), JSON.stringify({ started, machine, repeat, results }, null, 2) + '\n');
+  const saved: SavedSuite = { started, machine, repeat, results };
+  fs.writeFileSync(latest, JSON.stringify(saved, null, 2) + '\n');
   fs.writeFileSync(path.join(RESULTS_DIR, 'latest.md'), suiteMarkdown(results, machine, repeat, started));
   const series = sweepSeries(results);
   if (series.some((s) => s.points.length > 1)) fs.writeFileSync(path.join(RESULTS_DIR, 'fanout-p99.svg'), renderLoadChart(series, machine));
   console.log(`\nwrote ${path.relative(process.cwd(), RESULTS_DIR)}/latest.json, latest.md, fanout-p99.svg`);
-  return results.every((r) => r.runs.some((x) => x.ok));
+  return cases.every((c) => results.find((r) => r.case.name === c.name)?.runs.some((x) => x.ok));
+}
+
+export interface SuiteResult {
+  case: SuiteCase;
+  runs: RunReport[];
+  /** The machine as that case began (its load average). */
+  machine?: Machine;
+  started?: string;
+}
+
+export interface SavedSuite {
+  started: string;
+  machine: Machine;
+  repeat: number;
+  results: SuiteResult[];
 }
 
 /** The suite's results as Markdown: a headline table, the budgets, then each case in full. */
-export function suiteMarkdown(results: Array<{ case: SuiteCase; runs: RunReport[] }>, machine: Machine, repeat: number, started: string): string {
+export function suiteMarkdown(results: SuiteResult[], machine: Machine, repeat: number, started: string): string {
   const out: string[] = [];
   out.push(`Run ${started} on ${machineLine(machine)}; medians of ${repeat} runs per server.`, '');
   const head = ['case', 'metric', 'Switchboard', 'Socket.IO baseline', 'ratio'];
   const rows: string[][] = [];
   const checks: string[] = [];
   const headline: Record<Scenario, string[]> = {
-    fanout: ['deliveries/s', 'latency p50 ms', 'latency p99 ms', 'latency p99.9 ms', 'latency max ms', 'delivered %', 'server CPU s', 'generator CPU s'],
+    fanout: ['deliveries/s', 'messages in/s', 'latency p50 ms', 'latency p99 ms', 'latency p99.9 ms', 'latency max ms', 'delivered %', 'server CPU s', 'generator CPU s'],
     rooms: ['deliveries/s', 'messages in/s', 'latency p50 ms', 'latency p99 ms', 'latency p99.9 ms', 'latency max ms', 'server CPU s'],
     'connect-storm': ['connect rate /s', 'connect identity p99 ms', 'reconnect rate /s', 'reconnect identity p99 ms', 'connected %', 'reconnected %'],
     idle: ['KB per connection', 'RSS before MB', 'RSS after MB'],
@@ -112,8 +138,9 @@ export function suiteMarkdown(results: Array<{ case: SuiteCase; runs: RunReport[
   out.push(markdownTable(head, rows), '');
   if (checks.length) out.push('| budget (Switchboard) | measured (median) | |', '| --- | --- | --- |', ...checks, '');
   out.push('<details><summary>Every metric of every case</summary>', '');
-  for (const { case: c, runs } of results) {
-    out.push(`#### ${c.name}`, '', `\`${c.scenario} ${paramsLine(runs[0]?.params ?? {})}\``, '');
+  for (const { case: c, runs, machine: m, started: at } of results) {
+    const when = at && m ? ` — ${at}, load average ${m.loadAvgAtStart.toFixed(2)} at start` : '';
+    out.push(`#### ${c.name}`, '', `\`${c.scenario} ${paramsLine(runs[0]?.params ?? {})}\`${when}`, '');
     const by: Partial<Record<ServerKind, Record<string, number>>> = {};
     for (const s of c.servers) by[s] = medians(runs.filter((r) => r.server === s && r.ok));
     out.push(comparisonTable(by, repeat), '');

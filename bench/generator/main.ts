@@ -37,6 +37,8 @@ class Recorder implements DeliverySink {
   total = 0;
   lastAt = 0;
   disconnects = new Failures();
+  /** Called on each delivery while a burst sender waits for its echoes. */
+  wake: (() => void) | null = null;
 
   reset(windowStart: number, windowEnd: number): void {
     this.windowStart = windowStart;
@@ -49,6 +51,11 @@ class Recorder implements DeliverySink {
   delivery(sentAt: number, receivedAt: number): void {
     this.total++;
     this.lastAt = receivedAt;
+    if (this.wake) {
+      const w = this.wake;
+      this.wake = null;
+      setImmediate(w);
+    }
     if (receivedAt >= this.windowStart && receivedAt < this.windowEnd) this.inWindow++;
     if (sentAt >= this.windowStart && sentAt < this.windowEnd) {
       this.ofWindow++;
@@ -216,19 +223,26 @@ async function run(job: RunJob): Promise<RunResult> {
         };
         tick();
       } else {
-        // Burst: keep each sender's socket fed while less than 64 KB waits unsent.
+        // Burst, closed loop: in a sender process the deliveries are the senders' own
+        // echoes, so sent - received is what is in flight; refill up to the cap on each echo.
+        const cap = Math.max(1, job.inflight) * senders.length;
+        let turn = 0;
+        let seen = -1;
+        // Echoes lost (a server that drops them) must not stall the loop for good.
+        const watchdog = setInterval(() => {
+          if (recorder.wake === pump && recorder.total === seen) pump();
+          seen = recorder.total;
+        }, 200);
         const pump = (): void => {
-          if (now() >= windowEnd) return resolve();
-          let wrote = false;
-          for (const c of senders) {
-            for (let k = 0; k < 64 && !c.backlogged(64 << 10); k++) {
-              sendOne(c);
-              wrote = true;
-            }
-            c.flush();
+          recorder.wake = null;
+          if (now() >= windowEnd) {
+            clearInterval(watchdog);
+            return resolve();
           }
-          if (wrote) setImmediate(pump);
-          else setTimeout(pump, 1);
+          const room = cap - (sentTotal - recorder.total);
+          for (let k = 0; k < room; k++) sendOne(senders[turn++ % senders.length]!);
+          for (const c of senders) c.flush();
+          recorder.wake = pump;
         };
         pump();
       }

@@ -33,8 +33,13 @@ export interface RunJob {
   type: 'run';
   /** Local indices (into this process's clients) that send. */
   senders: number[];
-  /** Messages per second per sender; 0: as fast as the socket drains (burst). */
+  /**
+   * Messages per second per sender; 0: burst, closed loop: as fast as the server takes them
+   * with at most `inflight` messages sent and not yet back at their sender (every sender is
+   * a member of its room), so the server's queues stay bounded and latency means something.
+   */
   ratePerSender: number;
+  inflight: number;
   /** Bytes of each message's content (timestamp + padding). */
   size: number;
   /** Wall-clock start of sending, then warm-up, then the measured window. */

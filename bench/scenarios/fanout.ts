@@ -4,8 +4,9 @@ import { Bench, latencyMetrics, mergeConnects, mergeRuns, split, usageMetrics, u
 export interface FanoutOptions extends CommonOptions {
   /** Receivers in the room (the sender is one more member). */
   receivers: number;
-  /** Sender messages per second; 0: burst (as fast as the socket drains). */
+  /** Sender messages per second; 0: burst (closed loop, `inflight` messages at most in flight). */
   rate: number;
+  inflight: number;
   durationS: number;
   warmupS: number;
   /** Content bytes per message. */
@@ -20,7 +21,7 @@ const ROOM = 'fanout1';
  */
 export async function fanout(o: FanoutOptions): Promise<RunReport> {
   const bench = await Bench.start(o, o.receivers + 1);
-  const params = { receivers: o.receivers, rate: o.rate || 'burst', duration: o.durationS, size: o.size, placement: o.placement, workers: o.workers };
+  const params = { receivers: o.receivers, rate: o.rate || `burst (${o.inflight} in flight)`, duration: o.durationS, size: o.size, placement: o.placement, workers: o.workers };
   try {
     const [sender] = bench.spawn(1, 'sender');
     const receivers = bench.spawn(Math.max(1, Math.min(o.genProcs, o.receivers)), 'recv');
@@ -36,7 +37,7 @@ export async function fanout(o: FanoutOptions): Promise<RunReport> {
     const warmupMs = o.warmupS * 1000;
     const durationMs = o.durationS * 1000;
     const usageAt = usageWindow(bench, startAt + warmupMs - now(), durationMs);
-    const job = { type: 'run' as const, ratePerSender: o.rate, size: o.size, startAt, warmupMs, durationMs, quietMs: 1000, drainMaxMs: Math.max(5000, durationMs) };
+    const job = { type: 'run' as const, ratePerSender: o.rate, inflight: o.inflight, size: o.size, startAt, warmupMs, durationMs, quietMs: 1000, drainMaxMs: Math.max(5000, durationMs) };
     const results = await Promise.all([sender!.run({ ...job, senders: [0] }), ...receivers.map((g) => g.run({ ...job, senders: [] }))]);
     const usage = await usageAt;
     const alive = bench.checkAlive();

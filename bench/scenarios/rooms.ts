@@ -5,8 +5,9 @@ import { Bench, latencyMetrics, mergeConnects, mergeRuns, usageMetrics, usageWin
 export interface RoomsOptions extends CommonOptions {
   clients: number;
   rooms: number;
-  /** Messages per second sent by each client. */
+  /** Messages per second sent by each client; 0: burst, `inflight` per client in flight. */
   rate: number;
+  inflight: number;
   durationS: number;
   warmupS: number;
   size: number;
@@ -38,7 +39,7 @@ export async function rooms(o: RoomsOptions): Promise<RunReport> {
     const warmupMs = o.warmupS * 1000;
     const durationMs = o.durationS * 1000;
     const usageAt = usageWindow(bench, startAt + warmupMs - now(), durationMs);
-    const job = { type: 'run' as const, ratePerSender: o.rate, size: o.size, startAt, warmupMs, durationMs, quietMs: 1000, drainMaxMs: Math.max(5000, durationMs) };
+    const job = { type: 'run' as const, ratePerSender: o.rate, inflight: o.inflight, size: o.size, startAt, warmupMs, durationMs, quietMs: 1000, drainMaxMs: Math.max(5000, durationMs) };
     const results = await Promise.all(
       gens.map((g, p) => {
         const count = mine(p, true).length + mine(p, false).length;
