@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { machineLine, type Machine } from './report';
+import type { Machine } from './report';
 
 export interface ChartSeries {
   label: string;
@@ -14,7 +14,7 @@ export interface ChartSeries {
 
 const W = 760;
 const H = 460;
-const M = { left: 70, right: 30, top: 50, bottom: 80 };
+const M = { left: 70, right: 30, top: 50, bottom: 95 };
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd'];
 
 function esc(s: string): string {
@@ -38,7 +38,7 @@ function label(v: number): string {
 }
 
 /** Log-log line chart of the series, with the issue's p99 budgets marked. */
-export function renderLoadChart(series: ChartSeries[], machine?: Machine, budgets: Array<{ x: number; y: number; text: string }> = DEFAULT_BUDGETS): string {
+export function renderLoadChart(series: ChartSeries[], machine?: Machine, repeat?: number, budgets: Array<{ x: number; y: number; text: string }> = DEFAULT_BUDGETS): string {
   const all = series.flatMap((s) => s.points);
   const xs = all.map((p) => p.x);
   const ys = [...all.map((p) => p.y), ...budgets.map((b) => b.y)].filter((y) => y > 0);
@@ -81,7 +81,12 @@ export function renderLoadChart(series: ChartSeries[], machine?: Machine, budget
     out.push(`<line x1="${M.left + 12}" x2="${M.left + 36}" y1="${ly - 4}" y2="${ly - 4}" stroke="${color}" stroke-width="2"/>`);
     out.push(`<text x="${M.left + 42}" y="${ly}">${esc(s.label)}</text>`);
   });
-  if (machine) out.push(`<text x="${W / 2}" y="${H - 14}" text-anchor="middle" fill="#555" font-size="11">${esc(machineLine(machine))}</text>`);
+  if (machine) {
+    const what = `${machine.nproc} CPUs (${machine.cpuModel}), Node ${machine.node}, revision ${machine.revision}`;
+    const how = `${repeat ? `medians of ${repeat} runs; ` : ''}a shared machine: see docs/PERFORMANCE.md for the other work running meanwhile`;
+    out.push(`<text x="${W / 2}" y="${H - 30}" text-anchor="middle" fill="#555" font-size="11">${esc(what)}</text>`);
+    out.push(`<text x="${W / 2}" y="${H - 14}" text-anchor="middle" fill="#555" font-size="11">${esc(how)}</text>`);
+  }
   out.push('</svg>');
   return out.join('\n') + '\n';
 }
@@ -98,8 +103,8 @@ if (require.main === module) {
     const { sweepSeries, RESULTS_DIR } = await import('./suite');
     const input = process.argv[2] ?? path.join(RESULTS_DIR, 'latest.json');
     const output = process.argv[3] ?? path.join(RESULTS_DIR, 'fanout-p99.svg');
-    const saved = JSON.parse(fs.readFileSync(input, 'utf8')) as { machine: Machine; results: Parameters<typeof sweepSeries>[0] };
-    fs.writeFileSync(output, renderLoadChart(sweepSeries(saved.results), saved.machine));
+    const saved = JSON.parse(fs.readFileSync(input, 'utf8')) as { machine: Machine; repeat: number; results: Parameters<typeof sweepSeries>[0] };
+    fs.writeFileSync(output, renderLoadChart(sweepSeries(saved.results), saved.machine, saved.repeat));
     console.log(`wrote ${output}`);
   })();
 }

@@ -7,7 +7,7 @@ import { DEDICATED_MAX_CLIENTS, SCENARIOS, type RawOptions, type Scenario } from
 import { printComparison, runCompared } from './compare';
 import { describeMachine, machineLine, type Machine } from './report';
 import { stopAll } from './scenarios/common';
-import { runSuite } from './suite';
+import { renderSaved, runSuite } from './suite';
 import type { ServerKind } from './targets/target';
 
 const USAGE = `usage: npm run bench -- <scenario> [options]
@@ -26,6 +26,8 @@ scenarios (each starts the server it measures on 127.0.0.1, port 0, and stops it
                  exit 0 if traffic flowed (CI).
   suite          the documented set (fanout load sweep, burst, rooms, connect-storm, idle,
                  dedicated), --repeat N (3) times; writes bench/results/ (JSON, Markdown, SVG).
+                 --only TEXT[,TEXT] reruns the cases whose name contains TEXT, keeping the rest.
+  report         re-renders bench/results/latest.md and fanout-p99.svg from latest.json.
 
 options for every scenario:
   --compare | --baseline   also run the Socket.IO baseline, print both with their ratio
@@ -85,6 +87,10 @@ async function main(): Promise<number> {
   console.log(machineLine(machine));
   if (command === 'smoke') return (await smoke()) ? 0 : 1;
   if (command === 'suite') return (await runSuite(raw, machine)) ? 0 : 1;
+  if (command === 'report') {
+    renderSaved();
+    return 0;
+  }
   if (!(SCENARIOS as readonly string[]).includes(command)) throw new Error(`unknown scenario "${command}"\n${USAGE}`);
   const scenario = command as Scenario;
   const servers = serversOf(raw);

@@ -21,6 +21,10 @@ export interface SuiteCase {
 const BOTH: ServerKind[] = ['switchboard', 'socketio'];
 export const LOAD_SWEEP = [500, 1000, 2000, 5000, 10_000];
 
+function sweepName(rate: number): string {
+  return `fanout 200 × ${rate} msg/s`;
+}
+
 /**
  * The documented set. The baseline is driven by the lean wire-level Socket.IO client: on a
  * 2-core machine socket.io-client's per-event decode would take CPU from the server under
@@ -29,7 +33,7 @@ export const LOAD_SWEEP = [500, 1000, 2000, 5000, 10_000];
 export function suiteCases(quick: boolean): SuiteCase[] {
   const d = quick ? '3' : '5';
   const lean = { 'sio-client': 'lean' };
-  const cases: SuiteCase[] = LOAD_SWEEP.map((rate) => ({ name: `fanout 200 × ${rate} msg/s`, scenario: 'fanout', raw: { receivers: '200', rate: String(rate), duration: d, ...lean }, servers: BOTH }));
+  const cases: SuiteCase[] = LOAD_SWEEP.map((rate) => ({ name: sweepName(rate), scenario: 'fanout', raw: { receivers: '200', rate: String(rate), duration: d, ...lean }, servers: BOTH }));
   cases.push(
     { name: 'fanout 200 × burst', scenario: 'fanout', raw: { receivers: '200', rate: 'burst', duration: d, ...lean }, servers: BOTH },
     {
@@ -51,7 +55,7 @@ export function sweepSeries(results: SuiteResult[]): ChartSeries[] {
   return BOTH.map((server) => ({
     label: SERVER_LABEL[server],
     points: results
-      .filter((r) => r.case.scenario === 'fanout' && r.case.raw.receivers === '200' && LOAD_SWEEP.includes(Number(r.case.raw.rate)))
+      .filter((r) => LOAD_SWEEP.some((rate) => r.case.name === sweepName(rate)))
       .map((r) => {
         const m = medians(r.runs.filter((x) => x.server === server && x.ok));
         return { x: Number(r.case.raw.rate), y: m['latency p99 ms'] ?? NaN, deliveries: m['deliveries/s'] ?? NaN };
@@ -90,7 +94,7 @@ export async function runSuite(raw: RawOptions, machine: Machine): Promise<boole
   fs.writeFileSync(latest, JSON.stringify(saved, null, 2) + '\n');
   fs.writeFileSync(path.join(RESULTS_DIR, 'latest.md'), suiteMarkdown(results, machine, repeat, started));
   const series = sweepSeries(results);
-  if (series.some((s) => s.points.length > 1)) fs.writeFileSync(path.join(RESULTS_DIR, 'fanout-p99.svg'), renderLoadChart(series, machine));
+  if (series.some((s) => s.points.length > 1)) fs.writeFileSync(path.join(RESULTS_DIR, 'fanout-p99.svg'), renderLoadChart(series, machine, repeat));
   console.log(`\nwrote ${path.relative(process.cwd(), RESULTS_DIR)}/latest.json, latest.md, fanout-p99.svg`);
   return cases.every((c) => results.find((r) => r.case.name === c.name)?.runs.some((x) => x.ok));
 }
@@ -113,7 +117,14 @@ export interface SavedSuite {
 /** The suite's results as Markdown: a headline table, the budgets, then each case in full. */
 export function suiteMarkdown(results: SuiteResult[], machine: Machine, repeat: number, started: string): string {
   const out: string[] = [];
-  out.push(`Run ${started} on ${machineLine(machine)}; medians of ${repeat} runs per server.`, '');
+  const times = results.map((r) => r.started ?? started).sort();
+  const loads = results.map((r) => r.machine?.loadAvgAtStart ?? machine.loadAvgAtStart);
+  const revisions = [...new Set(results.map((r) => r.machine?.revision ?? machine.revision))];
+  out.push(
+    `Runs from ${times[0]} to ${times.at(-1)} on ${machineLine({ ...machine, revision: revisions.join(', ') }).replace(/, load average .*$/, '')}; ` +
+      `1-minute load average ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)} as the cases began; medians of ${repeat} runs per server.`,
+    '',
+  );
   const head = ['case', 'metric', 'Switchboard', 'Socket.IO baseline', 'ratio'];
   const rows: string[][] = [];
   const checks: string[] = [];
@@ -149,4 +160,12 @@ export function suiteMarkdown(results: SuiteResult[], machine: Machine, repeat: 
   }
   out.push('</details>', '');
   return out.join('\n');
+}
+
+/** Re-renders latest.md and the chart from latest.json (after editing, or a newer renderer). */
+export function renderSaved(): void {
+  const saved = JSON.parse(fs.readFileSync(path.join(RESULTS_DIR, 'latest.json'), 'utf8')) as SavedSuite;
+  fs.writeFileSync(path.join(RESULTS_DIR, 'latest.md'), suiteMarkdown(saved.results, saved.machine, saved.repeat, saved.started));
+  fs.writeFileSync(path.join(RESULTS_DIR, 'fanout-p99.svg'), renderLoadChart(sweepSeries(saved.results), saved.machine, saved.repeat));
+  console.log(`wrote ${RESULTS_DIR}/latest.md, fanout-p99.svg`);
 }

@@ -118,14 +118,23 @@ export function openFileLimits(): { soft: number; hard: number } {
   return { soft: n(m?.[1]), hard: n(m?.[2]) };
 }
 
-/** Busy CPU seconds of the whole machine since boot (all CPUs, /proc/stat less idle and iowait). */
-export function machineBusyS(): number {
+/** CPU seconds of the whole machine since boot (all CPUs), from the `cpu` line of /proc/stat. */
+export interface MachineCpu {
+  /** user + nice + system: processes' own work. */
+  busyS: number;
+  /** irq + softirq: kernel interrupt work (loopback TCP is mostly softirq), charged to no process. */
+  irqS: number;
+  /** Time the hypervisor gave this VM's CPUs to someone else. */
+  stealS: number;
+}
+
+export function machineCpu(): MachineCpu {
   try {
     const f = /^cpu\s+(.+)$/m.exec(fs.readFileSync('/proc/stat', 'utf8'))![1]!.trim().split(/\s+/).map(Number);
     // user nice system idle iowait irq softirq steal (guest time is already inside user)
-    const busy = f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + (f[7] ?? 0);
-    return busy / ticksPerSecond();
+    const t = ticksPerSecond();
+    return { busyS: (f[0]! + f[1]! + f[2]!) / t, irqS: (f[5]! + f[6]!) / t, stealS: (f[7] ?? 0) / t };
   } catch {
-    return NaN;
+    return { busyS: NaN, irqS: NaN, stealS: NaN };
   }
 }

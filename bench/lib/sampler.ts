@@ -1,4 +1,4 @@
-import { machineBusyS, processTree, sample } from './procfs';
+import { machineCpu, processTree, sample, type MachineCpu } from './procfs';
 
 /** One process of the server as sampled: role, CPU and RSS readings. */
 interface Tracked {
@@ -30,8 +30,8 @@ export interface ServerUsage {
   /** Sum of the per-process peaks (an upper bound of the simultaneous peak). */
   peakRssKb: number;
   endRssKb: number;
-  /** Busy CPU seconds of the whole machine in the window (all processes, ours and others'). */
-  machineBusyS: number;
+  /** CPU seconds of the whole machine in the window: every process's (ours and others'), irq, steal. */
+  machine: MachineCpu;
 }
 
 type Snapshot = Map<string, number>;
@@ -106,7 +106,7 @@ export class ServerSampler {
     this.read();
     const begin: Snapshot = new Map([...this.procs].map(([k, t]) => [k, t.cpuS]));
     const beganAt = Date.now();
-    const busy0 = machineBusyS();
+    const m0 = machineCpu();
     for (const t of this.procs.values()) t.windowPeakRssKb = t.rssKb;
     this.windowOpen = true;
     return () => {
@@ -127,7 +127,7 @@ export class ServerSampler {
         cpuS: processes.reduce((a, p) => a + p.cpuS, 0),
         peakRssKb: processes.reduce((a, p) => a + p.peakRssKb, 0),
         endRssKb: processes.reduce((a, p) => a + p.endRssKb, 0),
-        machineBusyS: machineBusyS() - busy0,
+        machine: ((m1) => ({ busyS: m1.busyS - m0.busyS, irqS: m1.irqS - m0.irqS, stealS: m1.stealS - m0.stealS }))(machineCpu()),
       };
     };
   }

@@ -165,8 +165,9 @@ export function mergeRuns(results: RunResult[], windowS: number) {
 
 /**
  * Server usage as flat metrics: total and per role CPU seconds, peak RSS in MB, and the CPU
- * the rest of the machine used meanwhile (busy CPU less server and generator: other work on
- * a shared machine shows here).
+ * the rest of the machine used meanwhile: other processes (busy CPU less server and
+ * generator: other work on a shared machine shows here), kernel interrupt work (loopback
+ * traffic, charged to no process) and hypervisor steal.
  */
 export function usageMetrics(u: ServerUsage | undefined, windowS: number, generatorCpuS = 0): Record<string, number> {
   if (!u) return {};
@@ -174,7 +175,9 @@ export function usageMetrics(u: ServerUsage | undefined, windowS: number, genera
     'server CPU s': u.cpuS,
     'server CPU % of 1 core': (u.cpuS / windowS) * 100,
     'server peak RSS MB': u.peakRssKb / 1024,
-    'other processes CPU s': Math.max(0, u.machineBusyS - u.cpuS - generatorCpuS),
+    'other processes CPU s': Math.max(0, u.machine.busyS - u.cpuS - generatorCpuS),
+    'kernel irq+softirq CPU s': u.machine.irqS,
+    'steal CPU s': u.machine.stealS,
   };
   const roles = new Map<string, { cpu: number; rss: number; n: number }>();
   for (const p of u.processes) {
