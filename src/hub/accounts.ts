@@ -68,6 +68,7 @@ export class Accounts {
     if (!extras) return; // gone while we checked
     extras.tokenHash = hashToken(token);
     extras.blocked = new Set(await store.blockedBy(username));
+    // (The login effects below mirror both to the worker, which hands them back after a hub restart.)
     if (!router.state.has(key)) return;
     router.apply(
       router.state.login(key, username, {

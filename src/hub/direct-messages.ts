@@ -31,8 +31,9 @@ export class DirectMessages {
     const blocked = blocks?.has(from) ?? false;
     const live = toKey !== undefined && !recipient.dnd && !blocked;
     const message: DirectMessage = { id: randomUUID(), from, to, content, ts: Date.now(), recalled: false };
-    // A blocked sender is not told: their copy is stored as sent, the recipient never sees it.
-    await store.appendDirectMessage(message, !live && !blocked);
+    // A blocked sender is not told, and nothing is kept: the recipient never sees it, not even
+    // in dmhistory. Otherwise it is stored, and queued in the inbox when it cannot go live.
+    if (!blocked) await store.appendDirectMessage(message, !live);
     const out = directOut(message);
     router.sendTo(key, out);
     const nowKey = router.state.sessionOfUser(to);

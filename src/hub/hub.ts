@@ -13,7 +13,7 @@ import { Router } from './router';
 import { RequestRefused, type HubContext } from './services';
 import type { WorkerLink } from './worker-link';
 
-type Restored = RestoredSession & { address: string };
+type Restored = RestoredSession & { address: string; tokenHash: string | null };
 
 /**
  * The hub's message handling. A restarted hub first waits for the workers alive before it
@@ -103,7 +103,7 @@ export class Hub {
     link.workerId = hello.workerId;
     this.router.addLink(link);
     for (const s of hello.sessions) {
-      if (s.view) this.restored.push({ key: link.keyOf(s.id), address: s.address, ...s.view });
+      if (s.view) this.restored.push({ key: link.keyOf(s.id), address: s.address, tokenHash: s.tokenHash, ...s.view });
       else this.awaitingWelcome.push({ link, id: s.id, address: s.address });
     }
     this.log.info({ workerId: hello.workerId, sessions: hello.sessions.length }, 'worker registered');

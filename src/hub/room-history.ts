@@ -20,7 +20,14 @@ export class RoomHistory {
   async history(key: SessionKey, roomid: string, before: number | undefined, limit: number | undefined): Promise<void> {
     await this.ctx.router.sequencer.settled();
     const messages = await this.ctx.store.roomHistory(roomid, before ?? null, clampLimit(limit, 50, 200));
-    this.ctx.router.sendTo(key, { type: 'history', roomid, messages: messages.map(roomOut) });
+    const wanted = this.notBlocked(key);
+    this.ctx.router.sendTo(key, { type: 'history', roomid, messages: messages.filter(wanted).map(roomOut) });
+  }
+
+  /** Blocked senders are left out of replays as they are out of the live stream. */
+  private notBlocked(key: SessionKey): (m: RoomMessage) => boolean {
+    const blocked = this.ctx.router.extrasOf(key)?.blocked;
+    return (m) => !blocked?.has(m.identity);
   }
 
   /**
@@ -32,9 +39,10 @@ export class RoomHistory {
     const { router, store } = this.ctx;
     await router.sequencer.settled();
     let after = since;
+    const wanted = this.notBlocked(key);
     for (;;) {
       const page = await store.roomSince(roomid, after, RESUME_PAGE);
-      router.sendLines(key, page.map(encodeRoomMessage).join(''));
+      router.sendLines(key, page.filter(wanted).map(encodeRoomMessage).join(''));
       if (page.length > 0) after = page[page.length - 1]!.seq;
       if (page.length < RESUME_PAGE) break;
     }

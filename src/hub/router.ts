@@ -65,10 +65,10 @@ export class Router {
     this.links.delete(link.workerId!);
   }
 
-  restore(sessions: Array<RestoredSession & { address: string }>): void {
+  restore(sessions: Array<RestoredSession & { address: string; tokenHash: string | null }>): void {
     for (const s of sessions) {
       this.linkOf(s.key)?.sessions.add(parseSessionKey(s.key).id);
-      this.extras.set(s.key, { address: s.address, blocked: new Set(), tokenHash: null });
+      this.extras.set(s.key, { address: s.address, blocked: new Set(), tokenHash: s.tokenHash });
     }
     this.apply(this.state.restore(sessions));
   }
@@ -175,8 +175,9 @@ export class Router {
     if (after === undefined) this.mirroredRoom.delete(key);
     else this.mirroredRoom.set(key, after);
     if (link && view) {
-      const blocked = [...(this.extras.get(key)?.blocked ?? [])];
-      this.outbox.send(link, encodeState(parseSessionKey(key).id, { ...view, blocked }));
+      const extras = this.extras.get(key);
+      const mirrored = { ...view, blocked: [...(extras?.blocked ?? [])], tokenHash: extras?.tokenHash ?? null };
+      this.outbox.send(link, encodeState(parseSessionKey(key).id, mirrored));
     }
   }
 

@@ -27,11 +27,17 @@ export interface RegisteredSession {
   view: SessionView | null;
   /** The client's remote address (for per-address limits). */
   address: string;
+  /** Hash of the token it logged in with, so `logout` can revoke it after a hub restart. */
+  tokenHash: string | null;
 }
 
-/** What a worker mirrors of a session: the hub's view plus whom it blocks (room filtering). */
+/**
+ * What a worker mirrors of a session: the hub's view, whom it blocks (room filtering) and its
+ * token hash (handed back in the next HELLO).
+ */
 export interface MirroredView extends SessionView {
   blocked: string[];
+  tokenHash: string | null;
 }
 
 /** One room message line inside a TO_ROOM frame, with its sender for block filtering. */

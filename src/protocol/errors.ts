@@ -37,7 +37,7 @@ export const ErrorCode = {
   INVALID_USERNAME: 'INVALID_USERNAME',
   /** The password is shorter than 8 or longer than 256 characters. */
   WEAK_PASSWORD: 'WEAK_PASSWORD',
-  /** No registered user (or connected client, for a DM) has that name. */
+  /** No registered user has that name. */
   NO_SUCH_USER: 'NO_SUCH_USER',
   /** No message has that id. */
   NO_SUCH_MESSAGE: 'NO_SUCH_MESSAGE',

@@ -18,6 +18,8 @@ export class ClientSession {
   view: SessionView | null = null;
   /** Identities whose room messages this client does not want (its account's blocks). */
   blocked: ReadonlySet<string> = new Set();
+  /** Hash of the session's login token, kept for the hub (see MirroredView). */
+  tokenHash: string | null = null;
   /** The socket is gone; the session lingers until the hub has been told. */
   closed = false;
   private readonly splitter: LineSplitter;

@@ -99,7 +99,7 @@ export class Worker {
   }
 
   private hello(): Hello {
-    const sessions = [...this.sessions.values()].map((s) => ({ id: s.id, view: s.view, address: s.remoteAddress }));
+    const sessions = [...this.sessions.values()].map((s) => ({ id: s.id, view: s.view, address: s.remoteAddress, tokenHash: s.tokenHash }));
     return { workerId: this.workerId, sessions };
   }
 
@@ -151,9 +151,10 @@ export class Worker {
         if (!session) return;
         this.leaveRoomMirror(session);
         const welcomed = session.view === null;
-        const { blocked, ...view } = msg.view;
+        const { blocked, tokenHash, ...view } = msg.view;
         session.view = view;
         session.blocked = new Set(blocked);
+        session.tokenHash = tokenHash;
         if (session.closed) return;
         this.joinRoomMirror(session);
         if (welcomed) session.startReading();

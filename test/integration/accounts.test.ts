@@ -1019,7 +1019,10 @@ for (const placement of ['pool', 'dedicated'] as const) {
 
     // Last on this server: from here on 127.0.0.1 may not log in to it.
     poolOnly('login throttling: 5 failures per account, then 20 per address, within 15 min: LOGIN_THROTTLED', { timeout: 40_000 }, async (t) => {
-      const sc = scope(t, () => server.port);
+      // Its own server: the per-address count must not include other tests' failed logins.
+      const own = await startServer({ args: serverArgs('pool') });
+      t.after(() => own.stop());
+      const sc = scope(t, () => own.port);
       const g = await sc.guest();
       const victim = uniq('th');
       const other = uniq('th');
