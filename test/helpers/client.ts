@@ -49,11 +49,12 @@ export class TestClient {
   }
 
   /** Connects and consumes the welcome (newidentity, roomchange, roomlist, roomcontents). */
-  static async welcomed(target: number | { path: string }): Promise<{ client: TestClient; identity: string }> {
+  static async welcomed(target: number | { path: string }, timeoutMs = 20_000): Promise<{ client: TestClient; identity: string }> {
     const client = await TestClient.connect(target);
-    const hello = await client.next();
+    // Generous: a dedicated-placement client may wait for a worker process to start.
+    const hello = await client.next(timeoutMs);
     if (hello.type !== 'newidentity') throw new Error(`expected newidentity, got ${JSON.stringify(hello)}`);
-    await client.waitFor((m) => m.type === 'roomcontents');
+    await client.waitFor((m) => m.type === 'roomcontents', timeoutMs);
     return { client, identity: hello.identity as string };
   }
 

@@ -38,6 +38,8 @@ const placements: Array<{ name: string; args: string[] }> = [
 
 // ---- helpers ---------------------------------------------------------------------------------
 
+const WELCOME_TIMEOUT_MS = 20_000;
+
 /** Clients of one test, closed when it ends. */
 function scope(t: TestContext, target: () => Target) {
   const open: TestClient[] = [];
@@ -51,9 +53,11 @@ function scope(t: TestContext, target: () => Target) {
   };
   const user = async (where: Target = target()): Promise<User> => {
     const client = await raw(where);
-    const hello = await client.next();
+    // Generous: in dedicated placement a client beyond the spares waits for a process start,
+    // which takes seconds on a loaded two-core machine.
+    const hello = await client.next(WELCOME_TIMEOUT_MS);
     assert.equal(hello.type, 'newidentity', `welcome starts with newidentity: ${JSON.stringify(hello)}`);
-    await client.waitFor(typed('roomcontents'));
+    await client.waitFor(typed('roomcontents'), WELCOME_TIMEOUT_MS);
     return { c: client, id: hello.identity as string };
   };
   /** Several clients at once (in dedicated placement their worker processes start in parallel). */
