@@ -3,9 +3,8 @@ import { runServe } from '../supervisor/main';
 
 const USAGE = `Usage:
   switchboard serve [flags]                 start the chat server
-  switchboard connect HOST[:PORT] [--log FILE]
-  switchboard connect --unix PATH [--log FILE]
-                                            the terminal client
+  switchboard connect HOST[:PORT] [--log FILE] [--no-reconnect] ...
+  switchboard connect --unix PATH [...]     the terminal client (connect --help: all options)
   switchboard export --data-dir DIR --room ROOM [--format text|json]
                                             a room's transcript on stdout
   switchboard backup --data-dir DIR --out FILE
