@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { newMessageId } from './message-ids';
 import type { SessionKey } from '../core/effects';
 import { ErrorCode } from '../protocol/errors';
 import type { DirectMessageOut } from '../protocol/messages';
@@ -30,7 +30,7 @@ export class DirectMessages {
     const blocks = toKey ? router.extrasOf(toKey)?.blocked : new Set(await store.blockedBy(to));
     const blocked = blocks?.has(from) ?? false;
     const live = toKey !== undefined && !recipient.dnd && !blocked;
-    const message: DirectMessage = { id: randomUUID(), from, to, content, ts: Date.now(), recalled: false };
+    const message: DirectMessage = { id: newMessageId(), from, to, content, ts: Date.now(), recalled: false };
     // A blocked sender is not told, and nothing is kept: the recipient never sees it, not even
     // in dmhistory. Otherwise it is stored, and queued in the inbox when it cannot go live.
     if (!blocked) await store.appendDirectMessage(message, !live);

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { newMessageId } from './message-ids';
 import type { SessionKey } from '../core/effects';
 import { encodeToRoom, type RoomLine } from '../ipc/hub-link-messages';
 import type { RoomMessage, Store } from '../store/store';
@@ -56,7 +56,7 @@ export class RoomSequencer {
   add(sender: SessionKey, roomid: string, identity: string, content: string): void {
     const seq = this.lastSeqOf(roomid) + 1;
     this.lastSeq.set(roomid, seq);
-    const message: RoomMessage = { id: randomUUID(), roomid, seq, identity, content, ts: Date.now(), recalled: false };
+    const message: RoomMessage = { id: newMessageId(), roomid, seq, identity, content, ts: Date.now(), recalled: false };
     const line = Buffer.from(encodeRoomMessage(message));
     let room = this.pending.get(roomid);
     if (!room) this.pending.set(roomid, (room = { messages: [], lines: [], senders: [] }));
