@@ -37,8 +37,12 @@ export function loadConfig({ argv, env, cwd }: LoadInput): Config {
   const fromFile = configFile ? readConfigFile(path.resolve(cwd, configFile)) : {};
   const fromEnv = readEnv(env);
   const merged: Record<string, unknown> = { ...fromFile, ...fromEnv, ...fromFlags };
-  // Flags and environment are strings; "null" is how they switch an optional setting off.
-  for (const [k, v] of Object.entries(merged)) if (v === 'null' || v === '') merged[k] = null;
+  // Flags and environment are strings; "null" is how they switch an optional setting off, and a
+  // list is comma-separated.
+  for (const [k, v] of Object.entries(merged)) {
+    if (v === 'null' || v === '') merged[k] = isList(k) ? [] : null;
+    else if (typeof v === 'string' && isList(k)) merged[k] = v.split(',').map((x) => x.trim()).filter(Boolean);
+  }
   if (!validate(merged)) {
     const problems = (validate.errors ?? []).map((e) => {
       const where = e.instancePath.replace(/^\//, '') || (e.params as { additionalProperty?: string }).additionalProperty || '';
@@ -46,10 +50,21 @@ export function loadConfig({ argv, env, cwd }: LoadInput): Config {
     });
     throw new ConfigError(`invalid configuration: ${[...new Set(problems)].join('; ')}`);
   }
+  if (merged.port === null && merged.tlsPort === null && !merged.unixSocket) {
+    throw new ConfigError('invalid configuration: no listener (port, tlsPort and unixSocket are all off)');
+  }
+  if (merged.tlsPort !== null && (!merged.tlsCert || !merged.tlsKey)) {
+    throw new ConfigError('invalid configuration: tlsPort needs tlsCert and tlsKey');
+  }
   const config = merged as unknown as Record<ConfigKey, unknown>;
   config.dataDir = path.resolve(cwd, config.dataDir as string);
+  for (const key of ['tlsCert', 'tlsKey'] as const) if (config[key]) config[key] = path.resolve(cwd, config[key] as string);
   if (config.unixSocket) config.unixSocket = path.resolve(cwd, config.unixSocket as string);
   return Object.freeze(config) as unknown as Config;
+}
+
+function isList(key: string): boolean {
+  return (ConfigSchema.properties as Record<string, { type?: string }>)[key]?.type === 'array';
 }
 
 function parseFlags(argv: string[]): Record<string, unknown> {

@@ -8,7 +8,13 @@ import { Type, type Static } from '@sinclair/typebox';
 export const ConfigSchema = Type.Object(
   {
     host: Type.String({ default: '127.0.0.1', description: 'address of the TCP listener' }),
-    port: Type.Integer({ minimum: 0, maximum: 65535, default: 4444, description: 'TCP port (0 = any free port)' }),
+    port: Type.Union([Type.Integer({ minimum: 0, maximum: 65535 }), Type.Null()], {
+      default: 4444,
+      description: 'plain TCP port (0 = any free port; null = no plain TCP, e.g. TLS only)',
+    }),
+    tlsPort: Type.Union([Type.Integer({ minimum: 0, maximum: 65535 }), Type.Null()], { default: null, description: 'TLS port, same protocol (needs --tls-cert and --tls-key)' }),
+    tlsCert: Type.Union([Type.String({ minLength: 1 }), Type.Null()], { default: null, description: 'PEM certificate chain for the TLS port (reloaded on SIGHUP)' }),
+    tlsKey: Type.Union([Type.String({ minLength: 1 }), Type.Null()], { default: null, description: 'PEM private key for the TLS port (reloaded on SIGHUP)' }),
     unixSocket: Type.Union([Type.String({ minLength: 1 }), Type.Null()], { default: null, description: 'path of an extra Unix-socket listener' }),
     dataDir: Type.String({ minLength: 1, default: './data', description: 'where everything the server writes goes' }),
     workers: Type.Integer({ minimum: 1, maximum: 256, default: Math.max(1, os.availableParallelism()), description: 'worker processes (pool placement)' }),
@@ -18,6 +24,18 @@ export const ConfigSchema = Type.Object(
     maxProcesses: Type.Integer({ minimum: 1, default: 256, description: 'dedicated placement: worker processes at most (spares included)' }),
     maxLineBytes: Type.Integer({ minimum: 64, maximum: 1024 * 1024, default: 65536, description: 'longest accepted client line; longer closes the connection' }),
     maxOutboundBytes: Type.Integer({ minimum: 1024, default: 4 * 1024 * 1024, description: 'per-client output queue bound; over it the client is disconnected' }),
+    rateLimit: Type.Number({ exclusiveMinimum: 0, default: 20, description: 'messages per second per connection, sustained (token bucket)' }),
+    rateBurst: Type.Integer({ minimum: 1, default: 40, description: 'messages a connection may send at once above the sustained rate' }),
+    maxBytesPerSecond: Type.Integer({ minimum: 1024, default: 256 * 1024, description: 'inbound bytes per second per connection, sustained (burst: twice that)' }),
+    accountRateLimit: Type.Number({ exclusiveMinimum: 0, default: 40, description: 'messages per second per account, across all its connections' }),
+    maxJsonDepth: Type.Integer({ minimum: 1, maximum: 64, default: 8, description: 'deepest nesting of arrays/objects accepted in a client line' }),
+    maxContentLength: Type.Integer({ minimum: 1, default: 16384, description: 'longest message or DM content, in characters' }),
+    maxRoomsPerOwner: Type.Integer({ minimum: 1, default: 20, description: 'rooms one client or account may own at once' }),
+    maxConnectionsPerAddress: Type.Integer({ minimum: 1, default: 64, description: 'connections from one remote address at once' }),
+    lineTimeoutMs: Type.Integer({ minimum: 0, default: 30000, description: 'a started line must end within this (slowloris); 0 = no limit' }),
+    firstMessageTimeoutMs: Type.Integer({ minimum: 0, default: 0, description: 'a client must send a valid message within this of connecting; 0 = no limit' }),
+    idleTimeoutMs: Type.Integer({ minimum: 0, default: 0, description: 'close a client silent for this long (clients keep alive with {"type":"ping"}); 0 = never' }),
+    admins: Type.Array(Type.String(), { default: [], description: 'usernames of server administrators (also: switchboard admin grant)' }),
     shutdownTimeoutMs: Type.Integer({ minimum: 100, default: 8000, description: 'graceful stop deadline before children are killed' }),
     logLevel: Type.Union(
       ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),

@@ -5,7 +5,8 @@ import { answers } from './data-dir';
 
 export interface ListenAddresses {
   host: string;
-  port: number;
+  /** The plain TCP port, or null when plain TCP is off. */
+  port: number | null;
   unixSocket: string | null;
 }
 
@@ -15,9 +16,13 @@ export interface ListenAddresses {
  */
 export async function openListeners(config: Config, onSocket: (socket: net.Socket) => void): Promise<{ servers: net.Server[]; addresses: ListenAddresses }> {
   const servers: net.Server[] = [];
-  const tcp = net.createServer({ pauseOnConnect: true, noDelay: true }, onSocket);
-  await listen(tcp, { host: config.host, port: config.port, backlog: 1024 });
-  servers.push(tcp);
+  let port: number | null = null;
+  if (config.port !== null) {
+    const tcp = net.createServer({ pauseOnConnect: true, noDelay: true }, onSocket);
+    await listen(tcp, { host: config.host, port: config.port, backlog: 1024 });
+    servers.push(tcp);
+    port = (tcp.address() as net.AddressInfo).port;
+  }
   if (config.unixSocket) {
     if (await answers(config.unixSocket)) throw new Error(`unix socket ${config.unixSocket} is in use by another server`);
     fs.rmSync(config.unixSocket, { force: true });
@@ -25,7 +30,6 @@ export async function openListeners(config: Config, onSocket: (socket: net.Socke
     await listen(unix, { path: config.unixSocket });
     servers.push(unix);
   }
-  const port = (tcp.address() as net.AddressInfo).port;
   return { servers, addresses: { host: config.host, port, unixSocket: config.unixSocket } };
 }
 
