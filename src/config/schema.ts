@@ -5,17 +5,19 @@ import { Type, type Static } from '@sinclair/typebox';
  * Every setting of `switchboard serve`. Each is a `--kebab-case` flag, a camelCase key of the
  * JSON config file, and a SWITCHBOARD_UPPER_SNAKE environment variable.
  */
+// Optional settings list Null first: with type coercion on (flags and environment are strings),
+// a null tried against an integer or string branch first would become 0 or "".
 export const ConfigSchema = Type.Object(
   {
     host: Type.String({ default: '127.0.0.1', description: 'address of the TCP listener' }),
-    port: Type.Union([Type.Integer({ minimum: 0, maximum: 65535 }), Type.Null()], {
+    port: Type.Union([Type.Null(), Type.Integer({ minimum: 0, maximum: 65535 })], {
       default: 4444,
       description: 'plain TCP port (0 = any free port; null = no plain TCP, e.g. TLS only)',
     }),
-    tlsPort: Type.Union([Type.Integer({ minimum: 0, maximum: 65535 }), Type.Null()], { default: null, description: 'TLS port, same protocol (needs --tls-cert and --tls-key)' }),
-    tlsCert: Type.Union([Type.String({ minLength: 1 }), Type.Null()], { default: null, description: 'PEM certificate chain for the TLS port (reloaded on SIGHUP)' }),
-    tlsKey: Type.Union([Type.String({ minLength: 1 }), Type.Null()], { default: null, description: 'PEM private key for the TLS port (reloaded on SIGHUP)' }),
-    unixSocket: Type.Union([Type.String({ minLength: 1 }), Type.Null()], { default: null, description: 'path of an extra Unix-socket listener' }),
+    tlsPort: Type.Union([Type.Null(), Type.Integer({ minimum: 0, maximum: 65535 })], { default: null, description: 'TLS port, same protocol (needs --tls-cert and --tls-key)' }),
+    tlsCert: Type.Union([Type.Null(), Type.String({ minLength: 1 })], { default: null, description: 'PEM certificate chain for the TLS port (reloaded on SIGHUP)' }),
+    tlsKey: Type.Union([Type.Null(), Type.String({ minLength: 1 })], { default: null, description: 'PEM private key for the TLS port (reloaded on SIGHUP)' }),
+    unixSocket: Type.Union([Type.Null(), Type.String({ minLength: 1 })], { default: null, description: 'path of an extra Unix-socket listener' }),
     dataDir: Type.String({ minLength: 1, default: './data', description: 'where everything the server writes goes' }),
     workers: Type.Integer({ minimum: 1, maximum: 256, default: Math.max(1, os.availableParallelism()), description: 'worker processes (pool placement)' }),
     placement: Type.Union([Type.Literal('pool'), Type.Literal('dedicated')], { default: 'pool', description: 'pool: N shared workers; dedicated: one worker process per client' }),
