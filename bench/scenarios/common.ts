@@ -102,6 +102,17 @@ export class Bench {
     return false;
   }
 
+  /**
+   * Notes that the server closed clients, with what it logged about it (warn and above: the
+   * level the bench runs it at) so a report says what the server saw, not just that it happened.
+   */
+  noteDisconnects(count: number, samples: string[]): void {
+    if (count === 0) return;
+    this.notes.push(`${count} clients were disconnected by the server: ${samples.join('; ')}`);
+    const said = this.target.tail().filter((l) => /"level":(40|50|60)/.test(l) || (l.startsWith('[stderr]') && !l.includes('listening on')));
+    if (said.length > 0) this.notes.push(`server's last warnings: ${said.slice(-3).join(' | ')}`);
+  }
+
   async close(): Promise<void> {
     live.delete(this);
     this.sampler?.stop();

@@ -46,7 +46,7 @@ export async function fanout(o: FanoutOptions): Promise<RunReport> {
     const members = c.connected + 1;
     const expected = r.sentInWindow * members;
     if (r.skipped > 0) bench.notes.push(`sender skipped ${r.skipped} sends: its socket held > 4 MB unsent (server not reading)`);
-    if (r.disconnects > 0) bench.notes.push(`${r.disconnects} clients were disconnected by the server: ${r.disconnectSamples.join('; ')}`);
+    bench.noteDisconnects(r.disconnects, r.disconnectSamples);
     if (r.deliveriesOfWindow < expected) {
       bench.notes.push(`${expected - r.deliveriesOfWindow} of ${expected} deliveries of window messages had not arrived ${(r.drainedMs / 1000).toFixed(1)} s after the window`);
     }

@@ -54,7 +54,7 @@ export async function rooms(o: RoomsOptions): Promise<RunReport> {
     const meanAudience = sizes.reduce((a, s) => a + s * s, 0) / o.clients;
     const expected = Math.round(r.sentInWindow * meanAudience);
     if (r.skipped > 0) bench.notes.push(`senders skipped ${r.skipped} sends: sockets held > 4 MB unsent`);
-    if (r.disconnects > 0) bench.notes.push(`${r.disconnects} clients were disconnected by the server: ${r.disconnectSamples.join('; ')}`);
+    bench.noteDisconnects(r.disconnects, r.disconnectSamples);
     if (o.rate * c.connected > 0 && r.messagesInPerS < o.rate * c.connected * 0.95) {
       bench.notes.push(`offered ${o.rate * c.connected} msg/s but sent ${r.messagesInPerS.toFixed(0)} msg/s (generator lag max ${r.sendLagMaxMs.toFixed(1)} ms)`);
     }

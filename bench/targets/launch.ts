@@ -82,7 +82,7 @@ export function launch(argv: string[], startTimeoutMs = 30_000): Promise<Launche
       });
     };
     reader(proc.stdout!, '');
-    reader(proc.stderr!, '');
+    reader(proc.stderr!, '[stderr] ');
     void exited.then(() => fail(new Error(`server exited (${JSON.stringify(exitInfo)}) before listening`)));
   });
 
