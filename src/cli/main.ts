@@ -3,7 +3,7 @@ import { runServe } from '../supervisor/main';
 
 const USAGE = `Usage:
   switchboard serve [flags]                 start the chat server
-  switchboard connect HOST[:PORT] [--log FILE] [--no-reconnect] ...
+  switchboard connect HOST[:PORT] [--tls [--ca FILE] [--insecure]] [--log FILE] [--no-reconnect] ...
   switchboard connect --unix PATH [...]     the terminal client (connect --help: all options)
   switchboard export --data-dir DIR --room ROOM [--format text|json]
                                             a room's transcript on stdout
@@ -11,6 +11,9 @@ const USAGE = `Usage:
                                             consistent online backup (server may run)
   switchboard restore --data-dir DIR --from FILE
                                             put a backup in place (server stopped)
+  switchboard cert --out DIR [--days N] [--host NAME...]
+                                            self-signed development TLS pair:
+                                            DIR/cert.pem, DIR/key.pem (needs openssl)
   switchboard help                          this text
 
 serve flags (each also a key of the --config JSON file and an environment variable):
@@ -50,6 +53,8 @@ async function run(command: string | undefined, rest: string[]): Promise<number>
       return (await import('./data-commands')).runBackup(rest);
     case 'restore':
       return (await import('./data-commands')).runRestore(rest);
+    case 'cert':
+      return (await import('./cert-command')).runCert(rest);
     case 'connect': {
       const { runConnect } = await import('../client/terminal');
       return runConnect(rest);

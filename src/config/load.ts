@@ -43,6 +43,8 @@ export function loadConfig({ argv, env, cwd }: LoadInput): Config {
     if (v === 'null' || v === '') merged[k] = isList(k) ? [] : null;
     else if (typeof v === 'string' && isList(k)) merged[k] = v.split(',').map((x) => x.trim()).filter(Boolean);
   }
+  // Coercion turns a number 0 into null in a Null-first union; a typed 0 (the file's) means 0.
+  const zeros = Object.keys(merged).filter((k) => merged[k] === 0);
   if (!validate(merged)) {
     const problems = (validate.errors ?? []).map((e) => {
       const where = e.instancePath.replace(/^\//, '') || (e.params as { additionalProperty?: string }).additionalProperty || '';
@@ -50,6 +52,7 @@ export function loadConfig({ argv, env, cwd }: LoadInput): Config {
     });
     throw new ConfigError(`invalid configuration: ${[...new Set(problems)].join('; ')}`);
   }
+  for (const k of zeros) if (merged[k] === null) merged[k] = 0;
   if (merged.port === null && merged.tlsPort === null && !merged.unixSocket) {
     throw new ConfigError('invalid configuration: no listener (port, tlsPort and unixSocket are all off)');
   }

@@ -17,6 +17,7 @@ export const ConfigSchema = Type.Object(
     tlsPort: Type.Union([Type.Null(), Type.Integer({ minimum: 0, maximum: 65535 })], { default: null, description: 'TLS port, same protocol (needs --tls-cert and --tls-key)' }),
     tlsCert: Type.Union([Type.Null(), Type.String({ minLength: 1 })], { default: null, description: 'PEM certificate chain for the TLS port (reloaded on SIGHUP)' }),
     tlsKey: Type.Union([Type.Null(), Type.String({ minLength: 1 })], { default: null, description: 'PEM private key for the TLS port (reloaded on SIGHUP)' }),
+    tlsHandshakeTimeoutMs: Type.Integer({ minimum: 100, default: 10000, description: 'a TLS client must finish its handshake within this, or is closed' }),
     unixSocket: Type.Union([Type.Null(), Type.String({ minLength: 1 })], { default: null, description: 'path of an extra Unix-socket listener' }),
     dataDir: Type.String({ minLength: 1, default: './data', description: 'where everything the server writes goes' }),
     workers: Type.Integer({ minimum: 1, maximum: 256, default: Math.max(1, os.availableParallelism()), description: 'worker processes (pool placement)' }),

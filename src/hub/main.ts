@@ -62,6 +62,9 @@ async function main(): Promise<void> {
   });
   // The supervisor is gone (killed): nobody will restart or stop us, so stop now.
   process.on('disconnect', () => process.exit(0));
+  // A SIGHUP to the whole process group (a closed terminal, `kill -HUP -PGID`) is the
+  // supervisor's to handle: it reloads and tells us; a child must not die of it.
+  process.on('SIGHUP', () => {});
 }
 
 main().catch((err: Error) => {

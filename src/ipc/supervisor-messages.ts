@@ -4,8 +4,16 @@
  */
 
 export type SupervisorToChild =
-  /** A client connection; the socket handle travels with the message. */
-  | { type: 'conn' }
+  /**
+   * A client connection; the socket handle travels with the message. `tls`: it came in on the
+   * TLS listener, not a byte read yet; the worker does the handshake.
+   */
+  | { type: 'conn'; tls?: boolean }
+  /**
+   * Workers: the certificate chain and key (PEM) for TLS handshakes from now on. Sent at spawn
+   * and after a SIGHUP reload; sessions already open keep the pair they started with.
+   */
+  | { type: 'reload-tls'; cert: string; key: string }
   /** Stop: close clients with SHUTTING_DOWN, then exit. */
   | { type: 'shutdown' };
 

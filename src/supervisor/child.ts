@@ -58,11 +58,12 @@ export class Child {
 
   /**
    * Passes a client socket's file descriptor to the child (SCM_RIGHTS on the IPC socketpair);
-   * Node closes the supervisor's copy once it is sent.
+   * Node closes the supervisor's copy once it is sent. `tls`: the child must handshake first.
    */
-  handOff(socket: net.Socket, done: (err: Error | null) => void): void {
+  handOff(socket: net.Socket, tls: boolean, done: (err: Error | null) => void): void {
     if (!this.alive || !this.process.connected) return done(new Error('child is gone'));
-    this.process.send({ type: 'conn' } satisfies SupervisorToChild, socket, { keepOpen: false }, (err) => done(err ?? null));
+    const msg: SupervisorToChild = tls ? { type: 'conn', tls: true } : { type: 'conn' };
+    this.process.send(msg, socket, { keepOpen: false }, (err) => done(err ?? null));
   }
 
   kill(signal: NodeJS.Signals): void {

@@ -1,11 +1,15 @@
 import type { Config } from '../config/schema';
 import { createLogger } from '../log/logger';
+import type { ListenAddresses } from './listeners';
 import { Supervisor } from './supervisor';
 
 /** `switchboard serve`: runs the supervisor until SIGTERM/SIGINT. Returns the exit code. */
 export async function runServe(config: Config): Promise<number> {
   const log = createLogger('supervisor', config.logLevel);
   const supervisor = new Supervisor(config, log);
+  // Reloads the TLS certificate pair (other settings need a restart). Set before the start so
+  // an early SIGHUP does not end the process (its default action).
+  process.on('SIGHUP', () => supervisor.reloadTls());
   let addresses;
   try {
     addresses = await supervisor.start();
@@ -15,9 +19,8 @@ export async function runServe(config: Config): Promise<number> {
     await supervisor.stop();
     return 1;
   }
-  const where = `${addresses.host}:${addresses.port}`;
   log.info({ ...addresses, placement: config.placement, workers: config.workers, dataDir: config.dataDir }, 'listening');
-  process.stderr.write(`Switchboard listening on ${where}${addresses.unixSocket ? ` and ${addresses.unixSocket}` : ''}; connect with: npx switchboard connect ${where}\n`);
+  process.stderr.write(banner(addresses));
 
   return new Promise((resolve) => {
     const stop = (signal: string): void => {
@@ -26,6 +29,16 @@ export async function runServe(config: Config): Promise<number> {
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
-    process.on('SIGHUP', () => log.info('SIGHUP received: nothing to reload yet (configuration reload comes with TLS certificates)'));
   });
+}
+
+/**
+ * The line for whoever started the server, e.g. `Switchboard listening on 127.0.0.1:4444 and
+ * TLS 127.0.0.1:4443; connect with: ...` (tests and scripts read the ports from it).
+ */
+function banner({ host, port, tlsPort, unixSocket }: ListenAddresses): string {
+  const at = (p: number): string => (host.includes(':') ? `[${host}]:${p}` : `${host}:${p}`);
+  const where = [port !== null ? at(port) : null, tlsPort !== null ? `TLS ${at(tlsPort)}` : null, unixSocket].filter((w) => w !== null);
+  const connect = port !== null ? at(port) : tlsPort !== null ? `${at(tlsPort)} --tls` : `--unix ${unixSocket}`;
+  return `Switchboard listening on ${where.join(' and ')}; connect with: npx switchboard connect ${connect}\n`;
 }

@@ -2,12 +2,13 @@ import type net from 'node:net';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema';
 import type { ChildToSupervisor } from '../ipc/supervisor-messages';
+import { readTlsFiles, type TlsCertInfo, type TlsMaterial } from '../net/tls';
 import { ErrorCode, errorLine } from '../protocol/errors';
 import { Backoff } from './backoff';
 import { Child } from './child';
 import { claimDataDir } from './data-dir';
 import { DedicatedPlacement } from './dedicated-placement';
-import { closeListeners, openListeners, type ListenAddresses } from './listeners';
+import { closeListeners, isTlsSocket, openListeners, type ListenAddresses } from './listeners';
 import type { Placement, PlacementHost } from './placement';
 import { PoolPlacement } from './pool-placement';
 
@@ -24,6 +25,8 @@ export class Supervisor implements PlacementHost {
   private readonly hubBackoff = new Backoff();
   private readonly placement: Placement;
   private servers: net.Server[] = [];
+  /** The certificate pair workers handshake with (read at start, replaced on SIGHUP); null: no TLS. */
+  private tls: TlsMaterial | null = null;
 
   constructor(
     private readonly config: Config,
@@ -36,6 +39,12 @@ export class Supervisor implements PlacementHost {
   }
 
   async start(): Promise<ListenAddresses> {
+    // A bad certificate stops the start before any process is spawned.
+    if (this.config.tlsPort !== null) {
+      const { material, info } = readTlsFiles(this.config.tlsCert!, this.config.tlsKey!);
+      this.tls = material;
+      this.logCertificate(info, 'TLS certificate loaded');
+    }
     await claimDataDir(this.config.dataDir);
     await new Promise<void>((resolve) => {
       this.hubReady = resolve;
@@ -50,6 +59,8 @@ export class Supervisor implements PlacementHost {
   spawnWorker(): Child {
     const child = new Child('worker', this.nextWorkerId++, this.config, { SB_WORKER_ID: String(this.nextWorkerId - 1) }, (c, m) => this.onChildMessage(c, m));
     this.log.debug({ workerId: child.id, childPid: child.pid }, 'worker started');
+    // Ahead of any client on the same channel, so the worker has it before its first handshake.
+    if (this.tls) child.send({ type: 'reload-tls', ...this.tls });
     void child.exited.then(({ code, signal }) => {
       const lost = child.sessions;
       this.clients -= lost;
@@ -66,13 +77,43 @@ export class Supervisor implements PlacementHost {
   handOff(worker: Child, socket: net.Socket): void {
     worker.sessions++;
     this.clients++;
-    worker.handOff(socket, (err) => {
+    worker.handOff(socket, isTlsSocket(socket), (err) => {
       if (!err) return;
       this.log.warn({ err, workerId: worker.id }, 'hand-off failed; closing the client');
       worker.sessions--;
       this.clients--;
       socket.destroy();
     });
+  }
+
+  /**
+   * SIGHUP: reads the certificate files again and, if they are good, gives the pair to every
+   * worker for its new connections; open sessions keep theirs. A bad pair is logged and the
+   * one in use stays.
+   */
+  reloadTls(): void {
+    if (this.stopping) return;
+    if (this.config.tlsPort === null) {
+      this.log.info('SIGHUP received: TLS is off, nothing to reload');
+      return;
+    }
+    let loaded;
+    try {
+      loaded = readTlsFiles(this.config.tlsCert!, this.config.tlsKey!);
+    } catch (err) {
+      this.log.error({ err, tlsCert: this.config.tlsCert, tlsKey: this.config.tlsKey }, 'TLS reload failed; still serving the previous certificate');
+      return;
+    }
+    this.tls = loaded.material;
+    const workers = this.placement.workers();
+    for (const w of workers) w.send({ type: 'reload-tls', ...loaded.material });
+    this.logCertificate(loaded.info, 'TLS certificate reloaded; new connections use it', { workers: workers.length });
+  }
+
+  private logCertificate(info: TlsCertInfo, msg: string, extra: object = {}): void {
+    const fields = { tlsCert: this.config.tlsCert, ...info, ...extra };
+    if (info.expired) this.log.warn(fields, `${msg}; it has EXPIRED, clients will refuse it`);
+    else this.log.info(fields, msg);
   }
 
   /** SIGTERM/SIGINT: stop accepting, let workers say goodbye, then the hub; kill what lingers. */
@@ -136,6 +177,11 @@ export class Supervisor implements PlacementHost {
 
 /** Refuses a client the supervisor will not place: one error line, then close. */
 function reject(socket: net.Socket, code: ErrorCode, reason: string): void {
+  // The supervisor does not speak TLS (it never handshakes): a TLS client is just closed.
+  if (isTlsSocket(socket)) {
+    socket.destroy();
+    return;
+  }
   socket.end(errorLine(code, reason));
   setTimeout(() => socket.destroy(), 1000).unref();
 }

@@ -1,7 +1,8 @@
 import type net from 'node:net';
 import { configFromParent } from '../config/from-parent';
 import type { SupervisorToChild } from '../ipc/supervisor-messages';
-import { createLogger } from '../log/logger';
+import { createLogger, type Logger } from '../log/logger';
+import { TlsAcceptor, type HandshakeFailure } from '../net/tls';
 import { Worker } from './worker';
 
 function main(): void {
@@ -11,36 +12,64 @@ function main(): void {
   const log = createLogger('worker', config.logLevel, { workerId });
   let stopping = false;
   let served = false;
+  const tls = new TlsAcceptor(config.tlsHandshakeTimeoutMs);
 
+  const sessionClosed = (remaining: number): void => {
+    process.send?.({ type: 'session-closed' });
+    // The seeds' model: a dedicated worker lives for one client and ends with it.
+    if (dedicated && served && remaining === 0 && tls.pendingCount === 0 && !stopping) {
+      stopping = true;
+      void worker.flushHub().then(() => process.exit(0));
+    }
+  };
   const worker = new Worker(workerId, config, log, {
     ready: () => process.send?.({ type: 'ready' }),
-    sessionClosed: (remaining) => {
-      process.send?.({ type: 'session-closed' });
-      // The seeds' model: a dedicated worker lives for one client and ends with it.
-      if (dedicated && served && remaining === 0 && !stopping) {
-        stopping = true;
-        void worker.flushHub().then(() => process.exit(0));
-      }
-    },
+    sessionClosed,
   });
 
   process.on('message', (msg: SupervisorToChild, handle?: net.Socket) => {
     if (msg.type === 'conn' && handle) {
       served = true;
-      worker.adopt(handle);
+      if (!msg.tls) worker.adopt(handle);
+      // The session starts once the handshake is done; a failed one closes only that socket
+      // and counts as a session that ended (the supervisor counted it in).
+      else tls.accept(handle, (secure) => worker.adopt(secure), (failure) => {
+        logHandshakeFailure(log, failure);
+        sessionClosed(worker.sessionCount);
+      });
+    } else if (msg.type === 'reload-tls') {
+      try {
+        tls.setMaterial(msg);
+        log.debug('TLS certificate in use for new connections');
+      } catch (err) {
+        log.error({ err }, 'TLS certificate from the supervisor refused; keeping the previous one');
+      }
     } else if (msg.type === 'shutdown' && !stopping) {
       stopping = true;
+      tls.destroyPending();
       const budget = Math.max(100, config.shutdownTimeoutMs - 1000);
       void worker.shutdown(budget).then(() => process.exit(0));
     }
   });
+  // A SIGHUP to the whole process group (a closed terminal, `kill -HUP -PGID`) is the
+  // supervisor's to handle: it reloads and tells us; a child must not die of it.
+  process.on('SIGHUP', () => {});
   // The supervisor is gone: our clients cannot be supervised any more; close them and go.
   process.on('disconnect', () => {
     if (stopping) return;
     stopping = true;
+    tls.destroyPending();
     void worker.shutdown(1000).then(() => process.exit(0));
   });
   worker.start();
+}
+
+function logHandshakeFailure(log: Logger, { reason, error, remoteAddress }: HandshakeFailure): void {
+  const fields = { remote: remoteAddress, reason, code: (error as NodeJS.ErrnoException | null)?.code, detail: error?.message.split('\n')[0] };
+  // A peer that connects and goes away (a port scan, a health check) is routine.
+  if (reason === 'closed') log.debug(fields, 'TLS client left before the handshake finished');
+  else if (reason === 'no-certificate') log.error(fields, 'TLS client closed: this worker has no certificate');
+  else log.warn(fields, reason === 'timeout' ? 'TLS handshake timed out; client closed' : 'TLS handshake failed; client closed');
 }
 
 main();

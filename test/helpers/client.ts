@@ -1,4 +1,5 @@
 import net from 'node:net';
+import tls from 'node:tls';
 
 /** Test harness: a raw NDJSON client that records every server message in order. */
 
@@ -46,6 +47,24 @@ export class TestClient {
       socket.once('connect', () => resolve(new TestClient(socket)));
       socket.once('error', reject);
     });
+  }
+
+  /** Connects over TLS to 127.0.0.1:`port`; resolves once the handshake is done. */
+  static connectTls(port: number, options: tls.ConnectionOptions = {}): Promise<TestClient> {
+    return new Promise((resolve, reject) => {
+      const socket = tls.connect({ host: '127.0.0.1', port, ...options });
+      socket.once('secureConnect', () => resolve(new TestClient(socket)));
+      socket.once('error', reject);
+    });
+  }
+
+  /** connectTls, then the welcome as in `welcomed`. */
+  static async welcomedTls(port: number, options: tls.ConnectionOptions = {}, timeoutMs = 20_000): Promise<{ client: TestClient; identity: string }> {
+    const client = await TestClient.connectTls(port, options);
+    const hello = await client.next(timeoutMs);
+    if (hello.type !== 'newidentity') throw new Error(`expected newidentity, got ${JSON.stringify(hello)}`);
+    await client.waitFor((m) => m.type === 'roomcontents', timeoutMs);
+    return { client, identity: hello.identity as string };
   }
 
   /** Connects and consumes the welcome (newidentity, roomchange, roomlist, roomcontents). */

@@ -25,7 +25,10 @@ export interface StartOptions {
 }
 
 export interface RunningServer {
-  port: number;
+  /** The plain TCP port; throws when the server runs without one (`--port null`). */
+  readonly port: number;
+  /** The TLS port, or null when TLS is off. */
+  tlsPort: number | null;
   pid: number;
   dataDir: string;
   process: ChildProcess;
@@ -81,9 +84,10 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   proc.stderr!.on('data', (chunk: string) => {
     stderr += chunk;
     // The banner on stderr is printed at any --log-level; it stands in for the log line.
-    const banner = /^Switchboard listening on [^\s;]+:(\d+)/m.exec(stderr);
+    const banner = /^Switchboard listening on ([^;\n]*);/m.exec(stderr);
     if (banner && !logs.some((l) => l.msg === 'listening')) {
-      const line: LogLine = { msg: 'listening', port: Number(banner[1]), role: 'supervisor', pid: proc.pid };
+      const ports = parseBanner(banner[1]!);
+      const line: LogLine = { msg: 'listening', ...ports, role: 'supervisor', pid: proc.pid };
       logs.push(line);
       for (const w of [...waiters]) if (w.pred(line)) w.resolve(line);
     }
@@ -111,14 +115,19 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   };
 
   const listening = await Promise.race([
-    waitForLog((l) => l.msg === 'listening' && typeof l.port === 'number', opts.startTimeoutMs ?? 15_000),
+    waitForLog((l) => l.msg === 'listening' && l.role === 'supervisor', opts.startTimeoutMs ?? 15_000),
     exited.then(({ code }) => {
       throw new Error(`server exited with ${code} before listening: ${stderr}`);
     }),
   ]);
 
+  const plainPort = typeof listening.port === 'number' ? listening.port : null;
   return {
-    port: listening.port as number,
+    get port(): number {
+      if (plainPort === null) throw new Error('this server has no plain TCP listener (--port null); use tlsPort');
+      return plainPort;
+    },
+    tlsPort: typeof listening.tlsPort === 'number' ? listening.tlsPort : null,
     pid: proc.pid!,
     dataDir,
     process: proc,
@@ -136,4 +145,16 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       return { ...result, ms: Date.now() - t0 };
     },
   };
+}
+
+/** The ports in the banner's `H:P and TLS H:P and /unix/path` part. */
+function parseBanner(where: string): { port: number | null; tlsPort: number | null } {
+  let port: number | null = null;
+  let tlsPort: number | null = null;
+  for (const part of where.split(' and ')) {
+    const m = /^(TLS )?\S*:(\d+)$/.exec(part);
+    if (m && m[1]) tlsPort = Number(m[2]);
+    else if (m) port = Number(m[2]);
+  }
+  return { port, tlsPort };
 }

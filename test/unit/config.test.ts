@@ -60,3 +60,15 @@ test('null switches optional settings off without becoming 0 or ""; lists split 
   assert.throws(() => load(['--port', 'null']), /no listener/);
   assert.throws(() => load(['--tls-port', '5000']), /tlsPort needs tlsCert and tlsKey/);
 });
+
+test('a 0 in the config file stays 0 (any free port), null stays null', () => {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sb-cfg-')), 'c.json');
+  fs.writeFileSync(file, JSON.stringify({ port: null, tlsPort: 0, tlsCert: 'c.pem', tlsKey: 'k.pem' }));
+  const c = load(['--config', file]);
+  assert.equal(c.port, null);
+  assert.equal(c.tlsPort, 0);
+  assert.equal(c.tlsCert, '/srv/c.pem');
+  fs.writeFileSync(file, JSON.stringify({ port: 0 }));
+  assert.equal(load(['--config', file]).port, 0);
+  fs.rmSync(path.dirname(file), { recursive: true });
+});

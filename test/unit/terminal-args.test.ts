@@ -46,3 +46,14 @@ test('connect arguments', () => {
     assert.equal(parseConnectArgs(bad).kind, 'error', bad.join(' '));
   }
 });
+
+test('connect --tls, --ca and --insecure', () => {
+  const secure = parseConnectArgs(['127.0.0.1:4443', '--tls', '--ca', 'cert.pem']);
+  assert.deepEqual(secure.kind === 'run' && secure.options.target, { kind: 'tcp', host: '127.0.0.1', port: 4443, tls: { caFile: 'cert.pem', insecure: false } });
+  const insecure = parseConnectArgs(['--tls', 'h', '--insecure']);
+  assert.deepEqual(insecure.kind === 'run' && insecure.options.target, { kind: 'tcp', host: 'h', port: 4444, tls: { caFile: null, insecure: true } });
+  const plain = parseConnectArgs(['h:1']);
+  assert.equal(plain.kind === 'run' && 'tls' in plain.options.target, false);
+  const bads = [['h', '--ca', 'c.pem'], ['h', '--insecure'], ['h', '--tls', '--ca'], ['h', '--tls', '--ca', 'c', '--insecure'], ['--unix', 'p', '--tls'], ['h', '--tls=yes']];
+  for (const bad of bads) assert.equal(parseConnectArgs(bad).kind, 'error', bad.join(' '));
+});

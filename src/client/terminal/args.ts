@@ -2,8 +2,16 @@
  * Command-line arguments of `switchboard connect`.
  */
 
-/** Where to connect. */
-export type Target = { kind: 'tcp'; host: string; port: number } | { kind: 'unix'; path: string };
+/** How to check the server over TLS (`--tls`). */
+export interface TlsTarget {
+  /** PEM file of the certificate(s) to trust instead of the default roots (`--ca`), or null. */
+  readonly caFile: string | null;
+  /** Skip verification (`--insecure`): encrypted, but the server is not authenticated. */
+  readonly insecure: boolean;
+}
+
+/** Where to connect; a TCP target with `tls` is reached over TLS. */
+export type Target = { kind: 'tcp'; host: string; port: number; tls?: TlsTarget } | { kind: 'unix'; path: string };
 
 export interface ConnectOptions {
   readonly target: Target;
@@ -32,6 +40,11 @@ export const USAGE = [
   '',
   `Connects to a Switchboard chat server (default port ${DEFAULT_PORT}). Type #help once connected.`,
   '  --unix PATH        connect to the server\'s Unix socket instead of TCP',
+  '  --tls              use TLS (the server\'s --tls-port); the certificate is checked against',
+  '                     Node\'s trusted roots (plus any in NODE_EXTRA_CA_CERTS)',
+  '  --ca FILE          with --tls: trust the certificate(s) in this PEM file instead',
+  '                     (e.g. the cert.pem of `switchboard cert`)',
+  '  --insecure         with --tls: do not verify the server at all (testing only; warns)',
   '  --log FILE         append the session (what is shown and what you type) to FILE, with timestamps',
   '  --config-dir DIR   where logins are saved (default $XDG_CONFIG_HOME/switchboard,',
   '                     else ~/.config/switchboard)',
@@ -79,21 +92,27 @@ export function parseConnectArgs(argv: readonly string[]): ParsedArgs {
   let configDir: string | null = null;
   let autoLogin = true;
   let reconnect = true;
+  let tls = false;
+  let caFile: string | null = null;
+  let insecure = false;
   const positional: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
     const name = eq === -1 ? arg : arg.slice(0, eq);
     if (name === '--help' || name === '-h') return { kind: 'help' };
-    if (name === '--log' || name === '--unix' || name === '--config-dir') {
+    if (name === '--log' || name === '--unix' || name === '--config-dir' || name === '--ca') {
       const value = eq === -1 ? argv[++i] : arg.slice(eq + 1);
       if (value === undefined || value === '') return { kind: 'error', message: `${name} needs a value` };
       if (name === '--log') logFile = value;
       else if (name === '--unix') unixPath = value;
+      else if (name === '--ca') caFile = value;
       else configDir = value;
-    } else if (name === '--no-auto-login' || name === '--no-reconnect') {
+    } else if (name === '--no-auto-login' || name === '--no-reconnect' || name === '--tls' || name === '--insecure') {
       if (eq !== -1) return { kind: 'error', message: `${name} takes no value` };
       if (name === '--no-auto-login') autoLogin = false;
+      else if (name === '--tls') tls = true;
+      else if (name === '--insecure') insecure = true;
       else reconnect = false;
     } else if (arg.startsWith('-') && arg !== '-') {
       return { kind: 'error', message: `unknown option ${name}` };
@@ -102,6 +121,9 @@ export function parseConnectArgs(argv: readonly string[]): ParsedArgs {
     }
   }
   if (positional.length > 1) return { kind: 'error', message: `unexpected argument "${positional[1]}"` };
+  if (!tls && (caFile !== null || insecure)) return { kind: 'error', message: '--ca and --insecure go with --tls' };
+  if (caFile !== null && insecure) return { kind: 'error', message: 'give either --ca FILE or --insecure, not both' };
+  if (tls && unixPath !== null) return { kind: 'error', message: '--tls is for HOST:PORT, not --unix' };
   let target: Target;
   if (unixPath !== null) {
     if (positional.length > 0) return { kind: 'error', message: 'give either HOST:PORT or --unix PATH, not both' };
@@ -110,7 +132,7 @@ export function parseConnectArgs(argv: readonly string[]): ParsedArgs {
     if (positional.length === 0) return { kind: 'error', message: 'missing HOST:PORT or --unix PATH' };
     const hostPort = parseHostPort(positional[0]!);
     if (typeof hostPort === 'string') return { kind: 'error', message: hostPort };
-    target = { kind: 'tcp', ...hostPort };
+    target = tls ? { kind: 'tcp', ...hostPort, tls: { caFile, insecure } } : { kind: 'tcp', ...hostPort };
   }
   return { kind: 'run', options: { target, label: labelOf(target), logFile, configDir, autoLogin, reconnect } };
 }

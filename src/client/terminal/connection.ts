@@ -1,20 +1,36 @@
 /**
- * The client's socket: connecting over TCP or a Unix socket, reading newline-delimited lines
+ * The client's socket: connecting over TCP, TLS or a Unix socket, reading newline-delimited lines
  * (bounded), writing client messages, reconnecting with backoff.
  */
 import * as net from 'node:net';
+import * as tls from 'node:tls';
 import type { Target } from './args';
 import { LineSplitter, type SplitEvent } from './line-splitter';
 import { backoffDelay, type Backoff } from './reconnect';
 import { encodeClientMessage, type ClientMessage } from './wire';
 
-/** Opens a connection to `target`; rejects with the socket error (with its `code`) on failure. */
-export function connectSocket(target: Target, timeoutMs: number): Promise<net.Socket> {
+/**
+ * Opens a connection to `target` (over TLS when it says so: resolved once the handshake is done
+ * and the server verified); rejects with the socket error (with its `code`) on failure.
+ *
+ * @param caPem with `target.tls`: the certificates to trust (the `--ca` file's text), read once
+ *   by the caller so that every reconnection trusts the same; null for the default roots
+ */
+export function connectSocket(target: Target, timeoutMs: number, caPem: string | null = null): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
+    const secure = target.kind === 'tcp' && target.tls !== undefined;
     const socket =
       target.kind === 'unix'
         ? net.createConnection({ path: target.path })
-        : net.createConnection({ host: target.host, port: target.port });
+        : target.tls
+          ? tls.connect({
+              host: target.host,
+              port: target.port,
+              ca: caPem ?? undefined,
+              rejectUnauthorized: !target.tls.insecure,
+              minVersion: 'TLSv1.2',
+            })
+          : net.createConnection({ host: target.host, port: target.port });
     const fail = (err: Error): void => {
       clearTimeout(timer);
       socket.destroy();
@@ -24,13 +40,45 @@ export function connectSocket(target: Target, timeoutMs: number): Promise<net.So
       fail(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'ETIMEDOUT' }));
     }, timeoutMs);
     socket.once('error', fail);
-    socket.once('connect', () => {
+    socket.once(secure ? 'secureConnect' : 'connect', () => {
       clearTimeout(timer);
       socket.removeListener('error', fail);
       if (target.kind === 'tcp') socket.setNoDelay(true);
       resolve(socket);
     });
   });
+}
+
+/** OpenSSL's codes for a server certificate that did not verify, and Node's for a name mismatch. */
+const CERTIFICATE_ERRORS = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'CERT_SIGNATURE_FAILURE',
+  'INVALID_CA',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/**
+ * A sentence for a TLS failure the user can act on, or null if `err` is not one: an untrusted
+ * certificate, or a server that does not speak TLS on that port.
+ */
+export function describeTlsFailure(err: NodeJS.ErrnoException): string | null {
+  const code = err.code ?? '';
+  if (CERTIFICATE_ERRORS.has(code)) {
+    return `the server's TLS certificate was not accepted: ${err.message} (${code}); trust it with --ca FILE, or skip verification with --insecure`;
+  }
+  if (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'ERR_SSL_PACKET_LENGTH_TOO_LONG') {
+    return `the server did not answer in TLS (${code}): is this its TLS port?`;
+  }
+  if (code.startsWith('ERR_SSL_')) return `TLS handshake failed: ${err.message.split('\n')[0]} (${code})`;
+  return null;
 }
 
 export interface ConnectionHandlers {

@@ -5,9 +5,10 @@
  * // switchboard connect 127.0.0.1:4444 --log chat.log
  * process.exitCode = await runConnect(['127.0.0.1:4444', '--log', 'chat.log']);
  */
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { parseConnectArgs, USAGE } from './args';
-import { connectSocket } from './connection';
+import { connectSocket, describeTlsFailure } from './connection';
 import { noSessionLog, openSessionLog, type SessionLog } from './session-log';
 import { ExitCode, runSession, type SessionTimings } from './session';
 import { defaultConfigDir, fileTokenStore } from './token-store';
@@ -38,7 +39,7 @@ const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 /**
  * Runs `switchboard connect`; `argv` are the arguments after `connect`. Resolves with the
  * process exit code: 0 after a quit, 1 if the session could not start (bad arguments, log
- * file, server unreachable), 2 if the server closed the connection unasked and it was not
+ * file, server unreachable, its TLS certificate not trusted), 2 if the server closed the connection unasked and it was not
  * reopened (`--no-reconnect`, or a reason that rules it out).
  *
  * It is interactive (prompt, line editing) when stdin and stdout are terminals; otherwise it
@@ -61,6 +62,19 @@ export async function runConnect(argv: string[], options: RunConnectOptions = {}
   const { target, label, logFile, configDir, autoLogin, reconnect } = parsed.options;
   const connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   const tokens = fileTokenStore(configDir ?? defaultConfigDir(options.env ?? process.env, os.homedir()), label);
+  const secure = target.kind === 'tcp' ? target.tls : undefined;
+  let caPem: string | null = null;
+  if (secure?.caFile) {
+    try {
+      caPem = fs.readFileSync(secure.caFile, 'utf8');
+    } catch (err) {
+      io.stderr.write(`cannot read CA file ${secure.caFile}: ${(err as Error).message}\n`);
+      return ExitCode.startFailed;
+    }
+  }
+  if (secure?.insecure) {
+    io.stderr.write(`warning: --insecure: the certificate of ${label} is not verified; anyone on the way can pose as the server and read the session\n`);
+  }
 
   let log: SessionLog = noSessionLog;
   if (logFile !== null) {
@@ -75,10 +89,11 @@ export async function runConnect(argv: string[], options: RunConnectOptions = {}
   try {
     let socket;
     try {
-      socket = await connectSocket(target, connectTimeoutMs);
+      socket = await connectSocket(target, connectTimeoutMs, caPem);
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
-      const line = `cannot connect to ${label}: ${e.code ?? 'error'} (${e.message})`;
+      const tlsProblem = secure ? describeTlsFailure(e) : null;
+      const line = `cannot connect to ${label}: ${tlsProblem ?? `${e.code ?? 'error'} (${e.message})`}`;
       io.stderr.write(line + '\n');
       log.failed(line);
       return ExitCode.startFailed;
@@ -91,7 +106,7 @@ export async function runConnect(argv: string[], options: RunConnectOptions = {}
       log,
       timings: options.timings,
       maxLineBytes: options.maxLineBytes,
-      reconnect: reconnect ? () => connectSocket(target, connectTimeoutMs) : null,
+      reconnect: reconnect ? () => connectSocket(target, connectTimeoutMs, caPem) : null,
       tokens,
       autoLogin,
     });
