@@ -22,6 +22,10 @@ export async function startSwitchboard(opts: TargetOptions): Promise<Target> {
     BIN, 'serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir,
     '--placement', opts.placement, '--max-clients', String(Math.max(10_000, opts.clients + 100)),
     '--log-level', 'warn',
+    // The bench measures capacity, so it lifts the per-client abuse limits it would otherwise
+    // trip on purpose (one sender at thousands of messages a second, every client from 127.0.0.1).
+    '--rate-limit', '1000000', '--rate-burst', '1000000', '--account-rate-limit', '1000000',
+    '--max-bytes-per-second', String(1 << 30), '--max-connections-per-address', '1000000',
   ];
   if (opts.placement === 'pool') args.push('--workers', String(opts.workers));
   else args.push('--max-processes', String(Math.max(256, opts.clients + 16)));

@@ -1,3 +1,4 @@
+import { ErrorCode } from '../protocol/errors';
 import type { CoreControlRequest, RoomListEntry, ServerMessage } from '../protocol/messages';
 import { GUEST_PREFIX, MAIN_HALL, isValidIdentity, isValidRoomId } from '../protocol/rules';
 import type { Effect, SessionKey, SessionView } from './effects';
@@ -26,6 +27,11 @@ export interface RestoredSession extends SessionView {
   key: SessionKey;
 }
 
+export interface ChatLimits {
+  /** Rooms one guest session or one account may own at once (`maxRoomsPerOwner`). */
+  maxRoomsPerOwner: number;
+}
+
 /**
  * Rooms, identities and membership of one node: the seed-004 rules as pure state transitions.
  * Every operation returns the effects to carry out; nothing here does I/O.
@@ -38,8 +44,10 @@ export class ChatState {
   private readonly reserved = new Set<string>();
   /** No guest number below this is free; keeps guest naming O(1) amortised. */
   private lowestFreeGuestHint = 1;
+  /** How many rooms each account owns, for `maxRoomsPerOwner`. */
+  private readonly roomsOfUser = new Map<string, number>();
 
-  constructor() {
+  constructor(private readonly limits: ChatLimits = { maxRoomsPerOwner: Infinity }) {
     this.addRoom(MAIN_HALL, null);
   }
 
@@ -63,7 +71,9 @@ export class ChatState {
     for (const r of rooms) {
       if (r.roomid === MAIN_HALL || !isValidRoomId(r.roomid)) continue;
       const room = this.rooms.get(r.roomid) ?? this.addRoom(r.roomid, null);
+      if (room.ownerUser !== null) this.countUserRoom(room.ownerUser, -1);
       room.ownerUser = r.owner;
+      this.countUserRoom(r.owner, +1);
     }
   }
 
@@ -272,9 +282,15 @@ export class ChatState {
 
   private createRoom(session: Session, roomid: string): Effect[] {
     if (isValidRoomId(roomid) && !this.rooms.has(roomid)) {
+      if (this.roomsOwnedBy(session) >= this.limits.maxRoomsPerOwner) {
+        // Refused the seed way (the unchanged list comes first, as seed clients expect), then why.
+        const why: ServerMessage = { type: 'error', code: ErrorCode.TOO_MANY_ROOMS, message: `you own ${this.limits.maxRoomsPerOwner} rooms already; delete one first` };
+        return [deliver([session], this.roomList()), deliver([session], why)];
+      }
       if (session.username !== null) {
         // An account's room outlives the connection: stored, and owned by the username.
         this.addRoom(roomid, null).ownerUser = session.username;
+        this.countUserRoom(session.username, +1);
         return [{ kind: 'persist-room', roomid, owner: session.username }, deliver([session], this.roomList())];
       }
       this.addRoom(roomid, session);
@@ -296,7 +312,10 @@ export class ChatState {
         send(fx, member, this.roomList());
         send(fx, member, this.roomContents(MAIN_HALL));
       }
-      if (room.ownerUser !== null) fx.push({ kind: 'unpersist-room', roomid });
+      if (room.ownerUser !== null) {
+        fx.push({ kind: 'unpersist-room', roomid });
+        this.countUserRoom(room.ownerUser, -1);
+      }
       session.owned.delete(roomid);
       fx.push({ kind: 'state', session: session.key });
     }
@@ -350,6 +369,17 @@ export class ChatState {
 
   private deleteIfAbandoned(room: Room): void {
     if (room.id !== MAIN_HALL && room.owner === null && room.ownerUser === null && room.members.size === 0) this.rooms.delete(room.id);
+  }
+
+  /** Rooms the session owns as a guest plus, when logged in, those its account owns. */
+  private roomsOwnedBy(session: Session): number {
+    return session.owned.size + (session.username === null ? 0 : (this.roomsOfUser.get(session.username) ?? 0));
+  }
+
+  private countUserRoom(username: string, delta: number): void {
+    const n = (this.roomsOfUser.get(username) ?? 0) + delta;
+    if (n > 0) this.roomsOfUser.set(username, n);
+    else this.roomsOfUser.delete(username);
   }
 
   private addRoom(id: string, owner: Session | null): Room {

@@ -1,10 +1,11 @@
 import type { Logger } from 'pino';
-import type { RestoredSession } from '../core/chat-state';
+import type { ChatLimits, RestoredSession } from '../core/chat-state';
 import type { SessionKey } from '../core/effects';
 import { Kind, type Hello, type WorkerToHub } from '../ipc/hub-link-messages';
 import { ErrorCode } from '../protocol/errors';
 import type { ControlRequest } from '../protocol/messages';
 import type { Store } from '../store/store';
+import { AccountRateLimiter } from './account-rate-limit';
 import { Accounts } from './accounts';
 import { DirectMessages } from './direct-messages';
 import { Profiles } from './profiles';
@@ -14,6 +15,15 @@ import { RequestRefused, type HubContext } from './services';
 import type { WorkerLink } from './worker-link';
 
 type Restored = RestoredSession & { address: string; tokenHash: string | null };
+
+/** The limits the hub enforces (a subset of Config). */
+export interface HubLimits extends ChatLimits {
+  /** Room messages and DMs a second per account (`accountRateLimit`). */
+  accountRateLimit: number;
+}
+
+/** How often idle accounts' rate buckets are forgotten. */
+const RATE_SWEEP_MS = 60_000;
 
 /**
  * The hub's message handling. A restarted hub first waits for the workers alive before it
@@ -28,6 +38,7 @@ export class Hub {
   private readonly directs: DirectMessages;
   private readonly history: RoomHistory;
   private readonly profiles: Profiles;
+  private readonly accountRate: AccountRateLimiter;
   private recovering: boolean;
   private readonly awaited: Set<number>;
   private readonly restored: Restored[] = [];
@@ -41,8 +52,11 @@ export class Hub {
     expectedWorkers: number[],
     recoveryDeadlineMs: number,
     private readonly log: Logger,
+    limits: HubLimits = { accountRateLimit: Infinity, maxRoomsPerOwner: Infinity },
   ) {
-    this.router = new Router(store, log);
+    this.router = new Router(store, log, limits);
+    this.accountRate = new AccountRateLimiter(limits.accountRateLimit);
+    setInterval(() => this.accountRate.sweep(Date.now()), RATE_SWEEP_MS).unref();
     this.ctx = { router: this.router, store, log };
     this.directs = new DirectMessages(this.ctx);
     this.accounts = new Accounts(this.ctx, this.directs);
@@ -149,6 +163,7 @@ export class Hub {
   private process(link: WorkerLink, msg: WorkerToHub, key: SessionKey): Promise<void> | void {
     switch (msg.kind) {
       case Kind.CHAT:
+        if (!this.withinAccountRate(key)) return;
         return this.router.chat(key, msg.content);
       case Kind.CLOSE:
         return this.router.close(link, msg.id);
@@ -187,6 +202,14 @@ export class Hub {
     this.router.sendTo(key, { type: 'error', code: ErrorCode.STORE_FAILED, message: 'the server could not complete this request' });
   }
 
+  /** A logged-in sender's message fits its account's budget; otherwise it is dropped and told. */
+  private withinAccountRate(key: SessionKey): boolean {
+    const username = this.router.state.usernameOf(key);
+    if (!username || this.accountRate.allows(username, Date.now())) return true;
+    this.router.sendTo(key, { type: 'error', code: ErrorCode.RATE_LIMITED, message: `over ${this.accountRate.rate} messages a second for this account; message dropped` });
+    return false;
+  }
+
   private request(key: SessionKey, r: ControlRequest): Promise<void> | void {
     switch (r.type) {
       case 'identitychange':
@@ -204,6 +227,7 @@ export class Hub {
       case 'logout':
         return this.accounts.logout(key);
       case 'dm':
+        if (!this.withinAccountRate(key)) return;
         return this.directs.send(key, r.to, r.content);
       case 'ack':
         return this.directs.ack(key, r.inbox);

@@ -19,7 +19,7 @@ async function main(): Promise<void> {
   // The hub is the store's only writer: sequencing and persistence in one place.
   const store = createStore('sqlite', config.dataDir);
   await store.migrate();
-  const hub = new Hub(store, expected, RECOVERY_DEADLINE_MS, log);
+  const hub = new Hub(store, expected, RECOVERY_DEADLINE_MS, log, config);
   await hub.load();
   const socketPath = hubSocketPath(config.dataDir);
 

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { ChatState, type RestoredSession } from '../core/chat-state';
+import { ChatState, type ChatLimits, type RestoredSession } from '../core/chat-state';
 import type { Effect, SessionKey } from '../core/effects';
 import { encodeEnd, encodeState, encodeToSessions } from '../ipc/hub-link-messages';
 import { ErrorCode } from '../protocol/errors';
@@ -24,7 +24,7 @@ export interface SessionExtras {
  * ordered outbox.
  */
 export class Router {
-  readonly state = new ChatState();
+  readonly state: ChatState;
   readonly outbox = new Outbox();
   readonly sequencer: RoomSequencer;
   private readonly links = new Map<number, WorkerLink>();
@@ -39,7 +39,9 @@ export class Router {
   constructor(
     private readonly store: Store,
     private readonly log: Logger,
+    limits?: ChatLimits,
   ) {
+    this.state = new ChatState(limits);
     this.sequencer = new RoomSequencer(store, this.outbox, {
       workersOf: (roomid) => this.roomWorkers.get(roomid)?.keys() ?? [],
       storeFailed: (err, senders) => {

@@ -6,9 +6,10 @@
 export type SupervisorToChild =
   /**
    * A client connection; the socket handle travels with the message. `tls`: it came in on the
-   * TLS listener, not a byte read yet; the worker does the handshake.
+   * TLS listener, not a byte read yet; the worker does the handshake. `connId`: set when the
+   * connection counts towards its address's limit; the worker echoes it in 'session-closed'.
    */
-  | { type: 'conn'; tls?: boolean }
+  | { type: 'conn'; tls?: boolean; connId?: number }
   /**
    * Workers: the certificate chain and key (PEM) for TLS handshakes from now on. Sent at spawn
    * and after a SIGHUP reload; sessions already open keep the pair they started with.
@@ -20,8 +21,11 @@ export type SupervisorToChild =
 export type ChildToSupervisor =
   /** The child is ready to serve (hub: listening; worker: linked to the hub). */
   | { type: 'ready' }
-  /** A worker's client session ended (the supervisor counts clients per worker). */
-  | { type: 'session-closed' };
+  /**
+   * A worker's client session ended (the supervisor counts clients per worker), with the
+   * `connId` its `conn` carried, if any (the supervisor counts connections per address).
+   */
+  | { type: 'session-closed'; connId?: number };
 
 export function isChildMessage(value: unknown): value is ChildToSupervisor {
   return typeof value === 'object' && value !== null && typeof (value as { type?: unknown }).type === 'string';

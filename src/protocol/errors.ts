@@ -45,6 +45,27 @@ export const ErrorCode = {
   NOT_ALLOWED: 'NOT_ALLOWED',
   /** The same account logged in on another connection; this one is closed. */
   SESSION_REPLACED: 'SESSION_REPLACED',
+  /**
+   * Over `rateLimit`/`rateBurst` messages a second on this connection, or over `accountRateLimit`
+   * room messages and DMs a second for this account: the message was dropped (not delivered).
+   */
+  RATE_LIMITED: 'RATE_LIMITED',
+  /** The connection kept sending far over its rate (more than `rateBurst` × 4 refusals in 10 s); it is closed. */
+  FLOODING: 'FLOODING',
+  /** The line nests arrays/objects deeper than `maxJsonDepth`; checked before it is parsed. */
+  TOO_DEEP: 'TOO_DEEP',
+  /** `message` or `dm` content is longer than `maxContentLength` characters. */
+  CONTENT_TOO_LONG: 'CONTENT_TOO_LONG',
+  /** `createroom`: the client (or its account) owns `maxRoomsPerOwner` rooms already. */
+  TOO_MANY_ROOMS: 'TOO_MANY_ROOMS',
+  /** On connect: `maxConnectionsPerAddress` connections from this address are open; this one is closed. */
+  TOO_MANY_CONNECTIONS: 'TOO_MANY_CONNECTIONS',
+  /** A started line was not ended within `lineTimeoutMs` (a slow-sending client); the connection is closed. */
+  LINE_TIMEOUT: 'LINE_TIMEOUT',
+  /** No valid message within `firstMessageTimeoutMs` of the welcome; the connection is closed. */
+  FIRST_MESSAGE_TIMEOUT: 'FIRST_MESSAGE_TIMEOUT',
+  /** Nothing received for `idleTimeoutMs` (keep alive with `{"type":"ping"}`); the connection is closed. */
+  IDLE_TIMEOUT: 'IDLE_TIMEOUT',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

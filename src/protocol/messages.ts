@@ -34,12 +34,15 @@ export type AccountClientMessage =
   | { type: 'status'; text: string }
   | { type: 'presence'; users: string[] };
 
-export type ClientMessage = CoreClientMessage | AccountClientMessage;
+/** Connection upkeep, answered by the worker itself: `ping` gets `pong` (keeps `idleTimeoutMs` at bay). */
+export type SessionClientMessage = { type: 'ping' };
+
+export type ClientMessage = CoreClientMessage | AccountClientMessage | SessionClientMessage;
 
 export type ClientMessageType = ClientMessage['type'];
 
-/** The client requests the hub decides; `message` travels on its own fast path. */
-export type ControlRequest = Exclude<ClientMessage, { type: 'message' }>;
+/** The client requests the hub decides; `message` travels on its own fast path, `ping` stays in the worker. */
+export type ControlRequest = Exclude<ClientMessage, { type: 'message' } | SessionClientMessage>;
 
 /** The seed-004 requests the room state answers by itself. */
 export type CoreControlRequest = Exclude<CoreClientMessage, { type: 'message' }>;
@@ -97,4 +100,5 @@ export type ServerMessage =
   | { type: 'recalled'; id: string; roomid: string; seq: number; by: string }
   | { type: 'blocklist'; users: string[] }
   | { type: 'profile'; username: string; status: string; dnd: boolean }
-  | { type: 'presence'; users: PresenceEntry[] };
+  | { type: 'presence'; users: PresenceEntry[] }
+  | { type: 'pong' };

@@ -1,5 +1,6 @@
 import Ajv, { type ValidateFunction } from 'ajv';
 import { ErrorCode } from './errors';
+import { exceedsJsonDepth } from './json-depth';
 import type { ClientMessage, ClientMessageType } from './messages';
 
 /**
@@ -45,6 +46,7 @@ const messageSchemas: Record<ClientMessageType, object> = {
   dnd: object({ on: { type: 'boolean' } }),
   status: object({ text: { type: 'string', maxLength: 140 } }),
   presence: object({ users: { type: 'array', items: str, maxItems: 100 } }),
+  ping: object({}),
 };
 
 const ajv = new Ajv({ allErrors: false, strict: true, strictRequired: false });
@@ -56,7 +58,20 @@ export type ParseResult =
   | { ok: true; message: ClientMessage }
   | { ok: false; code: ErrorCode; message: string };
 
-export function parseClientLine(line: string): ParseResult {
+/** Bounds on a line's shape beyond its schema (the `maxJsonDepth` and `maxContentLength` settings). */
+export interface ParseLimits {
+  /** Deepest nesting of arrays/objects, checked before parsing (`TOO_DEEP`). */
+  maxJsonDepth: number;
+  /** Longest `message`/`dm` content, in characters (code points) (`CONTENT_TOO_LONG`). */
+  maxContentLength: number;
+}
+
+const UNLIMITED: ParseLimits = { maxJsonDepth: Infinity, maxContentLength: Infinity };
+
+export function parseClientLine(line: string, limits: ParseLimits = UNLIMITED): ParseResult {
+  if (exceedsJsonDepth(line, limits.maxJsonDepth)) {
+    return { ok: false, code: ErrorCode.TOO_DEEP, message: `arrays/objects nested deeper than ${limits.maxJsonDepth}` };
+  }
   let value: unknown;
   try {
     value = JSON.parse(line);
@@ -81,5 +96,17 @@ export function parseClientLine(line: string): ParseResult {
     const field = where.replace(/^\//, '');
     return { ok: false, code: ErrorCode.INVALID_FIELD, message: `${type}: field "${field}" ${first?.message ?? 'is invalid'}` };
   }
-  return { ok: true, message: value as ClientMessage };
+  const message = value as ClientMessage;
+  if ((message.type === 'message' || message.type === 'dm') && longerThan(message.content, limits.maxContentLength)) {
+    return { ok: false, code: ErrorCode.CONTENT_TOO_LONG, message: `${type}: content longer than ${limits.maxContentLength} characters` };
+  }
+  return { ok: true, message };
+}
+
+/** Counts characters as code points (as `maxLength` does above), not UTF-16 units. */
+function longerThan(text: string, max: number): boolean {
+  if (text.length <= max) return false;
+  let n = 0;
+  for (const _ of text) if (++n > max) return true;
+  return false;
 }

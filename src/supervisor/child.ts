@@ -59,10 +59,12 @@ export class Child {
   /**
    * Passes a client socket's file descriptor to the child (SCM_RIGHTS on the IPC socketpair);
    * Node closes the supervisor's copy once it is sent. `tls`: the child must handshake first.
+   * `connId`: the supervisor's id of a connection counted per address, echoed in 'session-closed'.
    */
-  handOff(socket: net.Socket, tls: boolean, done: (err: Error | null) => void): void {
+  handOff(socket: net.Socket, tls: boolean, connId: number | undefined, done: (err: Error | null) => void): void {
     if (!this.alive || !this.process.connected) return done(new Error('child is gone'));
-    const msg: SupervisorToChild = tls ? { type: 'conn', tls: true } : { type: 'conn' };
+    const msg: Extract<SupervisorToChild, { type: 'conn' }> = tls ? { type: 'conn', tls: true } : { type: 'conn' };
+    if (connId !== undefined) msg.connId = connId;
     this.process.send(msg, socket, { keepOpen: false }, (err) => done(err ?? null));
   }
 

@@ -4,6 +4,7 @@ import type { Config } from '../config/schema';
 import type { ChildToSupervisor } from '../ipc/supervisor-messages';
 import { readTlsFiles, type TlsCertInfo, type TlsMaterial } from '../net/tls';
 import { ErrorCode, errorLine } from '../protocol/errors';
+import { AddressLimit } from './address-limit';
 import { Backoff } from './backoff';
 import { Child } from './child';
 import { claimDataDir } from './data-dir';
@@ -25,6 +26,12 @@ export class Supervisor implements PlacementHost {
   private readonly hubBackoff = new Backoff();
   private readonly placement: Placement;
   private servers: net.Server[] = [];
+  /** `maxConnectionsPerAddress`: TCP connections per remote address, from accept to close. */
+  private readonly perAddress: AddressLimit<Child>;
+  /** The id each counted connection travels with (to its worker and back in 'session-closed'). */
+  private readonly connIds = new WeakMap<net.Socket, number>();
+  private refusedSinceWarn = 0;
+  private lastRefusalWarn = 0;
   /** The certificate pair workers handshake with (read at start, replaced on SIGHUP); null: no TLS. */
   private tls: TlsMaterial | null = null;
 
@@ -32,6 +39,7 @@ export class Supervisor implements PlacementHost {
     private readonly config: Config,
     private readonly log: Logger,
   ) {
+    this.perAddress = new AddressLimit(config.maxConnectionsPerAddress);
     this.placement =
       config.placement === 'dedicated'
         ? new DedicatedPlacement(this, config.spares, config.maxProcesses)
@@ -65,6 +73,7 @@ export class Supervisor implements PlacementHost {
       const lost = child.sessions;
       this.clients -= lost;
       child.sessions = 0;
+      this.perAddress.releaseWorker(child);
       const clean = code === 0 && signal === null;
       if (!this.stopping && !(clean && this.config.placement === 'dedicated')) {
         this.log.error({ workerId: child.id, childPid: child.pid, code, signal, clientsLost: lost }, 'worker died');
@@ -77,11 +86,14 @@ export class Supervisor implements PlacementHost {
   handOff(worker: Child, socket: net.Socket): void {
     worker.sessions++;
     this.clients++;
-    worker.handOff(socket, isTlsSocket(socket), (err) => {
+    const connId = this.connIds.get(socket);
+    if (connId !== undefined) this.perAddress.placed(connId, worker);
+    worker.handOff(socket, isTlsSocket(socket), connId, (err) => {
       if (!err) return;
       this.log.warn({ err, workerId: worker.id }, 'hand-off failed; closing the client');
       worker.sessions--;
       this.clients--;
+      if (connId !== undefined) this.perAddress.release(connId);
       socket.destroy();
     });
   }
@@ -137,10 +149,32 @@ export class Supervisor implements PlacementHost {
   private admit(socket: net.Socket): void {
     socket.on('error', () => {});
     if (this.stopping) return reject(socket, ErrorCode.SHUTTING_DOWN, 'server is shutting down');
+    // Known from accept(), before a byte is read; Unix-socket clients have none and are exempt.
+    const address = socket.remoteAddress;
+    if (address !== undefined) {
+      const connId = this.perAddress.admit(address);
+      if (connId === null) {
+        this.warnRefusedAddress(address);
+        return reject(socket, ErrorCode.TOO_MANY_CONNECTIONS, `too many connections from your address (at most ${this.config.maxConnectionsPerAddress})`);
+      }
+      this.connIds.set(socket, connId);
+    }
     if (this.clients >= this.config.maxClients || !this.placement.place(socket)) {
+      const connId = this.connIds.get(socket);
+      if (connId !== undefined) this.perAddress.release(connId);
       this.log.warn({ clients: this.clients, remote: socket.remoteAddress }, 'refused a client: too many users');
       reject(socket, ErrorCode.TOO_MANY_USERS, 'too many users; try again later');
     }
+  }
+
+  /** A connect flood from one address must not flood the log too: one line per 10 s at most. */
+  private warnRefusedAddress(address: string): void {
+    this.refusedSinceWarn++;
+    const now = Date.now();
+    if (now - this.lastRefusalWarn < 10_000) return;
+    this.log.warn({ remote: address, refused: this.refusedSinceWarn, max: this.config.maxConnectionsPerAddress }, 'refused connections: too many from one address');
+    this.lastRefusalWarn = now;
+    this.refusedSinceWarn = 0;
   }
 
   private startHub(): void {
@@ -168,9 +202,12 @@ export class Supervisor implements PlacementHost {
       } else {
         this.placement.onReady(child);
       }
-    } else if (msg.type === 'session-closed' && child.sessions > 0) {
-      child.sessions--;
-      this.clients--;
+    } else if (msg.type === 'session-closed') {
+      if (typeof msg.connId === 'number') this.perAddress.release(msg.connId);
+      if (child.sessions > 0) {
+        child.sessions--;
+        this.clients--;
+      }
     }
   }
 }

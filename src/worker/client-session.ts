@@ -1,17 +1,30 @@
 import type net from 'node:net';
 import type { SessionView } from '../core/effects';
+import { MessageRateGuard, TokenBucket } from '../core/rate-limit';
 import { ErrorCode, errorLine } from '../protocol/errors';
 import { LineSplitter } from '../protocol/line-splitter';
 import type { WriteBatcher } from '../net/write-batcher';
 
+/** The settings a session enforces (a subset of Config; see src/config/schema.ts). */
 export interface SessionLimits {
   maxLineBytes: number;
   maxOutboundBytes: number;
+  rateLimit: number;
+  rateBurst: number;
+  maxBytesPerSecond: number;
+  lineTimeoutMs: number;
+  firstMessageTimeoutMs: number;
+  idleTimeoutMs: number;
 }
 
+/** TCP keepalive probes start after this long without traffic: dead peers do not linger. */
+const KEEPALIVE_MS = 60_000;
+
 /**
- * One client connection inside a worker: bounded line framing in, bounded queue out.
- * What the lines mean is the worker's business (`onLine`).
+ * One client connection inside a worker: bounded line framing in, bounded queue out, and the
+ * per-connection limits: inbound bytes a second (over it the socket is paused, which costs
+ * only this client), messages a second (checked by the worker through `rate`), and the line,
+ * first-message and idle timeouts. What the lines mean is the worker's business (`onLine`).
  */
 export class ClientSession {
   /** The hub's view of this client (identity, room, owned rooms); null until welcomed. */
@@ -22,8 +35,24 @@ export class ClientSession {
   tokenHash: string | null = null;
   /** The socket is gone; the session lingers until the hub has been told. */
   closed = false;
+  /** The supervisor's id of this connection (per-address accounting), reported when it ends. */
+  connId: number | undefined = undefined;
+  /** This connection's message rate (`rateLimit`, `rateBurst`); the worker consults it per line. */
+  readonly rate: MessageRateGuard;
   private readonly splitter: LineSplitter;
   private readonly onData: (chunk: Buffer) => void;
+  /** Inbound bytes a second; burst twice that. */
+  private readonly inbound: TokenBucket;
+  /** Being closed by the server: no more lines are handled, the socket is not resumed. */
+  private ending = false;
+  /** Paused until the byte bucket refills; the client's bytes wait in the kernel meanwhile. */
+  private throttled = false;
+  private lastReceivedAt = 0;
+  private lineStartedAt = 0;
+  private validSeen = false;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private lineTimer: NodeJS.Timeout | null = null;
+  private firstMessageTimer: NodeJS.Timeout | null = null;
 
   constructor(
     readonly id: number,
@@ -35,18 +64,28 @@ export class ClientSession {
   ) {
     this.splitter = new LineSplitter(limits.maxLineBytes);
     this.remoteAddress = socket.remoteAddress ?? 'local';
+    const now = Date.now();
+    this.rate = new MessageRateGuard(limits.rateLimit, limits.rateBurst, now);
+    this.inbound = new TokenBucket(limits.maxBytesPerSecond, 2 * limits.maxBytesPerSecond, now);
     socket.setNoDelay(true);
+    socket.setKeepAlive(true, KEEPALIVE_MS);
     this.onData = (chunk: Buffer) => {
+      this.lastReceivedAt = Date.now();
+      let lines = 0;
       const ok = this.splitter.push(chunk, (line) => {
-        if (line.length > 0 && !this.closed) onLine(this, line);
+        lines++;
+        if (line.length > 0 && !this.closed && !this.ending) onLine(this, line);
       });
-      if (!ok) this.disconnect(ErrorCode.LINE_TOO_LONG, `line longer than ${limits.maxLineBytes} bytes`);
+      if (!ok) return this.disconnect(ErrorCode.LINE_TOO_LONG, `line longer than ${limits.maxLineBytes} bytes`);
+      this.watchLine(lines > 0);
+      this.throttle(chunk.length);
     };
     socket.on('error', () => {
       /* a reset by the peer; 'close' follows */
     });
     socket.on('close', () => {
       this.closed = true;
+      this.stopTimers();
       onClose(this);
     });
   }
@@ -56,8 +95,24 @@ export class ClientSession {
    * (errors included) comes after the welcome sequence, as clients expect.
    */
   startReading(): void {
+    if (this.closed || this.ending) return;
+    this.lastReceivedAt = Date.now();
+    if (this.limits.firstMessageTimeoutMs > 0 && !this.validSeen) {
+      this.firstMessageTimer = this.after(this.limits.firstMessageTimeoutMs, () =>
+        this.disconnect(ErrorCode.FIRST_MESSAGE_TIMEOUT, `no valid message within ${this.limits.firstMessageTimeoutMs} ms of connecting`),
+      );
+    }
+    if (this.limits.idleTimeoutMs > 0) this.after(this.limits.idleTimeoutMs, () => this.checkIdle());
     // Attaching the listener is what starts the flow; before it, bytes wait in the kernel.
     this.socket.on('data', this.onData);
+  }
+
+  /** The worker accepted a line as a valid message: the first-message timeout is met. */
+  noteValidMessage(): void {
+    if (this.validSeen) return;
+    this.validSeen = true;
+    this.clearTimer(this.firstMessageTimer);
+    this.firstMessageTimer = null;
   }
 
   /** The peer's address; Unix-socket clients have none and show as "local". */
@@ -75,7 +130,9 @@ export class ClientSession {
 
   /** Tells the client why, then closes once that is written. */
   disconnect(code: ErrorCode, reason: string): void {
-    if (this.socket.destroyed) return;
+    if (this.socket.destroyed || this.ending) return;
+    this.ending = true;
+    this.stopTimers();
     this.socket.end(errorLine(code, reason));
     this.socket.pause();
     // A client that does not read its last line does not hold the socket open.
@@ -85,5 +142,79 @@ export class ClientSession {
   /** Closes after what is queued is written (the protocol's quit). */
   end(): void {
     if (!this.socket.destroyed) this.socket.end();
+  }
+
+  /**
+   * Slowloris: a started line must end within `lineTimeoutMs`. The clock starts at the first
+   * byte of a line and restarts with each new line.
+   */
+  private watchLine(endedLines: boolean): void {
+    if (this.limits.lineTimeoutMs === 0 || this.ending) return;
+    if (this.splitter.bufferedBytes === 0) {
+      this.clearTimer(this.lineTimer);
+      this.lineTimer = null;
+    } else if (this.lineTimer === null || endedLines) {
+      this.lineStartedAt = Date.now();
+      this.clearTimer(this.lineTimer);
+      this.lineTimer = this.after(this.limits.lineTimeoutMs, () => this.checkLine());
+    }
+  }
+
+  private checkLine(): void {
+    this.lineTimer = null;
+    // While throttled the rest of the line may be waiting in the kernel: not the client's delay.
+    const waited = Date.now() - this.lineStartedAt;
+    if (this.throttled || waited < this.limits.lineTimeoutMs) {
+      this.lineTimer = this.after(Math.max(1, this.limits.lineTimeoutMs - waited), () => this.checkLine());
+      return;
+    }
+    this.disconnect(ErrorCode.LINE_TIMEOUT, `a line was started but not ended within ${this.limits.lineTimeoutMs} ms`);
+  }
+
+  /** Checked once per `idleTimeoutMs`, not re-armed per chunk: data costs no timer work. */
+  private checkIdle(): void {
+    const quiet = Date.now() - this.lastReceivedAt;
+    if (this.throttled || quiet < this.limits.idleTimeoutMs) {
+      this.after(this.throttled ? this.limits.idleTimeoutMs : this.limits.idleTimeoutMs - quiet, () => this.checkIdle());
+      return;
+    }
+    this.disconnect(ErrorCode.IDLE_TIMEOUT, `nothing received for ${this.limits.idleTimeoutMs} ms (send {"type":"ping"} to keep a connection open)`);
+  }
+
+  /**
+   * Inbound bytes a second: over the bucket, stop reading until it has refilled. The client's
+   * further bytes wait in its socket buffers (TCP backpressure): a flood costs the flooder.
+   */
+  private throttle(bytes: number): void {
+    const waitMs = this.inbound.consume(Date.now(), bytes);
+    if (waitMs === 0 || this.ending || this.throttled) return;
+    this.throttled = true;
+    this.socket.pause();
+    this.after(waitMs, () => {
+      this.throttled = false;
+      if (!this.ending && !this.closed) this.socket.resume();
+    });
+  }
+
+  private after(ms: number, run: () => void): NodeJS.Timeout {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      run();
+    }, ms);
+    this.timers.add(timer);
+    return timer;
+  }
+
+  private clearTimer(timer: NodeJS.Timeout | null): void {
+    if (timer === null) return;
+    clearTimeout(timer);
+    this.timers.delete(timer);
+  }
+
+  private stopTimers(): void {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    this.lineTimer = null;
+    this.firstMessageTimer = null;
   }
 }

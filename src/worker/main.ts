@@ -14,8 +14,8 @@ function main(): void {
   let served = false;
   const tls = new TlsAcceptor(config.tlsHandshakeTimeoutMs);
 
-  const sessionClosed = (remaining: number): void => {
-    process.send?.({ type: 'session-closed' });
+  const sessionClosed = (remaining: number, connId: number | undefined): void => {
+    process.send?.({ type: 'session-closed', connId });
     // The seeds' model: a dedicated worker lives for one client and ends with it.
     if (dedicated && served && remaining === 0 && tls.pendingCount === 0 && !stopping) {
       stopping = true;
@@ -30,12 +30,12 @@ function main(): void {
   process.on('message', (msg: SupervisorToChild, handle?: net.Socket) => {
     if (msg.type === 'conn' && handle) {
       served = true;
-      if (!msg.tls) worker.adopt(handle);
+      if (!msg.tls) worker.adopt(handle, msg.connId);
       // The session starts once the handshake is done; a failed one closes only that socket
       // and counts as a session that ended (the supervisor counted it in).
-      else tls.accept(handle, (secure) => worker.adopt(secure), (failure) => {
+      else tls.accept(handle, (secure) => worker.adopt(secure, msg.connId), (failure) => {
         logHandshakeFailure(log, failure);
-        sessionClosed(worker.sessionCount);
+        sessionClosed(worker.sessionCount, msg.connId);
       });
     } else if (msg.type === 'reload-tls') {
       try {

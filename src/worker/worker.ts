@@ -13,18 +13,22 @@ import {
 import { hubSocketPath } from '../ipc/paths';
 import { WriteBatcher } from '../net/write-batcher';
 import { ErrorCode, errorLine } from '../protocol/errors';
-import { parseClientLine } from '../protocol/validate';
+import { parseClientLine, type ParseLimits } from '../protocol/validate';
 import { ClientSession } from './client-session';
 import { HubLink } from './hub-link';
 
 /** While the hub restarts, requests wait up to this many bytes per worker. */
 const MAX_QUEUED_WHILE_HUB_AWAY = 16 * 1024 * 1024;
+const PONG_LINE = '{"type":"pong"}\n';
 
 export interface WorkerEvents {
   /** The worker can take clients (its hub link is up for the first time). */
   ready(): void;
-  /** A client session ended and the hub has been told (or will be, on its return). */
-  sessionClosed(remaining: number): void;
+  /**
+   * A client session ended and the hub has been told (or will be, on its return). `connId`:
+   * the supervisor's id of the connection, as given to `adopt`.
+   */
+  sessionClosed(remaining: number, connId: number | undefined): void;
 }
 
 /**
@@ -39,6 +43,7 @@ export class Worker {
   private readonly hub: HubLink;
   private readonly batcher = new WriteBatcher();
   private everUp = false;
+  private readonly parseLimits: ParseLimits;
 
   constructor(
     private readonly workerId: number,
@@ -46,6 +51,7 @@ export class Worker {
     private readonly log: Logger,
     private readonly events: WorkerEvents,
   ) {
+    this.parseLimits = { maxJsonDepth: config.maxJsonDepth, maxContentLength: config.maxContentLength };
     this.hub = new HubLink(hubSocketPath(config.dataDir), MAX_QUEUED_WHILE_HUB_AWAY, {
       hello: () => this.hello(),
       frame: (msg) => this.onHubFrame(msg),
@@ -69,7 +75,7 @@ export class Worker {
   }
 
   /** A client socket handed over by the supervisor. */
-  adopt(socket: net.Socket): void {
+  adopt(socket: net.Socket, connId?: number): void {
     const id = this.nextId++;
     const session = new ClientSession(
       id,
@@ -79,6 +85,7 @@ export class Worker {
       (s, line) => this.onClientLine(s, line),
       (s) => this.onClientClosed(s),
     );
+    session.connId = connId;
     this.sessions.set(id, session);
     // While the hub is away the next HELLO lists this session, and the hub welcomes it then.
     if (this.hub.isUp) this.hub.send(encodeOpen(id, session.remoteAddress));
@@ -114,12 +121,29 @@ export class Worker {
   }
 
   private forwardClientLine(session: ClientSession, line: string): void {
-    const parsed = parseClientLine(line);
+    // Before any parsing: a refused line costs a token check, not a JSON.parse.
+    const verdict = session.rate.check(Date.now());
+    if (verdict === 'flooding') {
+      this.log.warn({ sessionId: session.id, remote: session.remoteAddress }, 'closed a flooding client');
+      session.disconnect(ErrorCode.FLOODING, 'too many messages over the rate limit; closing');
+      return;
+    }
+    if (verdict === 'limited') {
+      session.send(errorLine(ErrorCode.RATE_LIMITED, `over ${this.config.rateLimit} messages a second; message dropped`));
+      return;
+    }
+    const parsed = parseClientLine(line, this.parseLimits);
     if (!parsed.ok) {
       session.send(errorLine(parsed.code, parsed.message));
       return;
     }
+    session.noteValidMessage();
     const msg = parsed.message;
+    // Keepalive is the session's business: answered here, the hub never sees it.
+    if (msg.type === 'ping') {
+      session.send(PONG_LINE);
+      return;
+    }
     const frame = msg.type === 'message' ? encodeChat(session.id, msg.content) : encodeRequest(session.id, msg);
     if (!this.hub.send(frame)) session.send(errorLine(ErrorCode.BUSY, 'server is recovering; request dropped, try again'));
   }
@@ -132,7 +156,7 @@ export class Worker {
   }
 
   private forget(session: ClientSession): void {
-    if (this.sessions.delete(session.id)) this.events.sessionClosed(this.sessions.size);
+    if (this.sessions.delete(session.id)) this.events.sessionClosed(this.sessions.size, session.connId);
   }
 
   private onHubFrame(msg: HubToWorker): void {

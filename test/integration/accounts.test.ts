@@ -370,8 +370,11 @@ function run(args: string[], timeoutMs = 20_000): Promise<{ code: number; stdout
   });
 }
 
+// Clients here stream a message every STREAM_EVERY_MS, far over the default rate limits, which
+// have their own suite (limits.test.ts).
+const UNLIMITED = ['--rate-limit', '5000', '--rate-burst', '5000', '--account-rate-limit', '5000'];
 const serverArgs = (placement: 'pool' | 'dedicated'): string[] =>
-  placement === 'pool' ? ['--host', '127.0.0.1', '--placement', 'pool', '--workers', '2'] : ['--host', '127.0.0.1', '--placement', 'dedicated', '--spares', '2'];
+  [...(placement === 'pool' ? ['--host', '127.0.0.1', '--placement', 'pool', '--workers', '2'] : ['--host', '127.0.0.1', '--placement', 'dedicated', '--spares', '2']), ...UNLIMITED];
 
 // ---- the wire contract, on one server per placement ------------------------------------------
 

@@ -231,7 +231,10 @@ for (const placement of placements) {
     const tcp = (): Target => server.port;
 
     before(async () => {
-      server = await startServer({ args: [...placement.args, '--max-line-bytes', String(MAX_LINE), '--unix-socket', unixPath] });
+      // Some tests send requests back to back faster than the default rate limit allows; the
+      // limits have their own suite (limits.test.ts).
+      const unlimited = ['--rate-limit', '1000', '--rate-burst', '1000', '--account-rate-limit', '1000'];
+      server = await startServer({ args: [...placement.args, '--max-line-bytes', String(MAX_LINE), '--unix-socket', unixPath, ...unlimited] });
     });
     after(async () => {
       await server?.stop();

@@ -262,7 +262,8 @@ test('direct messages with a raw client: live both ways, recall, the offline inb
 
 test('kill -9 of the worker holding the connection: reconnected, logged in, back in the room, every message once', TEST_TIMEOUT, async () => {
   // A process per connection, so the sender is never on the worker that is killed.
-  const own = await startServer({ args: ['--placement', 'dedicated', '--spares', '1'] });
+  // 200 messages/s from the sender: over the default per-connection rate limit, which is not what this tests.
+  const own = await startServer({ args: ['--placement', 'dedicated', '--spares', '1', '--rate-limit', '1000', '--rate-burst', '1000'] });
   const dir = configDir('carol');
   const client = connect([`127.0.0.1:${own.port}`, '--config-dir', dir]);
   let sender: TestClient | null = null;
