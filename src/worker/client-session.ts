@@ -6,6 +6,9 @@ import { LineSplitter } from '../protocol/line-splitter';
 import type { WriteBatcher } from '../net/write-batcher';
 
 /** The settings a session enforces (a subset of Config; see src/config/schema.ts). */
+/** How long a client may stay over its output bound (but under twice it) before it is dropped. */
+const SLOW_CONSUMER_GRACE_MS = 3000;
+
 export interface SessionLimits {
   maxLineBytes: number;
   maxOutboundBytes: number;
@@ -53,6 +56,7 @@ export class ClientSession {
   private readonly timers = new Set<NodeJS.Timeout>();
   private lineTimer: NodeJS.Timeout | null = null;
   private firstMessageTimer: NodeJS.Timeout | null = null;
+  private drainTimer: NodeJS.Timeout | null = null;
 
   constructor(
     readonly id: number,
@@ -122,10 +126,24 @@ export class ClientSession {
   send(bytes: Buffer | string): void {
     if (this.closed || this.socket.destroyed || !this.socket.writable) return;
     this.batcher.write(this.socket, bytes);
-    if (this.socket.writableLength > this.limits.maxOutboundBytes) {
-      // Queued behind the backlog: a client that catches up within the grace period learns why.
-      this.disconnect(ErrorCode.SLOW_CONSUMER, `slow consumer: more than ${this.limits.maxOutboundBytes} bytes waiting to be read`);
+    const max = this.limits.maxOutboundBytes;
+    const queued = this.socket.writableLength;
+    if (queued <= max) return;
+    // Far over the bound: the memory is at stake, drop it now. Just over it: one big reply (a
+    // resume, a history page) can pass the bound for a reader that keeps up, so the client
+    // gets a grace period to read below it before it is called slow.
+    if (queued > 2 * max) return this.slowConsumer();
+    if (this.drainTimer === null) {
+      this.drainTimer = this.after(SLOW_CONSUMER_GRACE_MS, () => {
+        this.drainTimer = null;
+        if (this.socket.writableLength > max) this.slowConsumer();
+      });
     }
+  }
+
+  private slowConsumer(): void {
+    // Queued behind the backlog: a client that catches up within the close grace learns why.
+    this.disconnect(ErrorCode.SLOW_CONSUMER, `slow consumer: more than ${this.limits.maxOutboundBytes} bytes waiting to be read`);
   }
 
   /** Tells the client why, then closes once that is written. */
@@ -216,5 +234,6 @@ export class ClientSession {
     this.timers.clear();
     this.lineTimer = null;
     this.firstMessageTimer = null;
+    this.drainTimer = null;
   }
 }
