@@ -57,6 +57,8 @@ export class ClientSession {
   private lineTimer: NodeJS.Timeout | null = null;
   private firstMessageTimer: NodeJS.Timeout | null = null;
   private drainTimer: NodeJS.Timeout | null = null;
+  /** Why the server closed this client, for the log; null when the client went by itself. */
+  closedBy: ErrorCode | null = null;
 
   constructor(
     readonly id: number,
@@ -150,6 +152,7 @@ export class ClientSession {
   disconnect(code: ErrorCode, reason: string): void {
     if (this.socket.destroyed || this.ending) return;
     this.ending = true;
+    this.closedBy = code;
     this.stopTimers();
     this.socket.end(errorLine(code, reason));
     this.socket.pause();

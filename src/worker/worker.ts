@@ -149,6 +149,9 @@ export class Worker {
   }
 
   private onClientClosed(session: ClientSession): void {
+    if (session.closedBy && session.closedBy !== ErrorCode.SHUTTING_DOWN) {
+      this.log.info({ sessionId: session.id, address: session.remoteAddress, identity: session.view?.identity, reason: session.closedBy }, 'client disconnected by the server');
+    }
     this.leaveRoomMirror(session);
     // Known to the hub: keep it listed (for a HELLO) until the hub has been told it left.
     const queued = this.hub.send(encodeClose(session.id), () => this.forget(session));
