@@ -152,6 +152,8 @@ export class Hub {
     const key = link.keyOf(msg.id);
     const waiting = this.busy.get(key);
     if (waiting) {
+      // A client that left does not get the rest of what it asked for: only its leaving counts.
+      if (msg.kind === Kind.CLOSE) waiting.length = 0;
       waiting.push({ link, msg });
       return;
     }

@@ -41,6 +41,9 @@ export class RoomHistory {
     let after = since;
     const wanted = this.notBlocked(key);
     for (;;) {
+      // Page by page, as the worker takes them; a client that left mid-replay stops it.
+      await router.linkDrained(key);
+      if (!router.state.has(key)) return;
       const page = await store.roomSince(roomid, after, RESUME_PAGE);
       router.sendLines(key, page.filter(wanted).map(encodeRoomMessage).join(''));
       if (page.length > 0) after = page[page.length - 1]!.seq;

@@ -9,6 +9,9 @@ import { Outbox } from './outbox';
 import { RoomSequencer } from './room-sequencer';
 import { parseSessionKey, type WorkerLink } from './worker-link';
 
+/** Bytes queued to one worker above which a long reply waits before its next page. */
+const LINK_QUEUE_BYTES = 4 * 1024 * 1024;
+
 /** What the hub keeps of a session beside the room state. */
 export interface SessionExtras {
   address: string;
@@ -110,6 +113,27 @@ export class Router {
 
   sendTo(key: SessionKey, message: ServerMessage): void {
     this.apply([{ kind: 'deliver', to: [key], message }]);
+  }
+
+  /**
+   * Resolves when the session's worker link has taken what was written to it (below a few
+   * MB queued): long replies wait for it page by page instead of piling up in the hub.
+   */
+  async linkDrained(key: SessionKey): Promise<void> {
+    const socket = this.linkOf(key)?.socket;
+    while (socket && !socket.destroyed && socket.writableLength > LINK_QUEUE_BYTES) {
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          socket.off('drain', done);
+          socket.off('close', done);
+          resolve();
+        };
+        socket.on('drain', done);
+        socket.on('close', done);
+      });
+    }
+    // Let other sessions' frames (a CLOSE among them) be read between pages.
+    await new Promise<void>((resolve) => setImmediate(resolve));
   }
 
   /** Sends pre-encoded lines to one session, in order, behind everything decided before. */

@@ -6,8 +6,13 @@ import { LineSplitter } from '../protocol/line-splitter';
 import type { WriteBatcher } from '../net/write-batcher';
 
 /** The settings a session enforces (a subset of Config; see src/config/schema.ts). */
-/** How long a client may stay over its output bound (but under twice it) before it is dropped. */
+/** How long a client may stay over its output bound (but under the hard bound) before it is dropped. */
 const SLOW_CONSUMER_GRACE_MS = 3000;
+/**
+ * The hard bound, as a multiple of --max-outbound-bytes: the largest single reply (a history
+ * page: 200 lines of up to 64 KiB, JSON escaping included) must fit under it.
+ */
+const HARD_BOUND_FACTOR = 8;
 
 export interface SessionLimits {
   maxLineBytes: number;
@@ -125,16 +130,20 @@ export class ClientSession {
   readonly remoteAddress: string;
 
   /** Queues bytes for the client; a client that lets its queue pass the bound is dropped. */
-  send(bytes: Buffer | string): void {
+  /**
+   * `broadcast`: room traffic, held to --max-outbound-bytes strictly. Replies to the client's own
+   * requests (a history page, a resume) may pass it for the grace period while it reads them.
+   */
+  send(bytes: Buffer | string, broadcast = false): void {
     if (this.closed || this.socket.destroyed || !this.socket.writable) return;
     this.batcher.write(this.socket, bytes);
     const max = this.limits.maxOutboundBytes;
     const queued = this.socket.writableLength;
     if (queued <= max) return;
-    // Far over the bound: the memory is at stake, drop it now. Just over it: one big reply (a
-    // resume, a history page) can pass the bound for a reader that keeps up, so the client
-    // gets a grace period to read below it before it is called slow.
-    if (queued > 2 * max) return this.slowConsumer();
+    // Room traffic over the bound, or anything far over it: drop it now. Just over it with a big
+    // reply (a resume, a history page): a reader that keeps up gets a grace period to read
+    // below the bound before it is called slow.
+    if (broadcast || queued > HARD_BOUND_FACTOR * max) return this.slowConsumer();
     if (this.drainTimer === null) {
       this.drainTimer = this.after(SLOW_CONSUMER_GRACE_MS, () => {
         this.drainTimer = null;

@@ -167,7 +167,8 @@ export class Worker {
       case Kind.TO_ROOM: {
         const members = this.rooms.get(msg.roomid);
         if (!members) return;
-        for (const s of members) s.send(s.blocked.size === 0 ? msg.lines : withoutBlocked(msg, s.blocked));
+        // Room traffic is what a slow reader falls behind on: held to the bound strictly.
+        for (const s of members) s.send(s.blocked.size === 0 ? msg.lines : withoutBlocked(msg, s.blocked), true);
         return;
       }
       case Kind.TO_SESSIONS:
