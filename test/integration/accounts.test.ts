@@ -7,6 +7,7 @@ import { after, before, describe, test, type TestContext } from 'node:test';
 import { TestClient, type Msg } from '../helpers/client';
 import * as proc from '../helpers/procfs';
 import { startServer, type RunningServer } from '../helpers/server';
+import { sleep, until, within } from '../helpers/wait';
 
 /**
  * Accounts, direct messages, history and storage (docs/PROTOCOL.md, "Accounts, direct messages
@@ -38,26 +39,6 @@ let counter = 0;
 /** A name unique in this run, valid as identity, username and room id (prefix at most 10 letters). */
 const uniq = (prefix: string): string => `${prefix}${RUN}${(++counter).toString(36)}`;
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Polls `probe` until it returns something truthy; fails with `what` after `timeoutMs`. */
-async function until<T>(what: string, probe: () => T | undefined | null | false, timeoutMs = 5000, everyMs = 20): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() >= deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
-    await sleep(everyMs);
-  }
-}
-
-async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const t = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-  const r = await Promise.race([p.then(() => true), t]);
-  clearTimeout(timer);
-  return r;
-}
 
 // ---- clients ---------------------------------------------------------------------------------
 

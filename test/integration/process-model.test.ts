@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import { TestClient, type Msg } from '../helpers/client';
 import * as proc from '../helpers/procfs';
 import { startServer, type LogLine, type RunningServer } from '../helpers/server';
+import { sleep, until, within } from '../helpers/wait';
 
 /**
  * The process model, proven from outside through /proc: which process holds each client's
@@ -17,27 +18,6 @@ interface Conn {
   identity: string;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Polls `probe` until it returns something truthy; fails with `what` after `timeoutMs`. */
-async function until<T>(what: string, probe: () => T | undefined | null | false, timeoutMs = 5000, everyMs = 25): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() >= deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
-    await sleep(everyMs);
-  }
-}
-
-/** Resolves true if `p` settles within `ms`, false otherwise. */
-async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const t = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-  const r = await Promise.race([p.then(() => true), t]);
-  clearTimeout(timer);
-  return r;
-}
 
 /** One running server under test and everything it has been seen to start. */
 class Ctx {
