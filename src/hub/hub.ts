@@ -16,6 +16,9 @@ import type { WorkerLink } from './worker-link';
 
 type Restored = RestoredSession & { address: string; tokenHash: string | null };
 
+/** Requests that only read: worthless once their client has gone. */
+const READ_ONLY = new Set<string>(['history', 'resume', 'dmhistory', 'presence', 'who', 'list']);
+
 /** The limits the hub enforces (a subset of Config). */
 export interface HubLimits extends ChatLimits {
   /** Room messages and DMs a second per account (`accountRateLimit`). */
@@ -152,8 +155,9 @@ export class Hub {
     const key = link.keyOf(msg.id);
     const waiting = this.busy.get(key);
     if (waiting) {
-      // A client that left does not get the rest of what it asked for: only its leaving counts.
-      if (msg.kind === Kind.CLOSE) waiting.length = 0;
+      // A client that left gets no replies: its queued reads are dropped (a pile of resumes must
+      // not run for nobody), what it changed (ack, dm, message, ...) still happens.
+      if (msg.kind === Kind.CLOSE) removeWhere(waiting, (w) => w.msg.kind === Kind.REQUEST && READ_ONLY.has(w.msg.request.type));
       waiting.push({ link, msg });
       return;
     }
