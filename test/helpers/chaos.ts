@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import * as proc from './procfs';
 import type { RunningServer } from './server';
+import { sleep, within } from './wait';
 
 /**
  * Test harness for the fuzz and fault suites: a seeded PRNG (a failure names its seed and replays
@@ -9,27 +10,7 @@ import type { RunningServer } from './server';
  * client that counts what the server answers without keeping it.
  */
 
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Polls `probe` until it returns something truthy; fails naming `what` after `timeoutMs`. */
-export async function until<T>(what: string, probe: () => T | undefined | null | false, timeoutMs = 5000, everyMs = 25): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() >= deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
-    await sleep(everyMs);
-  }
-}
-
-/** Resolves true if `p` settles within `ms`, false otherwise. */
-export async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const t = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-  const r = await Promise.race([p.then(() => true), t]);
-  clearTimeout(timer);
-  return r;
-}
+export { sleep, until, within } from './wait';
 
 /** A seed from `envName` if set, else a fresh one. */
 export function seedFrom(envName: string): number {
@@ -156,22 +137,8 @@ export function holderOf(server: RunningServer, clientPort: number): number | un
 
 /** Bytes waiting in the kernel queues of one TCP connection, by its two ports (undefined: no such socket). */
 export function tcpQueues(localPort: number, remotePort: number): { tx: number; rx: number } | undefined {
-  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    let text: string;
-    try {
-      text = fs.readFileSync(file, 'utf8');
-    } catch {
-      continue;
-    }
-    for (const line of text.split('\n').slice(1)) {
-      const f = line.trim().split(/\s+/);
-      if (f.length < 10) continue;
-      if (parseInt(f[1]!.split(':')[1]!, 16) !== localPort || parseInt(f[2]!.split(':')[1]!, 16) !== remotePort) continue;
-      const [tx, rx] = f[4]!.split(':').map((h) => parseInt(h, 16));
-      return { tx: tx!, rx: rx! };
-    }
-  }
-  return undefined;
+  const row = proc.tcpTable().find((r) => r.localPort === localPort && r.remotePort === remotePort);
+  return row && { tx: row.tx, rx: row.rx };
 }
 
 // ---- a counting client --------------------------------------------------------------------------

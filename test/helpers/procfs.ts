@@ -140,6 +140,9 @@ export interface TcpEntry {
   /** Hex state: 01 ESTABLISHED, 0A LISTEN, 06 TIME_WAIT, ... */
   state: string;
   inode: number;
+  /** Bytes in the kernel's send and receive queues. */
+  tx: number;
+  rx: number;
 }
 
 /** Every TCP socket of this network namespace (IPv4 and IPv6 tables). */
@@ -158,7 +161,8 @@ export function tcpTable(): TcpEntry[] {
       // f[1] local "ADDR:PORT", f[2] remote, f[3] state, f[9] inode; ports are big-endian hex.
       const localPort = parseInt(f[1]!.split(':')[1]!, 16);
       const remotePort = parseInt(f[2]!.split(':')[1]!, 16);
-      rows.push({ localPort, remotePort, state: f[3]!, inode: Number(f[9]) });
+      const [tx, rx] = f[4]!.split(':').map((h) => parseInt(h, 16));
+      rows.push({ localPort, remotePort, state: f[3]!, inode: Number(f[9]), tx: tx!, rx: rx! });
     }
   }
   return rows;
