@@ -43,6 +43,7 @@ function common(raw: RawOptions, server: ServerKind, clients: number, defaults: 
   return {
     server,
     sioClient,
+    serverNodeArgs: raw['server-node-args']?.split(' ').filter((a) => a !== '') ?? [],
     workers: num(raw, 'workers', os.availableParallelism()),
     placement,
     genProcs: Math.max(1, num(raw, 'gen-procs', defaults.genProcs)),

@@ -17,6 +17,8 @@ export interface CommonOptions {
   /** Connects in flight at once per generator process (0: all at once). */
   concurrency: number;
   sioClient: SioClient;
+  /** Extra Node flags for the server's processes (--server-node-args), e.g. for --cpu-prof. */
+  serverNodeArgs: string[];
   /** An already running server instead of starting one. */
   external?: { host: string; port: number; protocol: Protocol; pid?: number };
 }
@@ -70,7 +72,7 @@ export class Bench {
         exit: () => null,
       });
     }
-    const t = { workers: opts.workers, placement: opts.placement, clients, sioClient: opts.sioClient };
+    const t = { workers: opts.workers, placement: opts.placement, clients, sioClient: opts.sioClient, nodeArgs: opts.serverNodeArgs };
     return new Bench(opts.server === 'switchboard' ? await startSwitchboard(t) : await startSocketIo(t));
   }
 

@@ -11,7 +11,7 @@ export function socketIoRole(_pid: number, isRoot: boolean): string {
 /** Starts the Socket.IO baseline (node cluster + cluster adapter) with as many workers. */
 export async function startSocketIo(opts: TargetOptions): Promise<Target> {
   // Dedicated placement has no Socket.IO counterpart: the baseline always runs a pool.
-  const server = await launch([process.execPath, SERVER, '--host', '127.0.0.1', '--port', '0', '--workers', String(opts.workers)]);
+  const server = await launch([process.execPath, ...opts.nodeArgs, SERVER, '--host', '127.0.0.1', '--port', '0', '--workers', String(opts.workers)]);
   return {
     kind: 'socketio',
     protocol: opts.sioClient === 'lean' ? 'socketio-lean' : 'socketio',

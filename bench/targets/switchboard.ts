@@ -31,7 +31,7 @@ export async function startSwitchboard(opts: TargetOptions): Promise<Target> {
   else args.push('--max-processes', String(Math.max(256, opts.clients + 16)));
   let server;
   try {
-    server = await launch([process.execPath, ...args]);
+    server = await launch([process.execPath, ...opts.nodeArgs, ...args]);
   } catch (err) {
     fs.rmSync(dataDir, { recursive: true, force: true });
     throw err;

@@ -32,6 +32,8 @@ export interface TargetOptions {
   clients: number;
   /** The generator's Socket.IO client: socket.io-client, or the lean wire-level one. */
   sioClient: SioClient;
+  /** Extra Node flags for the server's processes (children inherit them), e.g. --cpu-prof. */
+  nodeArgs: string[];
 }
 
 export type SioClient = 'socket.io-client' | 'lean';
