@@ -10,11 +10,12 @@ import * as os from 'node:os';
 import { parseConnectArgs, USAGE } from './args';
 import { connectSocket, describeTlsFailure } from './connection';
 import { noSessionLog, openSessionLog, type SessionLog } from './session-log';
-import { ExitCode, runSession, type SessionTimings } from './session';
+import { runSession } from './session';
+import { ExitCode, type SessionTimings } from './session-options';
 import { defaultConfigDir, fileTokenStore } from './token-store';
 import type { InputStream, OutputStream } from './ui';
 
-export { ExitCode } from './session';
+export { ExitCode } from './session-options';
 
 /** The streams the client talks to the user through; `process`'s by default. */
 export interface TerminalIo {

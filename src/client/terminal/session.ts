@@ -3,84 +3,27 @@
  * and the transcript together; reconnects when the connection drops and puts the session back
  * as it was; decides when the session ends and with what exit code.
  */
-import type { Socket } from 'node:net';
-import { loggableInput, parseInput, replyMatcher } from './commands';
+import { loggableInput, parseInput } from './commands';
 import { ServerLink } from './connection';
 import { Delivery } from './delivery';
 import { formatDisconnect, formatReconnecting, formatRetry, formatServerEvent, promptFor } from './format';
 import type { SplitEvent } from './line-splitter';
+import { NamedTimers } from './named-timers';
 import { restoreRequests, shouldReconnect, type SessionSnapshot } from './reconnect';
-import type { SessionLog } from './session-log';
+import { ReplyWait, type Answered } from './reply-wait';
+import { SessionLogin } from './session-login';
+import { defaultTimings, ExitCode, type SessionOptions, type SessionTimings } from './session-options';
 import { applyServerMessage, initialViewState, type ViewState } from './state';
-import { noTokenStore, type TokenStore } from './token-store';
-import { createLineUi, createTerminalUi, type Ui, type UiStreams } from './ui';
+import { noTokenStore } from './token-store';
+import { createLineUi, createTerminalUi, type Ui } from './ui';
 import { decodeServerLine, type ClientMessage, type ServerEvent, type ServerMessage } from './wire';
-
-/** Exit codes of `switchboard connect`. */
-export const ExitCode = {
-  /** The session ended after our `quit`. */
-  ok: 0,
-  /** Bad arguments, log file or connection failure: the session never started. */
-  startFailed: 1,
-  /** The server closed the connection without our asking (and it was not, or could not be, reopened). */
-  disconnected: 2,
-} as const;
-
-/** Time limits of a session, in milliseconds (shortened by tests). */
-export interface SessionTimings {
-  /** After the welcome `newidentity`, how long to wait for the rest of the welcome. */
-  welcomeSettle: number;
-  /** How long to wait for any welcome before sending typed lines anyway. */
-  welcomeTimeout: number;
-  /** Line mode: how long to wait for the answer to one command before sending the next. */
-  replyTimeout: number;
-  /** After `quit`, how long to wait for the server to close before closing ourselves. */
-  quitTimeout: number;
-  /** The first delay before reconnecting; it doubles at each failed attempt... */
-  reconnectInitial: number;
-  /** ...up to this. */
-  reconnectMax: number;
-}
-
-export const defaultTimings: SessionTimings = {
-  welcomeSettle: 500,
-  welcomeTimeout: 10_000,
-  replyTimeout: 2_000,
-  quitTimeout: 2_000,
-  reconnectInitial: 250,
-  reconnectMax: 5_000,
-};
-
-export interface SessionOptions {
-  socket: Socket;
-  streams: UiStreams;
-  /** Interactive (prompt, readline) rather than line mode. */
-  interactive: boolean;
-  /** How the server is named to the user. */
-  label: string;
-  log: SessionLog;
-  timings?: Partial<SessionTimings>;
-  maxLineBytes?: number;
-  /** Opens a new connection to the same server; null or absent: a dropped connection ends the session. */
-  reconnect?: (() => Promise<Socket>) | null;
-  /** The login saved for this server. */
-  tokens?: TokenStore;
-  /** Log in with the saved login after the first welcome. */
-  autoLogin?: boolean;
-}
 
 const END_OF_INPUT = Symbol('end of input');
 
 /** A request the session sends itself (auto-login, restoring after a reconnection). */
 interface Step {
   message: ClientMessage;
-  /** Called with the answer, or null if none came in time. */
-  answered?: (reply: ServerMessage | null) => void;
-}
-
-interface Awaited {
-  matches: (reply: ServerMessage) => boolean;
-  answered?: (reply: ServerMessage | null) => void;
+  answered?: Answered;
 }
 
 /**
@@ -98,7 +41,7 @@ export function runSession(options: SessionOptions): Promise<number> {
 class Session {
   private readonly ui: Ui;
   private readonly timings: SessionTimings;
-  private readonly tokens: TokenStore;
+  private readonly login: SessionLogin;
   private readonly link: ServerLink;
   /** Connections opened so far (1 for the first). */
   private connections = 0;
@@ -110,9 +53,7 @@ class Session {
   /** Requests of our own to send before the user's lines. */
   private steps: Step[] = [];
   /** The answer we wait for before sending the next step or (line mode) line. */
-  private awaiting: Awaited | null = null;
-  /** The token of our login, for logging in again after a reconnection. */
-  private token: string | null = null;
+  private readonly awaiting: ReplyWait;
   /** What to restore on the next connection; set when a connection drops. */
   private snapshot: SessionSnapshot | null = null;
   /** The connection dropped and another is being opened. */
@@ -125,14 +66,18 @@ class Session {
   private inputEnded = false;
   private quitting = false;
   private finished = false;
-  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly timers = new NamedTimers();
 
   constructor(
     private readonly options: SessionOptions,
     private readonly resolve: (code: number) => void,
   ) {
     this.timings = { ...defaultTimings, ...options.timings };
-    this.tokens = options.tokens ?? noTokenStore;
+    this.awaiting = new ReplyWait(this.timers, this.timings.replyTimeout, () => this.pump());
+    this.login = new SessionLogin(options.tokens ?? noTokenStore, options.label, {
+      show: (line) => this.show(line),
+      warn: (line) => this.warn(line),
+    });
     const handlers = {
       line: (text: string) => this.enqueue(text),
       end: () => this.enqueue(END_OF_INPUT),
@@ -183,7 +128,7 @@ class Session {
   }
 
   private pump(): void {
-    while (this.link.isOpen && this.ready && !this.awaiting && !this.quitting && !this.finished) {
+    while (this.link.isOpen && this.ready && !this.awaiting.waiting && !this.quitting && !this.finished) {
       const step = this.steps.shift();
       if (step) {
         this.sendStep(step);
@@ -210,7 +155,7 @@ class Session {
     if (action.kind === 'none') return;
     let message: ClientMessage;
     if (action.kind === 'savedlogin') {
-      const token = this.token ?? this.tokens.load()?.token;
+      const token = this.login.forSavedLogin();
       if (token === undefined) {
         this.show(`No saved login for ${this.options.label}`);
         return;
@@ -223,10 +168,10 @@ class Session {
       this.quit();
       return;
     }
-    if (message.type === 'logout') this.forgetLogin(null);
+    if (message.type === 'logout') this.login.forget(null);
     this.send(message);
     if (this.options.interactive) return;
-    this.expect(message, undefined);
+    this.awaiting.expect(message, this.state.identity);
   }
 
   private quit(): void {
@@ -239,7 +184,7 @@ class Session {
     this.quitting = true;
     this.send({ type: 'quit' });
     this.ui.stopInput();
-    this.startTimer('quit', this.timings.quitTimeout, () => {
+    this.timers.start('quit', this.timings.quitTimeout, () => {
       this.show('Disconnected (the server did not close the connection)');
       this.finish(ExitCode.ok);
     });
@@ -257,21 +202,7 @@ class Session {
 
   private sendStep(step: Step): void {
     this.send(step.message);
-    if (!this.expect(step.message, step.answered)) step.answered?.(null);
-  }
-
-  /** Waits for the answer to `sent` (or `replyTimeout`); false if it has none. */
-  private expect(sent: ClientMessage, answered: Awaited['answered']): boolean {
-    const matches = replyMatcher(sent, this.state.identity);
-    if (!matches) return false;
-    this.awaiting = { matches, answered };
-    this.startTimer('reply', this.timings.replyTimeout, () => {
-      const awaited = this.awaiting;
-      this.awaiting = null;
-      awaited?.answered?.(null);
-      this.pump();
-    });
-    return true;
+    if (!this.awaiting.expect(step.message, this.state.identity, step.answered)) step.answered?.(null);
   }
 
   /** What to send once a connection is welcomed. */
@@ -279,39 +210,20 @@ class Session {
     if (this.connections > 1 && this.snapshot) {
       return restoreRequests(this.snapshot).map((message): Step => {
         if (message.type === 'login' && 'token' in message) {
-          return { message, answered: (reply) => this.onTokenLogin(message.token, reply) };
+          return { message, answered: (reply) => this.login.answered(message.token, reply) };
         }
         if (message.type === 'resume') return { message, answered: () => this.releaseHold() };
         return { message };
       });
     }
     if (this.connections === 1 && this.options.autoLogin) {
-      const saved = this.tokens.load();
-      if (saved) {
-        const message: ClientMessage = { type: 'login', token: saved.token };
-        return [{ message, answered: (reply) => this.onTokenLogin(saved.token, reply) }];
+      const token = this.login.saved();
+      if (token !== undefined) {
+        const message: ClientMessage = { type: 'login', token };
+        return [{ message, answered: (reply) => this.login.answered(token, reply) }];
       }
     }
     return [];
-  }
-
-  private onTokenLogin(token: string, reply: ServerMessage | null): void {
-    if (reply?.type !== 'error' || reply.code !== 'BAD_CREDENTIALS') return;
-    // Revoked or expired: no use keeping it.
-    if (this.token === token) this.token = null;
-    if (this.tokens.load()?.token === token) {
-      this.forgetLogin(`(the login saved for ${this.options.label} was refused: forgotten)`);
-    }
-  }
-
-  private forgetLogin(note: string | null): void {
-    this.token = null;
-    try {
-      this.tokens.remove();
-      if (note) this.show(note);
-    } catch (err) {
-      this.warn(`(could not remove the saved login: ${(err as Error).message})`);
-    }
   }
 
   // --- server side -----------------------------------------------------------------------
@@ -327,7 +239,7 @@ class Session {
       // Until the resume is complete, that room's messages are held, to be shown in order.
       this.delivery.hold(this.snapshot.room);
     }
-    this.startTimer('welcome', this.timings.welcomeTimeout, () => {
+    this.timers.start('welcome', this.timings.welcomeTimeout, () => {
       this.warn('(no welcome from the server yet: sending anyway)');
       this.becomeReady();
     });
@@ -359,15 +271,10 @@ class Session {
 
     switch (message.type) {
       case 'loggedin':
-        this.token = message.token;
-        try {
-          this.tokens.save({ username: message.identity, token: message.token });
-        } catch (err) {
-          this.warn(`(could not save the login: ${(err as Error).message})`);
-        }
+        this.login.loggedIn(message.identity, message.token);
         break;
       case 'loggedout':
-        this.token = null;
+        this.login.loggedOut();
         break;
       case 'resumed':
         if (this.delivery.holding === message.roomid) this.releaseHold();
@@ -378,8 +285,8 @@ class Session {
 
     if (!before.welcomed && this.state.welcomed) {
       // The welcome goes on with roomchange, roomlist, roomcontents; wait for the last of them.
-      this.clearTimer('welcome');
-      this.startTimer('welcome', this.timings.welcomeSettle, () => this.becomeReady());
+      this.timers.clear('welcome');
+      this.timers.start('welcome', this.timings.welcomeSettle, () => this.becomeReady());
     } else if (message.type === 'roomcontents' && this.state.welcomed && !this.ready) {
       this.becomeReady();
     }
@@ -402,20 +309,15 @@ class Session {
     }
     this.pendingAck = inbox;
     // After the burst has been shown: the lines of one read are handled before timers run.
-    this.startTimer('ack', 0, () => this.send({ type: 'ack', inbox: this.pendingAck }));
+    this.timers.start('ack', 0, () => this.send({ type: 'ack', inbox: this.pendingAck }));
   }
 
   private answer(message: ServerMessage): void {
-    const awaited = this.awaiting;
-    if (!awaited || !awaited.matches(message)) return;
-    this.awaiting = null;
-    this.clearTimer('reply');
-    awaited.answered?.(message);
-    this.pump();
+    if (this.awaiting.answer(message)) this.pump();
   }
 
   private becomeReady(): void {
-    this.clearTimer('welcome');
+    this.timers.clear('welcome');
     if (this.ready) return;
     this.ready = true;
     this.steps = this.plan();
@@ -427,10 +329,8 @@ class Session {
     this.ready = false;
     this.steps = [];
     this.delivery.discard(); // not shown, so not seen: the next resume asks for them again
-    const awaited = this.awaiting;
-    this.awaiting = null;
-    for (const name of ['welcome', 'reply', 'ack']) this.clearTimer(name);
-    awaited?.answered?.(null);
+    for (const name of ['welcome', 'ack']) this.timers.clear(name);
+    this.awaiting.cancel();
 
     let line = formatDisconnect(this.lastEvent);
     const code = (error as NodeJS.ErrnoException | null)?.code;
@@ -444,7 +344,7 @@ class Session {
     // What to come back to: as the session is now, or, if it dropped again while being
     // restored, as it was meant to be.
     const room = this.restoring && this.snapshot ? this.snapshot.room : this.state.room;
-    this.snapshot = { token: this.token, room, lastSeq: this.delivery.lastSeq(room) };
+    this.snapshot = { token: this.login.current, room, lastSeq: this.delivery.lastSeq(room) };
     this.restoring = true;
     this.reconnecting = true;
     this.ui.setPrompt('');
@@ -474,27 +374,10 @@ class Session {
   private finish(code: number): void {
     if (this.finished) return;
     this.finished = true;
-    for (const name of [...this.timers.keys()]) this.clearTimer(name);
+    this.timers.clearAll();
     this.ui.stopInput();
     this.link.end();
     this.options.log.mark(`session ended, exit code ${code}`);
     this.resolve(code);
-  }
-
-  private startTimer(name: string, ms: number, fire: () => void): void {
-    this.clearTimer(name);
-    this.timers.set(
-      name,
-      setTimeout(() => {
-        this.timers.delete(name);
-        fire();
-      }, ms),
-    );
-  }
-
-  private clearTimer(name: string): void {
-    const timer = this.timers.get(name);
-    if (timer) clearTimeout(timer);
-    this.timers.delete(name);
   }
 }

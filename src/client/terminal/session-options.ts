@@ -1,0 +1,61 @@
+/**
+ * What a session is given: its socket and streams, how it may reconnect and log in, its time
+ * limits; and the exit codes it ends with.
+ */
+import type { Socket } from 'node:net';
+import type { SessionLog } from './session-log';
+import type { TokenStore } from './token-store';
+import type { UiStreams } from './ui';
+
+/** Exit codes of `switchboard connect`. */
+export const ExitCode = {
+  /** The session ended after our `quit`. */
+  ok: 0,
+  /** Bad arguments, log file or connection failure: the session never started. */
+  startFailed: 1,
+  /** The server closed the connection without our asking (and it was not, or could not be, reopened). */
+  disconnected: 2,
+} as const;
+
+/** Time limits of a session, in milliseconds (shortened by tests). */
+export interface SessionTimings {
+  /** After the welcome `newidentity`, how long to wait for the rest of the welcome. */
+  welcomeSettle: number;
+  /** How long to wait for any welcome before sending typed lines anyway. */
+  welcomeTimeout: number;
+  /** Line mode: how long to wait for the answer to one command before sending the next. */
+  replyTimeout: number;
+  /** After `quit`, how long to wait for the server to close before closing ourselves. */
+  quitTimeout: number;
+  /** The first delay before reconnecting; it doubles at each failed attempt... */
+  reconnectInitial: number;
+  /** ...up to this. */
+  reconnectMax: number;
+}
+
+export const defaultTimings: SessionTimings = {
+  welcomeSettle: 500,
+  welcomeTimeout: 10_000,
+  replyTimeout: 2_000,
+  quitTimeout: 2_000,
+  reconnectInitial: 250,
+  reconnectMax: 5_000,
+};
+
+export interface SessionOptions {
+  socket: Socket;
+  streams: UiStreams;
+  /** Interactive (prompt, readline) rather than line mode. */
+  interactive: boolean;
+  /** How the server is named to the user. */
+  label: string;
+  log: SessionLog;
+  timings?: Partial<SessionTimings>;
+  maxLineBytes?: number;
+  /** Opens a new connection to the same server; null or absent: a dropped connection ends the session. */
+  reconnect?: (() => Promise<Socket>) | null;
+  /** The login saved for this server. */
+  tokens?: TokenStore;
+  /** Log in with the saved login after the first welcome. */
+  autoLogin?: boolean;
+}
