@@ -1,21 +1,12 @@
 /**
  * Pure rendering of server events as the human lines the terminal client shows.
  */
+import { clock, sanitize } from './display-text';
+import { formatModeration } from './format-moderation';
 import type { ViewState } from './state';
 import type { DirectMessage, PresenceEntry, RoomMessage, ServerEvent, ServerMessage } from './wire';
 
-// C0 controls except TAB, DEL and C1 controls: a server must not be able to move the cursor,
-// recolour the terminal or split one event over several lines.
-const CONTROL_CHARS = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f]/g;
-
-/** Makes server-supplied text safe to print on a terminal, escaping control characters. */
-export function sanitize(text: string): string {
-  return text.replace(CONTROL_CHARS, (c) => {
-    if (c === '\n') return '\\n';
-    if (c === '\r') return '\\r';
-    return '\\x' + c.charCodeAt(0).toString(16).padStart(2, '0');
-  });
-}
+export { clock, sanitize } from './display-text';
 
 /** How a message id is shown: its last 8 characters, enough to tell recent messages apart. */
 export function shortId(id: string): string {
@@ -25,13 +16,6 @@ export function shortId(id: string): string {
 /** The ` [id]` after a line that can be recalled; empty when the server gave no id. */
 function idTag(id: string | undefined): string {
   return id === undefined ? '' : ` [${sanitize(shortId(id))}]`;
-}
-
-/** `HH:MM` in local time, or `--:--` when the time is unknown. */
-export function clock(ts: number | undefined): string {
-  if (ts === undefined) return '--:--';
-  const d = new Date(ts);
-  return `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
 }
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
@@ -95,7 +79,7 @@ function formatMessage(message: ServerMessage, state: ViewState, target: string,
     case 'registered':
       return [`Registered ${sanitize(message.username)}`];
     case 'loggedin':
-      return [`Logged in as ${sanitize(message.identity)}`];
+      return [`Logged in as ${sanitize(message.identity)}${message.admin ? ' (administrator)' : ''}`];
     case 'loggedout':
       return [`Logged out; now ${sanitize(message.identity)}`];
     case 'dm':
@@ -123,6 +107,16 @@ function formatMessage(message: ServerMessage, state: ViewState, target: string,
     }
     case 'presence':
       return message.users.length === 0 ? ['Presence: nobody'] : message.users.map(formatPresence);
+    case 'private':
+    case 'invite':
+    case 'uninvite':
+    case 'kick':
+    case 'ban':
+    case 'unban':
+    case 'roominfo':
+    case 'disconnected':
+    case 'notice':
+      return formatModeration(message, state.identity);
   }
 }
 

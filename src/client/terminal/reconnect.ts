@@ -30,10 +30,11 @@ export function backoffDelay(attempt: number, backoff: Backoff = defaultBackoff,
 
 /**
  * Disconnect reasons (the `error` the server sends just before it closes) after which coming
- * back is pointless or wrong: we sent a line too long, or our account was logged in elsewhere
- * (coming back would take it back, and the two clients would chase each other).
+ * back is pointless or wrong: we sent a line too long, our account was logged in elsewhere
+ * (coming back would take it back, and the two clients would chase each other), or an
+ * administrator disconnected us (coming straight back would undo it).
  */
-const FINAL_REASONS = new Set(['LINE_TOO_LONG', 'SESSION_REPLACED']);
+const FINAL_REASONS = new Set(['LINE_TOO_LONG', 'SESSION_REPLACED', 'DISCONNECTED']);
 
 /**
  * Codes that answer a request and do not explain a close: a connection closed after one of
@@ -56,6 +57,9 @@ const REQUEST_ERRORS = new Set([
   'NO_SUCH_USER',
   'NO_SUCH_MESSAGE',
   'NOT_ALLOWED',
+  'NO_SUCH_ROOM',
+  'INVITE_ONLY',
+  'BANNED',
 ]);
 
 /** Temporary conditions: the server stopping, full, or finding us slow. */

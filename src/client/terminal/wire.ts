@@ -1,6 +1,6 @@
 /**
  * The wire protocol as the terminal client sees it (seed 004 and Switchboard's accounts,
- * direct messages and history): the message types, a lenient decoder for server lines and an
+ * direct messages and history, roles and moderation): the message types, a lenient decoder for server lines and an
  * encoder for client messages.
  *
  * The client keeps its own copy of the message shapes rather than importing the server's, so
@@ -53,6 +53,27 @@ export interface PresenceEntry {
   dnd: boolean;
 }
 
+/** One ban, as listed by `roominfo`. */
+export interface BanEntry {
+  identity: string;
+  by: string;
+  reason: string;
+  /** Milliseconds since the epoch when the ban ends; 0: until `unban`. */
+  until: number;
+}
+
+/** What the roles and moderation extension tells: changes to a room's rules, notices. */
+export type ModerationMessage =
+  | { type: 'private'; roomid: string; on: boolean; by: string }
+  | { type: 'invite'; roomid: string; identity: string; by: string }
+  | { type: 'uninvite'; roomid: string; identity: string; by: string }
+  | { type: 'kick'; roomid: string; identity: string; by: string; reason: string }
+  | ({ type: 'ban'; roomid: string } & BanEntry)
+  | { type: 'unban'; roomid: string; identity: string; by: string }
+  | { type: 'roominfo'; roomid: string; owner: string; private: boolean; invited: string[]; bans: BanEntry[] }
+  | { type: 'disconnected'; identity: string; by: string; reason: string }
+  | { type: 'notice'; from: string; content: string; ts: number };
+
 /** The server → client messages the client understands. */
 export type ServerMessage =
   | { type: 'newidentity'; former: string; identity: string }
@@ -62,7 +83,8 @@ export type ServerMessage =
   | RoomMessage
   | { type: 'error'; code: string; message: string }
   | { type: 'registered'; username: string }
-  | { type: 'loggedin'; identity: string; token: string }
+  /** `admin`: the account is a server administrator (absent from servers without roles). */
+  | { type: 'loggedin'; identity: string; token: string; admin?: boolean }
   | { type: 'loggedout'; identity: string }
   | DirectMessage
   | { type: 'history'; roomid: string; messages: RoomMessage[] }
@@ -71,7 +93,8 @@ export type ServerMessage =
   | { type: 'recalled'; id: string; roomid: string; seq: number; by: string }
   | { type: 'blocklist'; users: string[] }
   | { type: 'profile'; username: string; status: string; dnd: boolean }
-  | { type: 'presence'; users: PresenceEntry[] };
+  | { type: 'presence'; users: PresenceEntry[] }
+  | ModerationMessage;
 
 /** The client → server messages. */
 export type ClientMessage =
@@ -130,6 +153,7 @@ function optional<T extends object>(target: T, o: Fields, fields: Record<string,
 }
 
 const isTrue = (v: unknown): boolean => v === true;
+const isBoolean = (v: unknown): boolean => typeof v === 'boolean';
 
 function toRoomMessage(o: Fields): RoomMessage | null {
   if (!isString(o.identity) || !isString(o.content)) return null;
@@ -157,6 +181,12 @@ function isPresenceEntry(v: unknown): v is PresenceEntry {
     typeof v.dnd === 'boolean';
 }
 
+function toBanEntry(o: Fields): BanEntry | null {
+  return isString(o.identity) && isString(o.by) && isString(o.reason) && isCount(o.until)
+    ? { identity: o.identity, by: o.by, reason: o.reason, until: o.until }
+    : null;
+}
+
 /** Maps every item, or returns null if any is not valid. */
 function all<T>(items: unknown, each: (o: Fields) => T | null): T[] | null {
   if (!Array.isArray(items)) return null;
@@ -168,6 +198,8 @@ function all<T>(items: unknown, each: (o: Fields) => T | null): T[] | null {
   }
   return out;
 }
+
+type LoggedIn = Extract<ServerMessage, { type: 'loggedin' }>;
 
 /** Picks the known message out of a parsed object, or returns null if it is not one. */
 function toServerMessage(o: Fields): ServerMessage | null {
@@ -199,7 +231,7 @@ function toServerMessage(o: Fields): ServerMessage | null {
       return isString(o.username) ? { type: 'registered', username: o.username } : null;
     case 'loggedin':
       return isString(o.identity) && isString(o.token)
-        ? { type: 'loggedin', identity: o.identity, token: o.token }
+        ? optional<LoggedIn>({ type: 'loggedin', identity: o.identity, token: o.token }, o, { admin: isBoolean })
         : null;
     case 'loggedout':
       return isString(o.identity) ? { type: 'loggedout', identity: o.identity } : null;
@@ -231,6 +263,43 @@ function toServerMessage(o: Fields): ServerMessage | null {
             type: 'presence',
             users: o.users.map((u) => ({ username: u.username, online: u.online, status: u.status, dnd: u.dnd })),
           }
+        : null;
+    default:
+      return toModerationMessage(o);
+  }
+}
+
+/** The messages of the roles and moderation extension, or null. */
+function toModerationMessage(o: Fields): ModerationMessage | null {
+  const { roomid, identity, by } = o;
+  switch (o.type) {
+    case 'private':
+      return isString(roomid) && typeof o.on === 'boolean' && isString(by) ? { type: 'private', roomid, on: o.on, by } : null;
+    case 'invite':
+    case 'uninvite':
+    case 'unban':
+      return isString(roomid) && isString(identity) && isString(by) ? { type: o.type, roomid, identity, by } : null;
+    case 'kick':
+      return isString(roomid) && isString(identity) && isString(by) && isString(o.reason)
+        ? { type: 'kick', roomid, identity, by, reason: o.reason }
+        : null;
+    case 'ban': {
+      const ban = toBanEntry(o);
+      return isString(roomid) && ban ? { type: 'ban', roomid, ...ban } : null;
+    }
+    case 'roominfo': {
+      const bans = all(o.bans, toBanEntry);
+      return isString(roomid) && isString(o.owner) && typeof o.private === 'boolean' && isStrings(o.invited) && bans
+        ? { type: 'roominfo', roomid, owner: o.owner, private: o.private, invited: o.invited, bans }
+        : null;
+    }
+    case 'disconnected':
+      return isString(identity) && isString(by) && isString(o.reason)
+        ? { type: 'disconnected', identity, by, reason: o.reason }
+        : null;
+    case 'notice':
+      return isString(o.from) && isString(o.content) && isCount(o.ts)
+        ? { type: 'notice', from: o.from, content: o.content, ts: o.ts }
         : null;
     default:
       return null;
