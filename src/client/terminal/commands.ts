@@ -2,82 +2,53 @@
  * Pure interpretation of what the user typed: a protocol command, a chat message, or something
  * handled locally (help, a usage line).
  */
+import { afterWords, fixed, send, type CommandSpec, type InputAction, type InputContext } from './command-spec';
+import { MODERATION_COMMANDS, MODERATION_HELP_NOTES } from './moderation-commands';
 import type { ClientMessage, ServerMessage } from './wire';
 
-/** What to do with one typed line. */
-export type InputAction =
-  | { kind: 'send'; message: ClientMessage }
-  | { kind: 'local'; lines: string[] }
-  /** `#login` alone: log in with the token saved for this server. */
-  | { kind: 'savedlogin' }
-  | { kind: 'none' };
-
-/** What the parser may need to know of the session. */
-export interface InputContext {
-  /** Our current room ("" if none): the default of `#history`. */
-  readonly room: string;
-  /** Turns an id as shown (its last characters) into the full id; identity by default. */
-  readonly resolveId?: (shown: string) => string;
-}
+export type { InputAction, InputContext } from './command-spec';
 
 /** How many messages `#history` and `#dmhistory` ask for by default. */
 export const DEFAULT_HISTORY_LIMIT = 20;
 
-interface CommandSpec {
-  /** The arguments, for the usage line and the help, e.g. `USER TEXT`. */
-  readonly synopsis: string;
-  readonly summary: string;
-  /**
-   * The action for the words after the command name (`rest`: the same text, untrimmed inside),
-   * or null when they do not fit the synopsis (a usage line is shown).
-   */
-  readonly parse: (words: string[], rest: string, context: InputContext) => InputAction | null;
-}
-
-const send = (message: ClientMessage): InputAction => ({ kind: 'send', message });
-
-/** A command of exactly `names.length` one-word arguments. */
-function fixed(names: string[], summary: string, build: (words: string[]) => ClientMessage): CommandSpec {
-  return {
-    synopsis: names.join(' '),
-    summary,
-    parse: (words) => (words.length === names.length ? send(build(words)) : null),
-  };
-}
-
-/** The text after the first word of `rest`, e.g. the message of `#msg bob hi  there`. */
-function afterFirstWord(rest: string): string {
-  return rest.replace(/^\S+\s*/, '');
-}
-
 const COUNT = /^[1-9]\d{0,5}$/;
 
-const COMMANDS: Readonly<Record<string, CommandSpec>> = {
+/** The core and accounts commands, in the order of the help. */
+const CHAT_COMMANDS: Readonly<Record<string, CommandSpec>> = {
   identitychange: fixed(['NAME'], 'change your identity', ([identity]) => ({ type: 'identitychange', identity: identity! })),
   join: fixed(['ROOM'], 'move to a room', ([roomid]) => ({ type: 'join', roomid: roomid! })),
   who: fixed(['ROOM'], 'show who is in a room', ([roomid]) => ({ type: 'who', roomid: roomid! })),
   list: fixed([], 'list the rooms', () => ({ type: 'list' })),
-  createroom: fixed(['ROOM'], 'create a room (you become its owner)', ([roomid]) => ({ type: 'createroom', roomid: roomid! })),
+  createroom: {
+    synopsis: 'ROOM [--private]',
+    summary: 'create a room (you become its owner); --private: invite-only',
+    parse: (words) => {
+      const names = words.filter((word) => word.toLowerCase() !== '--private');
+      if (names.length !== 1 || words.length > 2) return null;
+      // Sent only when asked; a server without roles ignores it and makes an open room.
+      return send({ type: 'createroom', roomid: names[0]!, ...(words.length === 2 ? { private: true as const } : {}) });
+    },
+  },
   delete: fixed(['ROOM'], 'delete a room you own', ([roomid]) => ({ type: 'delete', roomid: roomid! })),
   register: {
     synopsis: 'USER PASS',
     summary: 'create an account',
     parse: (words, rest) =>
-      words.length >= 2 ? send({ type: 'register', username: words[0]!, password: afterFirstWord(rest) }) : null,
+      words.length >= 2 ? send({ type: 'register', username: words[0]!, password: afterWords(rest, 1) }) : null,
   },
   login: {
     synopsis: '[USER PASS]',
     summary: 'log in (alone: with the login saved for this server)',
     parse: (words, rest) => {
       if (words.length === 0) return { kind: 'savedlogin' };
-      return words.length >= 2 ? send({ type: 'login', username: words[0]!, password: afterFirstWord(rest) }) : null;
+      return words.length >= 2 ? send({ type: 'login', username: words[0]!, password: afterWords(rest, 1) }) : null;
     },
   },
   logout: fixed([], 'log out (and forget the saved login)', () => ({ type: 'logout' })),
   msg: {
     synopsis: 'USER TEXT',
     summary: 'send a direct message',
-    parse: (words, rest) => (words.length >= 2 ? send({ type: 'dm', to: words[0]!, content: afterFirstWord(rest) }) : null),
+    parse: (words, rest) => (words.length >= 2 ? send({ type: 'dm', to: words[0]!, content: afterWords(rest, 1) }) : null),
   },
   history: {
     synopsis: '[ROOM] [N]',
@@ -142,19 +113,31 @@ const COMMANDS: Readonly<Record<string, CommandSpec>> = {
   help: { synopsis: '', summary: 'show this help', parse: (words) => (words.length === 0 ? { kind: 'local', lines: helpLines() } : null) },
 };
 
+const COMMANDS: Readonly<Record<string, CommandSpec>> = { ...CHAT_COMMANDS, ...MODERATION_COMMANDS };
+
 function usage(prefix: string, name: string, spec: CommandSpec): string {
   return ['usage:', prefix + name, spec.synopsis].filter((s) => s !== '').join(' ');
 }
 
+const HELP_COLUMN = 22;
+
+/** One help row per command; a synopsis too long for its column puts the summary below it. */
+function helpRows(commands: Readonly<Record<string, CommandSpec>>): string[] {
+  return Object.entries(commands).flatMap(([name, spec]) => {
+    const left = ['#' + name, spec.synopsis].filter((s) => s !== '').join(' ');
+    if (left.length < HELP_COLUMN) return [`  ${left.padEnd(HELP_COLUMN)}${spec.summary}`];
+    return [`  ${left}`, `  ${''.padEnd(HELP_COLUMN)}${spec.summary}`];
+  });
+}
+
 /** The lines `#help` prints. */
 export function helpLines(): string[] {
-  const rows = Object.entries(COMMANDS).map(([name, spec]) => {
-    const left = ['#' + name, spec.synopsis].filter((s) => s !== '').join(' ');
-    return `  ${left.padEnd(22)}${spec.summary}`;
-  });
   return [
     'Commands (start with # or /):',
-    ...rows,
+    ...helpRows(CHAT_COMMANDS),
+    'Moderation:',
+    ...helpRows(MODERATION_COMMANDS),
+    ...MODERATION_HELP_NOTES,
     'Anything else you type is sent as a message to your room.',
     'Your own messages, and every history line, end with [ID]: the last 8 characters of the',
     "message's id, which #recall takes (so does the full id).",
@@ -190,7 +173,10 @@ export function parseInput(line: string, context: InputContext = { room: '' }): 
   if (!command) return send({ type: 'message', content: text });
   const { prefix, name, spec, rest } = command;
   const words = rest === '' ? [] : rest.split(/\s+/);
-  return spec.parse(words, rest, context) ?? { kind: 'local', lines: [usage(prefix, name, spec)] };
+  const action = spec.parse(words, rest, context);
+  if (action === null) return { kind: 'local', lines: [usage(prefix, name, spec)] };
+  if (action.kind === 'misfit') return { kind: 'local', lines: [action.why, usage(prefix, name, spec)] };
+  return action;
 }
 
 /**
@@ -252,6 +238,23 @@ export function replyMatcher(sent: ClientMessage, me: string): ((reply: ServerMe
       return or((r) => r.type === 'profile');
     case 'presence':
       return or((r) => r.type === 'presence');
+    case 'private':
+      return or((r) => r.type === 'private' && r.roomid === sent.roomid);
+    case 'invite':
+    case 'uninvite':
+    case 'kick':
+    case 'ban':
+    case 'unban':
+      return or((r) => r.type === sent.type && r.roomid === sent.roomid && r.identity === sent.identity);
+    case 'roominfo':
+      return or((r) => r.type === 'roominfo' && r.roomid === sent.roomid);
+    case 'transfer':
+      // The requester is sent the room's contents with its new owner.
+      return or((r) => r.type === 'roomcontents' && r.roomid === sent.roomid);
+    case 'disconnect':
+      return or((r) => r.type === 'disconnected' && r.identity === sent.identity);
+    case 'notice':
+      return or((r) => r.type === 'notice' && r.from === me);
     case 'ack':
     case 'quit':
       return null;

@@ -102,7 +102,8 @@ export type ClientMessage =
   | { type: 'join'; roomid: string }
   | { type: 'who'; roomid: string }
   | { type: 'list' }
-  | { type: 'createroom'; roomid: string }
+  /** `private`: invite-only from the start (roles extension); absent for an open room. */
+  | { type: 'createroom'; roomid: string; private?: true }
   | { type: 'delete'; roomid: string }
   | { type: 'message'; content: string }
   | { type: 'quit' }
@@ -120,7 +121,17 @@ export type ClientMessage =
   | { type: 'unblock'; user: string }
   | { type: 'dnd'; on: boolean }
   | { type: 'status'; text: string }
-  | { type: 'presence'; users: string[] };
+  | { type: 'presence'; users: string[] }
+  | { type: 'private'; roomid: string; on: boolean }
+  | { type: 'invite'; roomid: string; identity: string }
+  | { type: 'uninvite'; roomid: string; identity: string }
+  | { type: 'kick'; roomid: string; identity: string; reason?: string }
+  | { type: 'ban'; roomid: string; identity: string; seconds?: number; reason?: string }
+  | { type: 'unban'; roomid: string; identity: string }
+  | { type: 'roominfo'; roomid: string }
+  | { type: 'transfer'; roomid: string; identity: string }
+  | { type: 'disconnect'; identity: string; reason?: string }
+  | { type: 'notice'; content: string };
 
 /**
  * One line received from the server, classified:
