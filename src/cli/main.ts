@@ -11,6 +11,9 @@ const USAGE = `Usage:
                                             consistent online backup (server may run)
   switchboard restore --data-dir DIR --from FILE
                                             put a backup in place (server stopped)
+  switchboard admin grant|revoke USERNAME --data-dir DIR
+  switchboard admin list --data-dir DIR     server administrators kept in the store (server may
+                                            run; applies from the account's next login)
   switchboard cert --out DIR [--days N] [--host NAME...]
                                             self-signed development TLS pair:
                                             DIR/cert.pem, DIR/key.pem (needs openssl)
@@ -53,6 +56,8 @@ async function run(command: string | undefined, rest: string[]): Promise<number>
       return (await import('./data-commands')).runBackup(rest);
     case 'restore':
       return (await import('./data-commands')).runRestore(rest);
+    case 'admin':
+      return (await import('./admin-command')).runAdmin(rest);
     case 'cert':
       return (await import('./cert-command')).runCert(rest);
     case 'connect': {

@@ -37,8 +37,12 @@ export function loadConfig({ argv, env, cwd }: LoadInput): Config {
   const fromFile = configFile ? readConfigFile(path.resolve(cwd, configFile)) : {};
   const fromEnv = readEnv(env);
   const merged: Record<string, unknown> = { ...fromFile, ...fromEnv, ...fromFlags };
-  // Flags and environment are strings; "null" is how they switch an optional setting off.
-  for (const [k, v] of Object.entries(merged)) if (v === 'null' || v === '') merged[k] = null;
+  // Flags and environment are strings; "null" is how they switch an optional setting off, and a
+  // list is comma-separated.
+  for (const [k, v] of Object.entries(merged)) {
+    if (v === 'null' || v === '') merged[k] = isList(k) ? [] : null;
+    else if (typeof v === 'string' && isList(k)) merged[k] = v.split(',').map((x) => x.trim()).filter(Boolean);
+  }
   // Coercion turns a number 0 into null in a Null-first union; a typed 0 (the file's) means 0.
   const zeros = Object.keys(merged).filter((k) => merged[k] === 0);
   if (!validate(merged)) {
@@ -60,6 +64,10 @@ export function loadConfig({ argv, env, cwd }: LoadInput): Config {
   for (const key of ['tlsCert', 'tlsKey'] as const) if (config[key]) config[key] = path.resolve(cwd, config[key] as string);
   if (config.unixSocket) config.unixSocket = path.resolve(cwd, config.unixSocket as string);
   return Object.freeze(config) as unknown as Config;
+}
+
+function isList(key: string): boolean {
+  return (ConfigSchema.properties as Record<string, { type?: string }>)[key]?.type === 'array';
 }
 
 function parseFlags(argv: string[]): Record<string, unknown> {

@@ -38,6 +38,7 @@ export const ConfigSchema = Type.Object(
     lineTimeoutMs: Type.Integer({ minimum: 0, default: 30000, description: 'a started line must end within this (slowloris); 0 = no limit' }),
     firstMessageTimeoutMs: Type.Integer({ minimum: 0, default: 0, description: 'a client must send a valid message within this of connecting; 0 = no limit' }),
     idleTimeoutMs: Type.Integer({ minimum: 0, default: 0, description: 'close a client silent for this long (clients keep alive with {"type":"ping"}); 0 = never' }),
+    admins: Type.Array(Type.String(), { default: [], description: 'usernames of server administrators (also: switchboard admin grant)' }),
     shutdownTimeoutMs: Type.Integer({ minimum: 100, default: 8000, description: 'graceful stop deadline before children are killed' }),
     logLevel: Type.Union(
       ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),

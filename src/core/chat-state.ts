@@ -1,26 +1,10 @@
 import { ErrorCode } from '../protocol/errors';
-import type { CoreControlRequest, RoomListEntry, ServerMessage } from '../protocol/messages';
+import type { CoreControlRequest, ModerationClientMessage, RoomListEntry, ServerMessage } from '../protocol/messages';
 import { GUEST_PREFIX, MAIN_HALL, isValidIdentity, isValidRoomId } from '../protocol/rules';
 import type { Effect, SessionKey, SessionView } from './effects';
-
-interface Session {
-  key: SessionKey;
-  identity: string;
-  roomid: string;
-  /** Rooms this guest session owns (seed-004 lifetime: they lose their owner when it leaves). */
-  owned: Set<string>;
-  /** The account this session is logged in as (its identity is then the username), or null. */
-  username: string | null;
-}
-
-interface Room {
-  id: string;
-  /** Owning guest session, or null. */
-  owner: Session | null;
-  /** Owning account: such a room is persistent and keeps its owner while they are away. */
-  ownerUser: string | null;
-  members: Set<Session>;
-}
+import { deliver, isOwner, newRoom, ownerName, send, type Room, type Session } from './model';
+import { Moderation } from './moderation';
+import { RoomModes, type RoomModesSnapshot } from './room-modes';
 
 /** A session as a worker re-registers it after a hub restart. */
 export interface RestoredSession extends SessionView {
@@ -46,8 +30,13 @@ export class ChatState {
   private lowestFreeGuestHint = 1;
   /** How many rooms each account owns, for `maxRoomsPerOwner`. */
   private readonly roomsOfUser = new Map<string, number>();
+  private readonly moderation = new Moderation(this);
 
-  constructor(private readonly limits: ChatLimits = { maxRoomsPerOwner: Infinity }) {
+  constructor(
+    private readonly limits: ChatLimits = { maxRoomsPerOwner: Infinity },
+    /** The clock bans are measured by (tests pass their own). */
+    readonly now: () => number = Date.now,
+  ) {
     this.addRoom(MAIN_HALL, null);
   }
 
@@ -66,15 +55,22 @@ export class ChatState {
     return holder !== undefined && holder.key !== key;
   }
 
-  /** Rooms owned by accounts, loaded from the store at boot. */
-  loadPersistentRooms(rooms: Array<{ roomid: string; owner: string }>): void {
+  /** Rooms owned by accounts, loaded from the store at boot, with their entry rules. */
+  loadPersistentRooms(rooms: Array<{ roomid: string; owner: string; modes?: RoomModesSnapshot }>): void {
     for (const r of rooms) {
       if (r.roomid === MAIN_HALL || !isValidRoomId(r.roomid)) continue;
       const room = this.rooms.get(r.roomid) ?? this.addRoom(r.roomid, null);
       if (room.ownerUser !== null) this.countUserRoom(room.ownerUser, -1);
       room.ownerUser = r.owner;
       this.countUserRoom(r.owner, +1);
+      if (r.modes) room.modes = RoomModes.from(r.modes);
     }
+  }
+
+  /** A stored room's entry rules as they are now (undefined for a room that is not stored). */
+  persistentModesOf(roomid: string): RoomModesSnapshot | undefined {
+    const room = this.rooms.get(roomid);
+    return room?.ownerUser ? room.modes.snapshot(this.now()) : undefined;
   }
 
   get sessionCount(): number {
@@ -122,7 +118,7 @@ export class ChatState {
   /** A new client: guest name, MainHall, then the welcome sequence of seed 004 §2.1. */
   connect(key: SessionKey): Effect[] {
     if (this.sessions.has(key)) return [];
-    const session: Session = { key, identity: this.nextGuestName(), roomid: '', owned: new Set(), username: null };
+    const session: Session = { key, identity: this.nextGuestName(), roomid: '', owned: new Set(), username: null, admin: false };
     this.sessions.set(key, session);
     this.byIdentity.set(session.identity, session);
     const fx: Effect[] = [];
@@ -146,7 +142,7 @@ export class ChatState {
       case 'list':
         return [deliver([session], this.roomList())];
       case 'createroom':
-        return this.createRoom(session, req.roomid);
+        return this.createRoom(session, req.roomid, req.private === true);
       case 'delete':
         return this.deleteRoom(session, req.roomid);
       case 'quit':
@@ -159,9 +155,10 @@ export class ChatState {
    * that identity, visible to its room as an identity change. Another session logged in as the
    * same account is told it was replaced and closed.
    */
-  login(key: SessionKey, username: string, replaced: ServerMessage): Effect[] {
+  login(key: SessionKey, username: string, replaced: ServerMessage, admin = false): Effect[] {
     const session = this.sessions.get(key);
     if (!session) return [];
+    session.admin = admin;
     const fx: Effect[] = [];
     const holder = this.byIdentity.get(username);
     if (holder && holder !== session) {
@@ -180,7 +177,24 @@ export class ChatState {
     const session = this.sessions.get(key);
     if (!session || session.username === null) return [];
     session.username = null;
+    session.admin = false;
     return this.rename(session, this.nextGuestName());
+  }
+
+  /** Marks a logged-in session as a server administrator or not (after a hub restart). */
+  setAdmin(key: SessionKey, admin: boolean): void {
+    const session = this.sessions.get(key);
+    if (session && session.username !== null) session.admin = admin;
+  }
+
+  isAdmin(key: SessionKey): boolean {
+    return this.sessions.get(key)?.admin ?? false;
+  }
+
+  /** A moderation request (owner or administrator); refusals come back as `error` effects. */
+  moderate(key: SessionKey, req: ModerationClientMessage): Effect[] {
+    const session = this.sessions.get(key);
+    return session ? this.moderation.handle(session, req) : [];
   }
 
   /** The connection dropped (or its worker died): leave as a quit would, without telling it. */
@@ -204,6 +218,8 @@ export class ChatState {
         roomid: '',
         owned: new Set(),
         username: clash ? null : r.username,
+        // The hub asks the store again (setAdmin): a revoked grant must not survive a restart.
+        admin: false,
       };
       this.sessions.set(r.key, session);
       this.byIdentity.set(session.identity, session);
@@ -244,6 +260,61 @@ export class ChatState {
     };
   }
 
+  // For Moderation: the state it acts on, and the moves it makes the core way ------------
+
+  sessionNamed(identity: string): Session | undefined {
+    return this.byIdentity.get(identity);
+  }
+
+  /** A room moderation may act on: any but MainHall, which has no owner. */
+  moderatedRoom(roomid: string): Room | undefined {
+    return roomid === MAIN_HALL ? undefined : this.rooms.get(roomid);
+  }
+
+  allSessions(): Iterable<Session> {
+    return this.sessions.values();
+  }
+
+  /** Moves a member out to MainHall exactly as its own `join` of MainHall would. */
+  moveToMainHall(fx: Effect[], session: Session): void {
+    this.moveTo(fx, session, MAIN_HALL);
+    send(fx, session, this.roomList());
+    send(fx, session, this.roomContents(MAIN_HALL));
+  }
+
+  /** The session leaves as on a dropped connection, then its connection is closed. */
+  drop(session: Session): Effect[] {
+    return [...this.leave(session, false), { kind: 'end', session: session.key }];
+  }
+
+  /**
+   * Gives `room` to a connected session (`to`, guest or logged in) or to an offline account
+   * (`to` a username). Refused (false) when the new owner owns `maxRoomsPerOwner` rooms already.
+   */
+  giveRoom(fx: Effect[], room: Room, to: Session | string): boolean {
+    const username = typeof to === 'string' ? to : to.username;
+    const count = typeof to === 'string' ? (this.roomsOfUser.get(to) ?? 0) : this.roomsOwnedBy(to);
+    if (count >= this.limits.maxRoomsPerOwner) return false;
+    if (room.owner) {
+      room.owner.owned.delete(room.id);
+      fx.push({ kind: 'state', session: room.owner.key });
+      room.owner = null;
+    }
+    if (room.ownerUser !== null) this.countUserRoom(room.ownerUser, -1);
+    room.ownerUser = null;
+    if (username !== null) {
+      // An account's room is stored and outlives connections.
+      room.ownerUser = username;
+      this.countUserRoom(username, +1);
+      fx.push({ kind: 'persist-room', roomid: room.id, owner: username }, { kind: 'persist-room-modes', roomid: room.id });
+    } else if (typeof to !== 'string') {
+      room.owner = to;
+      to.owned.add(room.id);
+      fx.push({ kind: 'state', session: to.key });
+    }
+    return true;
+  }
+
   private changeIdentity(session: Session, wanted: string): Effect[] {
     const former = session.identity;
     // A logged-in session is its account name; a registered name is its account's only.
@@ -271,6 +342,11 @@ export class ChatState {
     if (roomid === former || !this.rooms.has(roomid)) {
       return [deliver([session], { type: 'roomchange', identity: session.identity, former, roomid: former })];
     }
+    const barred = this.entryRefusal(session, this.rooms.get(roomid)!);
+    if (barred) {
+      // The seed refusal first (what core clients understand), then why.
+      return [deliver([session], { type: 'roomchange', identity: session.identity, former, roomid: former }), deliver([session], barred)];
+    }
     const fx: Effect[] = [];
     this.moveTo(fx, session, roomid);
     if (roomid === MAIN_HALL) {
@@ -280,7 +356,21 @@ export class ChatState {
     return fx;
   }
 
-  private createRoom(session: Session, roomid: string): Effect[] {
+  /** Why `session` may not enter `room` (private, banned), or null when it may. */
+  private entryRefusal(session: Session, room: Room): ServerMessage | null {
+    if (session.admin || isOwner(session, room)) return null;
+    const ban = room.modes.banOf(session.identity, this.now());
+    if (ban) {
+      const until = ban.until === 0 ? 'until unbanned' : `until ${new Date(ban.until).toISOString()}`;
+      return { type: 'error', code: ErrorCode.BANNED, message: `you are banned from ${room.id} ${until}${ban.reason ? `: ${ban.reason}` : ''}` };
+    }
+    if (room.modes.private && !room.modes.isInvited(session.identity)) {
+      return { type: 'error', code: ErrorCode.INVITE_ONLY, message: `${room.id} is invite-only` };
+    }
+    return null;
+  }
+
+  private createRoom(session: Session, roomid: string, isPrivate: boolean): Effect[] {
     if (isValidRoomId(roomid) && !this.rooms.has(roomid)) {
       if (this.roomsOwnedBy(session) >= this.limits.maxRoomsPerOwner) {
         // Refused the seed way (the unchanged list comes first, as seed clients expect), then why.
@@ -289,11 +379,16 @@ export class ChatState {
       }
       if (session.username !== null) {
         // An account's room outlives the connection: stored, and owned by the username.
-        this.addRoom(roomid, null).ownerUser = session.username;
+        const room = this.addRoom(roomid, null);
+        room.ownerUser = session.username;
+        room.modes.setPrivate(isPrivate);
         this.countUserRoom(session.username, +1);
-        return [{ kind: 'persist-room', roomid, owner: session.username }, deliver([session], this.roomList())];
+        const fx: Effect[] = [{ kind: 'persist-room', roomid, owner: session.username }];
+        if (isPrivate) fx.push({ kind: 'persist-room-modes', roomid });
+        fx.push(deliver([session], this.roomList()));
+        return fx;
       }
-      this.addRoom(roomid, session);
+      this.addRoom(roomid, session).modes.setPrivate(isPrivate);
       session.owned.add(roomid);
       return [{ kind: 'state', session: session.key }, deliver([session], this.roomList())];
     }
@@ -303,7 +398,7 @@ export class ChatState {
   private deleteRoom(session: Session, roomid: string): Effect[] {
     const room = this.rooms.get(roomid);
     const fx: Effect[] = [];
-    if (room && (room.owner === session || (room.ownerUser !== null && room.ownerUser === session.username))) {
+    if (room && room.id !== MAIN_HALL && (isOwner(session, room) || session.admin)) {
       // The room is gone first, so the lists its members get no longer offer it; then they
       // move to MainHall "as if they joined it", each move told to both rooms.
       this.rooms.delete(roomid);
@@ -316,8 +411,11 @@ export class ChatState {
         fx.push({ kind: 'unpersist-room', roomid });
         this.countUserRoom(room.ownerUser, -1);
       }
-      session.owned.delete(roomid);
-      fx.push({ kind: 'state', session: session.key });
+      // An administrator may delete a room a guest owns: that owner's mirror changes.
+      if (room.owner) {
+        room.owner.owned.delete(roomid);
+        fx.push({ kind: 'state', session: room.owner.key });
+      }
     }
     send(fx, session, this.roomList());
     return fx;
@@ -383,7 +481,7 @@ export class ChatState {
   }
 
   private addRoom(id: string, owner: Session | null): Room {
-    const room: Room = { id, owner, ownerUser: null, members: new Set() };
+    const room = newRoom(id, owner);
     this.rooms.set(id, room);
     return room;
   }
@@ -408,16 +506,4 @@ export class ChatState {
     const n = Number(digits);
     if (n < this.lowestFreeGuestHint) this.lowestFreeGuestHint = n;
   }
-}
-
-function ownerName(room: Room): string {
-  return room.ownerUser ?? room.owner?.identity ?? '';
-}
-
-function deliver(to: Iterable<Session>, message: ServerMessage): Effect {
-  return { kind: 'deliver', to: [...to].map((s) => s.key), message };
-}
-
-function send(fx: Effect[], session: Session, message: ServerMessage): void {
-  fx.push(deliver([session], message));
 }

@@ -16,6 +16,8 @@ export type Effect =
   | { kind: 'end'; session: SessionKey }
   /** A room owned by an account was created: store it. */
   | { kind: 'persist-room'; roomid: string; owner: string }
+  /** A stored room's privacy, invitations or bans changed: store them as they are now. */
+  | { kind: 'persist-room-modes'; roomid: string }
   /** A stored room was deleted. */
   | { kind: 'unpersist-room'; roomid: string };
 

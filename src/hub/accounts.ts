@@ -4,6 +4,7 @@ import { hashToken, newToken } from '../auth/tokens';
 import type { SessionKey } from '../core/effects';
 import { ErrorCode } from '../protocol/errors';
 import { isValidIdentity } from '../protocol/rules';
+import type { Administrators } from './administrators';
 import type { DirectMessages } from './direct-messages';
 import { RequestRefused, requireLogin, type HubContext } from './services';
 
@@ -17,6 +18,7 @@ export class Accounts {
   constructor(
     private readonly ctx: HubContext,
     private readonly directs: DirectMessages,
+    private readonly admins: Administrators,
   ) {}
 
   async register(key: SessionKey, username: string, password: string): Promise<void> {
@@ -68,6 +70,7 @@ export class Accounts {
     if (!extras) return; // gone while we checked
     extras.tokenHash = hashToken(token);
     extras.blocked = new Set(await store.blockedBy(username));
+    const admin = await this.admins.isAdmin(username);
     // (The login effects below mirror both to the worker, which hands them back after a hub restart.)
     if (!router.state.has(key)) return;
     router.apply(
@@ -75,9 +78,9 @@ export class Accounts {
         type: 'error',
         code: ErrorCode.SESSION_REPLACED,
         message: `${username} logged in on another connection`,
-      }),
+      }, admin),
     );
-    router.sendTo(key, { type: 'loggedin', identity: username, token });
+    router.sendTo(key, { type: 'loggedin', identity: username, token, admin });
     await this.directs.deliverInbox(key, username);
   }
 

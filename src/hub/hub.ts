@@ -6,6 +6,7 @@ import { ErrorCode } from '../protocol/errors';
 import type { ControlRequest } from '../protocol/messages';
 import type { Store } from '../store/store';
 import { AccountRateLimiter } from './account-rate-limit';
+import { Administrators } from './administrators';
 import { Accounts } from './accounts';
 import { DirectMessages } from './direct-messages';
 import { Profiles } from './profiles';
@@ -17,12 +18,14 @@ import type { WorkerLink } from './worker-link';
 type Restored = RestoredSession & { address: string; tokenHash: string | null };
 
 /** Requests that only read: worthless once their client has gone. */
-const READ_ONLY = new Set<string>(['history', 'resume', 'dmhistory', 'presence', 'who', 'list']);
+const READ_ONLY = new Set<string>(['history', 'resume', 'dmhistory', 'presence', 'who', 'list', 'roominfo']);
 
 /** The limits the hub enforces (a subset of Config). */
 export interface HubLimits extends ChatLimits {
   /** Room messages and DMs a second per account (`accountRateLimit`). */
   accountRateLimit: number;
+  /** Usernames that are server administrators by configuration (`admins`). */
+  admins: readonly string[];
 }
 
 /** How often idle accounts' rate buckets are forgotten. */
@@ -42,6 +45,7 @@ export class Hub {
   private readonly history: RoomHistory;
   private readonly profiles: Profiles;
   private readonly accountRate: AccountRateLimiter;
+  private readonly admins: Administrators;
   private recovering: boolean;
   private readonly awaited: Set<number>;
   private readonly restored: Restored[] = [];
@@ -55,14 +59,15 @@ export class Hub {
     expectedWorkers: number[],
     recoveryDeadlineMs: number,
     private readonly log: Logger,
-    limits: HubLimits = { accountRateLimit: Infinity, maxRoomsPerOwner: Infinity },
+    limits: HubLimits = { accountRateLimit: Infinity, maxRoomsPerOwner: Infinity, admins: [] },
   ) {
     this.router = new Router(store, log, limits);
+    this.admins = new Administrators(store, limits.admins);
     this.accountRate = new AccountRateLimiter(limits.accountRateLimit);
     setInterval(() => this.accountRate.sweep(Date.now()), RATE_SWEEP_MS).unref();
     this.ctx = { router: this.router, store, log };
     this.directs = new DirectMessages(this.ctx);
-    this.accounts = new Accounts(this.ctx, this.directs);
+    this.accounts = new Accounts(this.ctx, this.directs, this.admins);
     this.history = new RoomHistory(this.ctx);
     this.profiles = new Profiles(this.ctx);
     this.awaited = new Set(expectedWorkers);
@@ -77,7 +82,8 @@ export class Hub {
   async load(): Promise<void> {
     const { store } = this.ctx;
     this.router.state.reserve(await store.listUsernames());
-    this.router.state.loadPersistentRooms(await store.listRooms());
+    const rules = await store.listRoomRules();
+    this.router.state.loadPersistentRooms((await store.listRooms()).map((r) => ({ ...r, modes: rules.get(r.roomid) })));
     this.router.sequencer.load(await store.lastRoomSeqs());
   }
 
@@ -136,16 +142,20 @@ export class Hub {
     }
     const restored = this.restored.splice(0);
     this.router.restore(restored);
-    for (const r of restored) if (r.username) void this.reloadBlocks(r.key, r.username);
+    for (const r of restored) if (r.username) void this.reloadAccount(r.key, r.username);
     for (const { link, id, address } of this.awaitingWelcome.splice(0)) this.router.open(link, id, address);
     for (const { link, msg } of this.heldDuringRecovery.splice(0)) this.handle(link, msg);
   }
 
-  /** A restored logged-in session gets its block list back (the worker's mirror is refreshed). */
-  private async reloadBlocks(key: SessionKey, username: string): Promise<void> {
+  /**
+   * A restored logged-in session gets its block list back (the worker's mirror is refreshed)
+   * and its administrator role as it is now.
+   */
+  private async reloadAccount(key: SessionKey, username: string): Promise<void> {
     const extras = this.router.extrasOf(key);
     if (!extras) return;
     extras.blocked = new Set(await this.ctx.store.blockedBy(username));
+    this.router.state.setAdmin(key, await this.admins.isAdmin(username));
     this.router.refresh(key);
   }
 
@@ -255,6 +265,17 @@ export class Hub {
         return this.profiles.setStatus(key, r.text);
       case 'presence':
         return this.profiles.presence(key, r.users);
+      case 'private':
+      case 'invite':
+      case 'uninvite':
+      case 'kick':
+      case 'ban':
+      case 'unban':
+      case 'roominfo':
+      case 'transfer':
+      case 'disconnect':
+      case 'notice':
+        return this.router.moderate(key, r);
     }
   }
 }

@@ -3,7 +3,7 @@ import { ChatState, type ChatLimits, type RestoredSession } from '../core/chat-s
 import type { Effect, SessionKey } from '../core/effects';
 import { encodeEnd, encodeState, encodeToSessions } from '../ipc/hub-link-messages';
 import { ErrorCode } from '../protocol/errors';
-import type { CoreControlRequest, ServerMessage } from '../protocol/messages';
+import type { CoreControlRequest, ModerationClientMessage, ServerMessage } from '../protocol/messages';
 import type { Store } from '../store/store';
 import { Outbox } from './outbox';
 import { RoomSequencer } from './room-sequencer';
@@ -89,6 +89,10 @@ export class Router {
     this.apply(this.state.request(key, request));
   }
 
+  moderate(key: SessionKey, request: ModerationClientMessage): void {
+    this.apply(this.state.moderate(key, request));
+  }
+
   close(link: WorkerLink, id: number): void {
     if (!link.sessions.delete(id)) return;
     const key = link.keyOf(id);
@@ -164,6 +168,12 @@ export class Router {
         case 'persist-room':
           this.persist(() => this.store.saveRoom({ roomid: fx.roomid, owner: fx.owner, createdAt: Date.now() }), fx.roomid);
           break;
+        case 'persist-room-modes': {
+          // The rules as they are when this effect is applied: later changes queue their own write.
+          const rules = this.state.persistentModesOf(fx.roomid);
+          if (rules) this.persist(() => this.store.saveRoomRules(fx.roomid, rules), fx.roomid);
+          break;
+        }
         case 'unpersist-room':
           this.persist(() => this.store.deleteRoom(fx.roomid), fx.roomid);
           break;

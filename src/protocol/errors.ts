@@ -43,6 +43,14 @@ export const ErrorCode = {
   NO_SUCH_MESSAGE: 'NO_SUCH_MESSAGE',
   /** The request is understood but this client may not do it (e.g. recall another's message). */
   NOT_ALLOWED: 'NOT_ALLOWED',
+  /** A moderation request names a room that does not exist, or MainHall. */
+  NO_SUCH_ROOM: 'NO_SUCH_ROOM',
+  /** `join` of a private room without an invitation (after the core refusal). */
+  INVITE_ONLY: 'INVITE_ONLY',
+  /** `join` of a room this identity is banned from (after the core refusal). */
+  BANNED: 'BANNED',
+  /** An administrator closed this connection; the reason is in the message. */
+  DISCONNECTED: 'DISCONNECTED',
   /** The same account logged in on another connection; this one is closed. */
   SESSION_REPLACED: 'SESSION_REPLACED',
   /**

@@ -12,7 +12,7 @@ export type CoreClientMessage =
   | { type: 'join'; roomid: string }
   | { type: 'who'; roomid: string }
   | { type: 'list' }
-  | { type: 'createroom'; roomid: string }
+  | { type: 'createroom'; roomid: string; private?: boolean }
   | { type: 'delete'; roomid: string }
   | { type: 'message'; content: string }
   | { type: 'quit' };
@@ -34,10 +34,23 @@ export type AccountClientMessage =
   | { type: 'status'; text: string }
   | { type: 'presence'; users: string[] };
 
+/** Moderation by a room's owner or a server administrator (docs/PROTOCOL.md, Roles). */
+export type ModerationClientMessage =
+  | { type: 'private'; roomid: string; on: boolean }
+  | { type: 'invite'; roomid: string; identity: string }
+  | { type: 'uninvite'; roomid: string; identity: string }
+  | { type: 'kick'; roomid: string; identity: string; reason?: string }
+  | { type: 'ban'; roomid: string; identity: string; seconds?: number; reason?: string }
+  | { type: 'unban'; roomid: string; identity: string }
+  | { type: 'roominfo'; roomid: string }
+  | { type: 'transfer'; roomid: string; identity: string }
+  | { type: 'disconnect'; identity: string; reason?: string }
+  | { type: 'notice'; content: string };
+
 /** Connection upkeep, answered by the worker itself: `ping` gets `pong` (keeps `idleTimeoutMs` at bay). */
 export type SessionClientMessage = { type: 'ping' };
 
-export type ClientMessage = CoreClientMessage | AccountClientMessage | SessionClientMessage;
+export type ClientMessage = CoreClientMessage | AccountClientMessage | ModerationClientMessage | SessionClientMessage;
 
 export type ClientMessageType = ClientMessage['type'];
 
@@ -76,6 +89,14 @@ export interface DirectMessageOut {
   recalled?: boolean;
 }
 
+export interface RoomBanEntry {
+  identity: string;
+  by: string;
+  reason: string;
+  /** Milliseconds since the epoch; 0: until `unban`. */
+  until: number;
+}
+
 export interface PresenceEntry {
   username: string;
   online: boolean;
@@ -91,7 +112,7 @@ export type ServerMessage =
   | RoomMessageOut
   | { type: 'error'; code: ErrorCode | string; message: string }
   | { type: 'registered'; username: string }
-  | { type: 'loggedin'; identity: string; token: string }
+  | { type: 'loggedin'; identity: string; token: string; admin: boolean }
   | { type: 'loggedout'; identity: string }
   | DirectMessageOut
   | { type: 'history'; roomid: string; messages: RoomMessageOut[] }
@@ -101,4 +122,13 @@ export type ServerMessage =
   | { type: 'blocklist'; users: string[] }
   | { type: 'profile'; username: string; status: string; dnd: boolean }
   | { type: 'presence'; users: PresenceEntry[] }
+  | { type: 'private'; roomid: string; on: boolean; by: string }
+  | { type: 'invite'; roomid: string; identity: string; by: string }
+  | { type: 'uninvite'; roomid: string; identity: string; by: string }
+  | { type: 'kick'; roomid: string; identity: string; by: string; reason: string }
+  | { type: 'ban'; roomid: string; identity: string; by: string; reason: string; until: number }
+  | { type: 'unban'; roomid: string; identity: string; by: string }
+  | { type: 'roominfo'; roomid: string; owner: string; private: boolean; invited: string[]; bans: RoomBanEntry[] }
+  | { type: 'disconnected'; identity: string; by: string; reason: string }
+  | { type: 'notice'; from: string; content: string; ts: number }
   | { type: 'pong' };

@@ -3,6 +3,8 @@ import { ErrorCode } from './errors';
 import { exceedsJsonDepth } from './json-depth';
 import type { ClientMessage, ClientMessageType } from './messages';
 
+export const MAX_REASON_LENGTH = 200;
+
 /**
  * Boundary validation of client lines. Pure: a line in, a typed message or a coded error out.
  * Extra fields are tolerated (clients in the wild add their own); missing or wrong-typed
@@ -13,6 +15,9 @@ import type { ClientMessage, ClientMessageType } from './messages';
 // Plain JSON Schema, not a schema builder: workers load this at every process start.
 const str = { type: 'string' };
 const seq = { type: 'integer', minimum: 0 };
+const bool = { type: 'boolean' };
+/** Why a client was kicked, banned or disconnected: shown to others, so kept short. */
+const reason = { type: 'string', maxLength: MAX_REASON_LENGTH };
 const object = (properties: Record<string, object>, required: string[] = Object.keys(properties)): object => ({
   type: 'object',
   properties,
@@ -24,7 +29,7 @@ const messageSchemas: Record<ClientMessageType, object> = {
   join: object({ roomid: str }),
   who: object({ roomid: str }),
   list: object({}),
-  createroom: object({ roomid: str }),
+  createroom: object({ roomid: str, private: bool }, ['roomid']),
   delete: object({ roomid: str }),
   message: object({ content: str }),
   quit: object({}),
@@ -46,6 +51,17 @@ const messageSchemas: Record<ClientMessageType, object> = {
   dnd: object({ on: { type: 'boolean' } }),
   status: object({ text: { type: 'string', maxLength: 140 } }),
   presence: object({ users: { type: 'array', items: str, maxItems: 100 } }),
+  private: object({ roomid: str, on: bool }),
+  invite: object({ roomid: str, identity: str }),
+  uninvite: object({ roomid: str, identity: str }),
+  kick: object({ roomid: str, identity: str, reason }, ['roomid', 'identity']),
+  // At most ten years: a longer ban is "until unban" (0) in all but name.
+  ban: object({ roomid: str, identity: str, seconds: { type: 'integer', minimum: 0, maximum: 315_360_000 }, reason }, ['roomid', 'identity']),
+  unban: object({ roomid: str, identity: str }),
+  roominfo: object({ roomid: str }),
+  transfer: object({ roomid: str, identity: str }),
+  disconnect: object({ identity: str, reason }, ['identity']),
+  notice: object({ content: str }),
   ping: object({}),
 };
 
@@ -97,7 +113,7 @@ export function parseClientLine(line: string, limits: ParseLimits = UNLIMITED): 
     return { ok: false, code: ErrorCode.INVALID_FIELD, message: `${type}: field "${field}" ${first?.message ?? 'is invalid'}` };
   }
   const message = value as ClientMessage;
-  if ((message.type === 'message' || message.type === 'dm') && longerThan(message.content, limits.maxContentLength)) {
+  if ((message.type === 'message' || message.type === 'dm' || message.type === 'notice') && longerThan(message.content, limits.maxContentLength)) {
     return { ok: false, code: ErrorCode.CONTENT_TOO_LONG, message: `${type}: content longer than ${limits.maxContentLength} characters` };
   }
   return { ok: true, message };

@@ -8,6 +8,8 @@ export type StoreErrorCode =
   | 'STORE_CONFLICT'
   /** The request names an account (owner, sender, recipient, blocker) that does not exist. */
   | 'STORE_UNKNOWN_ACCOUNT'
+  /** The request names a stored room that does not exist (room rules). */
+  | 'STORE_UNKNOWN_ROOM'
   /** Another process holds the lock longer than the busy timeout; retry later. */
   | 'STORE_BUSY'
   /** The storage itself failed (disk full, I/O error, unreadable or corrupt file). */

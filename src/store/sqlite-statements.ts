@@ -68,6 +68,28 @@ export function prepareStatements(db: Database) {
        ON CONFLICT (roomid) DO UPDATE SET owner = excluded.owner, created_at = excluded.created_at`,
     ),
     deleteRoom: db.prepare<[string]>('DELETE FROM rooms WHERE roomid = ?'),
+    roomExists: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM rooms WHERE roomid = ?'),
+    saveRoomPrivacy: db.prepare<[string, number]>(
+      'INSERT INTO room_rules (roomid, private) VALUES (?, ?) ON CONFLICT (roomid) DO UPDATE SET private = excluded.private',
+    ),
+    clearRoomInvites: db.prepare<[string]>('DELETE FROM room_invites WHERE roomid = ?'),
+    clearRoomBans: db.prepare<[string]>('DELETE FROM room_bans WHERE roomid = ?'),
+    insertRoomInvite: db.prepare<[string, string]>('INSERT INTO room_invites (roomid, name) VALUES (?, ?)'),
+    insertRoomBan: db.prepare<[string, string, string, string, number]>(
+      'INSERT INTO room_bans (roomid, name, banned_by, reason, until) VALUES (?, ?, ?, ?, ?)',
+    ),
+    listRoomPrivacy: db.prepare<[], { roomid: string; private: number }>('SELECT roomid, private FROM room_rules'),
+    listRoomInvites: db.prepare<[], { roomid: string; name: string }>('SELECT roomid, name FROM room_invites ORDER BY roomid, name'),
+    listRoomBans: db.prepare<[], { roomid: string; name: string; banned_by: string; reason: string; until: number }>(
+      'SELECT roomid, name, banned_by, reason, until FROM room_bans ORDER BY roomid, name',
+    ),
+
+    grantAdmin: db.prepare<[string, number]>(
+      'INSERT INTO admins (username, granted_at) VALUES (?, ?) ON CONFLICT (username) DO NOTHING',
+    ),
+    revokeAdmin: db.prepare<[string]>('DELETE FROM admins WHERE username = ?'),
+    isAdmin: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM admins WHERE username = ?'),
+    listAdmins: db.prepare<[], { username: string }>('SELECT username FROM admins ORDER BY username'),
     listRooms: db.prepare<[], RoomRow>('SELECT roomid, owner, created_at FROM rooms ORDER BY roomid'),
 
     insertRoomMessage: db.prepare<[string, number, string, string, string, number, number]>(

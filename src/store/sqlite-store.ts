@@ -11,7 +11,7 @@ import {
   type RoomRow,
   type SqliteStatements,
 } from './sqlite-statements';
-import type { Account, DirectMessage, InboxEntry, PersistentRoom, RoomMessage, Store } from './store';
+import type { Account, DirectMessage, InboxEntry, PersistentRoom, RoomMessage, RoomRules, Store } from './store';
 
 /** Bound for "no upper bound" in `seq < ?` / `ts < ?`: one statement serves both cases. */
 const NO_BOUND = Number.MAX_SAFE_INTEGER;
@@ -41,6 +41,7 @@ export class SqliteStore implements Store {
   private readonly db: Database;
   private statements: SqliteStatements | null = null;
   private appendRoomTx: Transaction<(messages: RoomMessage[]) => void> | null = null;
+  private saveRulesTx: Transaction<(roomid: string, rules: RoomRules) => void> | null = null;
   private appendDmTx: Transaction<(message: DirectMessage, queue: boolean) => number | null> | null = null;
 
   /**
@@ -131,6 +132,49 @@ export class SqliteStore implements Store {
   async listRooms(): Promise<PersistentRoom[]> {
     const q = this.q();
     return this.guard(() => q.listRooms.all()).map(toRoom);
+  }
+
+  async saveRoomRules(roomid: string, rules: RoomRules): Promise<void> {
+    this.q();
+    this.guard(() => this.saveRulesTx!.immediate(roomid, rules));
+  }
+
+  async listRoomRules(): Promise<Map<string, RoomRules>> {
+    const q = this.q();
+    return this.guard(() => {
+      const out = new Map<string, RoomRules>();
+      const of = (roomid: string): RoomRules => {
+        let rules = out.get(roomid);
+        if (!rules) out.set(roomid, (rules = { private: false, invited: [], bans: [] }));
+        return rules;
+      };
+      for (const r of q.listRoomPrivacy.all()) of(r.roomid).private = r.private === 1;
+      for (const r of q.listRoomInvites.all()) of(r.roomid).invited.push(r.name);
+      for (const r of q.listRoomBans.all()) of(r.roomid).bans.push({ identity: r.name, by: r.banned_by, reason: r.reason, until: r.until });
+      return out;
+    });
+  }
+
+  // Administrators -----------------------------------------------------------------------
+
+  async grantAdmin(username: string, grantedAt: number): Promise<void> {
+    const q = this.q();
+    this.guard(() => q.grantAdmin.run(username, grantedAt));
+  }
+
+  async revokeAdmin(username: string): Promise<boolean> {
+    const q = this.q();
+    return this.guard(() => q.revokeAdmin.run(username).changes === 1);
+  }
+
+  async isAdmin(username: string): Promise<boolean> {
+    const q = this.q();
+    return this.guard(() => q.isAdmin.get(username)) !== undefined;
+  }
+
+  async listAdmins(): Promise<string[]> {
+    const q = this.q();
+    return this.guard(() => q.listAdmins.all()).map((r) => r.username);
   }
 
   // Room history -------------------------------------------------------------------------
@@ -251,6 +295,14 @@ export class SqliteStore implements Store {
       for (const m of messages) {
         q.insertRoomMessage.run(m.roomid, m.seq, m.id, m.identity, m.recalled ? '' : m.content, m.ts, m.recalled ? 1 : 0);
       }
+    });
+    this.saveRulesTx = this.db.transaction((roomid: string, rules: RoomRules) => {
+      if (!q.roomExists.get(roomid)) throw new StoreError('STORE_UNKNOWN_ROOM', `no stored room ${roomid}`);
+      q.saveRoomPrivacy.run(roomid, rules.private ? 1 : 0);
+      q.clearRoomInvites.run(roomid);
+      q.clearRoomBans.run(roomid);
+      for (const name of rules.invited) q.insertRoomInvite.run(roomid, name);
+      for (const b of rules.bans) q.insertRoomBan.run(roomid, b.identity, b.by, b.reason, b.until);
     });
     this.appendDmTx = this.db.transaction((m: DirectMessage, queue: boolean): number | null => {
       const content = m.recalled ? '' : m.content;

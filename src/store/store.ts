@@ -61,6 +61,15 @@ export interface PersistentRoom {
   createdAt: number;
 }
 
+/** Who may enter a stored room besides its owner and administrators. */
+export interface RoomRules {
+  private: boolean;
+  /** Invited names, sorted. */
+  invited: string[];
+  /** Sorted by name; `until` is ms since the epoch, 0 for "until lifted". */
+  bans: Array<{ identity: string; by: string; reason: string; until: number }>;
+}
+
 export interface Store {
   /** Creates or upgrades the schema (versioned migrations, applied in order, once each). */
   migrate(): Promise<void>;
@@ -85,6 +94,18 @@ export interface Store {
   saveRoom(room: PersistentRoom): Promise<void>;
   deleteRoom(roomid: string): Promise<void>;
   listRooms(): Promise<PersistentRoom[]>;
+  /** Replaces a stored room's rules as a whole (the room must be saved: else STORE_UNKNOWN_ROOM). */
+  saveRoomRules(roomid: string, rules: RoomRules): Promise<void>;
+  /** The rules of every stored room that has any; deleting a room deletes its rules. */
+  listRoomRules(): Promise<Map<string, RoomRules>>;
+
+  // Server administrators granted with `switchboard admin grant` ----------------------
+  /** The account must exist (else STORE_UNKNOWN_ACCOUNT); granting twice is a no-op. */
+  grantAdmin(username: string, grantedAt: number): Promise<void>;
+  /** False when the account was not an administrator. */
+  revokeAdmin(username: string): Promise<boolean>;
+  isAdmin(username: string): Promise<boolean>;
+  listAdmins(): Promise<string[]>;
 
   // Room history -----------------------------------------------------------------------
   /** Stores a batch atomically (one transaction): all or none. */

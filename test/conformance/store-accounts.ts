@@ -99,6 +99,61 @@ export function accountTests(withStore: WithStore): void {
       }));
   });
 
+  describe('room rules', () => {
+    const rules = {
+      private: true,
+      invited: ['bob', 'guest7'],
+      bans: [
+        { identity: 'carl', by: 'ann', reason: 'spam', until: 0 },
+        { identity: 'dora', by: 'ann', reason: '', until: 99 },
+      ],
+    };
+
+    test('save, list, replace as a whole; deleting the room deletes them', () =>
+      withStore(async (store) => {
+        await register(store, 'ann');
+        await store.saveRoom({ roomid: 'den', owner: 'ann', createdAt: 1 });
+        await store.saveRoom({ roomid: 'attic', owner: 'ann', createdAt: 2 });
+        assert.deepEqual(await store.listRoomRules(), new Map());
+        await store.saveRoomRules('den', rules);
+        await store.saveRoomRules('attic', { private: false, invited: [], bans: [] });
+        assert.deepEqual(await store.listRoomRules(), new Map([['attic', { private: false, invited: [], bans: [] }], ['den', rules]]));
+        await store.saveRoomRules('den', { private: false, invited: ['eve'], bans: [] });
+        assert.deepEqual((await store.listRoomRules()).get('den'), { private: false, invited: ['eve'], bans: [] });
+        await store.deleteRoom('den');
+        assert.deepEqual([...(await store.listRoomRules()).keys()], ['attic']);
+      }));
+
+    test('rules of a room that is not stored are refused', () =>
+      withStore(async (store) => {
+        await rejectsWith(store.saveRoomRules('nowhere', rules), 'STORE_UNKNOWN_ROOM');
+        assert.deepEqual(await store.listRoomRules(), new Map());
+      }));
+  });
+
+  describe('administrators', () => {
+    test('grant (twice is fine), is, list, revoke', () =>
+      withStore(async (store) => {
+        await register(store, 'ann', 'bob');
+        assert.deepEqual(await store.listAdmins(), []);
+        await store.grantAdmin('bob', 1);
+        await store.grantAdmin('bob', 2);
+        await store.grantAdmin('ann', 3);
+        assert.equal(await store.isAdmin('bob'), true);
+        assert.equal(await store.isAdmin('carl'), false);
+        assert.deepEqual(await store.listAdmins(), ['ann', 'bob']);
+        assert.equal(await store.revokeAdmin('bob'), true);
+        assert.equal(await store.revokeAdmin('bob'), false);
+        assert.deepEqual(await store.listAdmins(), ['ann']);
+      }));
+
+    test('only an account can be granted', () =>
+      withStore(async (store) => {
+        await rejectsWith(store.grantAdmin('ghost', 1), 'STORE_UNKNOWN_ACCOUNT');
+        assert.deepEqual(await store.listAdmins(), []);
+      }));
+  });
+
   describe('blocking', () => {
     test('block and unblock are idempotent and one-way', () =>
       withStore(async (store) => {

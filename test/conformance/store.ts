@@ -120,6 +120,8 @@ async function populate(store: Store): Promise<void> {
   await store.appendDirectMessage(directMessage('d1', 'ann', 'bob', 7), true);
   await store.appendDirectMessage(directMessage('d2', 'bob', 'ann', 8), false);
   await store.block('bob', 'guest3');
+  await store.saveRoomRules('den', { private: true, invited: ['bob'], bans: [{ identity: 'guest9', by: 'ann', reason: 'spam', until: 0 }] });
+  await store.grantAdmin('ann', 9);
 }
 
 /** Everything `populate` wrote, read back through the interface. */
@@ -130,6 +132,8 @@ async function snapshot(store: Store) {
     bob: await store.getAccount('bob'),
     token: await store.findToken('tok'),
     rooms: await store.listRooms(),
+    rules: await store.listRoomRules(),
+    admins: await store.listAdmins(),
     seqs: await store.lastRoomSeqs(),
     den: await store.roomHistory('den', null, 100),
     hall: await store.roomSince('MainHall', 0, 100),

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { TestClient, type Msg } from '../helpers/client';
+import { PASSWORD, expectFields, login, ok, refused, register, runCli as run, welcomed, type Account, type Conn } from '../helpers/requests';
 import * as proc from '../helpers/procfs';
 import { startServer, type RunningServer } from '../helpers/server';
 import { sleep, until, within } from '../helpers/wait';
@@ -26,8 +26,6 @@ import { sleep, until, within } from '../helpers/wait';
  * revoke the token.
  */
 
-const BIN = path.resolve(__dirname, '..', '..', '..', 'bin', 'switchboard.js');
-const PASSWORD = 'correct horse';
 const GUEST = /^guest[1-9][0-9]*$/;
 /** Long enough for the server to have sent anything it was going to send. */
 const QUIET_MS = 300;
@@ -41,45 +39,6 @@ const uniq = (prefix: string): string => `${prefix}${RUN}${(++counter).toString(
 
 
 // ---- clients ---------------------------------------------------------------------------------
-
-interface Conn {
-  c: TestClient;
-  /** The identity as last known to the test. */
-  id: string;
-}
-
-interface Account extends Conn {
-  username: string;
-  token: string;
-}
-
-/** Checks the named fields only: messages may carry more. */
-function expectFields(m: Msg, expected: Record<string, unknown>, what = ''): void {
-  const got = Object.fromEntries(Object.keys(expected).map((k) => [k, m[k]]));
-  assert.deepEqual(got, expected, `${what}unexpected message ${JSON.stringify(m)}`);
-}
-
-/** Sends `msg`; resolves with the first later message that is an `error` or matches. */
-async function ask(c: TestClient, msg: object, match: (m: Msg) => boolean, timeoutMs = 5000): Promise<Msg> {
-  const earlier = new Set(c.received);
-  c.send(msg);
-  return c.waitFor((m) => !earlier.has(m) && (m.type === 'error' || match(m)), timeoutMs);
-}
-
-/** `msg` is answered with a message of `type` (matching `match`), not an error. */
-async function ok(c: TestClient, msg: object, type: string, match: (m: Msg) => boolean = () => true, timeoutMs = 5000): Promise<Msg> {
-  const m = await ask(c, msg, (x) => x.type === type && match(x), timeoutMs);
-  assert.equal(m.type, type, `${JSON.stringify(msg)} answered with ${JSON.stringify(m)}`);
-  return m;
-}
-
-/** `msg` is answered with error `code`; `success` names the reply an accepted request would get. */
-async function refused(c: TestClient, msg: object, code: string, success: string[] = []): Promise<Msg> {
-  const m = await ask(c, msg, (x) => success.includes(x.type));
-  expectFields(m, { type: 'error', code }, `${JSON.stringify(msg)}: `);
-  assert.equal(typeof m.message, 'string');
-  return m;
-}
 
 /** Gives the server time to send anything it was going to send. */
 const settle = (): Promise<void> => sleep(QUIET_MS);
@@ -98,34 +57,6 @@ async function waitOffline(asker: TestClient, username: string, timeoutMs = 5000
 
 function dmsOf(c: TestClient): Msg[] {
   return c.received.filter((m) => m.type === 'dm');
-}
-
-async function welcomed(port: number, timeoutMs = 5000): Promise<Conn> {
-  const c = await TestClient.connect(port);
-  try {
-    const hello = await c.next(timeoutMs);
-    assert.equal(hello.type, 'newidentity', `welcome starts with newidentity: ${JSON.stringify(hello)}`);
-    await c.waitFor((m) => m.type === 'roomcontents', timeoutMs);
-    return { c, id: hello.identity as string };
-  } catch (err) {
-    await c.close();
-    throw err;
-  }
-}
-
-async function register(c: TestClient, username: string, password = PASSWORD): Promise<void> {
-  const m = await ok(c, { type: 'register', username, password }, 'registered');
-  expectFields(m, { username });
-}
-
-/** Logs `conn` in (password, or token when given); returns the token. */
-async function login(conn: Conn, username: string, how: { password?: string; token?: string } = { password: PASSWORD }): Promise<string> {
-  const request = how.token !== undefined ? { type: 'login', token: how.token } : { type: 'login', username, password: how.password };
-  const m = await ok(conn.c, request, 'loggedin');
-  expectFields(m, { identity: username });
-  assert.ok(typeof m.token === 'string' && m.token.length >= 16, `a token: ${JSON.stringify(m)}`);
-  conn.id = username;
-  return m.token as string;
 }
 
 async function join(conn: Conn, roomid: string): Promise<void> {
@@ -340,15 +271,6 @@ async function killHub(server: RunningServer, t?: TestContext): Promise<number> 
   await server.waitForLog((l) => l.role === 'hub' && l.pid === fresh && l.msg === 'recovered', 15_000);
   t?.diagnostic(`hub ${old} killed; hub ${fresh} recovered after ${Date.now() - t0} ms`);
   return fresh;
-}
-
-function run(args: string[], timeoutMs = 20_000): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
 }
 
 // Clients here stream a message every STREAM_EVERY_MS, far over the default rate limits, which

@@ -52,10 +52,11 @@ test('--unix-socket is resolved to an absolute path', () => {
   assert.equal(load([]).unixSocket, null);
 });
 
-test('null switches optional settings off without becoming 0 or ""', () => {
-  const c = load(['--port', 'null', '--unix-socket', 'chat.sock']);
+test('null switches optional settings off without becoming 0 or ""; lists split on commas', () => {
+  const c = load(['--port', 'null', '--unix-socket', 'chat.sock', '--admins', 'alice, bob']);
   assert.equal(c.port, null);
   assert.equal(c.tlsPort, null);
+  assert.deepEqual(c.admins, ['alice', 'bob']);
   assert.throws(() => load(['--port', 'null']), /no listener/);
   assert.throws(() => load(['--tls-port', '5000']), /tlsPort needs tlsCert and tlsKey/);
 });

@@ -95,6 +95,38 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
       ) STRICT, WITHOUT ROWID;
     `,
   },
+  {
+    version: 2,
+    name: 'administrators; privacy, invitations and bans of stored rooms',
+    // A room's rules go with its row (ON DELETE CASCADE); names in invitations and bans are any
+    // identities (guests too), so they have no foreign key. `until` 0: until lifted.
+    up: `
+      CREATE TABLE admins (
+        username   TEXT    PRIMARY KEY REFERENCES accounts (username) ON DELETE CASCADE,
+        granted_at INTEGER NOT NULL
+      ) STRICT, WITHOUT ROWID;
+
+      CREATE TABLE room_rules (
+        roomid  TEXT    PRIMARY KEY REFERENCES rooms (roomid) ON DELETE CASCADE,
+        private INTEGER NOT NULL CHECK (private IN (0, 1))
+      ) STRICT, WITHOUT ROWID;
+
+      CREATE TABLE room_invites (
+        roomid TEXT NOT NULL REFERENCES rooms (roomid) ON DELETE CASCADE,
+        name   TEXT NOT NULL,
+        PRIMARY KEY (roomid, name)
+      ) STRICT, WITHOUT ROWID;
+
+      CREATE TABLE room_bans (
+        roomid    TEXT    NOT NULL REFERENCES rooms (roomid) ON DELETE CASCADE,
+        name      TEXT    NOT NULL,
+        banned_by TEXT    NOT NULL,
+        reason    TEXT    NOT NULL,
+        until     INTEGER NOT NULL,
+        PRIMARY KEY (roomid, name)
+      ) STRICT, WITHOUT ROWID;
+    `,
+  },
 ];
 
 /** The schema version this build writes. */

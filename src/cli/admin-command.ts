@@ -1,0 +1,50 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { createStore } from '../store';
+import { StoreError } from '../store/errors';
+
+const USAGE = 'usage: switchboard admin grant|revoke USERNAME --data-dir DIR | switchboard admin list --data-dir DIR';
+
+/**
+ * `switchboard admin grant|revoke|list`: the server administrators kept in the store (beside
+ * those of the `admins` setting). Works while the server runs; a change applies from the
+ * account's next login.
+ */
+export async function runAdmin(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { 'data-dir': { type: 'string' } } });
+  const [action, username, ...extra] = positionals;
+  const needsName = action === 'grant' || action === 'revoke';
+  if (!action || !['grant', 'revoke', 'list'].includes(action) || (needsName ? !username || extra.length > 0 : username !== undefined)) {
+    throw new Error(USAGE);
+  }
+  const dataDir = path.resolve(values['data-dir'] ?? './data');
+  if (!fs.existsSync(dataDir)) throw new Error(`no data dir at ${dataDir}`);
+  const store = createStore('sqlite', dataDir);
+  try {
+    await store.migrate();
+    switch (action) {
+      case 'grant':
+        try {
+          await store.grantAdmin(username!, Date.now());
+        } catch (err) {
+          if (err instanceof StoreError && err.code === 'STORE_UNKNOWN_ACCOUNT') throw new Error(`no account ${username}: register it first`);
+          throw err;
+        }
+        process.stderr.write(`${username} is an administrator (from their next login)\n`);
+        return 0;
+      case 'revoke':
+        if (!(await store.revokeAdmin(username!))) {
+          process.stderr.write(`${username} was not an administrator in the store (the admins setting is separate)\n`);
+          return 1;
+        }
+        process.stderr.write(`${username} is no longer an administrator (from their next login)\n`);
+        return 0;
+      default:
+        for (const name of await store.listAdmins()) process.stdout.write(`${name}\n`);
+        return 0;
+    }
+  } finally {
+    await store.close();
+  }
+}

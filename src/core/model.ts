@@ -1,0 +1,47 @@
+import type { ServerMessage } from '../protocol/messages';
+import type { Effect, SessionKey } from './effects';
+import { RoomModes } from './room-modes';
+
+/** A connected client as the room state knows it. */
+export interface Session {
+  key: SessionKey;
+  identity: string;
+  roomid: string;
+  /** Rooms this guest session owns (seed-004 lifetime: they lose their owner when it leaves). */
+  owned: Set<string>;
+  /** The account this session is logged in as (its identity is then the username), or null. */
+  username: string | null;
+  /** A logged-in server administrator (config `admins` or granted in the store). */
+  admin: boolean;
+}
+
+export interface Room {
+  id: string;
+  /** Owning guest session, or null. */
+  owner: Session | null;
+  /** Owning account: such a room is persistent and keeps its owner while they are away. */
+  ownerUser: string | null;
+  members: Set<Session>;
+  modes: RoomModes;
+}
+
+export function newRoom(id: string, owner: Session | null): Room {
+  return { id, owner, ownerUser: null, members: new Set(), modes: new RoomModes() };
+}
+
+/** The identity shown as the room's owner ('' for none). */
+export function ownerName(room: Room): string {
+  return room.ownerUser ?? room.owner?.identity ?? '';
+}
+
+export function isOwner(session: Session, room: Room): boolean {
+  return room.owner === session || (room.ownerUser !== null && room.ownerUser === session.username);
+}
+
+export function deliver(to: Iterable<Session>, message: ServerMessage): Effect {
+  return { kind: 'deliver', to: [...new Set(to)].map((s) => s.key), message };
+}
+
+export function send(fx: Effect[], session: Session, message: ServerMessage): void {
+  fx.push(deliver([session], message));
+}

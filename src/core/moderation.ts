@@ -1,0 +1,145 @@
+import { ErrorCode } from '../protocol/errors';
+import type { ModerationClientMessage, ServerMessage } from '../protocol/messages';
+import { isValidIdentity } from '../protocol/rules';
+import type { ChatState } from './chat-state';
+import type { Effect } from './effects';
+import { deliver, isOwner, ownerName, send, type Room, type Session } from './model';
+
+type RoomRequest = Exclude<ModerationClientMessage, { type: 'disconnect' } | { type: 'notice' }>;
+
+/**
+ * The moderation requests of docs/PROTOCOL.md (Roles): a room's owner or a server
+ * administrator acts on a room; an administrator also on connections and the whole server.
+ * Pure like ChatState: effects out, refusals as `error` effects that change nothing.
+ */
+export class Moderation {
+  constructor(private readonly state: ChatState) {}
+
+  handle(actor: Session, req: ModerationClientMessage): Effect[] {
+    if (req.type === 'disconnect') return this.disconnect(actor, req.identity, req.reason ?? '');
+    if (req.type === 'notice') return this.notice(actor, req.content);
+    const room = this.state.moderatedRoom(req.roomid);
+    if (!room) return refuse(actor, ErrorCode.NO_SUCH_ROOM, `no room ${JSON.stringify(req.roomid)} to moderate`);
+    if (!actor.admin && !isOwner(actor, room)) {
+      return refuse(actor, ErrorCode.NOT_ALLOWED, `only the owner of ${room.id} or an administrator may do that`);
+    }
+    return this.onRoom(actor, room, req);
+  }
+
+  private onRoom(actor: Session, room: Room, req: RoomRequest): Effect[] {
+    switch (req.type) {
+      case 'private':
+        return this.setPrivate(actor, room, req.on);
+      case 'invite':
+        return this.invite(actor, room, req.identity);
+      case 'uninvite':
+        if (!room.modes.uninvite(req.identity)) return refuse(actor, ErrorCode.NO_SUCH_USER, `${req.identity} has no invitation to ${room.id}`);
+        return [...persistModes(room), deliver([actor], { type: 'uninvite', roomid: room.id, identity: req.identity, by: actor.identity })];
+      case 'kick':
+        return this.kick(actor, room, req.identity, req.reason ?? '');
+      case 'ban':
+        return this.ban(actor, room, req.identity, req.seconds ?? 0, req.reason ?? '');
+      case 'unban':
+        if (!room.modes.unban(req.identity, this.state.now())) return refuse(actor, ErrorCode.NO_SUCH_USER, `${req.identity} is not banned from ${room.id}`);
+        return [...persistModes(room), deliver([actor], { type: 'unban', roomid: room.id, identity: req.identity, by: actor.identity })];
+      case 'roominfo': {
+        const { private: isPrivate, invited, bans } = room.modes.snapshot(this.state.now());
+        return [deliver([actor], { type: 'roominfo', roomid: room.id, owner: ownerName(room), private: isPrivate, invited, bans })];
+      }
+      case 'transfer':
+        return this.transfer(actor, room, req.identity);
+    }
+  }
+
+  private setPrivate(actor: Session, room: Room, on: boolean): Effect[] {
+    room.modes.setPrivate(on);
+    return [...persistModes(room), deliver([...room.members, actor], { type: 'private', roomid: room.id, on, by: actor.identity })];
+  }
+
+  private invite(actor: Session, room: Room, name: string): Effect[] {
+    const invitee = this.state.sessionNamed(name);
+    if (!invitee && !this.state.isReserved(name)) return refuse(actor, ErrorCode.NO_SUCH_USER, `nobody called ${JSON.stringify(name)} is connected or registered`);
+    room.modes.invite(name);
+    const told = invitee ? [actor, invitee] : [actor];
+    return [...persistModes(room), deliver(told, { type: 'invite', roomid: room.id, identity: name, by: actor.identity })];
+  }
+
+  private kick(actor: Session, room: Room, name: string, reason: string): Effect[] {
+    const target = this.state.sessionNamed(name);
+    if (!target || target.roomid !== room.id) return refuse(actor, ErrorCode.NO_SUCH_USER, `${name} is not in ${room.id}`);
+    const untouchable = this.untouchable(room, name, target);
+    if (untouchable) return refuse(actor, ErrorCode.NOT_ALLOWED, untouchable);
+    const invited = room.modes.uninvite(name);
+    const fx: Effect[] = invited ? persistModes(room) : [];
+    fx.push(deliver([...room.members, actor], { type: 'kick', roomid: room.id, identity: name, by: actor.identity, reason }));
+    this.state.moveToMainHall(fx, target);
+    return fx;
+  }
+
+  private ban(actor: Session, room: Room, name: string, seconds: number, reason: string): Effect[] {
+    if (!isValidIdentity(name)) return refuse(actor, ErrorCode.NO_SUCH_USER, `${JSON.stringify(name)} is not a possible identity`);
+    const target = this.state.sessionNamed(name);
+    const untouchable = this.untouchable(room, name, target);
+    if (untouchable) return refuse(actor, ErrorCode.NOT_ALLOWED, untouchable);
+    const until = seconds === 0 ? 0 : this.state.now() + seconds * 1000;
+    room.modes.ban({ identity: name, by: actor.identity, reason, until });
+    const notice: ServerMessage = { type: 'ban', roomid: room.id, identity: name, by: actor.identity, reason, until };
+    const fx = persistModes(room);
+    fx.push(deliver(target ? [...room.members, actor, target] : [...room.members, actor], notice));
+    if (target && target.roomid === room.id) this.state.moveToMainHall(fx, target);
+    return fx;
+  }
+
+  private transfer(actor: Session, room: Room, name: string): Effect[] {
+    const target = this.state.sessionNamed(name);
+    const account = target?.username ?? (this.state.isReserved(name) ? name : null);
+    if (!target && account === null) return refuse(actor, ErrorCode.NO_SUCH_USER, `nobody called ${JSON.stringify(name)} is connected or registered`);
+    if (room.ownerUser !== null && account === null) {
+      return refuse(actor, ErrorCode.NOT_ALLOWED, `${room.id} is a stored room: it can only pass to a registered account`);
+    }
+    const fx: Effect[] = [];
+    const to = target ?? account!;
+    if (!this.state.giveRoom(fx, room, to)) {
+      return refuse(actor, ErrorCode.TOO_MANY_ROOMS, `${name} owns as many rooms as allowed already`);
+    }
+    const told = target ? [...room.members, actor, target] : [...room.members, actor];
+    fx.push(deliver(told, this.state.roomContents(room.id)));
+    return fx;
+  }
+
+  private disconnect(actor: Session, name: string, reason: string): Effect[] {
+    if (!actor.admin) return refuse(actor, ErrorCode.NOT_ALLOWED, 'only an administrator may disconnect a client');
+    const target = this.state.sessionNamed(name);
+    if (!target) return refuse(actor, ErrorCode.NO_SUCH_USER, `no connected client is called ${JSON.stringify(name)}`);
+    if (target.admin) return refuse(actor, ErrorCode.NOT_ALLOWED, 'an administrator cannot be disconnected');
+    const why = `disconnected by an administrator${reason ? `: ${reason}` : ''}`;
+    return [
+      deliver([target], { type: 'error', code: ErrorCode.DISCONNECTED, message: why }),
+      ...this.state.drop(target),
+      deliver([actor], { type: 'disconnected', identity: name, by: actor.identity, reason }),
+    ];
+  }
+
+  private notice(actor: Session, content: string): Effect[] {
+    if (!actor.admin) return refuse(actor, ErrorCode.NOT_ALLOWED, 'only an administrator may send a server notice');
+    return [deliver(this.state.allSessions(), { type: 'notice', from: actor.identity, content, ts: this.state.now() })];
+  }
+
+  /** Why `name` may not be kicked or banned from `room`, or null. */
+  private untouchable(room: Room, name: string, target: Session | undefined): string | null {
+    if (ownerName(room) === name) return `${name} owns ${room.id}; transfer or delete the room instead`;
+    if (target?.admin) return `${name} is an administrator`;
+    return null;
+  }
+}
+
+function refuse(actor: Session, code: ErrorCode, message: string): Effect[] {
+  const fx: Effect[] = [];
+  send(fx, actor, { type: 'error', code, message });
+  return fx;
+}
+
+/** A stored room's rules go to the store; a guest's room keeps them in memory only. */
+function persistModes(room: Room): Effect[] {
+  return room.ownerUser !== null ? [{ kind: 'persist-room-modes', roomid: room.id }] : [];
+}

@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { TestClient, type Msg } from './client';
+
+/** Request/reply helpers for tests that speak the protocol as a client would. */
+
+const BIN = path.resolve(__dirname, '..', '..', '..', 'bin', 'switchboard.js');
+export const PASSWORD = 'correct horse';
+
+export interface Conn {
+  c: TestClient;
+  /** The identity as last known to the test. */
+  id: string;
+}
+
+export interface Account extends Conn {
+  username: string;
+  token: string;
+}
+
+
+/** Checks the named fields only: messages may carry more. */
+export function expectFields(m: Msg, expected: Record<string, unknown>, what = ''): void {
+  const got = Object.fromEntries(Object.keys(expected).map((k) => [k, m[k]]));
+  assert.deepEqual(got, expected, `${what}unexpected message ${JSON.stringify(m)}`);
+}
+
+/** Sends `msg`; resolves with the first later message that is an `error` or matches. */
+export async function ask(c: TestClient, msg: object, match: (m: Msg) => boolean, timeoutMs = 5000): Promise<Msg> {
+  const earlier = new Set(c.received);
+  c.send(msg);
+  return c.waitFor((m) => !earlier.has(m) && (m.type === 'error' || match(m)), timeoutMs);
+}
+
+/** `msg` is answered with a message of `type` (matching `match`), not an error. */
+export async function ok(c: TestClient, msg: object, type: string, match: (m: Msg) => boolean = () => true, timeoutMs = 5000): Promise<Msg> {
+  const m = await ask(c, msg, (x) => x.type === type && match(x), timeoutMs);
+  assert.equal(m.type, type, `${JSON.stringify(msg)} answered with ${JSON.stringify(m)}`);
+  return m;
+}
+
+/** `msg` is answered with error `code`; `success` names the reply an accepted request would get. */
+export async function refused(c: TestClient, msg: object, code: string, success: string[] = []): Promise<Msg> {
+  const m = await ask(c, msg, (x) => success.includes(x.type));
+  expectFields(m, { type: 'error', code }, `${JSON.stringify(msg)}: `);
+  assert.equal(typeof m.message, 'string');
+  return m;
+}
+
+export async function welcomed(port: number, timeoutMs = 5000): Promise<Conn> {
+  const c = await TestClient.connect(port);
+  try {
+    const hello = await c.next(timeoutMs);
+    assert.equal(hello.type, 'newidentity', `welcome starts with newidentity: ${JSON.stringify(hello)}`);
+    await c.waitFor((m) => m.type === 'roomcontents', timeoutMs);
+    return { c, id: hello.identity as string };
+  } catch (err) {
+    await c.close();
+    throw err;
+  }
+}
+
+export async function register(c: TestClient, username: string, password = PASSWORD): Promise<void> {
+  const m = await ok(c, { type: 'register', username, password }, 'registered');
+  expectFields(m, { username });
+}
+
+/** Logs `conn` in (password, or token when given); returns the token. */
+export async function login(conn: Conn, username: string, how: { password?: string; token?: string } = { password: PASSWORD }): Promise<string> {
+  const request = how.token !== undefined ? { type: 'login', token: how.token } : { type: 'login', username, password: how.password };
+  const m = await ok(conn.c, request, 'loggedin');
+  expectFields(m, { identity: username });
+  assert.ok(typeof m.token === 'string' && m.token.length >= 16, `a token: ${JSON.stringify(m)}`);
+  conn.id = username;
+  return m.token as string;
+}
+
+/** Runs a `switchboard` CLI command; resolves with its exit code and output. */
+export function runCli(args: string[], timeoutMs = 20_000): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : -1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
