@@ -212,6 +212,7 @@ class Session {
         if (message.type === 'login' && 'token' in message) {
           return { message, answered: (reply) => this.login.answered(message.token, reply) };
         }
+        if (message.type === 'join') return { message, answered: (reply) => this.onRejoin(message.roomid, reply) };
         if (message.type === 'resume') return { message, answered: () => this.releaseHold() };
         return { message };
       });
@@ -224,6 +225,18 @@ class Session {
       }
     }
     return [];
+  }
+
+  /**
+   * The answer to going back to our room after a reconnection. The room may have turned us
+   * away meanwhile (made private, or we were banned): then what was said there is no longer
+   * ours to see, and its replay is not asked for.
+   */
+  private onRejoin(roomid: string, reply: ServerMessage | null): void {
+    const refused = reply?.type === 'error' || (reply?.type === 'roomchange' && reply.roomid !== roomid);
+    if (!refused) return;
+    this.steps = this.steps.filter((step) => step.message.type !== 'resume');
+    this.delivery.discard();
   }
 
   // --- server side -----------------------------------------------------------------------

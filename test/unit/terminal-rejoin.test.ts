@@ -1,0 +1,126 @@
+// After a reconnection the terminal client goes back to its room and replays what it missed
+// there; a room that turned it away meanwhile (made private, or a ban) is not replayed. The
+// server is a scripted peer on 127.0.0.1.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { runConnect } from '../../src/client/terminal';
+
+type Line = Record<string, unknown>;
+
+const WELCOME = [
+  { type: 'newidentity', former: '', identity: 'guest1' },
+  { type: 'roomchange', identity: 'guest1', former: '', roomid: 'MainHall' },
+  { type: 'roomlist', rooms: [{ roomid: 'MainHall', count: 1 }] },
+  { type: 'roomcontents', roomid: 'MainHall', identities: ['guest1'], owner: '' },
+];
+
+/**
+ * A server that welcomes each connection as guest1, answers `list` and `quit` itself and the
+ * rest with `reply`; it records what each connection (1, 2, ...) received.
+ */
+async function scriptedServer(reply: (line: Line, send: (m: object) => void, socket: net.Socket, index: number) => void) {
+  const received: Line[][] = [[]];
+  const server = net.createServer((socket) => {
+    const index = received.push([]) - 1;
+    const send = (m: object): void => void socket.write(JSON.stringify(m) + '\n');
+    let buffer = '';
+    socket.on('data', (chunk) => {
+      buffer += chunk.toString();
+      let nl;
+      while ((nl = buffer.indexOf('\n')) !== -1) {
+        const line = JSON.parse(buffer.slice(0, nl)) as Line;
+        buffer = buffer.slice(nl + 1);
+        received[index]!.push(line);
+        if (line.type === 'quit') {
+          send({ type: 'roomchange', identity: 'guest1', former: 'MainHall', roomid: '' });
+          socket.end();
+        } else if (line.type === 'list') {
+          send(WELCOME[2]!);
+        } else {
+          reply(line, send, socket, index);
+        }
+      }
+    });
+    socket.on('error', () => undefined);
+    for (const m of WELCOME) send(m);
+  });
+  await new Promise<void>((resolve) => server.listen({ port: 0, host: '127.0.0.1' }, resolve));
+  return {
+    target: `127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+    received,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** The client in line mode, its stdin open; its output collected. */
+function startClient(target: string) {
+  const stdin = new PassThrough();
+  const stdout = new PassThrough();
+  let out = '';
+  stdout.on('data', (d) => (out += d));
+  const config = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-rejoin-'));
+  const done = runConnect([target, '--config-dir', config], {
+    io: { stdin, stdout, stderr: new PassThrough() },
+    timings: { reconnectInitial: 20, reconnectMax: 40 },
+  }).finally(() => fs.rmSync(config, { recursive: true, force: true }));
+  return {
+    stdin,
+    done,
+    lines: () => out.split('\n').filter((l) => l !== ''),
+    async waitFor(pattern: RegExp): Promise<void> {
+      const deadline = Date.now() + 5000;
+      while (!pattern.test(out)) {
+        if (Date.now() > deadline) throw new Error(`no ${pattern} in:\n${out}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    },
+  };
+}
+
+const said = (seq: number) => ({ type: 'message', identity: 'bob', content: `n${seq}`, roomid: 'Attic', id: `id-${seq}`, seq, ts: 0 });
+
+for (const refusal of ['BANNED', 'INVITE_ONLY']) {
+  test(`a rejoin refused with ${refusal} after a reconnection: no replay of the room, the session goes on`, async () => {
+    const server = await scriptedServer((line, send, socket, index) => {
+      if (line.type !== 'join') return;
+      if (index === 1) {
+        send({ type: 'roomchange', identity: 'guest1', former: 'MainHall', roomid: 'Attic' });
+        send(said(1));
+        setTimeout(() => socket.destroy(), 20); // as if the server process died
+      } else {
+        send({ type: 'roomchange', identity: 'guest1', former: 'MainHall', roomid: 'MainHall' });
+        send({ type: 'error', code: refusal, message: 'not for you' });
+      }
+    });
+    const client = startClient(server.target);
+    try {
+      client.stdin.write('/join Attic\n');
+      await client.waitFor(new RegExp(`error ${refusal}: not for you\\n`));
+      client.stdin.end('/list\n');
+      assert.equal(await client.done, 0);
+      assert.deepEqual(server.received[2]!.map((m) => m.type), ['join', 'list', 'quit'], 'no resume');
+      const lines = client.lines();
+      assert.deepEqual(lines.slice(lines.indexOf('bob: n1')), [
+        'bob: n1',
+        'Connection lost; reconnecting in 0.0s\u2026',
+        `Reconnected to ${server.target} as guest1`,
+        'guest1 moves to MainHall',
+        'Rooms: MainHall 1',
+        'MainHall contains guest1',
+        'The requested room is invalid or non existent',
+        `error ${refusal}: not for you`,
+        'Rooms: MainHall 1',
+        'guest1 leaves MainHall',
+        'Disconnected by server',
+      ]);
+    } finally {
+      client.stdin.end();
+      await server.close();
+    }
+  });
+}
