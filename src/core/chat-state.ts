@@ -356,6 +356,18 @@ export class ChatState {
     return fx;
   }
 
+  /**
+   * Why the session may not read `roomid`'s history (`history`, `resume`): a private room's or
+   * a ban's refusal, as for `join`, unless it is in the room. Null when it may.
+   */
+  readRefusal(key: SessionKey, roomid: string): { code: ErrorCode; message: string } | null {
+    const session = this.sessions.get(key);
+    const room = this.rooms.get(roomid);
+    if (!session || !room || session.roomid === roomid) return null;
+    const refusal = this.entryRefusal(session, room);
+    return refusal?.type === 'error' ? { code: refusal.code as ErrorCode, message: refusal.message } : null;
+  }
+
   /** Why `session` may not enter `room` (private, banned), or null when it may. */
   private entryRefusal(session: Session, room: Room): ServerMessage | null {
     if (session.admin || isOwner(session, room)) return null;

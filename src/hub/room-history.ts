@@ -18,10 +18,17 @@ export class RoomHistory {
   constructor(private readonly ctx: HubContext) {}
 
   async history(key: SessionKey, roomid: string, before: number | undefined, limit: number | undefined): Promise<void> {
+    this.mayRead(key, roomid);
     await this.ctx.router.sequencer.settled();
     const messages = await this.ctx.store.roomHistory(roomid, before ?? null, clampLimit(limit, 50, 200));
     const wanted = this.notBlocked(key);
     this.ctx.router.sendTo(key, { type: 'history', roomid, messages: messages.filter(wanted).map(roomOut) });
+  }
+
+  /** A private room's history is its invitees' and members'; a banned name reads none of it. */
+  private mayRead(key: SessionKey, roomid: string): void {
+    const refusal = this.ctx.router.state.readRefusal(key, roomid);
+    if (refusal) throw new RequestRefused(refusal.code, refusal.message);
   }
 
   /** Blocked senders are left out of replays as they are out of the live stream. */
@@ -37,6 +44,7 @@ export class RoomHistory {
    */
   async resume(key: SessionKey, roomid: string, since: number): Promise<void> {
     const { router, store } = this.ctx;
+    this.mayRead(key, roomid);
     await router.sequencer.settled();
     let after = since;
     const wanted = this.notBlocked(key);
@@ -52,7 +60,7 @@ export class RoomHistory {
     router.sendTo(key, { type: 'resumed', roomid, seq: after });
   }
 
-  /** The sender (an account) or the room's owner recalls a room message; a DM only its sender. */
+  /** The sender (an account), the room's owner or an administrator recalls a room message; a DM only its sender. */
   async recall(key: SessionKey, id: string): Promise<void> {
     const { router, store } = this.ctx;
     const { state } = router;
@@ -63,7 +71,9 @@ export class RoomHistory {
     if (message) {
       const ownMessage = username !== null && message.identity === username;
       const roomOwner = identity !== '' && state.ownerOf(message.roomid) === identity;
-      if (!ownMessage && !roomOwner) throw new RequestRefused(ErrorCode.NOT_ALLOWED, 'only its sender (logged in) or the room owner may recall a message');
+      if (!ownMessage && !roomOwner && !state.isAdmin(key)) {
+        throw new RequestRefused(ErrorCode.NOT_ALLOWED, 'only its sender (logged in), the room owner or an administrator may recall a message');
+      }
       await store.recallRoomMessage(id);
       const audience = new Set([...state.membersOf(message.roomid), key]);
       router.apply([{ kind: 'deliver', to: [...audience], message: { type: 'recalled', id, roomid: message.roomid, seq: message.seq, by: identity } }]);

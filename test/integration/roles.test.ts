@@ -120,6 +120,9 @@ describe('roles and moderation', () => {
     expectFields(info, { owner: 'alice', private: false, invited: [] });
     assert.deepEqual((info.bans as Msg[]).map((b) => b.identity), [bob.id]);
     await refused(bob.c, { type: 'roominfo', roomid: 'Vault' }, 'NOT_ALLOWED', ['roominfo']);
+    // A banned name reads none of the room's history; members and the owner do.
+    await refused(bob.c, { type: 'history', roomid: 'Vault' }, 'BANNED', ['history']);
+    await ok(carl.c, { type: 'history', roomid: 'Vault' }, 'history');
   });
 
   test("a stored room's rules survive a restart; the CLI grants and lists administrators", async () => {
@@ -151,6 +154,7 @@ describe('roles and moderation', () => {
     await ok(guest.c, { type: 'identitychange', identity: 'visitor' }, 'newidentity', (m) => m.identity === 'visitor');
     guest.id = 'visitor';
     await joinRefused(guest, 'Vault', 'INVITE_ONLY');
+    await refused(guest.c, { type: 'resume', roomid: 'Vault', since: 0 }, 'INVITE_ONLY', ['resumed']);
   });
 
   test('transfer, an administrator\'s delete, notice and disconnect', async () => {
@@ -163,7 +167,10 @@ describe('roles and moderation', () => {
     // A stored room only passes to accounts.
     await refused(bobby.c, { type: 'transfer', roomid: 'Vault', identity: guest.id }, 'NOT_ALLOWED', ['roomcontents']);
 
-    // alice is an administrator now: she may still act on the room, and delete it.
+    // alice is an administrator now: she may still act on the room, recall in it, and delete it.
+    await ok(bobby.c, { type: 'join', roomid: 'Vault' }, 'roomchange', (m) => m.identity === 'bobby');
+    const said = await ok(bobby.c, { type: 'message', content: 'oops' }, 'message', (m) => m.identity === 'bobby');
+    await ok(alice.c, { type: 'recall', id: said.id }, 'recalled');
     await ok(alice.c, { type: 'delete', roomid: 'Vault' }, 'roomlist', (m) => !(m.rooms as Msg[]).some((r) => r.roomid === 'Vault'));
 
     await refused(guest.c, { type: 'notice', content: 'hi' }, 'NOT_ALLOWED', ['notice']);
