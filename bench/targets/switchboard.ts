@@ -6,6 +6,7 @@ import { launch } from './launch';
 import type { Target, TargetOptions } from './target';
 
 const BIN = path.resolve(__dirname, '..', '..', '..', 'bin', 'switchboard.js');
+const SUPERVISOR_NODE_FLAGS = ['--max-semi-space-size=1'];
 
 export function switchboardRole(pid: number, isRoot: boolean): string {
   if (isRoot) return 'supervisor';
@@ -31,7 +32,8 @@ export async function startSwitchboard(opts: TargetOptions): Promise<Target> {
   else args.push('--max-processes', String(Math.max(256, opts.clients + 16)));
   let server;
   try {
-    server = await launch([process.execPath, ...opts.nodeArgs, ...args]);
+    // As README's production unit starts it (the supervisor's young generation kept small).
+    server = await launch([process.execPath, ...SUPERVISOR_NODE_FLAGS, ...opts.nodeArgs, ...args]);
   } catch (err) {
     fs.rmSync(dataDir, { recursive: true, force: true });
     throw err;
