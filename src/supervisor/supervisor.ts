@@ -2,7 +2,7 @@ import type net from 'node:net';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema';
 import type { ChildToSupervisor } from '../ipc/supervisor-messages';
-import { readTlsFiles, type TlsCertInfo, type TlsMaterial } from '../net/tls';
+import { TlsAcceptor, readTlsFiles, type TlsCertInfo, type TlsMaterial } from '../net/tls';
 import { ErrorCode, errorLine } from '../protocol/errors';
 import { AddressLimit } from './address-limit';
 import { Backoff } from './backoff';
@@ -34,12 +34,16 @@ export class Supervisor implements PlacementHost {
   private lastRefusalWarn = 0;
   /** The certificate pair workers handshake with (read at start, replaced on SIGHUP); null: no TLS. */
   private tls: TlsMaterial | null = null;
+  /** Handshakes only to tell a refused TLS client why (bounded: see refuse()). */
+  private readonly refusalTls: TlsAcceptor;
 
   constructor(
     private readonly config: Config,
     private readonly log: Logger,
   ) {
     this.perAddress = new AddressLimit(config.maxConnectionsPerAddress);
+    // A refused client gets less patience than one being served.
+    this.refusalTls = new TlsAcceptor(Math.min(config.tlsHandshakeTimeoutMs, REFUSAL_HANDSHAKE_MS));
     this.placement =
       config.placement === 'dedicated'
         ? new DedicatedPlacement(this, config.spares, config.maxProcesses)
@@ -51,6 +55,7 @@ export class Supervisor implements PlacementHost {
     if (this.config.tlsPort !== null) {
       const { material, info } = readTlsFiles(this.config.tlsCert!, this.config.tlsKey!);
       this.tls = material;
+      this.refusalTls.setMaterial(material);
       this.logCertificate(info, 'TLS certificate loaded');
     }
     await claimDataDir(this.config.dataDir);
@@ -117,6 +122,7 @@ export class Supervisor implements PlacementHost {
       return;
     }
     this.tls = loaded.material;
+    this.refusalTls.setMaterial(loaded.material);
     const workers = this.placement.workers();
     for (const w of workers) w.send({ type: 'reload-tls', ...loaded.material });
     this.logCertificate(loaded.info, 'TLS certificate reloaded; new connections use it', { workers: workers.length });
@@ -135,7 +141,7 @@ export class Supervisor implements PlacementHost {
     const deadline = Date.now() + this.config.shutdownTimeoutMs;
     this.log.info({ clients: this.clients }, 'shutting down');
     closeListeners(this.servers, this.config);
-    for (const socket of this.placement.takeWaiting()) reject(socket, ErrorCode.SHUTTING_DOWN, 'server is shutting down');
+    for (const socket of this.placement.takeWaiting()) this.refuse(socket, ErrorCode.SHUTTING_DOWN, 'server is shutting down');
     const workers = this.placement.workers();
     for (const w of workers) w.send({ type: 'shutdown' });
     await waitOrKill(workers, deadline - 500);
@@ -143,19 +149,20 @@ export class Supervisor implements PlacementHost {
       this.hub.send({ type: 'shutdown' });
       await waitOrKill([this.hub], deadline);
     }
+    this.refusalTls.destroyPending();
     this.log.info('stopped');
   }
 
   private admit(socket: net.Socket): void {
     socket.on('error', () => {});
-    if (this.stopping) return reject(socket, ErrorCode.SHUTTING_DOWN, 'server is shutting down');
+    if (this.stopping) return this.refuse(socket, ErrorCode.SHUTTING_DOWN, 'server is shutting down');
     // Known from accept(), before a byte is read; Unix-socket clients have none and are exempt.
     const address = socket.remoteAddress;
     if (address !== undefined) {
       const connId = this.perAddress.admit(address);
       if (connId === null) {
         this.warnRefusedAddress(address);
-        return reject(socket, ErrorCode.TOO_MANY_CONNECTIONS, `too many connections from your address (at most ${this.config.maxConnectionsPerAddress})`);
+        return this.refuse(socket, ErrorCode.TOO_MANY_CONNECTIONS, `too many connections from your address (at most ${this.config.maxConnectionsPerAddress})`);
       }
       this.connIds.set(socket, connId);
     }
@@ -163,8 +170,27 @@ export class Supervisor implements PlacementHost {
       const connId = this.connIds.get(socket);
       if (connId !== undefined) this.perAddress.release(connId);
       this.log.warn({ clients: this.clients, remote: socket.remoteAddress }, 'refused a client: too many users');
-      reject(socket, ErrorCode.TOO_MANY_USERS, 'too many users; try again later');
+      this.refuse(socket, ErrorCode.TOO_MANY_USERS, 'too many users; try again later');
     }
+  }
+
+  /**
+   * Refuses a client the supervisor will not place: one error line, then close. A TLS client
+   * can only read that line after a handshake, which the supervisor does for refusals alone and
+   * at most MAX_TLS_REFUSALS at a time: under a connect flood the rest are just closed, so
+   * refusing never costs the supervisor more than a few handshakes' CPU.
+   */
+  private refuse(socket: net.Socket, code: ErrorCode, reason: string): void {
+    if (!isTlsSocket(socket)) return endWith(socket, code, reason);
+    if (this.refusalTls.pendingCount >= MAX_TLS_REFUSALS) {
+      socket.destroy();
+      return;
+    }
+    this.refusalTls.accept(
+      socket,
+      (secure) => endWith(secure, code, reason),
+      () => {},
+    );
   }
 
   /** A connect flood from one address must not flood the log too: one line per 10 s at most. */
@@ -212,16 +238,15 @@ export class Supervisor implements PlacementHost {
   }
 }
 
-/** Refuses a client the supervisor will not place: one error line, then close. */
-function reject(socket: net.Socket, code: ErrorCode, reason: string): void {
-  // The supervisor does not speak TLS (it never handshakes): a TLS client is just closed.
-  if (isTlsSocket(socket)) {
-    socket.destroy();
-    return;
-  }
+/** Sends the refusal's one line and closes; the socket goes for good a second later at most. */
+function endWith(socket: net.Socket, code: ErrorCode, reason: string): void {
   socket.end(errorLine(code, reason));
   setTimeout(() => socket.destroy(), 1000).unref();
 }
+
+/** TLS handshakes the supervisor runs at once only to send a refusal (see Supervisor.refuse). */
+const MAX_TLS_REFUSALS = 16;
+const REFUSAL_HANDSHAKE_MS = 3000;
 
 async function waitOrKill(children: Child[], deadline: number): Promise<void> {
   const timeout = new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), Math.max(0, deadline - Date.now())).unref());

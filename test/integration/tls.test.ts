@@ -294,9 +294,11 @@ describe('TLS only, one process per client (dedicated)', () => {
 
     // The stalled connection no longer counts: a third client fits under --max-clients 3 ...
     const { client: three } = await TestClient.welcomedTls(server.tlsPort!, opts);
-    // ... and a fourth is refused (closed: the supervisor does not speak TLS to write why).
-    const refused = await failure(TestClient.connectTls(server.tlsPort!, opts));
-    assert.doesNotMatch(refused, /^welcomed/);
+    // ... and a fourth is refused over TLS too: the supervisor handshakes to tell it why.
+    const refused = await TestClient.connectTls(server.tlsPort!, opts);
+    const why = await refused.next(5000);
+    assert.deepEqual([why.type, why.code], ['error', 'TOO_MANY_USERS'], JSON.stringify(why));
+    await refused.closed;
     await chat(three, one, 'all three fine');
     await Promise.all([one.close(), two.close(), three.close()]);
   });
