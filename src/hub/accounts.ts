@@ -6,6 +6,7 @@ import { ErrorCode } from '../protocol/errors';
 import { isValidIdentity } from '../protocol/rules';
 import type { Administrators } from './administrators';
 import type { DirectMessages } from './direct-messages';
+import { NO_ONE } from './router';
 import { RequestRefused, requireLogin, type HubContext } from './services';
 
 const FAILURE_WINDOW_MS = 15 * 60_000;
@@ -91,7 +92,7 @@ export class Accounts {
     if (extras?.tokenHash) await store.revokeToken(extras.tokenHash);
     if (extras) {
       extras.tokenHash = null;
-      extras.blocked.clear();
+      extras.blocked = NO_ONE;
     }
     router.apply(router.state.logout(key));
     router.sendTo(key, { type: 'loggedout', identity: router.state.identityOf(key) ?? '' });

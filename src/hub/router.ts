@@ -9,6 +9,9 @@ import { Outbox } from './outbox';
 import { RoomSequencer } from './room-sequencer';
 import { parseSessionKey, type WorkerLink } from './worker-link';
 
+/** The block list of every session that blocks nobody (most): one shared empty set, not one each. */
+export const NO_ONE: ReadonlySet<string> = new Set();
+
 /** Bytes queued to one worker above which a long reply waits before its next page. */
 const LINK_QUEUE_BYTES = 4 * 1024 * 1024;
 
@@ -16,7 +19,7 @@ const LINK_QUEUE_BYTES = 4 * 1024 * 1024;
 export interface SessionExtras {
   address: string;
   /** Identities this session's account has blocked: their messages are not delivered to it. */
-  blocked: Set<string>;
+  blocked: ReadonlySet<string>;
   /** Hash of the token this session logged in with, for `logout`. */
   tokenHash: string | null;
 }
@@ -73,7 +76,7 @@ export class Router {
   restore(sessions: Array<RestoredSession & { address: string; tokenHash: string | null }>): void {
     for (const s of sessions) {
       this.linkOf(s.key)?.sessions.add(parseSessionKey(s.key).id);
-      this.extras.set(s.key, { address: s.address, blocked: new Set(), tokenHash: s.tokenHash });
+      this.extras.set(s.key, { address: s.address, blocked: NO_ONE, tokenHash: s.tokenHash });
     }
     this.apply(this.state.restore(sessions));
   }
@@ -81,7 +84,7 @@ export class Router {
   open(link: WorkerLink, id: number, address: string): void {
     link.sessions.add(id);
     const key = link.keyOf(id);
-    this.extras.set(key, { address, blocked: new Set(), tokenHash: null });
+    this.extras.set(key, { address, blocked: NO_ONE, tokenHash: null });
     this.apply(this.state.connect(key));
   }
 

@@ -28,6 +28,9 @@ export interface SessionLimits {
 /** TCP keepalive probes start after this long without traffic: dead peers do not linger. */
 const KEEPALIVE_MS = 60_000;
 
+/** The block list of a session that blocks nobody (most): shared, not one empty set each. */
+export const NO_ONE: ReadonlySet<string> = new Set();
+
 /**
  * One client connection inside a worker: bounded line framing in, bounded queue out, and the
  * per-connection limits: inbound bytes a second (over it the socket is paused, which costs
@@ -38,7 +41,7 @@ export class ClientSession {
   /** The hub's view of this client (identity, room, owned rooms); null until welcomed. */
   view: SessionView | null = null;
   /** Identities whose room messages this client does not want (its account's blocks). */
-  blocked: ReadonlySet<string> = new Set();
+  blocked: ReadonlySet<string> = NO_ONE;
   /** Hash of the session's login token, kept for the hub (see MirroredView). */
   tokenHash: string | null = null;
   /** The socket is gone; the session lingers until the hub has been told. */
@@ -58,7 +61,8 @@ export class ClientSession {
   private lastReceivedAt = 0;
   private lineStartedAt = 0;
   private validSeen = false;
-  private readonly timers = new Set<NodeJS.Timeout>();
+  /** Made on first use: most connections never start a timer of their own. */
+  private timers: Set<NodeJS.Timeout> | null = null;
   private lineTimer: NodeJS.Timeout | null = null;
   private firstMessageTimer: NodeJS.Timeout | null = null;
   private drainTimer: NodeJS.Timeout | null = null;
@@ -228,22 +232,22 @@ export class ClientSession {
 
   private after(ms: number, run: () => void): NodeJS.Timeout {
     const timer = setTimeout(() => {
-      this.timers.delete(timer);
+      this.timers?.delete(timer);
       run();
     }, ms);
-    this.timers.add(timer);
+    (this.timers ??= new Set()).add(timer);
     return timer;
   }
 
   private clearTimer(timer: NodeJS.Timeout | null): void {
     if (timer === null) return;
     clearTimeout(timer);
-    this.timers.delete(timer);
+    this.timers?.delete(timer);
   }
 
   private stopTimers(): void {
-    for (const t of this.timers) clearTimeout(t);
-    this.timers.clear();
+    for (const t of this.timers ?? []) clearTimeout(t);
+    this.timers = null;
     this.lineTimer = null;
     this.firstMessageTimer = null;
     this.drainTimer = null;

@@ -14,7 +14,7 @@ import { hubSocketPath } from '../ipc/paths';
 import { WriteBatcher } from '../net/write-batcher';
 import { ErrorCode, errorLine } from '../protocol/errors';
 import { parseClientLine, type ParseLimits } from '../protocol/validate';
-import { ClientSession } from './client-session';
+import { ClientSession, NO_ONE } from './client-session';
 import { HubLink } from './hub-link';
 
 /** While the hub restarts, requests wait up to this many bytes per worker. */
@@ -181,7 +181,7 @@ export class Worker {
         const welcomed = session.view === null;
         const { blocked, tokenHash, ...view } = msg.view;
         session.view = view;
-        session.blocked = new Set(blocked);
+        session.blocked = blocked.length === 0 ? NO_ONE : new Set(blocked);
         session.tokenHash = tokenHash;
         if (session.closed) return;
         this.joinRoomMirror(session);
