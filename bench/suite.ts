@@ -129,8 +129,8 @@ export function suiteMarkdown(results: SuiteResult[], machine: Machine, repeat: 
   const rows: string[][] = [];
   const checks: string[] = [];
   const headline: Record<Scenario, string[]> = {
-    fanout: ['deliveries/s', 'messages in/s', 'latency p50 ms', 'latency p99 ms', 'latency p99.9 ms', 'latency max ms', 'delivered %', 'server CPU s', 'generator CPU s'],
-    rooms: ['deliveries/s', 'messages in/s', 'latency p50 ms', 'latency p99 ms', 'latency p99.9 ms', 'latency max ms', 'server CPU s'],
+    fanout: ['deliveries/s', 'messages in/s', 'latency p50 ms', 'latency p99 ms', 'latency p99.9 ms', 'latency max ms', 'delivered %', 'server CPU s', 'generator CPU s', 'server CPU µs per delivery', 'generator CPU µs per delivery', 'kernel irq+softirq CPU s'],
+    rooms: ['deliveries/s', 'messages in/s', 'latency p50 ms', 'latency p99 ms', 'latency p99.9 ms', 'latency max ms', 'server CPU s', 'server CPU µs per delivery', 'generator CPU µs per delivery'],
     'connect-storm': ['connect rate /s', 'connect identity p99 ms', 'reconnect rate /s', 'reconnect identity p99 ms', 'connected %', 'reconnected %'],
     idle: ['KB per connection', 'RSS before MB', 'RSS after MB'],
   };

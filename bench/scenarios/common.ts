@@ -177,6 +177,17 @@ export function mergeRuns(results: RunResult[], windowS: number) {
 }
 
 /**
+ * CPU microseconds per delivery, of the server (all its processes) and of the generator: what
+ * a delivery costs, which the deliveries/s of a machine saturated by both cannot show on its own.
+ */
+export function perDelivery(u: ServerUsage | undefined, generatorCpuS: number, deliveries: number): Record<string, number> {
+  if (deliveries <= 0) return {};
+  const out: Record<string, number> = { 'generator CPU µs per delivery': (generatorCpuS * 1e6) / deliveries };
+  if (u) out['server CPU µs per delivery'] = (u.cpuS * 1e6) / deliveries;
+  return out;
+}
+
+/**
  * Server usage as flat metrics: total and per role CPU seconds, peak RSS in MB, and the CPU
  * the rest of the machine used meanwhile: other processes (busy CPU less server and
  * generator: other work on a shared machine shows here), kernel interrupt work (loopback

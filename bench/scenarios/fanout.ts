@@ -1,5 +1,5 @@
 import { now } from '../generator/clock';
-import { Bench, latencyMetrics, mergeConnects, mergeRuns, split, usageMetrics, usageWindow, type CommonOptions, type RunReport } from './common';
+import { Bench, latencyMetrics, mergeConnects, mergeRuns, perDelivery, split, usageMetrics, usageWindow, type CommonOptions, type RunReport } from './common';
 
 export interface FanoutOptions extends CommonOptions {
   /** Receivers in the room (the sender is one more member). */
@@ -66,6 +66,7 @@ export async function fanout(o: FanoutOptions): Promise<RunReport> {
         ...usageMetrics(usage, o.durationS, r.generatorCpuS),
         'generator CPU s': r.generatorCpuS,
         'generator CPU % of 1 core': (100 * r.generatorCpuS) / o.durationS,
+        ...perDelivery(usage, r.generatorCpuS, r.deliveriesPerS * o.durationS),
       },
       serverUsage: usage,
       notes: bench.notes,

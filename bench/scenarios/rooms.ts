@@ -1,6 +1,6 @@
 import { now } from '../generator/clock';
 import type { ClientPlan } from '../generator/messages';
-import { Bench, latencyMetrics, mergeConnects, mergeRuns, usageMetrics, usageWindow, type CommonOptions, type RunReport } from './common';
+import { Bench, latencyMetrics, mergeConnects, mergeRuns, perDelivery, usageMetrics, usageWindow, type CommonOptions, type RunReport } from './common';
 
 export interface RoomsOptions extends CommonOptions {
   clients: number;
@@ -73,6 +73,7 @@ export async function rooms(o: RoomsOptions): Promise<RunReport> {
         ...usageMetrics(usage, o.durationS, r.generatorCpuS),
         'generator CPU s': r.generatorCpuS,
         'generator CPU % of 1 core': (100 * r.generatorCpuS) / o.durationS,
+        ...perDelivery(usage, r.generatorCpuS, r.deliveriesPerS * o.durationS),
       },
       serverUsage: usage,
       notes: bench.notes,
