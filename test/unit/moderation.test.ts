@@ -1,21 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ChatState } from '../../src/core/chat-state';
-import type { Effect } from '../../src/core/effects';
+import { inboxes } from '../helpers/effects';
 import type { ServerMessage } from '../../src/protocol/messages';
-
-/** Messages each session would receive from a list of effects. */
-function inboxes(effects: Effect[]): Map<string, ServerMessage[]> {
-  const out = new Map<string, ServerMessage[]>();
-  for (const fx of effects) {
-    if (fx.kind !== 'deliver') continue;
-    for (const key of fx.to) {
-      if (!out.has(key)) out.set(key, []);
-      out.get(key)!.push(fx.message);
-    }
-  }
-  return out;
-}
 
 function typesOf(messages: ServerMessage[] | undefined): string[] {
   return (messages ?? []).map((m) => (m.type === 'error' ? `error:${m.code}` : m.type));
