@@ -24,6 +24,8 @@ export class ChatState {
   private readonly sessions = new Map<SessionKey, Session>();
   private readonly byIdentity = new Map<string, Session>();
   private readonly rooms = new Map<string, Room>();
+  /** sortedRooms(), until a room is added or removed. */
+  private roomOrder: Room[] | null = null;
   /** Registered usernames: no one but their account may take them as an identity. */
   private readonly reserved = new Set<string>();
   /** No guest number below this is free; keeps guest naming O(1) amortised. */
@@ -413,7 +415,7 @@ export class ChatState {
     if (room && room.id !== MAIN_HALL && (isOwner(session, room) || session.admin)) {
       // The room is gone first, so the lists its members get no longer offer it; then they
       // move to MainHall "as if they joined it", each move told to both rooms.
-      this.rooms.delete(roomid);
+      this.removeRoom(roomid);
       for (const member of [...room.members]) {
         this.moveTo(fx, member, MAIN_HALL, room);
         send(fx, member, this.roomList());
@@ -478,7 +480,7 @@ export class ChatState {
   }
 
   private deleteIfAbandoned(room: Room): void {
-    if (room.id !== MAIN_HALL && room.owner === null && room.ownerUser === null && room.members.size === 0) this.rooms.delete(room.id);
+    if (room.id !== MAIN_HALL && room.owner === null && room.ownerUser === null && room.members.size === 0) this.removeRoom(room.id);
   }
 
   /** Rooms the session owns as a guest plus, when logged in, those its account owns. */
@@ -495,13 +497,25 @@ export class ChatState {
   private addRoom(id: string, owner: Session | null): Room {
     const room = newRoom(id, owner);
     this.rooms.set(id, room);
+    this.roomOrder = null;
     return room;
   }
 
-  /** MainHall first, then by name: an order that survives a hub restart. */
+  private removeRoom(id: string): void {
+    if (this.rooms.delete(id)) this.roomOrder = null;
+  }
+
+  /**
+   * MainHall first, then by name: an order that survives a hub restart. Kept until a room is
+   * added or removed: every welcome sends the list, and sorting a thousand rooms per connect
+   * was most of the hub's work in a connect storm.
+   */
   private sortedRooms(): Room[] {
-    const rest = [...this.rooms.values()].filter((r) => r.id !== MAIN_HALL).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    return [this.rooms.get(MAIN_HALL)!, ...rest];
+    if (this.roomOrder === null) {
+      const rest = [...this.rooms.values()].filter((r) => r.id !== MAIN_HALL).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      this.roomOrder = [this.rooms.get(MAIN_HALL)!, ...rest];
+    }
+    return this.roomOrder;
   }
 
   private nextGuestName(): string {
