@@ -16,6 +16,7 @@ const TYPES = [
   'identitychange', 'join', 'who', 'list', 'createroom', 'delete', 'message', 'quit',
   'register', 'login', 'logout', 'dm', 'history', 'dmhistory', 'resume', 'recall', 'ack',
   'block', 'unblock', 'dnd', 'status', 'presence', 'ping',
+  'private', 'invite', 'uninvite', 'kick', 'ban', 'unban', 'roominfo', 'transfer', 'disconnect', 'notice',
 ] as const;
 
 /** Types that cost the server real work (scrypt) or end the session: drawn rarely. */
@@ -172,6 +173,23 @@ export class FuzzInputs {
         return { type, text: this.str(r.chance(0.2) ? 200 : 100) };
       case 'presence':
         return { type, users: Array.from({ length: r.pick([0, 1, 5, 100, 101, 300]) }, () => this.name()) };
+      case 'private':
+        return { type, roomid: this.name(), on: r.chance(0.5) };
+      case 'invite':
+      case 'uninvite':
+      case 'unban':
+      case 'transfer':
+        return { type, roomid: this.name(), identity: this.name() };
+      case 'kick':
+        return { type, roomid: this.name(), identity: this.name(), ...(r.chance(0.5) ? { reason: this.str(r.chance(0.2) ? 250 : 30) } : {}) };
+      case 'ban':
+        return { type, roomid: this.name(), identity: this.name(), ...(r.chance(0.5) ? { seconds: r.pick([0, 1, 60, 315_360_000, 315_360_001]) } : {}), ...(r.chance(0.5) ? { reason: this.str(30) } : {}) };
+      case 'roominfo':
+        return { type, roomid: this.name() };
+      case 'disconnect':
+        return { type, identity: this.name(), ...(r.chance(0.5) ? { reason: this.str(30) } : {}) };
+      case 'notice':
+        return { type, content: this.str(80) };
       default:
         return { type };
     }
