@@ -5,102 +5,19 @@
 // test; everything listens on 127.0.0.1.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { TestClient, type Msg } from '../helpers/client';
 import * as proc from '../helpers/procfs';
 import { startServer, type RunningServer } from '../helpers/server';
+import { escape, TerminalClient } from '../helpers/terminal-client';
 
-const BIN = path.resolve(__dirname, '..', '..', '..', 'bin', 'switchboard.js');
-const WAIT_MS = 10_000;
 const TEST_TIMEOUT = { timeout: 60_000 };
-
-const started = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const p of started) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
-});
-
-/** A `switchboard connect` in line mode (stdin a pipe), its output collected. */
-class Client {
-  output = '';
-  stderr = '';
-  readonly exited: Promise<number | null>;
-  private wake: (() => void) | null = null;
-
-  constructor(readonly child: ChildProcess) {
-    started.add(child);
-    child.stdout!.setEncoding('utf8');
-    child.stdout!.on('data', (d: string) => {
-      this.output += d;
-      this.wake?.();
-    });
-    child.stderr!.setEncoding('utf8');
-    child.stderr!.on('data', (d: string) => (this.stderr += d));
-    child.stdin!.on('error', () => undefined);
-    this.exited = new Promise((resolve) =>
-      child.once('exit', (code) => {
-        started.delete(child);
-        this.wake?.();
-        resolve(code);
-      }),
-    );
-  }
-
-  get lines(): string[] {
-    return this.output.split('\n').filter((l) => l !== '');
-  }
-
-  write(text: string): void {
-    this.child.stdin!.write(text);
-  }
-
-  /** Waits until the output matches; returns the match. */
-  async waitFor(pattern: RegExp, timeoutMs = WAIT_MS): Promise<RegExpMatchArray> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const match = this.output.match(pattern);
-      if (match) return match;
-      const left = deadline - Date.now();
-      if (left <= 0 || this.child.exitCode !== null) {
-        throw new Error(`no ${pattern} in output:\n${this.output}\nstderr:\n${this.stderr}`);
-      }
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.min(left, 200));
-        this.wake = () => {
-          clearTimeout(timer);
-          this.wake = null;
-          resolve();
-        };
-      });
-    }
-  }
-
-  /** Ends the input and waits for the exit (killing the process if it takes too long). */
-  async finish(timeoutMs = WAIT_MS): Promise<number | null> {
-    this.child.stdin!.end();
-    const timer = setTimeout(() => this.kill(), timeoutMs);
-    const code = await this.exited;
-    clearTimeout(timer);
-    return code;
-  }
-
-  kill(): void {
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
-  }
-}
 
 let root: string;
 let server: RunningServer;
 let target: string;
-
-function connect(args: string[], input?: string): Client {
-  const env = { ...process.env, XDG_CONFIG_HOME: path.join(root, 'xdg') };
-  const client = new Client(spawn(process.execPath, [BIN, 'connect', ...args], { stdio: ['pipe', 'pipe', 'pipe'], env }));
-  if (input !== undefined) client.child.stdin!.end(input);
-  return client;
-}
 
 /** A fresh config directory for one simulated user. */
 function configDir(name: string): string {
@@ -118,7 +35,6 @@ async function accountClient(port: number, username: string, password: string): 
   return client;
 }
 
-const esc = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const HHMM = '\\d\\d:\\d\\d';
 
 before(async () => {
@@ -134,7 +50,7 @@ after(async () => {
 
 test('register, login, the login saved (0600) and reused on the next run, history', TEST_TIMEOUT, async () => {
   const dir = configDir('alice');
-  const first = connect([target, '--config-dir', dir], [
+  const commands = [
     '/register alice pw-alice-1',
     '/register alice pw-alice-1',
     '/login alice wrong-password',
@@ -143,7 +59,8 @@ test('register, login, the login saved (0600) and reused on the next run, histor
     '/join Attic',
     'first words',
     '/history',
-  ].join('\n') + '\n');
+  ];
+  const first = TerminalClient.start(target, [], { configDir: dir, input: commands.join('\n') + '\n' });
   try {
     assert.equal(await first.finish(), 0, first.stderr);
     const lines = first.lines;
@@ -180,7 +97,7 @@ test('register, login, the login saved (0600) and reused on the next run, histor
   }
 
   // The next run logs in by itself, with no password.
-  const second = connect([target, '--config-dir', dir], '/history Attic 5\n/status reading\n');
+  const second = TerminalClient.start(target, [], { configDir: dir, input: '/history Attic 5\n/status reading\n' });
   try {
     assert.equal(await second.finish(), 0, second.stderr);
     const lines = second.lines;
@@ -195,7 +112,10 @@ test('register, login, the login saved (0600) and reused on the next run, histor
   }
 
   // --no-auto-login leaves it unused; #login alone uses it.
-  const third = connect([target, '--config-dir', dir, '--no-auto-login'], '/presence alice\n/login\n/presence alice\n/logout\n');
+  const third = TerminalClient.start(target, ['--no-auto-login'], {
+    configDir: dir,
+    input: '/presence alice\n/login\n/presence alice\n/logout\n',
+  });
   try {
     assert.equal(await third.finish(), 0, third.stderr);
     const lines = third.lines;
@@ -218,7 +138,7 @@ test('register, login, the login saved (0600) and reused on the next run, histor
 test('direct messages with a raw client: live both ways, recall, the offline inbox once', TEST_TIMEOUT, async () => {
   const dir = configDir('dora');
   const bob = await accountClient(server.port, 'bobby', 'pw-bobby-1');
-  const dora = connect([target, '--config-dir', dir]);
+  const dora = TerminalClient.start(target, [], { configDir: dir });
   try {
     dora.write('/register dora pw-dora-12\n/login dora pw-dora-12\n/msg bobby hello bobby\n');
     const short = (await dora.waitFor(/\n\[dm\] dora -> bobby: hello bobby \[([0-9a-f]{8})\]\n/))[1]!;
@@ -244,13 +164,13 @@ test('direct messages with a raw client: live both ways, recall, the offline inb
     // Dora is away: this waits in her inbox, shown at her next login and acknowledged.
     bob.send({ type: 'dm', to: 'dora', content: 'while you were out' });
     await bob.waitFor((m: Msg) => m.type === 'dm' && m.content === 'while you were out');
-    const back = connect([target, '--config-dir', dir], '/presence bobby\n');
+    const back = TerminalClient.start(target, [], { configDir: dir, input: '/presence bobby\n' });
     assert.equal(await back.finish(), 0, back.stderr);
     const offline = back.lines.filter((l) => l.startsWith('[dm offline]'));
     assert.deepEqual(offline, ['[dm offline] bobby -> dora: while you were out']);
     assert.ok(back.lines.indexOf('Logged in as dora') < back.lines.indexOf(offline[0]!));
 
-    const again = connect([target, '--config-dir', dir], '/presence bobby\n');
+    const again = TerminalClient.start(target, [], { configDir: dir, input: '/presence bobby\n' });
     assert.equal(await again.finish(), 0, again.stderr);
     assert.ok(again.lines.includes('Logged in as dora'), again.output);
     assert.ok(!again.lines.some((l) => l.startsWith('[dm offline]')), `acknowledged, not delivered again:\n${again.output}`);
@@ -265,7 +185,7 @@ test('kill -9 of the worker holding the connection: reconnected, logged in, back
   // 200 messages/s from the sender: over the default per-connection rate limit, which is not what this tests.
   const own = await startServer({ args: ['--placement', 'dedicated', '--spares', '1', '--rate-limit', '1000', '--rate-burst', '1000'] });
   const dir = configDir('carol');
-  const client = connect([`127.0.0.1:${own.port}`, '--config-dir', dir]);
+  const client = TerminalClient.start(`127.0.0.1:${own.port}`, [], { configDir: dir });
   let sender: TestClient | null = null;
   try {
     client.write('/register carol pw-carol-12\n/login carol pw-carol-12\n/createroom Numbers\n/join Numbers\n');
@@ -288,7 +208,7 @@ test('kill -9 of the worker holding the connection: reconnected, logged in, back
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
     assert.equal(killedAt, 40);
-    await client.waitFor(new RegExp(`\\n${esc(welcomed.identity)}: num ${total}\\n`), 20_000);
+    await client.waitFor(new RegExp(`\\n${escape(welcomed.identity)}: num ${total}\\n`), 20_000);
     assert.equal(await client.finish(), 0, client.stderr);
 
     const lines = client.lines;

@@ -3,164 +3,17 @@
 // by its pid if it outlives its test.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { startServer, type RunningServer } from '../helpers/server';
+import { escape, TerminalClient, terminalAvailable } from '../helpers/terminal-client';
 
-const BIN = path.resolve(__dirname, '..', '..', '..', 'bin', 'switchboard.js');
-const WAIT_MS = 10_000;
 const TEST_TIMEOUT = { timeout: 45_000 };
-
-const started = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const p of started) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
-});
-
-const ANSI = /\x1b\[[0-9;?]*[A-Za-z]/g;
-const plain = (text: string): string => text.replace(ANSI, '').replace(/\r/g, '');
-
-/**
- * What a terminal of `cols` columns shows after `raw`: just enough of a VT100 (printing with
- * wrap, CR, LF, cursor moves, erase below / erase line) for what readline writes.
- */
-function renderScreen(raw: string, cols: number): string[] {
-  const rows: string[][] = [[]];
-  let r = 0;
-  let c = 0;
-  const row = (): string[] => {
-    while (rows.length <= r) rows.push([]);
-    return rows[r]!;
-  };
-  for (let i = 0; i < raw.length; i++) {
-    const ch = raw[i]!;
-    const csi = ch === '\x1b' ? /^\x1b\[([0-9;?]*)([A-Za-z])/.exec(raw.slice(i, i + 16)) : null;
-    if (csi) {
-      i += csi[0].length - 1;
-      const n = parseInt(csi[1]!, 10);
-      switch (csi[2]) {
-        case 'A': r = Math.max(0, r - (n || 1)); break;
-        case 'B': r += n || 1; break;
-        case 'C': c = Math.min(cols - 1, c + (n || 1)); break;
-        case 'D': c = Math.max(0, c - (n || 1)); break;
-        case 'G': c = Math.min(cols, n || 1) - 1; break;
-        case 'J': if (!n) { row().length = Math.min(row().length, c); rows.length = r + 1; } break;
-        case 'K': if (!n) row().length = Math.min(row().length, c); else if (n === 2) row().length = 0; break;
-        default: break; // modes, colours: no effect on the text
-      }
-    } else if (ch === '\r') {
-      c = 0;
-    } else if (ch === '\n') {
-      r++;
-    } else if (ch >= ' ') {
-      if (c >= cols) {
-        r++;
-        c = 0;
-      }
-      row()[c++] = ch;
-    }
-  }
-  return rows.map((cells) => Array.from(cells, (x) => x ?? ' ').join('').trimEnd());
-}
-
-/** A child process whose output is collected, with waits on it. */
-class Proc {
-  output = '';
-  stderr = '';
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  private wake: (() => void) | null = null;
-
-  /** @param cols the terminal width when the output goes to a (pseudo-)terminal */
-  constructor(
-    readonly child: ChildProcess,
-    private readonly cols: number | null = null,
-  ) {
-    started.add(child);
-    child.stdout!.setEncoding('utf8');
-    child.stdout!.on('data', (d: string) => {
-      this.output += d;
-      this.wake?.();
-    });
-    child.stderr!.setEncoding('utf8');
-    child.stderr!.on('data', (d: string) => (this.stderr += d));
-    child.stdin!.on('error', () => undefined); // the client may be gone before we stop writing
-    this.exited = new Promise((resolve) =>
-      child.once('exit', (code, signal) => {
-        started.delete(child);
-        this.wake?.();
-        resolve({ code, signal });
-      }),
-    );
-  }
-
-  write(text: string): void {
-    this.child.stdin!.write(text);
-  }
-
-  /** The output as text: what the terminal shows (trailing blanks cut), or ANSI-stripped. */
-  text(): string {
-    return this.cols === null ? plain(this.output) : renderScreen(this.output, this.cols).join('\n').trimEnd();
-  }
-
-  /** Waits until `text()` matches; returns the match. */
-  async waitFor(pattern: RegExp, timeoutMs = WAIT_MS): Promise<RegExpMatchArray> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const match = this.text().match(pattern);
-      if (match) return match;
-      const left = deadline - Date.now();
-      if (left <= 0 || this.child.exitCode !== null) {
-        throw new Error(`no ${pattern} in output:\n${this.text()}\nstderr:\n${this.stderr}`);
-      }
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.min(left, 200));
-        this.wake = () => {
-          clearTimeout(timer);
-          this.wake = null;
-          resolve();
-        };
-      });
-    }
-  }
-
-  /** Waits for the exit (killing the process if it takes longer than `timeoutMs`). */
-  async finish(timeoutMs = WAIT_MS): Promise<{ code: number | null; lines: string[] }> {
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
-    const { code } = await this.exited;
-    clearTimeout(timer);
-    return { code, lines: this.text().split('\n').filter((l) => l !== '') };
-  }
-
-  kill(): void {
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
-  }
-}
-
-// Saved logins (none are made here) are looked for in a directory of this run, not the user's.
-const configHome = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-term-cfg-'));
-process.on('exit', () => fs.rmSync(configHome, { recursive: true, force: true }));
-const clientEnv = { ...process.env, XDG_CONFIG_HOME: configHome };
-
-/** `switchboard connect ARGS` with stdin a pipe (line mode). */
-function connect(args: string[], input?: string): Proc {
-  const proc = new Proc(spawn(process.execPath, [BIN, 'connect', ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: clientEnv }));
-  if (input !== undefined) proc.child.stdin!.end(input);
-  return proc;
-}
-
-const hasScript = spawnSync('script', ['--version'], { encoding: 'utf8' }).stdout?.includes('util-linux') === true;
-const shellQuote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
-
-/** `switchboard connect ARGS` on a pseudo-terminal of `cols` columns, through util-linux `script`. */
-function connectTty(args: string[], cols = 100): Proc {
-  const command = [`stty cols ${cols} rows 50;`, 'exec', ...[process.execPath, BIN, 'connect', ...args].map(shellQuote)].join(' ');
-  return new Proc(spawn('script', ['-qfec', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'], env: clientEnv }), cols);
-}
+const hasScript = terminalAvailable();
 
 const suffix = String(process.pid % 100_000);
-const esc = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 /** Our own messages end with the short form of their id, when the server gives one. */
 const OWN_ID = '(?: \\[[^\\]]{1,8}\\])?';
 let server: RunningServer;
@@ -195,10 +48,10 @@ test('a scripted session: every command, in order, then quit at end of input', T
     '#join MainHall',
     `#delete ${room}`,
   ].join('\n');
-  const proc = connect([target, '--log', logFile], input + '\n');
+  const proc = TerminalClient.start(target, ['--log', logFile], { input: input + '\n' });
   try {
-    const { code, lines } = await proc.finish();
-    assert.equal(code, 0, proc.stderr);
+    assert.equal(await proc.waitForExit(), 0, proc.stderr);
+    const lines = proc.lines;
     const id = /^Connected to 127\.0\.0\.1:\d+ as (guest\d+)$/.exec(lines[0] ?? '')?.[1];
     assert.ok(id, lines.join('\n'));
     // Others may be in MainHall (earlier clients still leaving): those lines are matched loosely.
@@ -239,11 +92,11 @@ test('a scripted session: every command, in order, then quit at end of input', T
 });
 
 test('over the Unix socket', TEST_TIMEOUT, async () => {
-  const proc = connect(['--unix', unixSocket], 'via unix\n');
+  const proc = TerminalClient.start({ unix: unixSocket }, [], { input: 'via unix\n' });
   try {
-    const { code, lines } = await proc.finish();
-    assert.equal(code, 0, proc.stderr);
-    assert.match(lines[0]!, new RegExp(`^Connected to ${esc(unixSocket)} as guest\\d+$`));
+    assert.equal(await proc.waitForExit(), 0, proc.stderr);
+    const lines = proc.lines;
+    assert.match(lines[0]!, new RegExp(`^Connected to ${escape(unixSocket)} as guest\\d+$`));
     assert.match(lines.join('\n'), new RegExp(`\\nguest\\d+: via unix${OWN_ID}\\n`));
     assert.equal(lines.at(-1), 'Disconnected by server');
   } finally {
@@ -257,22 +110,21 @@ test('interactive: the prompt and the partly typed line survive incoming events'
     return;
   }
   const target = `127.0.0.1:${server.port}`;
-  const tty = connectTty([target]);
-  let other: Proc | null = null;
+  const tty = TerminalClient.start(target, [], { cols: 100 });
+  let other: TerminalClient | null = null;
   try {
     const id = (await tty.waitFor(/Connected to 127\.0\.0\.1:\d+ as (guest\d+)/))[1]!;
     const prompt = `[MainHall] ${id}>`;
-    await tty.waitFor(new RegExp(`\\n${esc(prompt)}$`));
+    await tty.waitFor(new RegExp(`\\n${escape(prompt)}$`));
 
     tty.write('hel');
-    await tty.waitFor(new RegExp(`\\n${esc(prompt)} hel$`));
+    await tty.waitFor(new RegExp(`\\n${escape(prompt)} hel$`));
 
     // Another client comes in, speaks and leaves while "hel" is being typed: each event is
     // printed above the prompt, which is redrawn with the partial input, never left behind.
-    other = connect([target], 'ping from B\n');
-    const otherResult = await other.finish();
-    assert.equal(otherResult.code, 0, other.stderr);
-    const otherId = /as (guest\d+)$/.exec(otherResult.lines[0] ?? '')![1]!;
+    other = TerminalClient.start(target, [], { input: 'ping from B\n' });
+    assert.equal(await other.waitForExit(), 0, other.stderr);
+    const otherId = /as (guest\d+)$/.exec(other.lines[0] ?? '')![1]!;
     await tty.waitFor(new RegExp(`${otherId} leaves MainHall\\n`));
     const screen = tty.text().split('\n');
     assert.deepEqual(screen.slice(-4), [
@@ -284,7 +136,7 @@ test('interactive: the prompt and the partly typed line survive incoming events'
     assert.equal(screen.filter((l) => l.startsWith('[')).length, 1, screen.join('\n'));
 
     tty.write('lo\r');
-    await tty.waitFor(new RegExp(`\\n${esc(prompt)} hello\\n${id}: hello${OWN_ID}\\n${esc(prompt)}$`));
+    await tty.waitFor(new RegExp(`\\n${escape(prompt)} hello\\n${id}: hello${OWN_ID}\\n${escape(prompt)}$`));
 
     const name = 'Tty' + suffix;
     tty.write(`#identitychange ${name}\r`);
@@ -294,8 +146,8 @@ test('interactive: the prompt and the partly typed line survive incoming events'
     await tty.waitFor(/\nusage: #join ROOM\n\[MainHall\] \w+>$/);
 
     tty.write('#quit\r');
-    const { code, lines } = await tty.finish();
-    assert.equal(code, 0, tty.stderr);
+    assert.equal(await tty.waitForExit(), 0, tty.stderr);
+    const lines = tty.text().split('\n').filter((l) => l !== '');
     assert.deepEqual(lines.slice(-3), [`[MainHall] ${name}> #quit`, `${name} leaves MainHall`, 'Disconnected by server']);
   } finally {
     tty.kill();
@@ -309,19 +161,20 @@ test('interactive: a partial line wrapped over several rows is redrawn whole', T
     return;
   }
   const target = `127.0.0.1:${server.port}`;
-  const tty = connectTty([target], 30);
-  let other: Proc | null = null;
+  const tty = TerminalClient.start(target, [], { cols: 30 });
+  let other: TerminalClient | null = null;
   try {
     const id = (await tty.waitFor(/Connected to [^]*?(guest\d+)/))[1]!; // wrapped at 30 columns
     const prompt = `[MainHall] ${id}>`;
-    await tty.waitFor(new RegExp(`\\n${esc(prompt)}$`));
+    await tty.waitFor(new RegExp(`\\n${escape(prompt)}$`));
     const typed = 'abcdefghijklmnopqrstuvwxyz0123456789';
     tty.write(typed);
     const rows = `${prompt} ${typed}`.match(/.{1,30}/g)!;
-    await tty.waitFor(new RegExp(`\\n${rows.map(esc).join('\\n')}$`));
+    await tty.waitFor(new RegExp(`\\n${rows.map(escape).join('\\n')}$`));
 
-    other = connect([target], 'wrapped?\n');
-    const otherId = /as (guest\d+)$/.exec((await other.finish()).lines[0] ?? '')![1]!;
+    other = TerminalClient.start(target, [], { input: 'wrapped?\n' });
+    await other.waitForExit();
+    const otherId = /as (guest\d+)$/.exec(other.lines[0] ?? '')![1]!;
     await tty.waitFor(new RegExp(`${otherId} leaves MainHall\\n`));
     assert.deepEqual(tty.text().split('\n').slice(-(3 + rows.length)), [
       `${otherId} moves to MainHall`,
@@ -330,7 +183,7 @@ test('interactive: a partial line wrapped over several rows is redrawn whole', T
       ...rows,
     ]);
     tty.write('\x03'); // Ctrl-C quits too
-    assert.equal((await tty.finish()).code, 0, tty.stderr);
+    assert.equal(await tty.waitForExit(), 0, tty.stderr);
   } finally {
     tty.kill();
     other?.kill();
@@ -339,12 +192,12 @@ test('interactive: a partial line wrapped over several rows is redrawn whole', T
 
 test('the server closing the connection: the reason, exit code 2', TEST_TIMEOUT, async () => {
   // The server refuses lines over --max-line-bytes (64 KiB by default) and disconnects.
-  const proc = connect([`127.0.0.1:${server.port}`]);
+  const proc = TerminalClient.start(`127.0.0.1:${server.port}`);
   try {
     await proc.waitFor(/MainHall contains/);
     proc.write('x'.repeat(70_000) + '\n');
-    const { code, lines } = await proc.finish();
-    assert.equal(code, 2);
+    assert.equal(await proc.waitForExit(), 2);
+    const lines = proc.lines;
     assert.match(lines.at(-2)!, /^error [A-Z_]+: /);
     assert.match(lines.at(-1)!, /^Disconnected by server: .+ \([A-Z_]+\)$/);
   } finally {
@@ -354,13 +207,12 @@ test('the server closing the connection: the reason, exit code 2', TEST_TIMEOUT,
 
 test('the server stopping under a connected client, --no-reconnect: exit code 2', TEST_TIMEOUT, async () => {
   const doomed = await startServer({ args: ['--workers', '1'] });
-  const proc = connect([`127.0.0.1:${doomed.port}`, '--no-reconnect']);
+  const proc = TerminalClient.start(`127.0.0.1:${doomed.port}`, ['--no-reconnect']);
   try {
     await proc.waitFor(/MainHall contains/);
     await doomed.stop();
-    const { code, lines } = await proc.finish();
-    assert.equal(code, 2);
-    assert.match(lines.at(-1)!, /^Disconnected by server/);
+    assert.equal(await proc.waitForExit(), 2);
+    assert.match(proc.lines.at(-1)!, /^Disconnected by server/);
   } finally {
     proc.kill();
     await doomed.stop();
@@ -372,10 +224,9 @@ test('an unreachable server: a message on stderr, exit code 1', TEST_TIMEOUT, as
   await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
   const { port } = probe.address() as net.AddressInfo;
   await new Promise<void>((resolve) => probe.close(() => resolve()));
-  const proc = connect([`127.0.0.1:${port}`], 'hello\n');
+  const proc = TerminalClient.start(`127.0.0.1:${port}`, [], { input: 'hello\n' });
   try {
-    const { code } = await proc.finish();
-    assert.equal(code, 1);
+    assert.equal(await proc.waitForExit(), 1);
     assert.equal(proc.output, '');
     assert.match(proc.stderr, new RegExp(`^cannot connect to 127\\.0\\.0\\.1:${port}: ECONNREFUSED `));
   } finally {
