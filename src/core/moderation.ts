@@ -5,6 +5,13 @@ import type { ChatState } from './chat-state';
 import type { Effect } from './effects';
 import { deliver, isOwner, ownerName, send, type Room, type Session } from './model';
 
+/**
+ * Invitations and bans one room may hold. A stored room's rules are rewritten whole on each
+ * change, and each entry is shown by `roominfo`: without a bound, an owner banning names at
+ * the rate limit would make every change cost the hub more and more.
+ */
+export const MAX_RULE_ENTRIES = 500;
+
 type RoomRequest = Exclude<ModerationClientMessage, { type: 'disconnect' } | { type: 'notice' }>;
 
 /**
@@ -59,6 +66,9 @@ export class Moderation {
   private invite(actor: Session, room: Room, name: string): Effect[] {
     const invitee = this.state.sessionNamed(name);
     if (!invitee && !this.state.isReserved(name)) return refuse(actor, ErrorCode.NO_SUCH_USER, `nobody called ${JSON.stringify(name)} is connected or registered`);
+    if (!room.modes.isInvited(name) && room.modes.invitedCount >= MAX_RULE_ENTRIES) {
+      return refuse(actor, ErrorCode.NOT_ALLOWED, `${room.id} has ${MAX_RULE_ENTRIES} invitations already; withdraw some first`);
+    }
     room.modes.invite(name);
     const told = invitee ? [actor, invitee] : [actor];
     return [...persistModes(room), deliver(told, { type: 'invite', roomid: room.id, identity: name, by: actor.identity })];
@@ -81,7 +91,11 @@ export class Moderation {
     const target = this.state.sessionNamed(name);
     const untouchable = this.untouchable(room, name, target);
     if (untouchable) return refuse(actor, ErrorCode.NOT_ALLOWED, untouchable);
-    const until = seconds === 0 ? 0 : this.state.now() + seconds * 1000;
+    const now = this.state.now();
+    if (!room.modes.banOf(name, now) && room.modes.banCount >= MAX_RULE_ENTRIES && room.modes.snapshot(now).bans.length >= MAX_RULE_ENTRIES) {
+      return refuse(actor, ErrorCode.NOT_ALLOWED, `${room.id} has ${MAX_RULE_ENTRIES} bans already; lift some first`);
+    }
+    const until = seconds === 0 ? 0 : now + seconds * 1000;
     room.modes.ban({ identity: name, by: actor.identity, reason, until });
     const notice: ServerMessage = { type: 'ban', roomid: room.id, identity: name, by: actor.identity, reason, until };
     const fx = persistModes(room);

@@ -46,6 +46,15 @@ export class RoomModes {
     return this.invited.delete(name);
   }
 
+  get invitedCount(): number {
+    return this.invited.size;
+  }
+
+  /** Bans on record, expired ones included until they are next looked at. */
+  get banCount(): number {
+    return this.bans.size;
+  }
+
   /** The ban on `name` in force at `now`, if any. */
   banOf(name: string, now: number): RoomBanEntry | undefined {
     const ban = this.bans.get(name);

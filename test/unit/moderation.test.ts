@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ChatState } from '../../src/core/chat-state';
+import { MAX_RULE_ENTRIES } from '../../src/core/moderation';
 import { inboxes } from '../helpers/effects';
 import type { ServerMessage } from '../../src/protocol/messages';
 
@@ -97,6 +98,16 @@ describe('Moderation', () => {
     // Unbanned, but the invitation went with the ban: the private room stays shut.
     assert.deepEqual(typesOf(inboxes(state.request('w:3', { type: 'join', roomid: 'Den' })).get('w:3')), ['roomchange', 'error:INVITE_ONLY']);
     assert.deepEqual(typesOf(inboxes(state.moderate('w:1', { type: 'unban', roomid: 'Den', identity: 'carol' })).get('w:1')), ['error:NO_SUCH_USER']);
+  });
+
+  test('a room holds at most MAX_RULE_ENTRIES bans; expired ones make room again', () => {
+    const { state, advance } = scene();
+    for (let i = 0; i < MAX_RULE_ENTRIES; i++) state.moderate('w:1', { type: 'ban', roomid: 'Den', identity: `x${i}yz`, seconds: i === 0 ? 10 : 0 });
+    assert.deepEqual(typesOf(inboxes(state.moderate('w:1', { type: 'ban', roomid: 'Den', identity: 'onemore' })).get('w:1')), ['error:NOT_ALLOWED']);
+    // Re-banning a banned name changes it, it adds nothing.
+    assert.deepEqual(typesOf(inboxes(state.moderate('w:1', { type: 'ban', roomid: 'Den', identity: 'x5yz', reason: 'again' })).get('w:1')), ['ban']);
+    advance(10_000);
+    assert.deepEqual(typesOf(inboxes(state.moderate('w:1', { type: 'ban', roomid: 'Den', identity: 'onemore' })).get('w:1')), ['ban']);
   });
 
   test('the owner and administrators cannot be kicked or banned', () => {
