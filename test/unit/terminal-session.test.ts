@@ -387,6 +387,28 @@ test('login saved (0600) and used on the next run; inbox DMs shown once and ackn
   }
 });
 
+test('offline DMs shown just before the end of input are acknowledged before the quit', async () => {
+  const configDir = fs.mkdtempSync(path.join(configRoot, 'ack-'));
+  const { reply, acks } = accountsPeer((m, p) => {
+    if (m.type === 'login' && m.token === 'tok-carol') p.send({ type: 'dm', id: 'd9', from: 'bob', to: 'carol', content: 'hello', ts: 0, inbox: 7 });
+  });
+  const peer = await scriptedPeer({ port: 0, host: '127.0.0.1' }, reply);
+  const args = [...peer.target, '--config-dir', configDir];
+  try {
+    assert.equal((await client(args, '/login carol pw-secret-1\n')).code, 0);
+    const before = peer.received.length;
+    // Nothing to type: the saved login, its inbox, and the end of input all come at once.
+    const run = await client(args, '');
+    assert.equal(run.code, 0);
+    assert.ok(run.lines.includes('[dm offline] bob -> carol: hello'), run.out);
+    const sent = peer.received.slice(before).map((l) => (JSON.parse(l) as { type: string }).type);
+    assert.deepEqual(sent, ['login', 'ack', 'quit']);
+    assert.deepEqual(acks, [7]);
+  } finally {
+    await peer.close();
+  }
+});
+
 test('a saved login the server refuses is forgotten; --no-auto-login leaves it unused', async () => {
   const configDir = fs.mkdtempSync(path.join(configRoot, 'revoked-'));
   const { reply } = accountsPeer();

@@ -140,8 +140,13 @@ class Session {
       }
       const item = this.queue.shift();
       if (item === undefined) return;
-      if (item === END_OF_INPUT) this.quit();
-      else this.dispatch(item);
+      if (item === END_OF_INPUT) {
+        // Not before the rest of this read is handled: offline messages may have come with the
+        // answer that let the input end, and their acknowledgement must go before the quit.
+        setImmediate(() => this.quit());
+        return;
+      }
+      this.dispatch(item);
     }
   }
 
@@ -182,6 +187,12 @@ class Session {
       return;
     }
     this.quitting = true;
+    // An acknowledgement still waiting for its timer goes first: after `quit` the server takes
+    // nothing more, and the offline messages just shown would come again at the next login.
+    if (this.timers.has('ack')) {
+      this.timers.clear('ack');
+      this.send({ type: 'ack', inbox: this.pendingAck });
+    }
     this.send({ type: 'quit' });
     this.ui.stopInput();
     this.timers.start('quit', this.timings.quitTimeout, () => {
