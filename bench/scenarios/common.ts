@@ -219,6 +219,36 @@ export function usageMetrics(u: ServerUsage | undefined, windowS: number, genera
   return out;
 }
 
+/** What fanout and rooms send: at their rate for warm-up + duration from `startAt`, then a bounded drain. */
+export function trafficJob(o: { rate: number; inflight: number; size: number; warmupS: number; durationS: number }, startAt: number) {
+  const durationMs = o.durationS * 1000;
+  return { type: 'run' as const, ratePerSender: o.rate, inflight: o.inflight, size: o.size, startAt, warmupMs: o.warmupS * 1000, durationMs, quietMs: 1000, drainMaxMs: Math.max(5000, durationMs) };
+}
+
+/**
+ * The metrics of a traffic run (fanout, rooms), in report order; `delivered` (%) and the
+ * connect figures are the scenario's own.
+ */
+export function trafficMetrics(
+  r: ReturnType<typeof mergeRuns>,
+  usage: ServerUsage | undefined,
+  durationS: number,
+  delivered: number,
+  connect: Record<string, number>,
+): Record<string, number> {
+  return {
+    'deliveries/s': r.deliveriesPerS,
+    'messages in/s': r.messagesInPerS,
+    ...latencyMetrics('latency', r.latency),
+    'delivered %': delivered,
+    ...connect,
+    ...usageMetrics(usage, durationS, r.generatorCpuS),
+    'generator CPU s': r.generatorCpuS,
+    'generator CPU % of 1 core': (100 * r.generatorCpuS) / durationS,
+    ...perDelivery(usage, r.generatorCpuS, r.deliveriesPerS * durationS),
+  };
+}
+
 export function latencyMetrics(prefix: string, l: LatencySummary): Record<string, number> {
   return { [`${prefix} p50 ms`]: l.p50, [`${prefix} p99 ms`]: l.p99, [`${prefix} p99.9 ms`]: l.p999, [`${prefix} max ms`]: l.max };
 }

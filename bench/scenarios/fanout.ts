@@ -1,5 +1,5 @@
 import { now } from '../generator/clock';
-import { Bench, latencyMetrics, mergeConnects, mergeRuns, perDelivery, split, usageMetrics, usageWindow, type CommonOptions, type RunReport } from './common';
+import { Bench, mergeConnects, mergeRuns, split, trafficJob, trafficMetrics, usageWindow, type CommonOptions, type RunReport } from './common';
 
 export interface FanoutOptions extends CommonOptions {
   /** Receivers in the room (the sender is one more member). */
@@ -33,11 +33,8 @@ export async function fanout(o: FanoutOptions): Promise<RunReport> {
     const c = mergeConnects(connects);
     if (c.failed > 0) bench.notes.push(`${c.failed} of ${c.requested} receivers failed to connect: ${c.failureSamples.join('; ')}`);
 
-    const startAt = now() + 300;
-    const warmupMs = o.warmupS * 1000;
-    const durationMs = o.durationS * 1000;
-    const usageAt = usageWindow(bench, startAt + warmupMs - now(), durationMs);
-    const job = { type: 'run' as const, ratePerSender: o.rate, inflight: o.inflight, size: o.size, startAt, warmupMs, durationMs, quietMs: 1000, drainMaxMs: Math.max(5000, durationMs) };
+    const job = trafficJob(o, now() + 300);
+    const usageAt = usageWindow(bench, job.startAt + job.warmupMs - now(), job.durationMs);
     const results = await Promise.all([sender!.run({ ...job, senders: [0] }), ...receivers.map((g) => g.run({ ...job, senders: [] }))]);
     const usage = await usageAt;
     const alive = bench.checkAlive();
@@ -56,18 +53,10 @@ export async function fanout(o: FanoutOptions): Promise<RunReport> {
       server: bench.target.kind,
       label: bench.label,
       params,
-      metrics: {
-        'deliveries/s': r.deliveriesPerS,
-        'messages in/s': r.messagesInPerS,
-        ...latencyMetrics('latency', r.latency),
-        'delivered %': expected > 0 ? (100 * r.deliveriesOfWindow) / expected : 0,
+      metrics: trafficMetrics(r, usage, o.durationS, expected > 0 ? (100 * r.deliveriesOfWindow) / expected : 0, {
         'connect rate /s': c.ratePerS,
         'connect identity p99 ms': c.identity.p99,
-        ...usageMetrics(usage, o.durationS, r.generatorCpuS),
-        'generator CPU s': r.generatorCpuS,
-        'generator CPU % of 1 core': (100 * r.generatorCpuS) / o.durationS,
-        ...perDelivery(usage, r.generatorCpuS, r.deliveriesPerS * o.durationS),
-      },
+      }),
       serverUsage: usage,
       notes: bench.notes,
       ok: alive && r.deliveriesOfWindow > 0,

@@ -1,6 +1,6 @@
 import { now } from '../generator/clock';
 import type { ClientPlan } from '../generator/messages';
-import { Bench, latencyMetrics, mergeConnects, mergeRuns, perDelivery, usageMetrics, usageWindow, type CommonOptions, type RunReport } from './common';
+import { Bench, mergeConnects, mergeRuns, trafficJob, trafficMetrics, usageWindow, type CommonOptions, type RunReport } from './common';
 
 export interface RoomsOptions extends CommonOptions {
   clients: number;
@@ -35,11 +35,8 @@ export async function rooms(o: RoomsOptions): Promise<RunReport> {
     const c = mergeConnects([...first, ...rest].filter((x) => x.requested > 0));
     if (c.failed > 0) bench.notes.push(`${c.failed} of ${c.requested} clients failed to connect: ${c.failureSamples.join('; ')}`);
 
-    const startAt = now() + 500;
-    const warmupMs = o.warmupS * 1000;
-    const durationMs = o.durationS * 1000;
-    const usageAt = usageWindow(bench, startAt + warmupMs - now(), durationMs);
-    const job = { type: 'run' as const, ratePerSender: o.rate, inflight: o.inflight, size: o.size, startAt, warmupMs, durationMs, quietMs: 1000, drainMaxMs: Math.max(5000, durationMs) };
+    const job = trafficJob(o, now() + 500);
+    const usageAt = usageWindow(bench, job.startAt + job.warmupMs - now(), job.durationMs);
     const results = await Promise.all(
       gens.map((g, p) => {
         const count = mine(p, true).length + mine(p, false).length;
@@ -63,18 +60,10 @@ export async function rooms(o: RoomsOptions): Promise<RunReport> {
       server: bench.target.kind,
       label: bench.label,
       params,
-      metrics: {
-        'deliveries/s': r.deliveriesPerS,
-        'messages in/s': r.messagesInPerS,
-        ...latencyMetrics('latency', r.latency),
-        'delivered %': expected > 0 ? Math.min(100, (100 * r.deliveriesOfWindow) / expected) : 0,
+      metrics: trafficMetrics(r, usage, o.durationS, expected > 0 ? Math.min(100, (100 * r.deliveriesOfWindow) / expected) : 0, {
         'connect rate /s': c.ratePerS,
         'connect+join p99 ms': c.ready.p99,
-        ...usageMetrics(usage, o.durationS, r.generatorCpuS),
-        'generator CPU s': r.generatorCpuS,
-        'generator CPU % of 1 core': (100 * r.generatorCpuS) / o.durationS,
-        ...perDelivery(usage, r.generatorCpuS, r.deliveriesPerS * o.durationS),
-      },
+      }),
       serverUsage: usage,
       notes: bench.notes,
       ok: alive && r.deliveriesOfWindow > 0,
