@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { TestClient, type Msg } from '../helpers/client';
+import { Streamer, type StreamingClient } from '../helpers/streamer';
 import { PASSWORD, expectFields, login, ok, refused, register, runCli as run, welcomed, type Account, type Conn } from '../helpers/requests';
 import * as proc from '../helpers/procfs';
 import { startServer, type RunningServer } from '../helpers/server';
@@ -206,32 +207,16 @@ function assertResumeFills(before: Msg[], since: number, window: { lines: Msg[];
   assert.deepEqual(gaps, [], `${what}: after resume the client still lacks these seqs of ${stored.length}`);
 }
 
-/** Sends `tag:1`, `tag:2`, ... every few ms until stopped (or the connection closes). */
-class Streamer {
-  sent = 0;
-  private timer: NodeJS.Timeout | null = null;
-
-  constructor(
-    private readonly conn: Conn,
-    readonly tag: string,
-  ) {}
-
-  start(): void {
-    this.timer = setInterval(() => {
-      if (!this.conn.c.isOpen) return this.stop();
-      this.conn.c.send({ type: 'message', content: `${this.tag}:${++this.sent}` });
-    }, STREAM_EVERY_MS);
-  }
-
-  stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-  }
-
-  /** The sender's own copies of its streamed messages, as received. */
-  echoes(roomid: string): Msg[] {
-    return roomMessages(this.conn.c, roomid).filter((m) => m.identity === this.conn.id && String(m.content).startsWith(`${this.tag}:`));
-  }
+/** A connection as a Streamer sees it: its identity read at each use (logins rename it). */
+function streaming(conn: Conn): StreamingClient {
+  return {
+    get client() {
+      return conn.c;
+    },
+    get identity() {
+      return conn.id;
+    },
+  };
 }
 
 // ---- server processes ------------------------------------------------------------------------
@@ -811,8 +796,8 @@ for (const placement of ['pool', 'dedicated'] as const) {
         const [hs, ho] = [await holderOf(server, s.c), await holderOf(server, o.c)];
         t.diagnostic(`sender on worker ${hs}, observer on worker ${ho}`);
       }
-      const stream = new Streamer(s, 's');
-      stream.start();
+      const stream = new Streamer(streaming(s), 's');
+      stream.start(STREAM_EVERY_MS);
       await until('100 echoes', () => stream.echoes(room).length >= 100, 10_000);
 
       const recovering = killHub(server, t);
@@ -865,10 +850,10 @@ for (const placement of ['pool', 'dedicated'] as const) {
       const hb = await holderOf(server, b.c);
       assert.notEqual(hb, ha, 'the two streaming clients are on different workers');
       await join(b, room);
-      const sa = new Streamer(a, 'a');
-      const sb = new Streamer(b, 'b');
-      sa.start();
-      sb.start();
+      const sa = new Streamer(streaming(a), 'a');
+      const sb = new Streamer(streaming(b), 'b');
+      sa.start(STREAM_EVERY_MS);
+      sb.start(STREAM_EVERY_MS);
       await until('100 echoes each', () => sa.echoes(room).length >= 100 && sb.echoes(room).length >= 100, 10_000);
 
       process.kill(ha, 'SIGKILL');
@@ -973,8 +958,8 @@ describe('data commands', { timeout: 90_000 }, () => {
     await createRoom(al, room);
     await join(al, room);
     const inboxDm = await ok(al.c, { type: 'dm', to: bo, content: 'in the backup' }, 'dm');
-    const stream = new Streamer(al, 'k');
-    stream.start();
+    const stream = new Streamer(streaming(al), 'k');
+    stream.start(STREAM_EVERY_MS);
     await until('200 echoes', () => stream.echoes(room).length >= 200, 10_000);
 
     const echoedBefore = lastSeqSeen(al.c, room);

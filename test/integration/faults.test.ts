@@ -15,6 +15,7 @@ import {
   within,
   workerPids,
 } from '../helpers/chaos';
+import { Streamer } from '../helpers/streamer';
 import { TestClient, type Msg } from '../helpers/client';
 import { ControlPair } from '../helpers/control-pair';
 import * as proc from '../helpers/procfs';
@@ -59,34 +60,6 @@ interface Member {
   identity: string;
 }
 
-/** Streams `tag:1`, `tag:2`, ... into its room every few ms from its own connection. */
-class Streamer {
-  sent = 0;
-  private timer: NodeJS.Timeout | null = null;
-
-  constructor(
-    readonly member: Member,
-    readonly tag: string,
-  ) {}
-
-  start(everyMs: number): void {
-    this.timer = setInterval(() => {
-      if (!this.member.client.isOpen) return this.stop();
-      this.member.client.send({ type: 'message', content: `${this.tag}:${++this.sent}` });
-    }, everyMs);
-  }
-
-  stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-  }
-
-  /** Its own copies as received: what the server confirmed stored. */
-  echoes(room: string): Msg[] {
-    return this.member.client.received.filter((m) => m.type === 'message' && m.roomid === room && m.identity === this.member.identity && String(m.content).startsWith(`${this.tag}:`));
-  }
-}
-
 async function joinRoom(port: number, name: string, room: string): Promise<Member> {
   const { client, identity } = await TestClient.welcomed(port);
   client.send({ type: 'join', roomid: room });
@@ -117,7 +90,7 @@ async function fullHistory(port: number, room: string): Promise<Msg[]> {
 }
 
 /** Waits until `member` receives a message of `streamer` numbered above `after`. */
-async function receivesStream(member: Member, streamer: Streamer, room: string, after: number, timeoutMs: number): Promise<void> {
+async function receivesStream(member: Member, streamer: Streamer<Member>, room: string, after: number, timeoutMs: number): Promise<void> {
   const wanted = (m: Msg): boolean =>
     m.type === 'message' && m.roomid === room && m.identity === streamer.member.identity && String(m.content).startsWith(`${streamer.tag}:`) && Number(String(m.content).split(':')[1]) > after;
   await until(`${member.name} (${member.identity}) to receive ${streamer.tag} past ${after}`, () => member.client.received.some(wanted), timeoutMs, 20);
@@ -157,8 +130,8 @@ describe('faults: kill -9 during traffic', () => {
       await owner.client.waitFor((m) => m.type === 'roomlist' && (m.rooms as Array<{ roomid: string }>).some((x) => x.roomid === room));
       const members: Member[] = [];
       for (let i = 0; i < 4; i++) members.push(await joinRoom(port, `m${i}`, room));
-      const streamers: Streamer[] = [new Streamer(await joinRoom(port, 's0', room), 's0')];
-      const current = (): Streamer => streamers[streamers.length - 1]!;
+      const streamers: Streamer<Member>[] = [new Streamer(await joinRoom(port, 's0', room), 's0')];
+      const current = (): Streamer<Member> => streamers[streamers.length - 1]!;
       current().start(10);
       await receivesStream(members[0]!, current(), room, 5, 5000);
 
