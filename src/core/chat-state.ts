@@ -1,4 +1,4 @@
-import { ErrorCode } from '../protocol/errors';
+import { ErrorCode, errorMessage, type ErrorMessage } from '../protocol/errors';
 import type { CoreControlRequest, ModerationClientMessage, RoomListEntry, ServerMessage } from '../protocol/messages';
 import { GUEST_PREFIX, MAIN_HALL, isValidIdentity, isValidRoomId } from '../protocol/rules';
 import type { Effect, SessionKey, SessionView } from './effects';
@@ -362,24 +362,23 @@ export class ChatState {
    * Why the session may not read `roomid`'s history (`history`, `resume`): a private room's or
    * a ban's refusal, as for `join`, unless it is in the room. Null when it may.
    */
-  readRefusal(key: SessionKey, roomid: string): { code: ErrorCode; message: string } | null {
+  readRefusal(key: SessionKey, roomid: string): ErrorMessage | null {
     const session = this.sessions.get(key);
     const room = this.rooms.get(roomid);
     if (!session || !room || session.roomid === roomid) return null;
-    const refusal = this.entryRefusal(session, room);
-    return refusal?.type === 'error' ? { code: refusal.code as ErrorCode, message: refusal.message } : null;
+    return this.entryRefusal(session, room);
   }
 
   /** Why `session` may not enter `room` (private, banned), or null when it may. */
-  private entryRefusal(session: Session, room: Room): ServerMessage | null {
+  private entryRefusal(session: Session, room: Room): ErrorMessage | null {
     if (session.admin || isOwner(session, room)) return null;
     const ban = room.modes.banOf(session.identity, this.now());
     if (ban) {
       const until = ban.until === 0 ? 'until unbanned' : `until ${new Date(ban.until).toISOString()}`;
-      return { type: 'error', code: ErrorCode.BANNED, message: `you are banned from ${room.id} ${until}${ban.reason ? `: ${ban.reason}` : ''}` };
+      return errorMessage(ErrorCode.BANNED, `you are banned from ${room.id} ${until}${ban.reason ? `: ${ban.reason}` : ''}`);
     }
     if (room.modes.private && !room.modes.isInvited(session.identity)) {
-      return { type: 'error', code: ErrorCode.INVITE_ONLY, message: `${room.id} is invite-only` };
+      return errorMessage(ErrorCode.INVITE_ONLY, `${room.id} is invite-only`);
     }
     return null;
   }

@@ -21,6 +21,12 @@ export type Effect =
   /** A stored room was deleted. */
   | { kind: 'unpersist-room'; roomid: string };
 
+/**
+ * The block list of a session that blocks nobody (most of them): one shared empty set in the
+ * hub and in the workers, not one per session.
+ */
+export const NO_ONE: ReadonlySet<string> = new Set();
+
 /** What a worker mirrors of each of its sessions, and re-registers after a hub restart. */
 export interface SessionView {
   identity: string;

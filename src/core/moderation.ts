@@ -92,7 +92,7 @@ export class Moderation {
     const untouchable = this.untouchable(room, name, target);
     if (untouchable) return refuse(actor, ErrorCode.NOT_ALLOWED, untouchable);
     const now = this.state.now();
-    if (!room.modes.banOf(name, now) && room.modes.banCount >= MAX_RULE_ENTRIES && room.modes.snapshot(now).bans.length >= MAX_RULE_ENTRIES) {
+    if (!room.modes.banOf(name, now) && room.modes.bansInForce(now) >= MAX_RULE_ENTRIES) {
       return refuse(actor, ErrorCode.NOT_ALLOWED, `${room.id} has ${MAX_RULE_ENTRIES} bans already; lift some first`);
     }
     const until = seconds === 0 ? 0 : now + seconds * 1000;

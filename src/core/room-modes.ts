@@ -50,8 +50,9 @@ export class RoomModes {
     return this.invited.size;
   }
 
-  /** Bans on record, expired ones included until they are next looked at. */
-  get banCount(): number {
+  /** Bans in force at `now` (expired ones are dropped on the way). */
+  bansInForce(now: number): number {
+    for (const name of [...this.bans.keys()]) this.banOf(name, now);
     return this.bans.size;
   }
 
@@ -78,7 +79,7 @@ export class RoomModes {
 
   /** The rules in force at `now`, in a stable order (for replies and the store). */
   snapshot(now: number): RoomModesSnapshot {
-    for (const name of [...this.bans.keys()]) this.banOf(name, now);
+    this.bansInForce(now);
     return {
       private: this.isPrivate,
       invited: [...this.invited].sort(),

@@ -1,12 +1,11 @@
 import { LoginThrottle } from '../auth/login-throttle';
 import { DECOY_HASH, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, hashPassword, verifyPassword } from '../auth/password';
 import { hashToken, newToken } from '../auth/tokens';
-import type { SessionKey } from '../core/effects';
+import { NO_ONE, type SessionKey } from '../core/effects';
 import { ErrorCode } from '../protocol/errors';
 import { isValidIdentity } from '../protocol/rules';
 import type { Administrators } from './administrators';
 import type { DirectMessages } from './direct-messages';
-import { NO_ONE } from './router';
 import { RequestRefused, requireLogin, type HubContext } from './services';
 
 const FAILURE_WINDOW_MS = 15 * 60_000;

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { ChatState, type ChatLimits, type RestoredSession } from '../core/chat-state';
-import type { Effect, SessionKey } from '../core/effects';
+import { NO_ONE, type Effect, type SessionKey } from '../core/effects';
 import { encodeEnd, encodeState, encodeToSessions } from '../ipc/hub-link-messages';
 import { ErrorCode } from '../protocol/errors';
 import type { CoreControlRequest, ModerationClientMessage, ServerMessage } from '../protocol/messages';
@@ -8,9 +8,6 @@ import type { Store } from '../store/store';
 import { Outbox } from './outbox';
 import { RoomSequencer } from './room-sequencer';
 import { parseSessionKey, type WorkerLink } from './worker-link';
-
-/** The block list of every session that blocks nobody (most): one shared empty set, not one each. */
-export const NO_ONE: ReadonlySet<string> = new Set();
 
 /** Bytes queued to one worker above which a long reply waits before its next page. */
 const LINK_QUEUE_BYTES = 4 * 1024 * 1024;

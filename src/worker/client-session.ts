@@ -1,5 +1,5 @@
 import type net from 'node:net';
-import type { SessionView } from '../core/effects';
+import { NO_ONE, type SessionView } from '../core/effects';
 import { MessageRateGuard, TokenBucket } from '../core/rate-limit';
 import { ErrorCode, errorLine } from '../protocol/errors';
 import { LineSplitter } from '../protocol/line-splitter';
@@ -27,9 +27,6 @@ export interface SessionLimits {
 
 /** TCP keepalive probes start after this long without traffic: dead peers do not linger. */
 const KEEPALIVE_MS = 60_000;
-
-/** The block list of a session that blocks nobody (most): shared, not one empty set each. */
-export const NO_ONE: ReadonlySet<string> = new Set();
 
 /**
  * One client connection inside a worker: bounded line framing in, bounded queue out, and the

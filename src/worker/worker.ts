@@ -1,6 +1,7 @@
 import type net from 'node:net';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema';
+import { NO_ONE } from '../core/effects';
 import {
   Kind,
   encodeChat,
@@ -14,7 +15,7 @@ import { hubSocketPath } from '../ipc/paths';
 import { WriteBatcher } from '../net/write-batcher';
 import { ErrorCode, errorLine } from '../protocol/errors';
 import { parseClientLine, type ParseLimits } from '../protocol/validate';
-import { ClientSession, NO_ONE } from './client-session';
+import { ClientSession } from './client-session';
 import { HubLink } from './hub-link';
 
 /** While the hub restarts, requests wait up to this many bytes per worker. */
