@@ -5,7 +5,6 @@ import { ErrorCode, errorLine } from '../protocol/errors';
 import { LineSplitter } from '../protocol/line-splitter';
 import type { WriteBatcher } from '../net/write-batcher';
 
-/** The settings a session enforces (a subset of Config; see src/config/schema.ts). */
 /** How long a client may stay over its output bound (but under the hard bound) before it is dropped. */
 const SLOW_CONSUMER_GRACE_MS = 3000;
 /**
@@ -14,6 +13,7 @@ const SLOW_CONSUMER_GRACE_MS = 3000;
  */
 const HARD_BOUND_FACTOR = 8;
 
+/** The settings a session enforces (a subset of Config; see src/config/schema.ts). */
 export interface SessionLimits {
   maxLineBytes: number;
   maxOutboundBytes: number;
@@ -130,8 +130,8 @@ export class ClientSession {
   /** The peer's address; Unix-socket clients have none and show as "local". */
   readonly remoteAddress: string;
 
-  /** Queues bytes for the client; a client that lets its queue pass the bound is dropped. */
   /**
+   * Queues bytes for the client; a client that lets its queue pass the bound is dropped.
    * `broadcast`: room traffic, held to --max-outbound-bytes strictly. Replies to the client's own
    * requests (a history page, a resume) may pass it for the grace period while it reads them.
    */
