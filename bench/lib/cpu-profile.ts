@@ -34,10 +34,8 @@ export interface CpuProfile {
   timeDeltas: number[];
 }
 
-/** V8's pseudo-frames: the event loop waiting, VM work outside JS, and the collector. */
+/** V8's pseudo-frame of the event loop waiting (left out of graphs); `(program)` and `(garbage collector)` stay. */
 export const IDLE = '(idle)';
-export const PROGRAM = '(program)';
-export const GARBAGE_COLLECTOR = '(garbage collector)';
 export const ROOT = '(root)';
 
 function isRecord(v: unknown): v is Record<string, unknown> {

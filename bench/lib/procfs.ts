@@ -111,13 +111,6 @@ export function stillRunning(pid: number, startTime: number): boolean {
   return s !== undefined && s.startTime === startTime;
 }
 
-/** Soft and hard open-file limits of this process, from /proc/self/limits. */
-export function openFileLimits(): { soft: number; hard: number } {
-  const m = /^Max open files\s+(\S+)\s+(\S+)/m.exec(fs.readFileSync('/proc/self/limits', 'utf8'));
-  const n = (v: string | undefined): number => (v === undefined || v === 'unlimited' ? Infinity : Number(v));
-  return { soft: n(m?.[1]), hard: n(m?.[2]) };
-}
-
 /** CPU seconds of the whole machine since boot (all CPUs), from the `cpu` line of /proc/stat. */
 export interface MachineCpu {
   /** user + nice + system: processes' own work. */
