@@ -51,7 +51,8 @@ export async function pageBackward<T>(
       found.push(rows[i]!);
       if (found.length > limit) {
         const page = found.slice(0, limit);
-        return { items: page.reverse(), next: position(page[limit - 1]!) };
+        const next = position(page[limit - 1]!);
+        return { items: page.reverse(), next };
       }
     }
     if (rows.length < ask) return { items: found.reverse(), next: null };
