@@ -200,6 +200,7 @@ describe('paging and bounded queues', { timeout: 120_000 }, () => {
     // A session that never acks gets one window and no more; it leaves without acking.
     const first = await welcomed(server.port);
     await login(first, bob.username);
+    await until('the first window', () => first.c.received.some((m) => m.type === 'dm'), 10_000);
     await sleep(QUIET_MS);
     const window = first.c.received.filter((m) => m.type === 'dm');
     assert.ok(window.length >= 1 && window.length <= WINDOW, `one window: ${window.length}`);
