@@ -92,6 +92,7 @@ export class Accounts {
     if (extras) {
       extras.tokenHash = null;
       extras.blocked = NO_ONE;
+      extras.inbox = undefined;
     }
     router.apply(router.state.logout(key));
     router.sendTo(key, { type: 'loggedout', identity: router.state.identityOf(key) ?? '' });

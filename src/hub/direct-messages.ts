@@ -2,10 +2,10 @@ import { newMessageId } from './message-ids';
 import type { SessionKey } from '../core/effects';
 import { ErrorCode } from '../protocol/errors';
 import type { DirectMessageOut } from '../protocol/messages';
-import type { DirectMessage } from '../store/store';
+import { isStoreError } from '../store/errors';
+import type { DirectMessage, InboxLimits } from '../store/store';
+import { InboxDelivery, type InboxWindow } from './inbox-delivery';
 import { RequestRefused, clampLimit, requireLogin, type HubContext } from './services';
-
-const INBOX_PAGE = 500;
 
 export function directOut(m: DirectMessage, inbox?: number): DirectMessageOut {
   const out: DirectMessageOut = { type: 'dm', id: m.id, from: m.from, to: m.to, content: m.content, ts: m.ts };
@@ -14,12 +14,24 @@ export function directOut(m: DirectMessage, inbox?: number): DirectMessageOut {
   return out;
 }
 
+/** The bounds on what waits for an account and on what is on its way to it. */
+export interface DirectLimits {
+  /** Per-account inbox caps (`maxInboxMessages`, `maxInboxBytes`). */
+  inbox: InboxLimits;
+  /** Unacknowledged inbox deliveries per session (`inboxWindow`, `maxOutboundBytes`). */
+  window: InboxWindow;
+}
+
 /**
  * One-to-one messages between accounts: stored, pushed live when the recipient is online and
- * not in do-not-disturb, else kept in their inbox until they log in and acknowledge it.
+ * not in do-not-disturb, else kept in their bounded inbox and delivered, paced by their acks,
+ * when they log in or turn do-not-disturb off.
  */
 export class DirectMessages {
-  constructor(private readonly ctx: HubContext) {}
+  constructor(
+    private readonly ctx: HubContext,
+    private readonly limits: DirectLimits,
+  ) {}
 
   async send(key: SessionKey, to: string, content: string): Promise<void> {
     const { router, store } = this.ctx;
@@ -32,33 +44,83 @@ export class DirectMessages {
     const live = toKey !== undefined && !recipient.dnd && !blocked;
     const message: DirectMessage = { id: newMessageId(), from, to, content, ts: Date.now(), recalled: false };
     // A blocked sender is not told, and nothing is kept: the recipient never sees it, not even
-    // in dmhistory. Otherwise it is stored, and queued in the inbox when it cannot go live.
-    if (!blocked) await store.appendDirectMessage(message, !live);
+    // in dmhistory. Otherwise it is stored, and queued in the inbox when it cannot go live;
+    // a full inbox refuses it (as ejabberd's offline limit does), and the sender is told.
+    if (!blocked) await this.store(message, !live);
     const out = directOut(message);
     router.sendTo(key, out);
     const nowKey = router.state.sessionOfUser(to);
     if (live && nowKey && nowKey !== key) router.sendTo(nowKey, out);
   }
 
-  /** Everything waiting for `username`, in order, each with its inbox number to acknowledge. */
-  async deliverInbox(key: SessionKey, username: string): Promise<void> {
-    let after = 0;
-    for (;;) {
-      const page = await this.ctx.store.pendingInbox(username, after, INBOX_PAGE);
-      for (const entry of page) this.ctx.router.sendTo(key, directOut(entry.message, entry.seq));
-      if (page.length < INBOX_PAGE) return;
-      after = page[page.length - 1]!.seq;
+  private async store(message: DirectMessage, queue: boolean): Promise<void> {
+    try {
+      await this.ctx.store.appendDirectMessage(message, queue, this.limits.inbox);
+    } catch (err) {
+      if (!isStoreError(err, 'STORE_INBOX_FULL')) throw err;
+      const { messages, bytes } = this.limits.inbox;
+      throw new RequestRefused(ErrorCode.INBOX_FULL, `the inbox of ${message.to} is full (${messages} DMs or ${bytes} bytes); not sent, try again later`);
     }
   }
 
+  /** Starts delivering the inbox of `username` to this session (at login, or after a hub restart). */
+  async deliverInbox(key: SessionKey, username: string): Promise<void> {
+    const extras = this.ctx.router.extrasOf(key);
+    if (!extras) return;
+    extras.inbox = new InboxDelivery(username, this.limits.window);
+    await this.fill(key);
+  }
+
+  /**
+   * Sends waiting entries, in order, while the session's window has room: the delivery goes on
+   * as the client acknowledges, and stops when the inbox has nothing more after what was sent.
+   */
+  async fill(key: SessionKey): Promise<void> {
+    const { router, store } = this.ctx;
+    const delivery = router.extrasOf(key)?.inbox;
+    if (!delivery) return;
+    await delivery.serially(async () => {
+      // Logged out, replaced or gone meanwhile: this delivery is over.
+      while (router.extrasOf(key)?.inbox === delivery && delivery.room > 0) {
+        const asked = delivery.room;
+        const page = await store.pendingInbox(delivery.username, delivery.after, asked);
+        if (router.extrasOf(key)?.inbox !== delivery) return;
+        let lines = '';
+        let full = false;
+        for (const entry of page) {
+          const line = JSON.stringify(directOut(entry.message, entry.seq)) + '\n';
+          const bytes = Buffer.byteLength(line);
+          if (!delivery.fits(bytes)) {
+            full = true;
+            break;
+          }
+          lines += line;
+          delivery.sent(entry.seq, bytes);
+        }
+        router.sendLines(key, lines);
+        if (full || page.length < asked) return;
+      }
+    });
+  }
+
+  /** Removes what the client has (from any session: the store keeps the inbox) and sends on. */
   async ack(key: SessionKey, upto: number): Promise<void> {
     const username = requireLogin(this.ctx, key);
     await this.ctx.store.ackInbox(username, upto);
+    const delivery = this.ctx.router.extrasOf(key)?.inbox;
+    if (!delivery) return;
+    delivery.acked(upto);
+    await this.fill(key);
   }
 
-  async history(key: SessionKey, other: string, before: number | undefined, limit: number | undefined): Promise<void> {
+  /** DMs waiting for `username`, for the `inbox` count of its profile. */
+  async waiting(username: string): Promise<number> {
+    return (await this.ctx.store.inboxSize(username)).messages;
+  }
+
+  async history(key: SessionKey, other: string, before: number | undefined, limit: number | undefined, cursor: number | undefined): Promise<void> {
     const username = requireLogin(this.ctx, key);
-    const messages = await this.ctx.store.directHistory(username, other, before ?? null, clampLimit(limit, 50, 200));
-    this.ctx.router.sendTo(key, { type: 'dmhistory', with: other, messages: messages.map((m) => directOut(m)) });
+    const page = await this.ctx.store.directHistory(username, other, before ?? null, clampLimit(limit, 50, 200), cursor ?? null);
+    this.ctx.router.sendTo(key, { type: 'dmhistory', with: other, messages: page.messages.map((m) => directOut(m)), next: page.next });
   }
 }

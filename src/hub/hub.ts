@@ -26,7 +26,28 @@ export interface HubLimits extends ChatLimits {
   accountRateLimit: number;
   /** Usernames that are server administrators by configuration (`admins`). */
   admins: readonly string[];
+  /** Entries one account's offline inbox holds at most (`maxInboxMessages`). */
+  maxInboxMessages: number;
+  /** UTF-8 bytes of DM content one account's offline inbox holds at most (`maxInboxBytes`). */
+  maxInboxBytes: number;
+  /** Inbox entries sent to a session and not yet acknowledged, at most (`inboxWindow`). */
+  inboxWindow: number;
+  /** A client's output bound (`maxOutboundBytes`): an inbox window's bytes stay under it. */
+  maxOutboundBytes: number;
+  /** Frames of one session waiting while its previous request is handled, at most (`maxQueuedRequests`). */
+  maxQueuedRequests: number;
 }
+
+const UNLIMITED: HubLimits = {
+  accountRateLimit: Infinity,
+  maxRoomsPerOwner: Infinity,
+  admins: [],
+  maxInboxMessages: Infinity,
+  maxInboxBytes: Infinity,
+  inboxWindow: Infinity,
+  maxOutboundBytes: Infinity,
+  maxQueuedRequests: Infinity,
+};
 
 /** How often idle accounts' rate buckets are forgotten. */
 const RATE_SWEEP_MS = 60_000;
@@ -59,17 +80,20 @@ export class Hub {
     expectedWorkers: number[],
     recoveryDeadlineMs: number,
     private readonly log: Logger,
-    limits: HubLimits = { accountRateLimit: Infinity, maxRoomsPerOwner: Infinity, admins: [] },
+    private readonly limits: HubLimits = UNLIMITED,
   ) {
     this.router = new Router(store, log, limits);
     this.admins = new Administrators(store, limits.admins);
     this.accountRate = new AccountRateLimiter(limits.accountRateLimit);
     setInterval(() => this.accountRate.sweep(Date.now()), RATE_SWEEP_MS).unref();
     this.ctx = { router: this.router, store, log };
-    this.directs = new DirectMessages(this.ctx);
+    this.directs = new DirectMessages(this.ctx, {
+      inbox: { messages: limits.maxInboxMessages, bytes: limits.maxInboxBytes },
+      window: { entries: limits.inboxWindow, bytes: limits.maxOutboundBytes },
+    });
     this.accounts = new Accounts(this.ctx, this.directs, this.admins);
     this.history = new RoomHistory(this.ctx);
-    this.profiles = new Profiles(this.ctx);
+    this.profiles = new Profiles(this.ctx, this.directs);
     this.awaited = new Set(expectedWorkers);
     this.recovering = this.awaited.size > 0;
     if (this.recovering) {
@@ -148,8 +172,9 @@ export class Hub {
   }
 
   /**
-   * A restored logged-in session gets its block list back (the worker's mirror is refreshed)
-   * and its administrator role as it is now.
+   * A restored logged-in session gets its block list back (the worker's mirror is refreshed),
+   * its administrator role as it is now, and its inbox delivery again: what was in flight when
+   * the old hub died is sent again (clients drop an `id` they have), so its acks pace it on.
    */
   private async reloadAccount(key: SessionKey, username: string): Promise<void> {
     const extras = this.router.extrasOf(key);
@@ -157,6 +182,7 @@ export class Hub {
     extras.blocked = new Set(await this.ctx.store.blockedBy(username));
     this.router.state.setAdmin(key, await this.admins.isAdmin(username));
     this.router.refresh(key);
+    await this.directs.deliverInbox(key, username);
   }
 
   private handle(link: WorkerLink, msg: WorkerToHub): void {
@@ -168,6 +194,11 @@ export class Hub {
       // A client that left gets no replies: its queued reads are dropped (a pile of resumes must
       // not run for nobody), what it changed (ack, dm, message, ...) still happens.
       if (msg.kind === Kind.CLOSE) removeWhere(waiting, (w) => w.msg.kind === Kind.REQUEST && READ_ONLY.has(w.msg.request.type));
+      // Bounded: a client piling requests behind a slow one (a long resume) is told, not queued.
+      else if (waiting.length >= this.limits.maxQueuedRequests) {
+        this.router.sendTo(key, { type: 'error', code: ErrorCode.BUSY, message: `more than ${this.limits.maxQueuedRequests} requests waiting behind your earlier ones; request dropped, send it again later` });
+        return;
+      }
       waiting.push({ link, msg });
       return;
     }
@@ -248,11 +279,11 @@ export class Hub {
       case 'ack':
         return this.directs.ack(key, r.inbox);
       case 'dmhistory':
-        return this.directs.history(key, r.with, r.before, r.limit);
+        return this.directs.history(key, r.with, r.before, r.limit, r.cursor);
       case 'history':
         return this.history.history(key, r.roomid, r.before, r.limit);
       case 'resume':
-        return this.history.resume(key, r.roomid, r.since);
+        return this.history.resume(key, r.roomid, r.since, r.limit);
       case 'recall':
         return this.history.recall(key, r.id);
       case 'block':

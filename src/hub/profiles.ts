@@ -1,10 +1,14 @@
 import type { SessionKey } from '../core/effects';
 import type { PresenceEntry } from '../protocol/messages';
+import type { DirectMessages } from './direct-messages';
 import { requireLogin, type HubContext } from './services';
 
 /** block/unblock, do-not-disturb, the status line, and presence queries. */
 export class Profiles {
-  constructor(private readonly ctx: HubContext) {}
+  constructor(
+    private readonly ctx: HubContext,
+    private readonly directs: DirectMessages,
+  ) {}
 
   async block(key: SessionKey, user: string, on: boolean): Promise<void> {
     const username = requireLogin(this.ctx, key);
@@ -23,6 +27,8 @@ export class Profiles {
     const username = requireLogin(this.ctx, key);
     await this.ctx.store.setDnd(username, on);
     await this.sendProfile(key, username);
+    // What waited while it was on comes now, paced like a login's delivery.
+    if (!on) await this.directs.fill(key);
   }
 
   async setStatus(key: SessionKey, text: string): Promise<void> {
@@ -44,6 +50,8 @@ export class Profiles {
 
   private async sendProfile(key: SessionKey, username: string): Promise<void> {
     const account = await this.ctx.store.getAccount(username);
-    if (account) this.ctx.router.sendTo(key, { type: 'profile', username, status: account.status, dnd: account.dnd });
+    if (!account) return;
+    const inbox = await this.directs.waiting(username);
+    this.ctx.router.sendTo(key, { type: 'profile', username, status: account.status, dnd: account.dnd, inbox });
   }
 }

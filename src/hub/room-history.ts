@@ -2,6 +2,7 @@ import type { SessionKey } from '../core/effects';
 import { ErrorCode } from '../protocol/errors';
 import type { RoomMessageOut } from '../protocol/messages';
 import type { RoomMessage } from '../store/store';
+import { MAX_SCANNED_ROWS, pageBackward } from './paging';
 import { encodeRoomMessage } from './room-sequencer';
 import { RequestRefused, clampLimit, type HubContext } from './services';
 
@@ -20,9 +21,11 @@ export class RoomHistory {
   async history(key: SessionKey, roomid: string, before: number | undefined, limit: number | undefined): Promise<void> {
     this.mayRead(key, roomid);
     await this.ctx.router.sequencer.settled();
-    const messages = await this.ctx.store.roomHistory(roomid, before ?? null, clampLimit(limit, 50, 200));
-    const wanted = this.notBlocked(key);
-    this.ctx.router.sendTo(key, { type: 'history', roomid, messages: messages.filter(wanted).map(roomOut) });
+    const { store } = this.ctx;
+    // Blocked senders are left out while the page is filled, not after: a page is short only
+    // when the scan bound was reached, and `next` then says where to go on.
+    const page = await pageBackward((b, n) => store.roomHistory(roomid, b, n), (m) => m.seq, this.notBlocked(key), before ?? null, clampLimit(limit, 50, 200));
+    this.ctx.router.sendTo(key, { type: 'history', roomid, messages: page.items.map(roomOut), next: page.next });
   }
 
   /** A private room's history is its invitees' and members'; a banned name reads none of it. */
@@ -38,26 +41,51 @@ export class RoomHistory {
   }
 
   /**
-   * Every stored message after `since`, exactly as broadcast, then `resumed`. Waits for the
+   * The stored messages after `since`, exactly as broadcast, then `resumed`. Waits for the
    * batches already sequenced to be stored, so nothing sent before the request is missed; a
-   * message may also arrive live, and clients drop a seq they have seen.
+   * message may also arrive live, and clients drop a seq they have seen. Without `limit`,
+   * everything to the newest; with it, at most `limit` messages and MAX_SCANNED_ROWS rows read,
+   * and `resumed` says whether more may follow (`more`) and from where (`seq`, the next `since`).
    */
-  async resume(key: SessionKey, roomid: string, since: number): Promise<void> {
+  async resume(key: SessionKey, roomid: string, since: number, limit?: number): Promise<void> {
     const { router, store } = this.ctx;
     this.mayRead(key, roomid);
     await router.sequencer.settled();
-    let after = since;
+    const budget = limit === undefined ? Infinity : Math.max(MAX_SCANNED_ROWS, limit + 1);
     const wanted = this.notBlocked(key);
+    let after = since;
+    let sent = 0;
+    let scanned = 0;
+    let more = false;
     for (;;) {
       // Page by page, as the worker takes them; a client that left mid-replay stops it.
       await router.linkDrained(key);
       if (!router.state.has(key)) return;
-      const page = await store.roomSince(roomid, after, RESUME_PAGE);
-      router.sendLines(key, page.filter(wanted).map(encodeRoomMessage).join(''));
-      if (page.length > 0) after = page[page.length - 1]!.seq;
-      if (page.length < RESUME_PAGE) break;
+      // With a limit, one row more than can be sent: finding a visible one proves `more`.
+      const ask = Math.min(RESUME_PAGE, limit === undefined ? RESUME_PAGE : limit + 1 - sent, budget - scanned);
+      if (ask <= 0) {
+        more = true;
+        break;
+      }
+      const page = await store.roomSince(roomid, after, ask);
+      scanned += page.length;
+      const lines: string[] = [];
+      for (const m of page) {
+        if (wanted(m)) {
+          if (sent === limit) {
+            more = true;
+            break;
+          }
+          lines.push(encodeRoomMessage(m));
+          sent++;
+        }
+        // Left-out messages move the cursor too: `resumed.seq` counts them.
+        after = m.seq;
+      }
+      router.sendLines(key, lines.join(''));
+      if (more || page.length < ask) break;
     }
-    router.sendTo(key, { type: 'resumed', roomid, seq: after });
+    router.sendTo(key, { type: 'resumed', roomid, seq: after, more });
   }
 
   /** The sender (an account), the room's owner or an administrator recalls a room message; a DM only its sender. */

@@ -5,6 +5,7 @@ import { encodeEnd, encodeState, encodeToSessions } from '../ipc/hub-link-messag
 import { ErrorCode } from '../protocol/errors';
 import type { CoreControlRequest, ModerationClientMessage, ServerMessage } from '../protocol/messages';
 import type { Store } from '../store/store';
+import type { InboxDelivery } from './inbox-delivery';
 import { Outbox } from './outbox';
 import { RoomSequencer } from './room-sequencer';
 import { parseSessionKey, type WorkerLink } from './worker-link';
@@ -19,6 +20,8 @@ export interface SessionExtras {
   blocked: ReadonlySet<string>;
   /** Hash of the token this session logged in with, for `logout`. */
   tokenHash: string | null;
+  /** The delivery of its account's offline inbox, while logged in (see DirectMessages). */
+  inbox?: InboxDelivery;
 }
 
 /**

@@ -66,6 +66,11 @@ export const ErrorCode = {
   CONTENT_TOO_LONG: 'CONTENT_TOO_LONG',
   /** `createroom`: the client (or its account) owns `maxRoomsPerOwner` rooms already. */
   TOO_MANY_ROOMS: 'TOO_MANY_ROOMS',
+  /**
+   * `dm` to an account whose offline inbox holds `maxInboxMessages` entries or would pass
+   * `maxInboxBytes`: the DM is not stored (the sender may try again once the recipient reads).
+   */
+  INBOX_FULL: 'INBOX_FULL',
   /** On connect: `maxConnectionsPerAddress` connections from this address are open; this one is closed. */
   TOO_MANY_CONNECTIONS: 'TOO_MANY_CONNECTIONS',
   /** A started line was not ended within `lineTimeoutMs` (a slow-sending client); the connection is closed. */

@@ -24,8 +24,8 @@ export type AccountClientMessage =
   | { type: 'logout' }
   | { type: 'dm'; to: string; content: string }
   | { type: 'history'; roomid: string; before?: number; limit?: number }
-  | { type: 'dmhistory'; with: string; before?: number; limit?: number }
-  | { type: 'resume'; roomid: string; since: number }
+  | { type: 'dmhistory'; with: string; before?: number; cursor?: number; limit?: number }
+  | { type: 'resume'; roomid: string; since: number; limit?: number }
   | { type: 'recall'; id: string }
   | { type: 'ack'; inbox: number }
   | { type: 'block'; user: string }
@@ -115,12 +115,16 @@ export type ServerMessage =
   | { type: 'loggedin'; identity: string; token: string; admin: boolean }
   | { type: 'loggedout'; identity: string }
   | DirectMessageOut
-  | { type: 'history'; roomid: string; messages: RoomMessageOut[] }
-  | { type: 'dmhistory'; with: string; messages: DirectMessageOut[] }
-  | { type: 'resumed'; roomid: string; seq: number }
+  /** `next`: the `before` of the next (older) page; null when there is none. */
+  | { type: 'history'; roomid: string; messages: RoomMessageOut[]; next: number | null }
+  /** `next`: the `cursor` of the next (older) page; null when there is none. */
+  | { type: 'dmhistory'; with: string; messages: DirectMessageOut[]; next: number | null }
+  /** `seq`: the next `since`; `more`: stopped by `limit` (or the scan bound) before the newest. */
+  | { type: 'resumed'; roomid: string; seq: number; more: boolean }
   | { type: 'recalled'; id: string; roomid: string; seq: number; by: string }
   | { type: 'blocklist'; users: string[] }
-  | { type: 'profile'; username: string; status: string; dnd: boolean }
+  /** `inbox`: DMs waiting in the account's inbox (not yet acknowledged); on the owner's own profile. */
+  | { type: 'profile'; username: string; status: string; dnd: boolean; inbox: number }
   | { type: 'presence'; users: PresenceEntry[] }
   | { type: 'private'; roomid: string; on: boolean; by: string }
   | { type: 'invite'; roomid: string; identity: string; by: string }

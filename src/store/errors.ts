@@ -10,6 +10,8 @@ export type StoreErrorCode =
   | 'STORE_UNKNOWN_ACCOUNT'
   /** The request names a stored room that does not exist (room rules). */
   | 'STORE_UNKNOWN_ROOM'
+  /** A DM to queue would take its recipient's inbox over the limits given: nothing was stored. */
+  | 'STORE_INBOX_FULL'
   /** Another process holds the lock longer than the busy timeout; retry later. */
   | 'STORE_BUSY'
   /** The storage itself failed (disk full, I/O error, unreadable or corrupt file). */

@@ -133,9 +133,17 @@ export function prepareStatements(db: Database) {
        WHERE i.username = ? AND i.seq > ? ORDER BY i.seq LIMIT ?`,
     ),
     ackInbox: db.prepare<[string, number]>('DELETE FROM inbox WHERE username = ? AND seq <= ?'),
-    directHistory: db.prepare<[string, number, number], DirectMessageRow>(
-      `SELECT ${DM_COLS} FROM direct_messages WHERE pair = ? AND ts < ? ORDER BY ts DESC, n DESC LIMIT ?`,
+    // Bytes as stored (UTF-8): what the inbox costs to keep and to send.
+    inboxSize: db.prepare<[string], { messages: number; bytes: number }>(
+      `SELECT count(*) AS messages, coalesce(sum(length(CAST(d.content AS BLOB))), 0) AS bytes
+       FROM inbox i JOIN direct_messages d ON d.id = i.message_id WHERE i.username = ?`,
     ),
+    // Keyed by (ts, n): n breaks ties between DMs of one ms, so the key is unique and a page
+    // boundary never splits them. One range scan of direct_messages_by_pair_ts.
+    directHistory: db.prepare<[string, number, number, number], DirectMessageRow & { n: number }>(
+      `SELECT n, ${DM_COLS} FROM direct_messages WHERE pair = ? AND (ts, n) < (?, ?) ORDER BY ts DESC, n DESC LIMIT ?`,
+    ),
+    directCursor: db.prepare<[number, string], { ts: number }>('SELECT ts FROM direct_messages WHERE n = ? AND pair = ?'),
     getDirectMessage: db.prepare<[string], DirectMessageRow>(`SELECT ${DM_COLS} FROM direct_messages WHERE id = ?`),
     recallDirectMessage: db.prepare<[string]>("UPDATE direct_messages SET content = '', recalled = 1 WHERE id = ?"),
 

@@ -11,7 +11,7 @@ import {
   type RoomRow,
   type SqliteStatements,
 } from './sqlite-statements';
-import type { Account, DirectMessage, InboxEntry, PersistentRoom, RoomMessage, RoomRules, Store } from './store';
+import type { Account, DirectHistoryPage, DirectMessage, InboxEntry, InboxLimits, InboxSize, PersistentRoom, RoomMessage, RoomRules, Store } from './store';
 
 /** Bound for "no upper bound" in `seq < ?` / `ts < ?`: one statement serves both cases. */
 const NO_BOUND = Number.MAX_SAFE_INTEGER;
@@ -42,7 +42,7 @@ export class SqliteStore implements Store {
   private statements: SqliteStatements | null = null;
   private appendRoomTx: Transaction<(messages: RoomMessage[]) => void> | null = null;
   private saveRulesTx: Transaction<(roomid: string, rules: RoomRules) => void> | null = null;
-  private appendDmTx: Transaction<(message: DirectMessage, queue: boolean) => number | null> | null = null;
+  private appendDmTx: Transaction<(message: DirectMessage, queue: boolean, limits: InboxLimits | undefined) => number | null> | null = null;
 
   /**
    * Opens (creating if needed) the file; its directory must exist. A new or older store
@@ -222,9 +222,15 @@ export class SqliteStore implements Store {
 
   // Direct messages and offline delivery -------------------------------------------------
 
-  async appendDirectMessage(message: DirectMessage, queueForRecipient: boolean): Promise<number | null> {
+  async appendDirectMessage(message: DirectMessage, queueForRecipient: boolean, limits?: InboxLimits): Promise<number | null> {
     this.q();
-    return this.guard(() => this.appendDmTx!.immediate(message, queueForRecipient));
+    return this.guard(() => this.appendDmTx!.immediate(message, queueForRecipient, limits));
+  }
+
+  async inboxSize(username: string): Promise<InboxSize> {
+    const q = this.q();
+    const row = this.guard(() => q.inboxSize.get(username));
+    return { messages: row?.messages ?? 0, bytes: row?.bytes ?? 0 };
   }
 
   async pendingInbox(username: string, afterSeq: number, limit: number): Promise<InboxEntry[]> {
@@ -242,12 +248,25 @@ export class SqliteStore implements Store {
     this.guard(() => q.ackInbox.run(username, uptoSeq));
   }
 
-  async directHistory(userA: string, userB: string, beforeTs: number | null, limit: number): Promise<DirectMessage[]> {
+  async directHistory(userA: string, userB: string, beforeTs: number | null, limit: number, beforeCursor: number | null = null): Promise<DirectHistoryPage> {
     const q = this.q();
     const n = rowLimit(limit);
-    if (n === 0) return [];
-    const rows = this.guard(() => q.directHistory.all(pairKey(userA, userB), beforeTs ?? NO_BOUND, n));
-    return rows.reverse().map(toDirectMessage);
+    if (n === 0) return { messages: [], next: null };
+    const pair = pairKey(userA, userB);
+    return this.guard(() => {
+      // (ts, n) < (beforeTs, 0) is ts < beforeTs: every n is at least 1.
+      let bound: [number, number] = [beforeTs ?? NO_BOUND, beforeTs === null ? NO_BOUND : 0];
+      if (beforeCursor !== null) {
+        const at = q.directCursor.get(beforeCursor, pair);
+        if (!at) return { messages: [], next: null };
+        bound = [at.ts, beforeCursor];
+      }
+      // One row more than asked says whether an older page exists.
+      const rows = q.directHistory.all(pair, bound[0], bound[1], n + 1);
+      const more = rows.length > n;
+      const page = more ? rows.slice(0, n) : rows;
+      return { messages: page.reverse().map(toDirectMessage), next: more ? page[0]!.n : null };
+    });
   }
 
   async getDirectMessage(id: string): Promise<DirectMessage | null> {
@@ -304,8 +323,14 @@ export class SqliteStore implements Store {
       for (const name of rules.invited) q.insertRoomInvite.run(roomid, name);
       for (const b of rules.bans) q.insertRoomBan.run(roomid, b.identity, b.by, b.reason, b.until);
     });
-    this.appendDmTx = this.db.transaction((m: DirectMessage, queue: boolean): number | null => {
+    this.appendDmTx = this.db.transaction((m: DirectMessage, queue: boolean, limits: InboxLimits | undefined): number | null => {
       const content = m.recalled ? '' : m.content;
+      if (queue && limits) {
+        const size = q.inboxSize.get(m.to)!;
+        if (size.messages + 1 > limits.messages || size.bytes + Buffer.byteLength(content, 'utf8') > limits.bytes) {
+          throw new StoreError('STORE_INBOX_FULL', `the inbox of ${m.to} is full`);
+        }
+      }
       q.insertDirectMessage.run(m.id, pairKey(m.from, m.to), m.from, m.to, content, m.ts, m.recalled ? 1 : 0);
       if (!queue) return null;
       // The recipient exists: the insert above checked its foreign key.

@@ -54,6 +54,32 @@ export interface InboxEntry {
   message: DirectMessage;
 }
 
+/** A page of a DM conversation (see `Store.directHistory`). */
+export interface DirectHistoryPage {
+  /** Oldest first. */
+  messages: DirectMessage[];
+  /**
+   * Where the next (older) page starts: pass it as `beforeCursor`. Null when there is nothing
+   * older. Opaque to callers: unique per DM and in the conversation's order, so pages never
+   * skip or repeat a DM, however many share a millisecond.
+   */
+  next: number | null;
+}
+
+/** Bounds on one account's offline inbox (`maxInboxMessages`, `maxInboxBytes`). */
+export interface InboxLimits {
+  /** Entries waiting at most. */
+  messages: number;
+  /** Total UTF-8 bytes of the waiting entries' content at most. */
+  bytes: number;
+}
+
+/** What waits in one account's inbox: entries and the UTF-8 bytes of their content. */
+export interface InboxSize {
+  messages: number;
+  bytes: number;
+}
+
 export interface PersistentRoom {
   roomid: string;
   /** A registered username. */
@@ -125,15 +151,23 @@ export interface Store {
   // Direct messages and offline delivery -------------------------------------------------
   /**
    * Stores the DM; when `queueForRecipient` it is also put in the recipient's inbox (to be
-   * delivered at their next login) and the entry's seq is returned, else null.
+   * delivered at their next login) and the entry's seq is returned, else null. With `limits`,
+   * a DM that would take the recipient's inbox over either bound is refused as a whole
+   * (STORE_INBOX_FULL: not stored at all); the check and the insert are one transaction.
    */
-  appendDirectMessage(message: DirectMessage, queueForRecipient: boolean): Promise<number | null>;
+  appendDirectMessage(message: DirectMessage, queueForRecipient: boolean, limits?: InboxLimits): Promise<number | null>;
+  /** How many entries (and content bytes) wait in the inbox of `username`; zeros when none. */
+  inboxSize(username: string): Promise<InboxSize>;
   /** Undelivered inbox entries of `username` with seq > `afterSeq`, oldest first, at most `limit`. */
   pendingInbox(username: string, afterSeq: number, limit: number): Promise<InboxEntry[]>;
   /** Removes inbox entries up to and including `uptoSeq`: the client has them. */
   ackInbox(username: string, uptoSeq: number): Promise<void>;
-  /** DMs between the two users, newest `limit` before `beforeTs` (null: newest), oldest first. */
-  directHistory(userA: string, userB: string, beforeTs: number | null, limit: number): Promise<DirectMessage[]>;
+  /**
+   * DMs between the two users, the newest `limit` before a point, oldest first. The point is
+   * `beforeCursor` (a `next` of an earlier page) when given, else `beforeTs` (ms; null: the
+   * newest). Order: by `ts`, then by the order stored. An unknown cursor gives an empty page.
+   */
+  directHistory(userA: string, userB: string, beforeTs: number | null, limit: number, beforeCursor?: number | null): Promise<DirectHistoryPage>;
   getDirectMessage(id: string): Promise<DirectMessage | null>;
   recallDirectMessage(id: string): Promise<boolean>;
 

@@ -125,7 +125,7 @@ export function messageTests(withStore: WithStore): void {
         const s4 = (await store.appendDirectMessage(directMessage('d4', 'ann', 'bob', 4), true))!;
         assert.ok(s4 > s3, `${s4} > ${s3}`);
         assert.deepEqual(seqs(await store.pendingInbox('bob', s3, 10)), [s4]);
-        assert.equal((await store.directHistory('ann', 'bob', null, 10)).length, 4, 'acked DMs stay in history');
+        assert.equal((await store.directHistory('ann', 'bob', null, 10)).messages.length, 4, 'acked DMs stay in history');
       }));
 
     test('DMs to or from an unknown account are refused and leave nothing behind', () =>
@@ -154,24 +154,24 @@ export function messageTests(withStore: WithStore): void {
         await store.appendDirectMessage(directMessage('x1', 'ann', 'cat', 25), false);
         await store.appendDirectMessage(directMessage('d3', 'ann', 'bob', 30), false);
         await store.appendDirectMessage(directMessage('d4', 'bob', 'ann', 40), false);
-        const all = await store.directHistory('ann', 'bob', null, 10);
+        const all = (await store.directHistory('ann', 'bob', null, 10)).messages;
         assert.deepEqual(ids(all), ['d1', 'd2', 'd3', 'd4']);
-        assert.deepEqual(await store.directHistory('bob', 'ann', null, 10), all);
+        assert.deepEqual((await store.directHistory('bob', 'ann', null, 10)).messages, all);
         assert.deepEqual(all[1], directMessage('d2', 'bob', 'ann', 20));
-        assert.deepEqual(ids(await store.directHistory('ann', 'bob', null, 2)), ['d3', 'd4']);
-        assert.deepEqual(ids(await store.directHistory('bob', 'ann', 30, 10)), ['d1', 'd2']);
-        assert.deepEqual(ids(await store.directHistory('ann', 'bob', 10, 10)), []);
-        assert.deepEqual(await store.directHistory('ann', 'bob', null, 0), []);
-        assert.deepEqual(ids(await store.directHistory('cat', 'ann', null, 10)), ['x1']);
-        assert.deepEqual(await store.directHistory('bob', 'cat', null, 10), []);
+        assert.deepEqual(ids((await store.directHistory('ann', 'bob', null, 2)).messages), ['d3', 'd4']);
+        assert.deepEqual(ids((await store.directHistory('bob', 'ann', 30, 10)).messages), ['d1', 'd2']);
+        assert.deepEqual(ids((await store.directHistory('ann', 'bob', 10, 10)).messages), []);
+        assert.deepEqual((await store.directHistory('ann', 'bob', null, 0)).messages, []);
+        assert.deepEqual(ids((await store.directHistory('cat', 'ann', null, 10)).messages), ['x1']);
+        assert.deepEqual((await store.directHistory('bob', 'cat', null, 10)).messages, []);
       }));
 
     test('DMs of the same millisecond keep the order they were stored in', () =>
       withStore(async (store) => {
         await register(store, 'ann', 'bob');
         for (const id of ['z', 'a', 'm']) await store.appendDirectMessage(directMessage(id, 'ann', 'bob', 5), false);
-        assert.deepEqual(ids(await store.directHistory('bob', 'ann', null, 10)), ['z', 'a', 'm']);
-        assert.deepEqual(ids(await store.directHistory('bob', 'ann', null, 2)), ['a', 'm']);
+        assert.deepEqual(ids((await store.directHistory('bob', 'ann', null, 10)).messages), ['z', 'a', 'm']);
+        assert.deepEqual(ids((await store.directHistory('bob', 'ann', null, 2)).messages), ['a', 'm']);
       }));
 
     test('recall blanks a DM in getDirectMessage, history and inbox; unknown id is false', () =>
@@ -182,7 +182,7 @@ export function messageTests(withStore: WithStore): void {
         assert.equal(await store.recallDirectMessage('nope'), false);
         const blank = { ...directMessage('d1', 'ann', 'bob', 1), content: '', recalled: true };
         assert.deepEqual(await store.getDirectMessage('d1'), blank);
-        assert.deepEqual(await store.directHistory('ann', 'bob', null, 1), [blank]);
+        assert.deepEqual((await store.directHistory('ann', 'bob', null, 1)).messages, [blank]);
         assert.deepEqual((await store.pendingInbox('bob', 0, 1))[0]?.message, blank);
       }));
   });

@@ -7,6 +7,7 @@ import type { Store } from '../../src/store/store';
 import { accountTests } from './store-accounts';
 import { directMessage, register, rejectsWith, roomMessage, roomMessages, type StoreUnderTest, type WithStore } from './store-fixtures';
 import { messageTests } from './store-messages';
+import { pagingTests } from './store-paging';
 
 export type { StoreUnderTest } from './store-fixtures';
 
@@ -46,6 +47,7 @@ export function storeConformance(name: string, make: () => Promise<StoreUnderTes
 
     accountTests(withStore);
     messageTests(withStore);
+    pagingTests(withStore);
 
     describe('lifecycle', () => {
       test('data survives close and reopen', () =>
