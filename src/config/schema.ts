@@ -34,6 +34,8 @@ export const ConfigSchema = Type.Object(
     maxJsonDepth: Type.Integer({ minimum: 1, maximum: 64, default: 8, description: 'deepest nesting of arrays/objects accepted in a client line' }),
     maxContentLength: Type.Integer({ minimum: 1, default: 16384, description: 'longest message or DM content, in characters' }),
     maxRoomsPerOwner: Type.Integer({ minimum: 1, default: 20, description: 'rooms one client or account may own at once' }),
+    reconnectGraceMs: Type.Integer({ minimum: 0, default: 60000, description: 'a dropped client that asked for a resume token keeps its identity and room held this long (ms); 0 = not held' }),
+    maxHeldNames: Type.Integer({ minimum: 0, default: 10000, description: 'identities held for dropped clients at once; when full the oldest hold lapses' }),
     maxConnectionsPerAddress: Type.Integer({ minimum: 1, default: 64, description: 'connections from one remote address at once' }),
     lineTimeoutMs: Type.Integer({ minimum: 0, default: 30000, description: 'a started line must end within this (slowloris); 0 = no limit' }),
     firstMessageTimeoutMs: Type.Integer({ minimum: 0, default: 0, description: 'a client must send a valid message within this of connecting; 0 = no limit' }),

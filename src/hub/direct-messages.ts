@@ -2,6 +2,7 @@ import { newMessageId } from './message-ids';
 import type { SessionKey } from '../core/effects';
 import { ErrorCode } from '../protocol/errors';
 import type { DirectMessageOut } from '../protocol/messages';
+import { foldName } from '../protocol/rules';
 import type { DirectMessage } from '../store/store';
 import { RequestRefused, clampLimit, requireLogin, type HubContext } from './services';
 
@@ -21,14 +22,16 @@ export function directOut(m: DirectMessage, inbox?: number): DirectMessageOut {
 export class DirectMessages {
   constructor(private readonly ctx: HubContext) {}
 
-  async send(key: SessionKey, to: string, content: string): Promise<void> {
+  async send(key: SessionKey, name: string, content: string): Promise<void> {
     const { router, store } = this.ctx;
     const from = requireLogin(this.ctx, key);
-    const recipient = await store.getAccount(to);
-    if (!recipient) throw new RequestRefused(ErrorCode.NO_SUCH_USER, `no registered user ${to}`);
+    const recipient = await store.getAccount(name);
+    if (!recipient) throw new RequestRefused(ErrorCode.NO_SUCH_USER, `no registered user ${name}`);
+    // Usernames are case-insensitive: the DM goes to the account under its stored spelling.
+    const to = recipient.username;
     const toKey = router.state.sessionOfUser(to);
     const blocks = toKey ? router.extrasOf(toKey)?.blocked : new Set(await store.blockedBy(to));
-    const blocked = blocks?.has(from) ?? false;
+    const blocked = [...(blocks ?? [])].some((name) => foldName(name) === foldName(from));
     const live = toKey !== undefined && !recipient.dnd && !blocked;
     const message: DirectMessage = { id: newMessageId(), from, to, content, ts: Date.now(), recalled: false };
     // A blocked sender is not told, and nothing is kept: the recipient never sees it, not even
@@ -58,7 +61,9 @@ export class DirectMessages {
 
   async history(key: SessionKey, other: string, before: number | undefined, limit: number | undefined): Promise<void> {
     const username = requireLogin(this.ctx, key);
-    const messages = await this.ctx.store.directHistory(username, other, before ?? null, clampLimit(limit, 50, 200));
+    // The conversation is keyed by stored spellings; `with` may be typed in any case.
+    const stored = (await this.ctx.store.getAccount(other))?.username ?? other;
+    const messages = await this.ctx.store.directHistory(username, stored, before ?? null, clampLimit(limit, 50, 200));
     this.ctx.router.sendTo(key, { type: 'dmhistory', with: other, messages: messages.map((m) => directOut(m)) });
   }
 }
