@@ -37,8 +37,8 @@ export class ChatState {
   private readonly rooms = new Map<string, Room>();
   /** sortedRooms(), until a room is added or removed. */
   private roomOrder: Room[] | null = null;
-  /** Registered usernames, folded: no one but their account may take them as an identity. */
-  private readonly reserved = new Set<string>();
+  /** Registered usernames, folded -> as stored: no one but their account may take them as an identity. */
+  private readonly reserved = new Map<string, string>();
   /** Identities of dropped sessions, held for their resume token. */
   private readonly held: HeldNames;
   /** No guest number below this is free; keeps guest naming O(1) amortised. */
@@ -58,12 +58,17 @@ export class ChatState {
 
   /** Marks usernames as registered accounts (at boot, and on each registration). */
   reserve(usernames: Iterable<string>): void {
-    for (const u of usernames) this.reserved.add(foldName(u));
+    for (const u of usernames) this.reserved.set(foldName(u), u);
   }
 
   /** True when `name`, in any case, is a registered username. */
   isReserved(name: string): boolean {
     return this.reserved.has(foldName(name));
+  }
+
+  /** The registered username `name` names (in any case), as stored; undefined when none. */
+  accountName(name: string): string | undefined {
+    return this.reserved.get(foldName(name));
   }
 
   /** True when some connected session other than `key` goes by `identity` (in any case). */
@@ -196,7 +201,7 @@ export class ChatState {
         fx.push(...this.rename(holder, this.nextGuestName()));
       }
     }
-    this.reserved.add(foldName(username));
+    this.reserved.set(foldName(username), username);
     session.username = username;
     if (session.identity !== username) fx.push(...this.rename(session, username));
     else fx.push({ kind: 'state', session: session.key });

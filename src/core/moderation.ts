@@ -122,7 +122,8 @@ export class Moderation {
 
   private transfer(actor: Session, room: Room, name: string): Effect[] {
     const target = this.state.sessionNamed(name);
-    const account = target?.username ?? (this.state.isReserved(name) ? name : null);
+    // An offline account under its stored spelling: the room is stored under that owner.
+    const account = target?.username ?? this.state.accountName(name) ?? null;
     if (!target && account === null) return refuse(actor, ErrorCode.NO_SUCH_USER, `nobody called ${JSON.stringify(name)} is connected or registered`);
     if (room.ownerUser !== null && account === null) {
       return refuse(actor, ErrorCode.NOT_ALLOWED, `${room.id} is a stored room: it can only pass to a registered account`);

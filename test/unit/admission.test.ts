@@ -160,6 +160,13 @@ describe('names that belong to someone are never handed out', () => {
     assert.equal(state.identityOf('w:3'), 'guest1');
   });
 
+  test('a room transferred to an offline account named in another case goes to the stored spelling', () => {
+    const { state } = club();
+    const fx = state.moderate('w:1', { type: 'transfer', roomid: 'Club', identity: 'ALICE' });
+    assert.ok(fx.some((f) => f.kind === 'persist-room' && f.owner === 'alice'));
+    assert.equal(state.ownerOf('Club'), 'alice');
+  });
+
   test('a login of an account finds its session in any case; bans and invitations compare in any case', () => {
     const { state } = club();
     state.login('w:2', 'alice', REPLACED);
