@@ -23,22 +23,24 @@ export async function runAdmin(argv: string[]): Promise<number> {
   const store = createStore('sqlite', dataDir);
   try {
     await store.migrate();
+    // Usernames are case-insensitive: `ALICE` names the account stored as `alice`.
+    const name = needsName ? ((await store.getAccount(username!))?.username ?? username!) : '';
     switch (action) {
       case 'grant':
         try {
-          await store.grantAdmin(username!, Date.now());
+          await store.grantAdmin(name, Date.now());
         } catch (err) {
           if (err instanceof StoreError && err.code === 'STORE_UNKNOWN_ACCOUNT') throw new Error(`no account ${username}: register it first`);
           throw err;
         }
-        process.stderr.write(`${username} is an administrator (from their next login)\n`);
+        process.stderr.write(`${name} is an administrator (from their next login)\n`);
         return 0;
       case 'revoke':
-        if (!(await store.revokeAdmin(username!))) {
+        if (!(await store.revokeAdmin(name))) {
           process.stderr.write(`${username} was not an administrator in the store (the admins setting is separate)\n`);
           return 1;
         }
-        process.stderr.write(`${username} is no longer an administrator (from their next login)\n`);
+        process.stderr.write(`${name} is no longer an administrator (from their next login)\n`);
         return 0;
       default:
         for (const name of await store.listAdmins()) process.stdout.write(`${name}\n`);

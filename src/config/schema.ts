@@ -38,6 +38,8 @@ export const ConfigSchema = Type.Object(
     maxInboxBytes: Type.Integer({ minimum: 1024, default: 16 * 1024 * 1024, description: 'UTF-8 bytes of DM content one account\'s offline inbox holds at most; a DM beyond gets INBOX_FULL' }),
     inboxWindow: Type.Integer({ minimum: 1, default: 100, description: 'offline DMs sent to a client and not yet acknowledged, at most: acks pace the rest' }),
     maxQueuedRequests: Type.Integer({ minimum: 1, default: 256, description: 'requests of one client waiting behind its earlier one, at most; more get BUSY' }),
+    reconnectGraceMs: Type.Integer({ minimum: 0, default: 60000, description: 'a dropped client that asked for a resume token keeps its identity and room held this long (ms); 0 = not held' }),
+    maxHeldNames: Type.Integer({ minimum: 0, default: 10000, description: 'identities held for dropped clients at once; when full the oldest hold lapses' }),
     maxConnectionsPerAddress: Type.Integer({ minimum: 1, default: 64, description: 'connections from one remote address at once' }),
     lineTimeoutMs: Type.Integer({ minimum: 0, default: 30000, description: 'a started line must end within this (slowloris); 0 = no limit' }),
     firstMessageTimeoutMs: Type.Integer({ minimum: 0, default: 0, description: 'a client must send a valid message within this of connecting; 0 = no limit' }),

@@ -1,7 +1,8 @@
 import { ErrorCode, errorMessage, type ErrorMessage } from '../protocol/errors';
 import type { CoreControlRequest, ModerationClientMessage, RoomListEntry, ServerMessage } from '../protocol/messages';
-import { GUEST_PREFIX, MAIN_HALL, isValidIdentity, isValidRoomId } from '../protocol/rules';
+import { GUEST_PREFIX, MAIN_HALL, foldName, isValidIdentity, isValidRoomId } from '../protocol/rules';
 import type { Effect, SessionKey, SessionView } from './effects';
+import { HeldNames } from './held-names';
 import { deliver, isOwner, newRoom, ownerName, send, type Room, type Session } from './model';
 import { Moderation } from './moderation';
 import { RoomModes, type RoomModesSnapshot } from './room-modes';
@@ -14,20 +15,32 @@ export interface RestoredSession extends SessionView {
 export interface ChatLimits {
   /** Rooms one guest session or one account may own at once (`maxRoomsPerOwner`). */
   maxRoomsPerOwner: number;
+  /** How long a dropped session's identity and room stay held for its resume token, in ms (`reconnectGraceMs`); 0 or absent: not held. */
+  reconnectGraceMs?: number;
+  /** Holds kept at once (`maxHeldNames`); when full the oldest lapses early. */
+  maxHeldNames?: number;
 }
 
 /**
  * Rooms, identities and membership of one node: the seed-004 rules as pure state transitions.
  * Every operation returns the effects to carry out; nothing here does I/O.
+ *
+ * Names are unique case-insensitively (foldName): the maps of identities, usernames and held
+ * names are keyed by the folded name, sessions keep the spelling they chose. Admission holds
+ * after every change of identity or of a room's rules: a session is never in a room its
+ * current identity may not enter (see `readmit`).
  */
 export class ChatState {
   private readonly sessions = new Map<SessionKey, Session>();
+  /** Folded identity -> the session going by it. */
   private readonly byIdentity = new Map<string, Session>();
   private readonly rooms = new Map<string, Room>();
   /** sortedRooms(), until a room is added or removed. */
   private roomOrder: Room[] | null = null;
-  /** Registered usernames: no one but their account may take them as an identity. */
-  private readonly reserved = new Set<string>();
+  /** Registered usernames, folded -> as stored: no one but their account may take them as an identity. */
+  private readonly reserved = new Map<string, string>();
+  /** Identities of dropped sessions, held for their resume token. */
+  private readonly held: HeldNames;
   /** No guest number below this is free; keeps guest naming O(1) amortised. */
   private lowestFreeGuestHint = 1;
   /** How many rooms each account owns, for `maxRoomsPerOwner`. */
@@ -39,22 +52,37 @@ export class ChatState {
     /** The clock bans are measured by (tests pass their own). */
     readonly now: () => number = Date.now,
   ) {
+    this.held = new HeldNames(limits.reconnectGraceMs ?? 0, limits.maxHeldNames ?? 0, (name) => this.noteGuestNameFreed(name));
     this.addRoom(MAIN_HALL, null);
   }
 
   /** Marks usernames as registered accounts (at boot, and on each registration). */
   reserve(usernames: Iterable<string>): void {
-    for (const u of usernames) this.reserved.add(u);
+    for (const u of usernames) this.reserved.set(foldName(u), u);
   }
 
+  /** True when `name`, in any case, is a registered username. */
   isReserved(name: string): boolean {
-    return this.reserved.has(name);
+    return this.reserved.has(foldName(name));
   }
 
-  /** True when some connected session other than `key` goes by `identity`. */
+  /** The registered username `name` names (in any case), as stored; undefined when none. */
+  accountName(name: string): string | undefined {
+    return this.reserved.get(foldName(name));
+  }
+
+  /** True when some connected session other than `key` goes by `identity` (in any case). */
   identityInUse(identity: string, key?: SessionKey): boolean {
-    const holder = this.byIdentity.get(identity);
+    const holder = this.byIdentity.get(foldName(identity));
     return holder !== undefined && holder.key !== key;
+  }
+
+  /**
+   * True when `name` belongs to someone other than session `key`: a registered username, the
+   * identity of another connected session, or an identity held for a dropped session.
+   */
+  nameTaken(name: string, key?: SessionKey): boolean {
+    return this.isReserved(name) || this.identityInUse(name, key) || this.held.isHeld(name, this.now());
   }
 
   /** Rooms owned by accounts, loaded from the store at boot, with their entry rules. */
@@ -92,10 +120,10 @@ export class ChatState {
     return this.sessions.get(key)?.username;
   }
 
-  /** The session logged in as `username`, if any. */
+  /** The session logged in as `username` (in any case), if any. */
   sessionOfUser(username: string): SessionKey | undefined {
-    const s = this.byIdentity.get(username);
-    return s?.username === username ? s.key : undefined;
+    const s = this.byIdentity.get(foldName(username));
+    return s?.username !== null && s?.username !== undefined && foldName(s.username) === foldName(username) ? s.key : undefined;
   }
 
   /** Keys of the sessions in a room (empty for an unknown room). */
@@ -122,7 +150,7 @@ export class ChatState {
     if (this.sessions.has(key)) return [];
     const session: Session = { key, identity: this.nextGuestName(), roomid: '', owned: new Set(), username: null, admin: false };
     this.sessions.set(key, session);
-    this.byIdentity.set(session.identity, session);
+    this.byIdentity.set(foldName(session.identity), session);
     const fx: Effect[] = [];
     send(fx, session, { type: 'newidentity', former: '', identity: session.identity });
     this.moveTo(fx, session, MAIN_HALL);
@@ -153,40 +181,59 @@ export class ChatState {
   }
 
   /**
-   * The session has proved it is `username` (password or token checked by the caller): it takes
-   * that identity, visible to its room as an identity change. Another session logged in as the
-   * same account is told it was replaced and closed.
+   * The session has proved it is `username` (password or token checked by the caller; the
+   * username as stored): it takes that identity, visible to its room as an identity change.
+   * Another session logged in as the same account is told it was replaced and closed; a guest
+   * going by the name (possible only across a hub restart) is renamed. If the account may not
+   * be in the session's room, the session is moved out (`readmit`).
    */
   login(key: SessionKey, username: string, replaced: ServerMessage, admin = false): Effect[] {
     const session = this.sessions.get(key);
     if (!session) return [];
     session.admin = admin;
     const fx: Effect[] = [];
-    const holder = this.byIdentity.get(username);
+    const holder = this.byIdentity.get(foldName(username));
     if (holder && holder !== session) {
-      fx.push(deliver([holder], replaced));
-      fx.push(...this.leave(holder, false), { kind: 'end', session: holder.key });
+      if (holder.username !== null) {
+        fx.push(deliver([holder], replaced));
+        fx.push(...this.leave(holder, false), { kind: 'end', session: holder.key });
+      } else {
+        fx.push(...this.rename(holder, this.nextGuestName()));
+      }
     }
-    this.reserved.add(username);
+    this.reserved.set(foldName(username), username);
     session.username = username;
     if (session.identity !== username) fx.push(...this.rename(session, username));
     else fx.push({ kind: 'state', session: session.key });
+    this.readmit(fx, session);
     return fx;
   }
 
-  /** Back to being a guest: a fresh guest name, shown to the room as an identity change. */
+  /**
+   * Back to being a guest: a fresh guest name, shown to the room as an identity change; moved
+   * out of a room the guest may not be in (the account's invitation or ownership is gone).
+   */
   logout(key: SessionKey): Effect[] {
     const session = this.sessions.get(key);
     if (!session || session.username === null) return [];
     session.username = null;
     session.admin = false;
-    return this.rename(session, this.nextGuestName());
+    const fx = this.rename(session, this.nextGuestName());
+    this.readmit(fx, session);
+    return fx;
   }
 
-  /** Marks a logged-in session as a server administrator or not (after a hub restart). */
-  setAdmin(key: SessionKey, admin: boolean): void {
+  /**
+   * Marks a logged-in session as a server administrator or not (after a hub restart); one that
+   * lost the role leaves a room only the role let it into.
+   */
+  setAdmin(key: SessionKey, admin: boolean): Effect[] {
     const session = this.sessions.get(key);
-    if (session && session.username !== null) session.admin = admin;
+    if (!session || session.username === null) return [];
+    session.admin = admin;
+    const fx: Effect[] = [];
+    this.readmit(fx, session);
+    return fx;
   }
 
   isAdmin(key: SessionKey): boolean {
@@ -199,21 +246,78 @@ export class ChatState {
     return session ? this.moderation.handle(session, req) : [];
   }
 
-  /** The connection dropped (or its worker died): leave as a quit would, without telling it. */
-  disconnect(key: SessionKey): Effect[] {
+  /**
+   * The connection dropped (or its worker died): leave as a quit would, without telling it.
+   * With `resumeTokenHash` (the session had asked for a resume token) its identity and room
+   * stay held for `reconnectGraceMs`, for whoever presents the token (`reclaim`).
+   */
+  disconnect(key: SessionKey, resumeTokenHash: string | null = null): Effect[] {
     const session = this.sessions.get(key);
-    return session ? this.leave(session, false) : [];
+    if (!session) return [];
+    const { identity, roomid, username } = session;
+    const fx = this.leave(session, false);
+    if (resumeTokenHash !== null) this.held.hold({ identity, roomid, username, tokenHash: resumeTokenHash }, this.now());
+    return fx;
+  }
+
+  /**
+   * A new connection presents the resume token of a dropped one (its hash): it gets the held
+   * identity back (a guest's; an account's is its login) and returns to the held room if its
+   * identity may still enter it, then `reclaimed` says where it is. Refused with a coded error,
+   * changing nothing: an unknown or lapsed token (NO_SUCH_SESSION); a guest's hold claimed by a
+   * logged-in session, or an account's by a session not logged in as it (NOT_ALLOWED).
+   */
+  reclaim(key: SessionKey, tokenHash: string): Effect[] {
+    const session = this.sessions.get(key);
+    if (!session) return [];
+    const fx: Effect[] = [];
+    const held = this.held.find(tokenHash, this.now());
+    if (!held) {
+      send(fx, session, errorMessage(ErrorCode.NO_SUCH_SESSION, 'no session is held for this token (unknown, already reclaimed, or its grace period is over)'));
+      return fx;
+    }
+    const mismatch =
+      held.username === null
+        ? session.username !== null && 'a guest session can only be reclaimed by a guest; log out first'
+        : (session.username === null || foldName(session.username) !== foldName(held.username)) && `log in as ${held.username} first`;
+    if (mismatch) {
+      // Refused: the hold stays for the right claimant.
+      send(fx, session, errorMessage(ErrorCode.NOT_ALLOWED, mismatch));
+      return fx;
+    }
+    this.held.release(held);
+    if (held.username === null && held.identity !== session.identity) {
+      const holder = this.byIdentity.get(foldName(held.identity));
+      // A held name cannot be taken meanwhile; the claimant itself may have taken it back by hand.
+      if (holder === undefined || holder === session) fx.push(...this.rename(session, held.identity));
+    }
+    const room = this.rooms.get(held.roomid);
+    if (room && room.id !== session.roomid) {
+      const barred = this.entryRefusal(session, room);
+      if (barred) send(fx, session, barred);
+      else if (room.id === MAIN_HALL) this.moveToMainHall(fx, session);
+      else this.moveTo(fx, session, room.id);
+    }
+    this.readmit(fx, session);
+    send(fx, session, { type: 'reclaimed', identity: session.identity, roomid: session.roomid });
+    return fx;
   }
 
   /**
    * Rebuilds the state a restarted hub lost from what the workers mirror. A session whose
-   * identity is taken meanwhile (should not happen) gets a fresh guest name and is told.
+   * identity is taken meanwhile (should not happen), or a guest going by a registered name,
+   * gets a fresh guest name and is told. Then admission is checked again: the store's rules
+   * (bans, invitations) are what they are now, and a session they bar is moved out.
    */
   restore(restored: RestoredSession[]): Effect[] {
     const fx: Effect[] = [];
     for (const r of restored) {
       if (this.sessions.has(r.key)) continue;
-      const clash = !isValidIdentity(r.identity) || this.byIdentity.has(r.identity);
+      const clash =
+        !isValidIdentity(r.identity) ||
+        this.byIdentity.has(foldName(r.identity)) ||
+        (r.username === null && this.isReserved(r.identity)) ||
+        (r.username !== null && foldName(r.username) !== foldName(r.identity));
       const session: Session = {
         key: r.key,
         identity: clash ? this.nextGuestName() : r.identity,
@@ -224,7 +328,7 @@ export class ChatState {
         admin: false,
       };
       this.sessions.set(r.key, session);
-      this.byIdentity.set(session.identity, session);
+      this.byIdentity.set(foldName(session.identity), session);
       const room = this.rooms.get(r.roomid) ?? (isValidRoomId(r.roomid) ? this.addRoom(r.roomid, null) : this.rooms.get(MAIN_HALL)!);
       session.roomid = room.id;
       room.members.add(session);
@@ -242,6 +346,7 @@ export class ChatState {
       }
       fx.push({ kind: 'state', session: session.key });
     }
+    for (const r of restored) this.readmit(fx, this.sessions.get(r.key)!);
     return fx;
   }
 
@@ -264,8 +369,9 @@ export class ChatState {
 
   // For Moderation: the state it acts on, and the moves it makes the core way ------------
 
+  /** The connected session going by `identity` (in any case). */
   sessionNamed(identity: string): Session | undefined {
-    return this.byIdentity.get(identity);
+    return this.byIdentity.get(foldName(identity));
   }
 
   /** A room moderation may act on: any but MainHall, which has no owner. */
@@ -282,6 +388,25 @@ export class ChatState {
     this.moveTo(fx, session, MAIN_HALL);
     send(fx, session, this.roomList());
     send(fx, session, this.roomContents(MAIN_HALL));
+  }
+
+  /**
+   * The admission rule, kept after every change of who a session is or of a room's rules: a
+   * session whose current identity may not enter its room (banned, or not invited to a private
+   * room) is told why (BANNED / INVITE_ONLY) and moved out to MainHall as a `join` of it would.
+   */
+  readmit(fx: Effect[], session: Session): void {
+    const room = this.rooms.get(session.roomid);
+    if (!room || room.id === MAIN_HALL || !this.sessions.has(session.key)) return;
+    const barred = this.entryRefusal(session, room);
+    if (!barred) return;
+    send(fx, session, barred);
+    this.moveToMainHall(fx, session);
+  }
+
+  /** `readmit` for every member of `room` (after its rules or its owner changed). */
+  readmitMembers(fx: Effect[], room: Room): void {
+    for (const member of [...room.members]) this.readmit(fx, member);
   }
 
   /** The session leaves as on a dropped connection, then its connection is closed. */
@@ -319,17 +444,20 @@ export class ChatState {
 
   private changeIdentity(session: Session, wanted: string): Effect[] {
     const former = session.identity;
-    // A logged-in session is its account name; a registered name is its account's only.
-    if (!isValidIdentity(wanted) || this.byIdentity.has(wanted) || this.reserved.has(wanted) || session.username !== null) {
+    // A logged-in session is its account name; a registered or held name is its owner's only;
+    // a guest may change the case of its own name.
+    if (!isValidIdentity(wanted) || wanted === former || this.nameTaken(wanted, session.key) || session.username !== null) {
       return [deliver([session], { type: 'newidentity', former, identity: former })];
     }
-    return this.rename(session, wanted);
+    const fx = this.rename(session, wanted);
+    this.readmit(fx, session);
+    return fx;
   }
 
   private rename(session: Session, wanted: string): Effect[] {
     const former = session.identity;
-    this.byIdentity.delete(former);
-    this.byIdentity.set(wanted, session);
+    this.byIdentity.delete(foldName(former));
+    this.byIdentity.set(foldName(wanted), session);
     session.identity = wanted;
     this.noteGuestNameFreed(former);
     const room = this.rooms.get(session.roomid)!;
@@ -453,7 +581,7 @@ export class ChatState {
       touched.push(room);
     }
     this.sessions.delete(session.key);
-    this.byIdentity.delete(session.identity);
+    this.byIdentity.delete(foldName(session.identity));
     this.noteGuestNameFreed(session.identity);
     for (const r of touched) this.deleteIfAbandoned(r);
     fx.push({ kind: 'state', session: session.key });
@@ -517,16 +645,22 @@ export class ChatState {
     return this.roomOrder;
   }
 
+  /** `guest` + the smallest number whose name nobody holds, is connected as, or has registered. */
   private nextGuestName(): string {
+    // One clock reading: a hold lapsing mid-search would free a name below the hint unseen.
+    const now = this.now();
+    this.held.sweep(now);
+    const taken = (name: string): boolean => this.isReserved(name) || this.byIdentity.has(name) || this.held.isHeld(name, now);
     let n = this.lowestFreeGuestHint;
-    while (this.byIdentity.has(GUEST_PREFIX + n)) n++;
+    while (taken(GUEST_PREFIX + n)) n++;
     this.lowestFreeGuestHint = n + 1;
     return GUEST_PREFIX + n;
   }
 
   private noteGuestNameFreed(identity: string): void {
-    if (!identity.startsWith(GUEST_PREFIX)) return;
-    const digits = identity.slice(GUEST_PREFIX.length);
+    const folded = foldName(identity);
+    if (!folded.startsWith(GUEST_PREFIX)) return;
+    const digits = folded.slice(GUEST_PREFIX.length);
     if (!/^[1-9][0-9]*$/.test(digits)) return;
     const n = Number(digits);
     if (n < this.lowestFreeGuestHint) this.lowestFreeGuestHint = n;

@@ -1,6 +1,6 @@
 import { ErrorCode } from '../protocol/errors';
 import type { ModerationClientMessage, ServerMessage } from '../protocol/messages';
-import { isValidIdentity } from '../protocol/rules';
+import { foldName, isValidIdentity } from '../protocol/rules';
 import type { ChatState } from './chat-state';
 import type { Effect } from './effects';
 import { deliver, isOwner, ownerName, send, type Room, type Session } from './model';
@@ -33,7 +33,14 @@ export class Moderation {
     return this.onRoom(actor, room, req);
   }
 
+  /** A room request, then admission checked again for its members: nobody stays where its rules now bar them. */
   private onRoom(actor: Session, room: Room, req: RoomRequest): Effect[] {
+    const fx = this.applyToRoom(actor, room, req);
+    this.state.readmitMembers(fx, room);
+    return fx;
+  }
+
+  private applyToRoom(actor: Session, room: Room, req: RoomRequest): Effect[] {
     switch (req.type) {
       case 'private':
         return this.setPrivate(actor, room, req.on);
@@ -58,7 +65,16 @@ export class Moderation {
     }
   }
 
+  /**
+   * Members present when a room turns private stay: they are invited (as the owner would do by
+   * hand), so the admission rule holds for them. Refused when that would pass the cap.
+   */
   private setPrivate(actor: Session, room: Room, on: boolean): Effect[] {
+    const uninvited = on && !room.modes.private ? [...room.members].filter((m) => !m.admin && !isOwner(m, room) && !room.modes.isInvited(m.identity)) : [];
+    if (room.modes.invitedCount + uninvited.length > MAX_RULE_ENTRIES) {
+      return refuse(actor, ErrorCode.NOT_ALLOWED, `inviting the ${uninvited.length} members of ${room.id} would pass ${MAX_RULE_ENTRIES} invitations`);
+    }
+    for (const m of uninvited) room.modes.invite(m.identity);
     room.modes.setPrivate(on);
     return [...persistModes(room), deliver([...room.members, actor], { type: 'private', roomid: room.id, on, by: actor.identity })];
   }
@@ -106,7 +122,8 @@ export class Moderation {
 
   private transfer(actor: Session, room: Room, name: string): Effect[] {
     const target = this.state.sessionNamed(name);
-    const account = target?.username ?? (this.state.isReserved(name) ? name : null);
+    // An offline account under its stored spelling: the room is stored under that owner.
+    const account = target?.username ?? this.state.accountName(name) ?? null;
     if (!target && account === null) return refuse(actor, ErrorCode.NO_SUCH_USER, `nobody called ${JSON.stringify(name)} is connected or registered`);
     if (room.ownerUser !== null && account === null) {
       return refuse(actor, ErrorCode.NOT_ALLOWED, `${room.id} is a stored room: it can only pass to a registered account`);
@@ -141,7 +158,7 @@ export class Moderation {
 
   /** Why `name` may not be kicked or banned from `room`, or null. */
   private untouchable(room: Room, name: string, target: Session | undefined): string | null {
-    if (ownerName(room) === name) return `${name} owns ${room.id}; transfer or delete the room instead`;
+    if (foldName(ownerName(room)) === foldName(name)) return `${name} owns ${room.id}; transfer or delete the room instead`;
     if (target?.admin) return `${name} is an administrator`;
     return null;
   }

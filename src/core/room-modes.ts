@@ -1,4 +1,5 @@
 import type { RoomBanEntry } from '../protocol/messages';
+import { foldName } from '../protocol/rules';
 
 /** What a room keeps about who may enter it: invite-only or not, invitations and bans. */
 export interface RoomModesSnapshot {
@@ -8,20 +9,24 @@ export interface RoomModesSnapshot {
 }
 
 /**
- * A room's entry rules. Names are identities as typed (case-sensitive, like identities). A ban
+ * A room's entry rules. Names are identities, compared case-insensitively as identities are
+ * (foldName): a ban on `Bob` bars `bob`; each entry keeps the spelling it was given. A ban
  * with `until` 0 lasts until lifted; an expired one is dropped the next time it is looked at,
  * so nothing needs a timer.
  */
 export class RoomModes {
   private isPrivate = false;
-  private readonly invited = new Set<string>();
+  /** Folded name -> the name as invited. */
+  private readonly invited = new Map<string, string>();
+  /** Folded name -> the ban. */
   private readonly bans = new Map<string, RoomBanEntry>();
 
+  /** Rules as stored; entries stored under names differing only by case collapse into one. */
   static from(snapshot: RoomModesSnapshot): RoomModes {
     const modes = new RoomModes();
     modes.isPrivate = snapshot.private;
-    for (const name of snapshot.invited) modes.invited.add(name);
-    for (const ban of snapshot.bans) modes.bans.set(ban.identity, { ...ban });
+    for (const name of snapshot.invited) modes.invited.set(foldName(name), name);
+    for (const ban of snapshot.bans) modes.bans.set(foldName(ban.identity), { ...ban });
     return modes;
   }
 
@@ -34,16 +39,16 @@ export class RoomModes {
   }
 
   isInvited(name: string): boolean {
-    return this.invited.has(name);
+    return this.invited.has(foldName(name));
   }
 
   invite(name: string): void {
-    this.invited.add(name);
+    this.invited.set(foldName(name), name);
   }
 
   /** False when the name had no invitation. */
   uninvite(name: string): boolean {
-    return this.invited.delete(name);
+    return this.invited.delete(foldName(name));
   }
 
   get invitedCount(): number {
@@ -52,15 +57,16 @@ export class RoomModes {
 
   /** Bans in force at `now` (expired ones are dropped on the way). */
   bansInForce(now: number): number {
-    for (const name of [...this.bans.keys()]) this.banOf(name, now);
+    for (const ban of [...this.bans.values()]) this.banOf(ban.identity, now);
     return this.bans.size;
   }
 
   /** The ban on `name` in force at `now`, if any. */
   banOf(name: string, now: number): RoomBanEntry | undefined {
-    const ban = this.bans.get(name);
+    const key = foldName(name);
+    const ban = this.bans.get(key);
     if (ban && ban.until !== 0 && ban.until <= now) {
-      this.bans.delete(name);
+      this.bans.delete(key);
       return undefined;
     }
     return ban;
@@ -68,13 +74,14 @@ export class RoomModes {
 
   /** Bans (or re-bans) `name`; a banned name loses its invitation. */
   ban(entry: RoomBanEntry): void {
-    this.bans.set(entry.identity, entry);
-    this.invited.delete(entry.identity);
+    const key = foldName(entry.identity);
+    this.bans.set(key, entry);
+    this.invited.delete(key);
   }
 
   /** False when `name` was not banned (or its ban had run out). */
   unban(name: string, now: number): boolean {
-    return this.banOf(name, now) !== undefined && this.bans.delete(name);
+    return this.banOf(name, now) !== undefined && this.bans.delete(foldName(name));
   }
 
   /** The rules in force at `now`, in a stable order (for replies and the store). */
@@ -82,7 +89,7 @@ export class RoomModes {
     this.bansInForce(now);
     return {
       private: this.isPrivate,
-      invited: [...this.invited].sort(),
+      invited: [...this.invited.values()].sort(),
       bans: [...this.bans.values()].sort((a, b) => (a.identity < b.identity ? -1 : a.identity > b.identity ? 1 : 0)),
     };
   }

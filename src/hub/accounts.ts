@@ -3,7 +3,7 @@ import { DECOY_HASH, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, hashPassword, ver
 import { hashToken, newToken } from '../auth/tokens';
 import { NO_ONE, type SessionKey } from '../core/effects';
 import { ErrorCode } from '../protocol/errors';
-import { isValidIdentity } from '../protocol/rules';
+import { foldName, isValidIdentity } from '../protocol/rules';
 import type { Administrators } from './administrators';
 import type { DirectMessages } from './direct-messages';
 import { RequestRefused, requireLogin, type HubContext } from './services';
@@ -27,7 +27,8 @@ export class Accounts {
     if (password.length < MIN_PASSWORD_LENGTH || password.length > MAX_PASSWORD_LENGTH) {
       throw new RequestRefused(ErrorCode.WEAK_PASSWORD, `a password has ${MIN_PASSWORD_LENGTH} to ${MAX_PASSWORD_LENGTH} characters`);
     }
-    const taken = (): boolean => state.isReserved(username) || state.identityInUse(username, key);
+    // Registered (in any case), connected as by someone else, or held for a dropped session.
+    const taken = (): boolean => state.nameTaken(username, key);
     if (taken()) throw new RequestRefused(ErrorCode.USERNAME_TAKEN, `${username} is taken`);
     const passwordHash = await hashPassword(password);
     if (taken()) throw new RequestRefused(ErrorCode.USERNAME_TAKEN, `${username} is taken`);
@@ -51,10 +52,10 @@ export class Accounts {
         throw new RequestRefused(ErrorCode.BAD_CREDENTIALS, 'unknown or revoked token');
       }
     } else {
-      username = request.username!;
-      const account = `user:${username}`;
+      const account = `user:${foldName(request.username!)}`;
       if (!this.perAccount.allows(account)) throw new RequestRefused(ErrorCode.LOGIN_THROTTLED, 'too many failed logins for this account; wait a while');
-      const stored = await store.getAccount(username);
+      // Usernames are case-insensitive: any spelling logs in as the account, under its stored spelling.
+      const stored = await store.getAccount(request.username!);
       // Hash even for an unknown name, so the answer's timing does not say which names exist.
       const ok = await verifyPassword(request.password!, stored?.passwordHash ?? DECOY_HASH);
       if (!stored || !ok) {
@@ -63,6 +64,7 @@ export class Accounts {
         throw new RequestRefused(ErrorCode.BAD_CREDENTIALS, 'wrong username or password');
       }
       this.perAccount.succeed(account);
+      username = stored.username;
       token = newToken();
       await store.addToken(hashToken(token), username, Date.now());
     }

@@ -1,3 +1,4 @@
+import { foldName } from '../protocol/rules';
 import type { Store } from '../store/store';
 
 /**
@@ -12,10 +13,11 @@ export class Administrators {
     private readonly store: Store,
     configured: readonly string[],
   ) {
-    this.configured = new Set(configured);
+    this.configured = new Set(configured.map(foldName));
   }
 
+  /** Usernames compare in any case, as they do everywhere. */
   async isAdmin(username: string): Promise<boolean> {
-    return this.configured.has(username) || (await this.store.isAdmin(username));
+    return this.configured.has(foldName(username)) || (await this.store.isAdmin(username));
   }
 }

@@ -2,6 +2,7 @@ import { newMessageId } from './message-ids';
 import type { SessionKey } from '../core/effects';
 import { ErrorCode } from '../protocol/errors';
 import type { DirectMessageOut } from '../protocol/messages';
+import { foldName } from '../protocol/rules';
 import { isStoreError } from '../store/errors';
 import type { DirectMessage, InboxLimits } from '../store/store';
 import { InboxDelivery, type InboxWindow } from './inbox-delivery';
@@ -33,14 +34,16 @@ export class DirectMessages {
     private readonly limits: DirectLimits,
   ) {}
 
-  async send(key: SessionKey, to: string, content: string): Promise<void> {
+  async send(key: SessionKey, name: string, content: string): Promise<void> {
     const { router, store } = this.ctx;
     const from = requireLogin(this.ctx, key);
-    const recipient = await store.getAccount(to);
-    if (!recipient) throw new RequestRefused(ErrorCode.NO_SUCH_USER, `no registered user ${to}`);
+    const recipient = await store.getAccount(name);
+    if (!recipient) throw new RequestRefused(ErrorCode.NO_SUCH_USER, `no registered user ${name}`);
+    // Usernames are case-insensitive: the DM goes to the account under its stored spelling.
+    const to = recipient.username;
     const toKey = router.state.sessionOfUser(to);
     const blocks = toKey ? router.extrasOf(toKey)?.blocked : new Set(await store.blockedBy(to));
-    const blocked = blocks?.has(from) ?? false;
+    const blocked = [...(blocks ?? [])].some((name) => foldName(name) === foldName(from));
     const live = toKey !== undefined && !recipient.dnd && !blocked;
     const message: DirectMessage = { id: newMessageId(), from, to, content, ts: Date.now(), recalled: false };
     // A blocked sender is not told, and nothing is kept: the recipient never sees it, not even
@@ -120,7 +123,9 @@ export class DirectMessages {
 
   async history(key: SessionKey, other: string, before: number | undefined, limit: number | undefined, cursor: number | undefined): Promise<void> {
     const username = requireLogin(this.ctx, key);
-    const page = await this.ctx.store.directHistory(username, other, before ?? null, clampLimit(limit, 50, 200), cursor ?? null);
+    // The conversation is keyed by stored spellings; `with` may be typed in any case.
+    const stored = (await this.ctx.store.getAccount(other))?.username ?? other;
+    const page = await this.ctx.store.directHistory(username, stored, before ?? null, clampLimit(limit, 50, 200), cursor ?? null);
     this.ctx.router.sendTo(key, { type: 'dmhistory', with: other, messages: page.messages.map((m) => directOut(m)), next: page.next });
   }
 }

@@ -15,7 +15,7 @@ import { Router } from './router';
 import { RequestRefused, type HubContext } from './services';
 import type { WorkerLink } from './worker-link';
 
-type Restored = RestoredSession & { address: string; tokenHash: string | null };
+type Restored = RestoredSession & { address: string; tokenHash: string | null; resumeHash: string | null };
 
 /** Requests that only read: worthless once their client has gone. */
 const READ_ONLY = new Set<string>(['history', 'resume', 'dmhistory', 'presence', 'who', 'list', 'roominfo']);
@@ -150,7 +150,7 @@ export class Hub {
     link.workerId = hello.workerId;
     this.router.addLink(link);
     for (const s of hello.sessions) {
-      if (s.view) this.restored.push({ key: link.keyOf(s.id), address: s.address, tokenHash: s.tokenHash, ...s.view });
+      if (s.view) this.restored.push({ key: link.keyOf(s.id), address: s.address, tokenHash: s.tokenHash, resumeHash: s.resumeHash ?? null, ...s.view });
       else this.awaitingWelcome.push({ link, id: s.id, address: s.address });
     }
     this.log.info({ workerId: hello.workerId, sessions: hello.sessions.length }, 'worker registered');
@@ -180,8 +180,10 @@ export class Hub {
     const extras = this.router.extrasOf(key);
     if (!extras) return;
     extras.blocked = new Set(await this.ctx.store.blockedBy(username));
-    this.router.state.setAdmin(key, await this.admins.isAdmin(username));
+    const admin = await this.admins.isAdmin(username);
     this.router.refresh(key);
+    // A revoked grant must not keep the session in a room only the role let it into.
+    this.router.apply(this.router.state.setAdmin(key, admin));
     await this.directs.deliverInbox(key, username);
   }
 
@@ -296,6 +298,10 @@ export class Hub {
         return this.profiles.setStatus(key, r.text);
       case 'presence':
         return this.profiles.presence(key, r.users);
+      case 'session':
+        return this.router.issueResumeToken(key);
+      case 'reclaim':
+        return this.router.reclaim(key, r.token);
       case 'private':
       case 'invite':
       case 'uninvite':

@@ -1,6 +1,7 @@
 import type { SessionKey } from '../core/effects';
 import { ErrorCode } from '../protocol/errors';
 import type { RoomMessageOut } from '../protocol/messages';
+import { foldName } from '../protocol/rules';
 import type { RoomMessage } from '../store/store';
 import { MAX_SCANNED_ROWS, pageBackward } from './paging';
 import { encodeRoomMessage } from './room-sequencer';
@@ -34,10 +35,12 @@ export class RoomHistory {
     if (refusal) throw new RequestRefused(refusal.code, refusal.message);
   }
 
-  /** Blocked senders are left out of replays as they are out of the live stream. */
+  /** Blocked senders (in any case) are left out of replays as they are out of the live stream. */
   private notBlocked(key: SessionKey): (m: RoomMessage) => boolean {
     const blocked = this.ctx.router.extrasOf(key)?.blocked;
-    return (m) => !blocked?.has(m.identity);
+    if (!blocked || blocked.size === 0) return () => true;
+    const folded = new Set([...blocked].map(foldName));
+    return (m) => !folded.has(foldName(m.identity));
   }
 
   /**
@@ -97,7 +100,9 @@ export class RoomHistory {
     await router.sequencer.settled();
     const message = await store.getRoomMessage(id);
     if (message) {
-      const ownMessage = username !== null && message.identity === username;
+      // Sent by this account, not by whoever went by the same name (a guest before it registered).
+      const sender = message.sender ?? null;
+      const ownMessage = username !== null && sender !== null && foldName(sender) === foldName(username);
       const roomOwner = identity !== '' && state.ownerOf(message.roomid) === identity;
       if (!ownMessage && !roomOwner && !state.isAdmin(key)) {
         throw new RequestRefused(ErrorCode.NOT_ALLOWED, 'only its sender (logged in), the room owner or an administrator may recall a message');

@@ -53,10 +53,11 @@ export class RoomSequencer {
     return this.lastSeq.get(roomid) ?? 0;
   }
 
-  add(sender: SessionKey, roomid: string, identity: string, content: string): void {
+  /** `account`: the sender's username, null for a guest (stored, for `recall`). */
+  add(sender: SessionKey, roomid: string, identity: string, content: string, account: string | null): void {
     const seq = this.lastSeqOf(roomid) + 1;
     this.lastSeq.set(roomid, seq);
-    const message: RoomMessage = { id: newMessageId(), roomid, seq, identity, content, ts: Date.now(), recalled: false };
+    const message: RoomMessage = { id: newMessageId(), roomid, seq, identity, sender: account, content, ts: Date.now(), recalled: false };
     const line = Buffer.from(encodeRoomMessage(message));
     let room = this.pending.get(roomid);
     if (!room) this.pending.set(roomid, (room = { messages: [], lines: [], senders: [] }));

@@ -1,9 +1,11 @@
 import type { Logger } from 'pino';
+import { hashToken, newToken } from '../auth/tokens';
 import { ChatState, type ChatLimits, type RestoredSession } from '../core/chat-state';
 import { NO_ONE, type Effect, type SessionKey } from '../core/effects';
 import { encodeEnd, encodeState, encodeToSessions } from '../ipc/hub-link-messages';
 import { ErrorCode } from '../protocol/errors';
 import type { CoreControlRequest, ModerationClientMessage, ServerMessage } from '../protocol/messages';
+import { foldName } from '../protocol/rules';
 import type { Store } from '../store/store';
 import type { InboxDelivery } from './inbox-delivery';
 import { Outbox } from './outbox';
@@ -22,6 +24,8 @@ export interface SessionExtras {
   tokenHash: string | null;
   /** The delivery of its account's offline inbox, while logged in (see DirectMessages). */
   inbox?: InboxDelivery;
+  /** Hash of the resume token the session was given (`session`), or null: it is held on a drop only with one. */
+  resumeHash: string | null;
 }
 
 /**
@@ -45,7 +49,7 @@ export class Router {
   constructor(
     private readonly store: Store,
     private readonly log: Logger,
-    limits?: ChatLimits,
+    private readonly limits?: ChatLimits,
   ) {
     this.state = new ChatState(limits);
     this.sequencer = new RoomSequencer(store, this.outbox, {
@@ -73,10 +77,10 @@ export class Router {
     this.links.delete(link.workerId!);
   }
 
-  restore(sessions: Array<RestoredSession & { address: string; tokenHash: string | null }>): void {
+  restore(sessions: Array<RestoredSession & { address: string; tokenHash: string | null; resumeHash: string | null }>): void {
     for (const s of sessions) {
       this.linkOf(s.key)?.sessions.add(parseSessionKey(s.key).id);
-      this.extras.set(s.key, { address: s.address, blocked: NO_ONE, tokenHash: s.tokenHash });
+      this.extras.set(s.key, { address: s.address, blocked: NO_ONE, tokenHash: s.tokenHash, resumeHash: s.resumeHash });
     }
     this.apply(this.state.restore(sessions));
   }
@@ -84,7 +88,7 @@ export class Router {
   open(link: WorkerLink, id: number, address: string): void {
     link.sessions.add(id);
     const key = link.keyOf(id);
-    this.extras.set(key, { address, blocked: NO_ONE, tokenHash: null });
+    this.extras.set(key, { address, blocked: NO_ONE, tokenHash: null, resumeHash: null });
     this.apply(this.state.connect(key));
   }
 
@@ -99,14 +103,34 @@ export class Router {
   close(link: WorkerLink, id: number): void {
     if (!link.sessions.delete(id)) return;
     const key = link.keyOf(id);
-    this.apply(this.state.disconnect(key));
+    this.apply(this.state.disconnect(key, this.extras.get(key)?.resumeHash ?? null));
     this.extras.delete(key);
   }
 
   chat(key: SessionKey, content: string): void {
     const roomid = this.state.roomOf(key);
     if (roomid === undefined) return;
-    this.sequencer.add(key, roomid, this.state.identityOf(key)!, content);
+    this.sequencer.add(key, roomid, this.state.identityOf(key)!, content, this.state.usernameOf(key) ?? null);
+  }
+
+  /**
+   * `session`: gives the session a fresh resume token (a new one each time asked; the last one
+   * given is the one that counts). Only its hash is kept, here and in the worker's mirror.
+   */
+  issueResumeToken(key: SessionKey): void {
+    const extras = this.extras.get(key);
+    if (!extras) return;
+    const token = newToken();
+    extras.resumeHash = hashToken(token);
+    this.apply([
+      { kind: 'state', session: key },
+      { kind: 'deliver', to: [key], message: { type: 'session', token, graceMs: this.limits?.reconnectGraceMs ?? 0 } },
+    ]);
+  }
+
+  /** `reclaim`: the held session whose resume token this is comes back on this connection. */
+  reclaim(key: SessionKey, token: string): void {
+    this.apply(this.state.reclaim(key, hashToken(token)));
   }
 
   extrasOf(key: SessionKey): SessionExtras | undefined {
@@ -215,7 +239,7 @@ export class Router {
     else this.mirroredRoom.set(key, after);
     if (link && view) {
       const extras = this.extras.get(key);
-      const mirrored = { ...view, blocked: [...(extras?.blocked ?? [])], tokenHash: extras?.tokenHash ?? null };
+      const mirrored = { ...view, blocked: [...(extras?.blocked ?? [])].map(foldName), tokenHash: extras?.tokenHash ?? null, resumeHash: extras?.resumeHash ?? null };
       this.outbox.send(link, encodeState(parseSessionKey(key).id, mirrored));
     }
   }

@@ -29,15 +29,18 @@ export interface RegisteredSession {
   address: string;
   /** Hash of the token it logged in with, so `logout` can revoke it after a hub restart. */
   tokenHash: string | null;
+  /** Hash of its resume token, so it is still held on a drop after a hub restart. */
+  resumeHash: string | null;
 }
 
 /**
- * What a worker mirrors of a session: the hub's view, whom it blocks (room filtering) and its
- * token hash (handed back in the next HELLO).
+ * What a worker mirrors of a session: the hub's view, whom it blocks (folded names, for room
+ * filtering) and its token hashes (handed back in the next HELLO).
  */
 export interface MirroredView extends SessionView {
   blocked: string[];
   tokenHash: string | null;
+  resumeHash: string | null;
 }
 
 /** One room message line inside a TO_ROOM frame, with its sender for block filtering. */

@@ -49,6 +49,8 @@ export const ErrorCode = {
   INVITE_ONLY: 'INVITE_ONLY',
   /** `join` of a room this identity is banned from (after the core refusal). */
   BANNED: 'BANNED',
+  /** `reclaim`: no session is held for that token (unknown, reclaimed already, or its grace period is over). */
+  NO_SUCH_SESSION: 'NO_SUCH_SESSION',
   /** An administrator closed this connection; the reason is in the message. */
   DISCONNECTED: 'DISCONNECTED',
   /** The same account logged in on another connection; this one is closed. */

@@ -50,7 +50,14 @@ export type ModerationClientMessage =
 /** Connection upkeep, answered by the worker itself: `ping` gets `pong` (keeps `idleTimeoutMs` at bay). */
 export type SessionClientMessage = { type: 'ping' };
 
-export type ClientMessage = CoreClientMessage | AccountClientMessage | ModerationClientMessage | SessionClientMessage;
+/**
+ * Getting a dropped session back (docs/PROTOCOL.md, Reconnecting): `session` asks for this
+ * connection's resume token (answered `session`); `reclaim` presents a dropped connection's
+ * token (answered `reclaimed`, or an error).
+ */
+export type ResumeClientMessage = { type: 'session' } | { type: 'reclaim'; token: string };
+
+export type ClientMessage = CoreClientMessage | AccountClientMessage | ModerationClientMessage | ResumeClientMessage | SessionClientMessage;
 
 export type ClientMessageType = ClientMessage['type'];
 
@@ -135,4 +142,8 @@ export type ServerMessage =
   | { type: 'roominfo'; roomid: string; owner: string; private: boolean; invited: string[]; bans: RoomBanEntry[] }
   | { type: 'disconnected'; identity: string; by: string; reason: string }
   | { type: 'notice'; from: string; content: string; ts: number }
+  /** This connection's resume token, and how long its identity is held if it drops (ms). */
+  | { type: 'session'; token: string; graceMs: number }
+  /** A `reclaim` succeeded: the identity and room the connection now has. */
+  | { type: 'reclaimed'; identity: string; roomid: string }
   | { type: 'pong' };

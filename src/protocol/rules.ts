@@ -16,3 +16,12 @@ export function isValidIdentity(name: string): boolean {
 export function isValidRoomId(roomid: string): boolean {
   return ROOM_ID_PATTERN.test(roomid);
 }
+
+/**
+ * The key under which a name is unique: identities, usernames, invitations, bans and blocks
+ * compare case-insensitively, as IRC nicknames do (RFC 2812 §2.2, ASCII case mapping; names
+ * are ASCII letters and digits). The chosen spelling is kept for display; only comparisons fold.
+ */
+export function foldName(name: string): string {
+  return /[A-Z]/.test(name) ? name.replace(/[A-Z]+/g, (upper) => upper.toLowerCase()) : name;
+}

@@ -63,6 +63,8 @@ const messageSchemas: Record<ClientMessageType, object> = {
   disconnect: object({ identity: str, reason }, ['identity']),
   notice: object({ content: str }),
   ping: object({}),
+  session: object({}),
+  reclaim: object({ token: str }),
 };
 
 const ajv = new Ajv({ allErrors: false, strict: true, strictRequired: false });

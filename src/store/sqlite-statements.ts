@@ -25,6 +25,7 @@ export interface RoomMessageRow {
   roomid: string;
   seq: number;
   identity: string;
+  sender: string | null;
   content: string;
   ts: number;
   recalled: number;
@@ -41,7 +42,7 @@ export interface DirectMessageRow {
 
 export type InboxRow = DirectMessageRow & { seq: number };
 
-const ROOM_COLS = 'id, roomid, seq, identity, content, ts, recalled';
+const ROOM_COLS = 'id, roomid, seq, identity, sender, content, ts, recalled';
 const DM_COLS = 'id, sender, recipient, content, ts, recalled';
 
 export function prepareStatements(db: Database) {
@@ -50,8 +51,10 @@ export function prepareStatements(db: Database) {
       `INSERT INTO accounts (username, password_hash, created_at, status, dnd) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (username) DO NOTHING`,
     ),
-    getAccount: db.prepare<[string], AccountRow>(
-      'SELECT username, password_hash, created_at, status, dnd FROM accounts WHERE username = ?',
+    // Any case; the exact spelling first, for stores that hold case-duplicates from before.
+    getAccount: db.prepare<[string, string], AccountRow>(
+      `SELECT username, password_hash, created_at, status, dnd FROM accounts WHERE username = ? COLLATE NOCASE
+       ORDER BY username = ? DESC, username LIMIT 1`,
     ),
     listUsernames: db.prepare<[], { username: string }>('SELECT username FROM accounts ORDER BY username'),
     setStatus: db.prepare<[string, string]>('UPDATE accounts SET status = ? WHERE username = ?'),
@@ -88,12 +91,12 @@ export function prepareStatements(db: Database) {
       'INSERT INTO admins (username, granted_at) VALUES (?, ?) ON CONFLICT (username) DO NOTHING',
     ),
     revokeAdmin: db.prepare<[string]>('DELETE FROM admins WHERE username = ?'),
-    isAdmin: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM admins WHERE username = ?'),
+    isAdmin: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM admins WHERE username = ? COLLATE NOCASE'),
     listAdmins: db.prepare<[], { username: string }>('SELECT username FROM admins ORDER BY username'),
     listRooms: db.prepare<[], RoomRow>('SELECT roomid, owner, created_at FROM rooms ORDER BY roomid'),
 
-    insertRoomMessage: db.prepare<[string, number, string, string, string, number, number]>(
-      'INSERT INTO room_messages (roomid, seq, id, identity, content, ts, recalled) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    insertRoomMessage: db.prepare<[string, number, string, string, string | null, string, number, number]>(
+      'INSERT INTO room_messages (roomid, seq, id, identity, sender, content, ts, recalled) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     ),
     lastRoomSeq: db.prepare<[string], { seq: number | null }>(
       'SELECT max(seq) AS seq FROM room_messages WHERE roomid = ?',
@@ -147,10 +150,11 @@ export function prepareStatements(db: Database) {
     getDirectMessage: db.prepare<[string], DirectMessageRow>(`SELECT ${DM_COLS} FROM direct_messages WHERE id = ?`),
     recallDirectMessage: db.prepare<[string]>("UPDATE direct_messages SET content = '', recalled = 1 WHERE id = ?"),
 
-    block: db.prepare<[string, string]>(
-      'INSERT INTO blocks (username, blocked) VALUES (?, ?) ON CONFLICT (username, blocked) DO NOTHING',
+    block: db.prepare<[string, string, string, string]>(
+      `INSERT INTO blocks (username, blocked) SELECT ?, ?
+       WHERE NOT EXISTS (SELECT 1 FROM blocks WHERE username = ? AND blocked = ? COLLATE NOCASE)`,
     ),
-    unblock: db.prepare<[string, string]>('DELETE FROM blocks WHERE username = ? AND blocked = ?'),
+    unblock: db.prepare<[string, string]>('DELETE FROM blocks WHERE username = ? AND blocked = ? COLLATE NOCASE'),
     blockedBy: db.prepare<[string], { blocked: string }>(
       'SELECT blocked FROM blocks WHERE username = ? ORDER BY blocked',
     ),

@@ -81,7 +81,7 @@ export class SqliteStore implements Store {
 
   async getAccount(username: string): Promise<Account | null> {
     const q = this.q();
-    const row = this.guard(() => q.getAccount.get(username));
+    const row = this.guard(() => q.getAccount.get(username, username));
     return row ? toAccount(row) : null;
   }
 
@@ -284,7 +284,7 @@ export class SqliteStore implements Store {
 
   async block(username: string, blocked: string): Promise<void> {
     const q = this.q();
-    this.guard(() => q.block.run(username, blocked));
+    this.guard(() => q.block.run(username, blocked, username, blocked));
   }
 
   async unblock(username: string, blocked: string): Promise<void> {
@@ -312,7 +312,7 @@ export class SqliteStore implements Store {
     this.statements = q;
     this.appendRoomTx = this.db.transaction((messages: RoomMessage[]) => {
       for (const m of messages) {
-        q.insertRoomMessage.run(m.roomid, m.seq, m.id, m.identity, m.recalled ? '' : m.content, m.ts, m.recalled ? 1 : 0);
+        q.insertRoomMessage.run(m.roomid, m.seq, m.id, m.identity, m.sender ?? null, m.recalled ? '' : m.content, m.ts, m.recalled ? 1 : 0);
       }
     });
     this.saveRulesTx = this.db.transaction((roomid: string, rules: RoomRules) => {
@@ -386,6 +386,7 @@ function toRoomMessage(r: RoomMessageRow): RoomMessage {
     roomid: r.roomid,
     seq: r.seq,
     identity: r.identity,
+    sender: r.sender,
     content: r.content,
     ts: r.ts,
     recalled: r.recalled === 1,

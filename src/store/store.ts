@@ -30,6 +30,11 @@ export interface RoomMessage {
   seq: number;
   /** The sender's identity when it was sent. */
   identity: string;
+  /**
+   * The account that sent it (its username), or null for a guest: who may recall it as its
+   * sender. Read back always set; a writer that leaves it out stores null.
+   */
+  sender?: string | null;
   content: string;
   /** Milliseconds since the epoch. */
   ts: number;
@@ -102,8 +107,16 @@ export interface Store {
   close(): Promise<void>;
 
   // Accounts ---------------------------------------------------------------------------
-  /** False when the username is taken (case-sensitive, as identities are). */
+  /**
+   * False when the username is taken, in any case (`Alice` and `alice` are one name, as
+   * identities are; ASCII case folding).
+   */
   createAccount(account: Account): Promise<boolean>;
+  /**
+   * The account named `username` in any case, under its stored spelling. Stores that held
+   * names differing only by case before names were folded keep them all: the exact spelling
+   * is then preferred, else the first in code-point order.
+   */
   getAccount(username: string): Promise<Account | null>;
   /** Every registered username (the hub reserves them as identities at boot). */
   listUsernames(): Promise<string[]>;
@@ -171,7 +184,8 @@ export interface Store {
   getDirectMessage(id: string): Promise<DirectMessage | null>;
   recallDirectMessage(id: string): Promise<boolean>;
 
-  // Blocking ---------------------------------------------------------------------------
+  // Blocking (the blocked name compares in any case) ----------------------------------
+  /** Blocking a name already blocked in another case changes nothing. */
   block(username: string, blocked: string): Promise<void>;
   unblock(username: string, blocked: string): Promise<void>;
   /** Who `username` has blocked. */

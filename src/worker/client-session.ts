@@ -41,6 +41,8 @@ export class ClientSession {
   blocked: ReadonlySet<string> = NO_ONE;
   /** Hash of the session's login token, kept for the hub (see MirroredView). */
   tokenHash: string | null = null;
+  /** Hash of the session's resume token, kept for the hub (see MirroredView). */
+  resumeHash: string | null = null;
   /** The socket is gone; the session lingers until the hub has been told. */
   closed = false;
   /** The supervisor's id of this connection (per-address accounting), reported when it ends. */

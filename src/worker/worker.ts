@@ -14,6 +14,7 @@ import {
 import { hubSocketPath } from '../ipc/paths';
 import { WriteBatcher } from '../net/write-batcher';
 import { ErrorCode, errorLine } from '../protocol/errors';
+import { foldName } from '../protocol/rules';
 import { parseClientLine, type ParseLimits } from '../protocol/validate';
 import { ClientSession } from './client-session';
 import { HubLink } from './hub-link';
@@ -107,7 +108,7 @@ export class Worker {
   }
 
   private hello(): Hello {
-    const sessions = [...this.sessions.values()].map((s) => ({ id: s.id, view: s.view, address: s.remoteAddress, tokenHash: s.tokenHash }));
+    const sessions = [...this.sessions.values()].map((s) => ({ id: s.id, view: s.view, address: s.remoteAddress, tokenHash: s.tokenHash, resumeHash: s.resumeHash }));
     return { workerId: this.workerId, sessions };
   }
 
@@ -180,10 +181,11 @@ export class Worker {
         if (!session) return;
         this.leaveRoomMirror(session);
         const welcomed = session.view === null;
-        const { blocked, tokenHash, ...view } = msg.view;
+        const { blocked, tokenHash, resumeHash, ...view } = msg.view;
         session.view = view;
         session.blocked = blocked.length === 0 ? NO_ONE : new Set(blocked);
         session.tokenHash = tokenHash;
+        session.resumeHash = resumeHash;
         if (session.closed) return;
         this.joinRoomMirror(session);
         if (welcomed) session.startReading();
@@ -212,11 +214,11 @@ export class Worker {
   }
 }
 
-/** The lines of a room frame minus those whose sender the member blocks. */
+/** The lines of a room frame minus those whose sender the member blocks (`blocked` holds folded names). */
 function withoutBlocked(msg: { senders: string[]; offsets: number[]; lines: Buffer }, blocked: ReadonlySet<string>): Buffer {
   const kept: Buffer[] = [];
   for (let i = 0; i < msg.senders.length; i++) {
-    if (!blocked.has(msg.senders[i]!)) kept.push(msg.lines.subarray(msg.offsets[i], msg.offsets[i + 1]));
+    if (!blocked.has(foldName(msg.senders[i]!))) kept.push(msg.lines.subarray(msg.offsets[i], msg.offsets[i + 1]));
   }
   return kept.length === msg.senders.length ? msg.lines : Buffer.concat(kept);
 }

@@ -13,13 +13,24 @@ export function accountTests(withStore: WithStore): void {
         assert.equal(await store.getAccount('bob'), null);
       }));
 
-    test('a taken username is refused and the first account kept; names are case-sensitive', () =>
+    test('a taken username is refused and the first account kept; names are case-insensitive', () =>
       withStore(async (store) => {
         assert.equal(await store.createAccount(account('ann', { passwordHash: 'first' })), true);
         assert.equal(await store.createAccount(account('ann', { passwordHash: 'second' })), false);
         assert.equal((await store.getAccount('ann'))?.passwordHash, 'first');
-        assert.equal(await store.createAccount(account('Ann')), true);
-        assert.deepEqual((await store.listUsernames()).sort(), ['Ann', 'ann']);
+        assert.equal(await store.createAccount(account('Ann')), false, 'the same name in another case');
+        assert.deepEqual(await store.listUsernames(), ['ann']);
+        assert.deepEqual(await store.getAccount('ANN'), account('ann', { passwordHash: 'first' }), 'found in any case, under its stored spelling');
+      }));
+
+    test('blocking a name in another case is the same block; unblock in any case', () =>
+      withStore(async (store) => {
+        await register(store, 'ann');
+        await store.block('ann', 'Bob');
+        await store.block('ann', 'BOB');
+        assert.deepEqual(await store.blockedBy('ann'), ['Bob']);
+        await store.unblock('ann', 'bob');
+        assert.deepEqual(await store.blockedBy('ann'), []);
       }));
 
     test('listUsernames is empty on a new store', () =>

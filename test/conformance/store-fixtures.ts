@@ -34,6 +34,7 @@ export function roomMessage(roomid: string, seq: number, extra: Partial<RoomMess
     roomid,
     seq,
     identity: 'ann',
+    sender: null,
     content: `message ${seq} in ${roomid}`,
     ts: 1_700_000_000_000 + seq,
     recalled: false,

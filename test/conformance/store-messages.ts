@@ -7,7 +7,7 @@ export function messageTests(withStore: WithStore): void {
   describe('room history', () => {
     test('append and read back every field; lastRoomSeq per room, 0 when none', () =>
       withStore(async (store) => {
-        const odd = roomMessage('den', 1, { identity: 'Zoë', content: 'héllo 👋 "quoted" \n'.repeat(500), ts: 7 });
+        const odd = roomMessage('den', 1, { identity: 'Zoë', sender: 'Zoë', content: 'héllo 👋 "quoted" \n'.repeat(500), ts: 7 });
         await store.appendRoomMessages([odd, roomMessage('den', 2), roomMessage('hall', 1)]);
         assert.deepEqual(await store.getRoomMessage(odd.id), odd);
         assert.equal(await store.getRoomMessage('nope'), null);

@@ -109,6 +109,30 @@ describe('SqliteStore on disk', () => {
     db.close();
   });
 
+  test('case-insensitive usernames: a store with case-duplicates migrates and keeps them; new ones are refused', async () => {
+    const file = path.join(tempDir(), 'dupes.db');
+    const db = new Database(file);
+    const before = SQLITE_MIGRATIONS.filter((m) => !/usernames unique in any case/.test(m.name));
+    migrateSqlite(db, before);
+    const insert = db.prepare("INSERT INTO accounts (username, password_hash, created_at) VALUES (?, 'h', ?)");
+    insert.run('Ann', 100);
+    insert.run('ann', 200);
+    const msg = db.prepare("INSERT INTO room_messages (roomid, seq, id, identity, content, ts) VALUES ('den', ?, ?, ?, 'x', ?)");
+    msg.run(1, 'early', 'ann', 150); // before account ann existed: a guest's
+    msg.run(2, 'late', 'ann', 250);
+    db.close();
+    const store = new SqliteStore(file);
+    await store.migrate();
+    assert.deepEqual(await store.listUsernames(), ['Ann', 'ann'], 'both kept');
+    assert.equal((await store.getAccount('ann'))?.createdAt, 200, 'the exact spelling first');
+    assert.equal((await store.getAccount('Ann'))?.createdAt, 100);
+    assert.equal((await store.getAccount('ANN'))?.username, 'Ann', 'else the first in code-point order');
+    assert.equal(await store.createAccount({ username: 'aNN', passwordHash: 'h', createdAt: 300, status: '', dnd: false }), false);
+    assert.equal((await store.getRoomMessage('early'))?.sender, null, 'sent before the account existed');
+    assert.equal((await store.getRoomMessage('late'))?.sender, 'ann');
+    await store.close();
+  });
+
   test('a store from a newer build is refused, not downgraded', async () => {
     const file = path.join(tempDir(), 'new.db');
     const store = new SqliteStore(file);

@@ -30,17 +30,21 @@ test('reconnect after a plain drop or a temporary reason; not when the server me
   }
 });
 
-test('restoring: log in again, go back to the room, resume it', () => {
-  assert.deepEqual(restoreRequests({ token: 'tok', room: 'jokes', lastSeq: 7 }), [
+test('restoring: log in again, reclaim the dropped session, go back to the room, resume it', () => {
+  assert.deepEqual(restoreRequests({ token: 'tok', resumeToken: 'res', room: 'jokes', lastSeq: 7 }), [
     { type: 'login', token: 'tok' },
+    { type: 'reclaim', token: 'res' },
     { type: 'join', roomid: 'jokes' },
     { type: 'resume', roomid: 'jokes', since: 7 },
   ]);
-  assert.deepEqual(restoreRequests({ token: null, room: 'MainHall', lastSeq: 3 }), [
+  assert.deepEqual(restoreRequests({ token: null, resumeToken: null, room: 'MainHall', lastSeq: 3 }), [
     { type: 'resume', roomid: 'MainHall', since: 3 },
   ]);
-  assert.deepEqual(restoreRequests({ token: null, room: 'jokes', lastSeq: undefined }), [{ type: 'join', roomid: 'jokes' }]);
-  assert.deepEqual(restoreRequests({ token: 'tok', room: '', lastSeq: undefined }), [{ type: 'login', token: 'tok' }]);
+  assert.deepEqual(restoreRequests({ token: null, resumeToken: 'res', room: 'jokes', lastSeq: undefined }), [
+    { type: 'reclaim', token: 'res' },
+    { type: 'join', roomid: 'jokes' },
+  ]);
+  assert.deepEqual(restoreRequests({ token: 'tok', resumeToken: null, room: '', lastSeq: undefined }), [{ type: 'login', token: 'tok' }]);
 });
 
 test('seen room messages: each (room, seq) once, last seq per room, bounded', () => {

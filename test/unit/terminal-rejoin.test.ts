@@ -103,7 +103,7 @@ for (const refusal of ['BANNED', 'INVITE_ONLY']) {
       await client.waitFor(new RegExp(`error ${refusal}: not for you\\n`));
       client.stdin.end('/list\n');
       assert.equal(await client.done, 0);
-      assert.deepEqual(server.received[2]!.map((m) => m.type), ['join', 'list', 'quit'], 'no resume');
+      assert.deepEqual(server.received[2]!.map((m) => m.type), ['join', 'session', 'list', 'quit'], 'no resume; a resume token asked for again');
       const lines = client.lines();
       assert.deepEqual(lines.slice(lines.indexOf('bob: n1')), [
         'bob: n1',
@@ -124,3 +124,29 @@ for (const refusal of ['BANNED', 'INVITE_ONLY']) {
     }
   });
 }
+
+test('the resume token of the dropped connection is reclaimed first; each connection asks for its own', async () => {
+  const server = await scriptedServer((line, send, socket, index) => {
+    if (line.type === 'session') send({ type: 'session', token: `token-${index}`, graceMs: 60000 });
+    if (line.type === 'identitychange') {
+      send({ type: 'newidentity', former: 'guest1', identity: line.identity as string });
+      setTimeout(() => socket.destroy(), 20); // as if the worker process died
+    }
+    if (line.type === 'reclaim') {
+      send({ type: 'newidentity', former: 'guest1', identity: 'kept' });
+      send({ type: 'reclaimed', identity: 'kept', roomid: 'MainHall' });
+    }
+  });
+  const client = startClient(server.target);
+  try {
+    client.stdin.write('#identitychange kept\n');
+    await client.waitFor(/guest1 is now kept\n[^]*guest1 is now kept\n/);
+    client.stdin.end();
+    assert.equal(await client.done, 0);
+    assert.deepEqual(server.received[1]!.map((m) => m.type), ['session', 'identitychange']);
+    assert.deepEqual(server.received[2]!.slice(0, 2), [{ type: 'reclaim', token: 'token-1' }, { type: 'session' }]);
+  } finally {
+    client.stdin.end();
+    await server.close();
+  }
+});

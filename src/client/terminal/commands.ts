@@ -255,8 +255,12 @@ export function replyMatcher(sent: ClientMessage, me: string): ((reply: ServerMe
       return or((r) => r.type === 'disconnected' && r.identity === sent.identity);
     case 'notice':
       return or((r) => r.type === 'notice' && r.from === me);
+    case 'reclaim':
+      return or((r) => r.type === 'reclaimed');
     case 'ack':
     case 'quit':
+    // Not waited for: a server without the reconnection extension may say nothing.
+    case 'session':
       return null;
   }
 }

@@ -97,6 +97,9 @@ function formatMessage(message: ServerMessage, state: ViewState, target: string,
       ];
     case 'resumed':
       return []; // the end of a replay the client asked for itself
+    case 'session':
+    case 'reclaimed':
+      return []; // reconnection bookkeeping: the renames and moves it causes are shown
     case 'recalled':
       return [`message ${sanitize(shortId(message.id))} recalled by ${sanitize(message.by)}`];
     case 'blocklist':

@@ -84,6 +84,8 @@ export function shouldReconnect(lastEvent: ServerEvent | null): boolean {
 export interface SessionSnapshot {
   /** The token of our login, or null for a guest. */
   token: string | null;
+  /** The resume token of the dropped connection (`session`), or null if the server gave none. */
+  resumeToken: string | null;
   /** Our room ("" if none). */
   room: string;
   /** The highest seq shown of `room`, if any message of it was shown. */
@@ -92,8 +94,10 @@ export interface SessionSnapshot {
 
 /**
  * The requests that put a fresh connection back where `before` was, in order: log in again,
- * go back to the room (the welcome puts us in MainHall), then replay what was missed there.
- * Each is sent once the previous one is answered.
+ * reclaim the dropped connection's identity and room (held by the server for a grace period:
+ * a guest's chosen name comes back), go back to the room (the welcome puts us in MainHall; a
+ * no-op once reclaimed), then replay what was missed there. Each is sent once the previous one
+ * is answered.
  *
  * Only the room we were in is resumed: messages posted in rooms we had left were never due
  * to us.
@@ -101,6 +105,7 @@ export interface SessionSnapshot {
 export function restoreRequests(before: SessionSnapshot): ClientMessage[] {
   const requests: ClientMessage[] = [];
   if (before.token !== null) requests.push({ type: 'login', token: before.token });
+  if (before.resumeToken !== null) requests.push({ type: 'reclaim', token: before.resumeToken });
   if (before.room !== '' && before.room !== MAIN_HALL) requests.push({ type: 'join', roomid: before.room });
   if (before.room !== '' && before.lastSeq !== undefined) {
     requests.push({ type: 'resume', roomid: before.room, since: before.lastSeq });

@@ -58,6 +58,8 @@ class Session {
   private snapshot: SessionSnapshot | null = null;
   /** The connection dropped and another is being opened. */
   private reconnecting = false;
+  /** This connection's resume token, once the server gave it (`session`): reclaimed after a drop. */
+  private resumeToken: string | null = null;
   /** Restoring after a reconnection: the snapshot is what the session should be. */
   private restoring = false;
   /** The highest inbox number shown and not yet acknowledged. */
@@ -216,8 +218,16 @@ class Session {
     if (!this.awaiting.expect(step.message, this.state.identity, step.answered)) step.answered?.(null);
   }
 
-  /** What to send once a connection is welcomed. */
+  /**
+   * What to send once a connection is welcomed: putting the session back after a reconnection,
+   * or the saved login; then, when the connection may be reopened, asking for its resume token.
+   */
   private plan(): Step[] {
+    const askToken: Step[] = this.link.canReconnect ? [{ message: { type: 'session' } }] : [];
+    return [...this.restoreOrLogin(), ...askToken];
+  }
+
+  private restoreOrLogin(): Step[] {
     if (this.connections > 1 && this.snapshot) {
       return restoreRequests(this.snapshot).map((message): Step => {
         if (message.type === 'login' && 'token' in message) {
@@ -303,6 +313,9 @@ class Session {
       case 'resumed':
         if (this.delivery.holding === message.roomid) this.releaseHold();
         break;
+      case 'session':
+        this.resumeToken = message.token;
+        break;
       default:
         break;
     }
@@ -368,7 +381,8 @@ class Session {
     // What to come back to: as the session is now, or, if it dropped again while being
     // restored, as it was meant to be.
     const room = this.restoring && this.snapshot ? this.snapshot.room : this.state.room;
-    this.snapshot = { token: this.login.current, room, lastSeq: this.delivery.lastSeq(room) };
+    this.snapshot = { token: this.login.current, resumeToken: this.resumeToken, room, lastSeq: this.delivery.lastSeq(room) };
+    this.resumeToken = null;
     this.restoring = true;
     this.reconnecting = true;
     this.ui.setPrompt('');

@@ -94,6 +94,10 @@ export type ServerMessage =
   | { type: 'blocklist'; users: string[] }
   | { type: 'profile'; username: string; status: string; dnd: boolean }
   | { type: 'presence'; users: PresenceEntry[] }
+  /** This connection's resume token (Switchboard's reconnection extension). */
+  | { type: 'session'; token: string; graceMs: number }
+  /** A `reclaim` succeeded: the identity and room we have now. */
+  | { type: 'reclaimed'; identity: string; roomid: string }
   | ModerationMessage;
 
 /** The client → server messages. */
@@ -131,7 +135,9 @@ export type ClientMessage =
   | { type: 'roominfo'; roomid: string }
   | { type: 'transfer'; roomid: string; identity: string }
   | { type: 'disconnect'; identity: string; reason?: string }
-  | { type: 'notice'; content: string };
+  | { type: 'notice'; content: string }
+  | { type: 'session' }
+  | { type: 'reclaim'; token: string };
 
 /**
  * One line received from the server, classified:
@@ -275,6 +281,10 @@ function toServerMessage(o: Fields): ServerMessage | null {
             users: o.users.map((u) => ({ username: u.username, online: u.online, status: u.status, dnd: u.dnd })),
           }
         : null;
+    case 'session':
+      return isString(o.token) && isCount(o.graceMs) ? { type: 'session', token: o.token, graceMs: o.graceMs } : null;
+    case 'reclaimed':
+      return isString(o.identity) && isString(o.roomid) ? { type: 'reclaimed', identity: o.identity, roomid: o.roomid } : null;
     default:
       return toModerationMessage(o);
   }

@@ -127,6 +127,27 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
       ) STRICT, WITHOUT ROWID;
     `,
   },
+  {
+    version: 3,
+    name: 'usernames unique in any case; the account that sent each room message',
+    // Names are case-insensitive (ASCII folding, as NOCASE does). A UNIQUE index on the folded
+    // name would fail on a store that already holds `Alice` and `alice`: instead a trigger
+    // ignores a new account whose name exists in any case (createAccount sees 0 changes), and
+    // existing case-duplicates are kept (getAccount prefers the exact spelling).
+    // `sender` is the account that sent a message (null: a guest), so an account registered
+    // later under a guest's former name cannot recall that guest's messages. Older messages
+    // are attributed to the account of the same name only if it existed when they were sent.
+    up: `
+      CREATE INDEX accounts_by_username_nocase ON accounts (username COLLATE NOCASE);
+      CREATE TRIGGER accounts_username_unique_nocase BEFORE INSERT ON accounts
+        WHEN EXISTS (SELECT 1 FROM accounts WHERE username = NEW.username COLLATE NOCASE)
+        BEGIN SELECT RAISE(IGNORE); END;
+
+      ALTER TABLE room_messages ADD COLUMN sender TEXT;
+      UPDATE room_messages SET sender = identity
+        WHERE EXISTS (SELECT 1 FROM accounts a WHERE a.username = room_messages.identity AND a.created_at <= room_messages.ts);
+    `,
+  },
 ];
 
 /** The schema version this build writes. */
