@@ -34,6 +34,7 @@ export async function runAdmin(argv: string[]): Promise<number> {
         process.stderr.write(`${username} is an administrator (from their next login)\n`);
         return 0;
       case 'revoke':
+        if (!(await store.getAccount(username!))) throw new Error(`no account ${username}`);
         if (!(await store.revokeAdmin(username!))) {
           process.stderr.write(`${username} was not an administrator in the store (the admins setting is separate)\n`);
           return 1;

@@ -3,6 +3,7 @@ import type { SessionKey } from '../core/effects';
 import { ErrorCode } from '../protocol/errors';
 import type { DirectMessageOut } from '../protocol/messages';
 import type { DirectMessage } from '../store/store';
+import { requireAccount } from './names';
 import { RequestRefused, clampLimit, requireLogin, type HubContext } from './services';
 
 const INBOX_PAGE = 500;
@@ -58,6 +59,7 @@ export class DirectMessages {
 
   async history(key: SessionKey, other: string, before: number | undefined, limit: number | undefined): Promise<void> {
     const username = requireLogin(this.ctx, key);
+    await requireAccount(this.ctx, other);
     const messages = await this.ctx.store.directHistory(username, other, before ?? null, clampLimit(limit, 50, 200));
     this.ctx.router.sendTo(key, { type: 'dmhistory', with: other, messages: messages.map((m) => directOut(m)) });
   }
