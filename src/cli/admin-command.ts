@@ -36,6 +36,7 @@ export async function runAdmin(argv: string[]): Promise<number> {
         process.stderr.write(`${name} is an administrator (from their next login)\n`);
         return 0;
       case 'revoke':
+        if (!(await store.getAccount(name))) throw new Error(`no account ${username}`);
         if (!(await store.revokeAdmin(name))) {
           process.stderr.write(`${username} was not an administrator in the store (the admins setting is separate)\n`);
           return 1;

@@ -28,10 +28,16 @@ export async function runExport(argv: string[]): Promise<number> {
   const store = createStore('sqlite', dataDirOf(values['data-dir']));
   const out = process.stdout;
   const json = values.format === 'json';
-  if (json) out.write('[');
   let after = 0;
   let first = true;
   try {
+    // A room the store never heard of is a typo, not an empty transcript. A room that is gone
+    // but has messages is exported: this is how its history stays reachable.
+    const room = values.room;
+    if ((await store.lastRoomSeq(room)) === 0 && !(await store.listRooms()).some((r) => r.roomid === room)) {
+      throw new Error(`no room ${room} in the store of this data dir (no stored messages)`);
+    }
+    if (json) out.write('[');
     for (;;) {
       const page = await store.roomSince(values.room, after, EXPORT_PAGE);
       for (const m of page) {

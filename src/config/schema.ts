@@ -45,6 +45,11 @@ export const ConfigSchema = Type.Object(
     firstMessageTimeoutMs: Type.Integer({ minimum: 0, default: 0, description: 'a client must send a valid message within this of connecting; 0 = no limit' }),
     idleTimeoutMs: Type.Integer({ minimum: 0, default: 0, description: 'close a client silent for this long (clients keep alive with {"type":"ping"}); 0 = never' }),
     admins: Type.Array(Type.String(), { default: [], description: 'usernames of server administrators (also: switchboard admin grant)' }),
+    hubRecoveryTimeoutMs: Type.Integer({
+      minimum: 100,
+      default: 3000,
+      description: 'a restarted hub waits this long at most for the workers that were alive to re-register before it serves',
+    }),
     shutdownTimeoutMs: Type.Integer({ minimum: 100, default: 8000, description: 'graceful stop deadline before children are killed' }),
     logLevel: Type.Union(
       ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),

@@ -6,6 +6,7 @@ import { foldName } from '../protocol/rules';
 import { isStoreError } from '../store/errors';
 import type { DirectMessage, InboxLimits } from '../store/store';
 import { InboxDelivery, type InboxWindow } from './inbox-delivery';
+import { requireAccount } from './names';
 import { RequestRefused, clampLimit, requireLogin, type HubContext } from './services';
 
 export function directOut(m: DirectMessage, inbox?: number): DirectMessageOut {
@@ -124,7 +125,7 @@ export class DirectMessages {
   async history(key: SessionKey, other: string, before: number | undefined, limit: number | undefined, cursor: number | undefined): Promise<void> {
     const username = requireLogin(this.ctx, key);
     // The conversation is keyed by stored spellings; `with` may be typed in any case.
-    const stored = (await this.ctx.store.getAccount(other))?.username ?? other;
+    const stored = (await requireAccount(this.ctx, other)).username;
     const page = await this.ctx.store.directHistory(username, stored, before ?? null, clampLimit(limit, 50, 200), cursor ?? null);
     this.ctx.router.sendTo(key, { type: 'dmhistory', with: other, messages: page.messages.map((m) => directOut(m)), next: page.next });
   }

@@ -4,6 +4,7 @@ import type { SessionKey } from '../core/effects';
 import { Kind, type Hello, type WorkerToHub } from '../ipc/hub-link-messages';
 import { ErrorCode } from '../protocol/errors';
 import type { ControlRequest } from '../protocol/messages';
+import { isStoreError } from '../store/errors';
 import type { Store } from '../store/store';
 import { AccountRateLimiter } from './account-rate-limit';
 import { Administrators } from './administrators';
@@ -121,17 +122,34 @@ export class Hub {
   }
 
   onMessage(link: WorkerLink, msg: WorkerToHub): void {
-    if (msg.kind === Kind.HELLO) return this.onHello(link, msg.hello);
-    if (link.workerId === null) {
-      this.log.error('frame before HELLO; closing the link');
-      link.socket.destroy();
-      return;
+    if (msg.kind === Kind.HELLO) {
+      // One HELLO per link, and one link per worker id: another would take over its sessions.
+      if (link.workerId !== null) return this.dropLink(link, 'second HELLO on a link', { workerId: link.workerId });
+      if (this.router.hasLink(msg.hello.workerId)) return this.dropLink(link, 'HELLO for a worker id that has a live link', { claimed: msg.hello.workerId });
+      return this.onHello(link, msg.hello);
     }
+    if (link.workerId === null) return this.dropLink(link, 'frame before HELLO', { kind: msg.kind });
     if (this.recovering) {
       this.heldDuringRecovery.push({ link, msg });
       return;
     }
     this.handle(link, msg);
+  }
+
+  /** A link that breaks the IPC protocol is closed, with the reason logged; its worker reconnects. */
+  private dropLink(link: WorkerLink, reason: string, fields: object): void {
+    this.log.error({ ...fields, reason }, `${reason}; closing the link`);
+    link.socket.destroy();
+  }
+
+  /**
+   * The supervisor saw worker `workerId` exit. A restarted hub that still awaits its HELLO stops
+   * waiting: the dead worker's clients are gone, and the others need not wait for the deadline.
+   */
+  workerExited(workerId: number): void {
+    if (!this.recovering || !this.awaited.delete(workerId)) return;
+    this.log.info({ workerId }, 'an awaited worker exited during recovery');
+    if (this.awaited.size === 0) this.finishRecovery();
   }
 
   onLinkClosed(link: WorkerLink): void {
@@ -168,7 +186,7 @@ export class Hub {
     this.router.restore(restored);
     for (const r of restored) if (r.username) void this.reloadAccount(r.key, r.username);
     for (const { link, id, address } of this.awaitingWelcome.splice(0)) this.router.open(link, id, address);
-    for (const { link, msg } of this.heldDuringRecovery.splice(0)) this.handle(link, msg);
+    for (const { link, msg } of this.heldDuringRecovery.splice(0)) this.guarded(link, msg, () => this.handle(link, msg));
   }
 
   /**
@@ -204,8 +222,22 @@ export class Hub {
       waiting.push({ link, msg });
       return;
     }
-    const pending = this.process(link, msg, key);
+    const pending = this.guarded(link, msg, () => this.process(link, msg, key));
     if (pending) this.waitFor(key, pending);
+  }
+
+  /**
+   * Runs one frame's handling; a synchronous throw (a bug) is logged and answered to the
+   * session with INTERNAL_ERROR, and the link, the session and every other session go on.
+   */
+  private guarded<T>(link: WorkerLink, msg: WorkerToHub, run: () => T): T | undefined {
+    try {
+      return run();
+    } catch (err) {
+      this.log.error({ err, workerId: link.workerId, kind: msg.kind, type: msg.kind === Kind.REQUEST ? msg.request.type : undefined }, 'failed to handle a frame; skipped');
+      if (msg.kind === Kind.CHAT || msg.kind === Kind.REQUEST) this.router.sendTo(link.keyOf(msg.id), { type: 'error', code: ErrorCode.INTERNAL_ERROR, message: 'the server could not handle this request' });
+      return undefined;
+    }
   }
 
   /** Handles one frame; returns a promise when it waits for the store. */
@@ -232,7 +264,7 @@ export class Hub {
         this.busy.delete(key);
         while (queued.length > 0) {
           const next = queued.shift()!;
-          const more = this.process(next.link, next.msg, key);
+          const more = this.guarded(next.link, next.msg, () => this.process(next.link, next.msg, key));
           if (more) {
             this.waitFor(key, more);
             this.busy.get(key)!.push(...queued);
@@ -248,7 +280,9 @@ export class Hub {
       return;
     }
     this.log.error({ err }, 'request failed');
-    this.router.sendTo(key, { type: 'error', code: ErrorCode.STORE_FAILED, message: 'the server could not complete this request' });
+    // Only the store's own failures are STORE_FAILED; anything else is a bug in the hub.
+    if (isStoreError(err)) this.router.sendTo(key, { type: 'error', code: ErrorCode.STORE_FAILED, message: 'the server could not complete this request' });
+    else this.router.sendTo(key, { type: 'error', code: ErrorCode.INTERNAL_ERROR, message: 'the server could not handle this request' });
   }
 
   /** A logged-in sender's message fits its account's budget; otherwise it is dropped and told. */

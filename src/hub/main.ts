@@ -9,9 +9,6 @@ import { createStore } from '../store';
 import { Hub } from './hub';
 import { WorkerLink } from './worker-link';
 
-/** How long a restarted hub waits for the workers that were alive to re-register. */
-const RECOVERY_DEADLINE_MS = 3000;
-
 async function main(): Promise<void> {
   const config = configFromParent(process.env);
   const log = createLogger('hub', config.logLevel);
@@ -19,7 +16,11 @@ async function main(): Promise<void> {
   // The hub is the store's only writer: sequencing and persistence in one place.
   const store = createStore('sqlite', config.dataDir);
   await store.migrate();
-  const hub = new Hub(store, expected, RECOVERY_DEADLINE_MS, log, config);
+  const hub = new Hub(store, expected, config.hubRecoveryTimeoutMs, log, config);
+  // Early, so a worker dying while this hub loads is not waited for until the deadline.
+  process.on('message', (msg: SupervisorToChild) => {
+    if (msg.type === 'worker-exited') hub.workerExited(msg.workerId);
+  });
   await hub.load();
   const socketPath = hubSocketPath(config.dataDir);
 

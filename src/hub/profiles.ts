@@ -1,7 +1,9 @@
 import type { SessionKey } from '../core/effects';
+import { ErrorCode } from '../protocol/errors';
 import type { PresenceEntry } from '../protocol/messages';
+import { foldName } from '../protocol/rules';
 import type { DirectMessages } from './direct-messages';
-import { requireLogin, type HubContext } from './services';
+import { RequestRefused, requireLogin, type HubContext } from './services';
 
 /** block/unblock, do-not-disturb, the status line, and presence queries. */
 export class Profiles {
@@ -10,10 +12,23 @@ export class Profiles {
     private readonly directs: DirectMessages,
   ) {}
 
+  /**
+   * Blocks a registered account or a connected client's identity (a guest who spams); not
+   * oneself (NOT_ALLOWED: it would hide one's own messages), not a name nobody has
+   * (NO_SUCH_USER). Unblocks a name on the list, whoever has it now; another: NO_SUCH_USER.
+   */
   async block(key: SessionKey, user: string, on: boolean): Promise<void> {
     const username = requireLogin(this.ctx, key);
-    if (on) await this.ctx.store.block(username, user);
-    else await this.ctx.store.unblock(username, user);
+    const { store } = this.ctx;
+    if (on) {
+      const account = await store.getAccount(user);
+      if (foldName(user) === foldName(username)) throw new RequestRefused(ErrorCode.NOT_ALLOWED, 'you cannot block yourself');
+      if (!account && !this.ctx.router.state.identityInUse(user)) throw new RequestRefused(ErrorCode.NO_SUCH_USER, `no registered user or connected client ${user}`);
+      await store.block(username, user);
+    } else {
+      if (!(await store.blockedBy(username)).some((b) => foldName(b) === foldName(user))) throw new RequestRefused(ErrorCode.NO_SUCH_USER, `${user} is not on your block list`);
+      await store.unblock(username, user);
+    }
     const extras = this.ctx.router.extrasOf(key);
     if (extras) {
       extras.blocked = new Set(await this.ctx.store.blockedBy(username));
@@ -37,14 +52,18 @@ export class Profiles {
     await this.sendProfile(key, username);
   }
 
+  /** One entry per name asked; a name that is neither an account nor connected: NO_SUCH_USER, no entries. */
   async presence(key: SessionKey, users: string[]): Promise<void> {
     const { state } = this.ctx.router;
     const entries: PresenceEntry[] = [];
+    const unknown: string[] = [];
     for (const username of users) {
       const account = await this.ctx.store.getAccount(username);
-      const online = account ? state.sessionOfUser(username) !== undefined : state.identityInUse(username);
+      if (!account && !state.identityInUse(username)) unknown.push(username);
+      const online = account ? state.sessionOfUser(username) !== undefined : true;
       entries.push({ username, online, status: account?.status ?? '', dnd: account?.dnd ?? false });
     }
+    if (unknown.length > 0) throw new RequestRefused(ErrorCode.NO_SUCH_USER, `no registered user or connected client: ${unknown.join(', ')}`);
     this.ctx.router.sendTo(key, { type: 'presence', users: entries });
   }
 

@@ -5,6 +5,7 @@ import { foldName } from '../protocol/rules';
 import type { RoomMessage } from '../store/store';
 import { MAX_SCANNED_ROWS, pageBackward } from './paging';
 import { encodeRoomMessage } from './room-sequencer';
+import { requireRoom } from './names';
 import { RequestRefused, clampLimit, type HubContext } from './services';
 
 const RESUME_PAGE = 500;
@@ -29,8 +30,13 @@ export class RoomHistory {
     this.ctx.router.sendTo(key, { type: 'history', roomid, messages: page.items.map(roomOut), next: page.next });
   }
 
-  /** A private room's history is its invitees' and members'; a banned name reads none of it. */
+  /**
+   * Only a room that exists now is read (NO_SUCH_ROOM otherwise): a gone room's messages stay
+   * in the store for the operator (`switchboard export`), not for whoever asks by its name.
+   * A private room's history is its invitees' and members'; a banned name reads none of it.
+   */
   private mayRead(key: SessionKey, roomid: string): void {
+    requireRoom(this.ctx, roomid);
     const refusal = this.ctx.router.state.readRefusal(key, roomid);
     if (refusal) throw new RequestRefused(refusal.code, refusal.message);
   }

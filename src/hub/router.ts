@@ -65,6 +65,11 @@ export class Router {
     return this.state.sessionCount;
   }
 
+  /** True while worker `workerId` has a registered link. */
+  hasLink(workerId: number): boolean {
+    return this.links.has(workerId);
+  }
+
   addLink(link: WorkerLink): void {
     this.links.set(link.workerId!, link);
   }

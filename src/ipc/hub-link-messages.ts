@@ -122,25 +122,83 @@ export class IpcProtocolError extends Error {
   readonly code = 'IPC_PROTOCOL_ERROR';
 }
 
+/**
+ * Decodes a worker's frame and checks its shape (ids are u32 integers, a HELLO lists sessions
+ * as RegisteredSession, a REQUEST carries an object with a string `type`): a frame that is not
+ * what a worker sends is an IpcProtocolError, never half-applied. The request's own fields were
+ * validated by the worker (protocol/validate) and are not checked again.
+ */
 export function decodeWorkerToHub(kind: number, payload: Buffer): WorkerToHub {
   switch (kind) {
     case Kind.HELLO:
-      return { kind, hello: JSON.parse(payload.toString()) as Hello };
+      return { kind, hello: asHello(parseJson(payload)) };
     case Kind.OPEN: {
-      const { id, address } = JSON.parse(payload.toString()) as { id: number; address: string };
-      return { kind, id, address };
+      const { id, address } = parseJson(payload) as { id: unknown; address: unknown };
+      return { kind, id: asId(id), address: asString(address, 'address') };
     }
     case Kind.CLOSE:
-      return { kind, id: payload.readUInt32BE(0) };
+      return { kind, id: readId(payload) };
     case Kind.REQUEST: {
-      const { id, request } = JSON.parse(payload.toString()) as { id: number; request: ControlRequest };
-      return { kind, id, request };
+      const { id, request } = parseJson(payload) as { id: unknown; request: unknown };
+      if (!isObject(request) || typeof request.type !== 'string') throw new IpcProtocolError('REQUEST frame without a request object');
+      return { kind, id: asId(id), request: request as unknown as ControlRequest };
     }
     case Kind.CHAT:
-      return { kind, id: payload.readUInt32BE(0), content: payload.toString('utf8', 4) };
+      return { kind, id: readId(payload, true), content: payload.toString('utf8', 4) };
     default:
       throw new IpcProtocolError(`unknown worker-to-hub frame kind ${kind}`);
   }
+}
+
+function parseJson(payload: Buffer): unknown {
+  try {
+    return JSON.parse(payload.toString());
+  } catch {
+    throw new IpcProtocolError('frame payload is not JSON');
+  }
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function asId(v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new IpcProtocolError(`session id ${JSON.stringify(v)} is not a u32`);
+  return v;
+}
+
+/** The u32 id a binary frame starts with; `more`: bytes may follow it (CHAT content). */
+function readId(payload: Buffer, more = false): number {
+  if (more ? payload.length < 4 : payload.length !== 4) throw new IpcProtocolError(`id frame of ${payload.length} bytes`);
+  return payload.readUInt32BE(0);
+}
+
+function asString(v: unknown, what: string): string {
+  if (typeof v !== 'string') throw new IpcProtocolError(`${what} is not a string`);
+  return v;
+}
+
+function asHello(v: unknown): Hello {
+  if (!isObject(v) || !Number.isInteger(v.workerId) || (v.workerId as number) < 1 || !Array.isArray(v.sessions)) {
+    throw new IpcProtocolError('HELLO without a positive integer workerId and a sessions array');
+  }
+  for (const s of v.sessions as unknown[]) {
+    if (!isObject(s)) throw new IpcProtocolError('HELLO session is not an object');
+    asId(s.id);
+    asString(s.address, 'HELLO session address');
+    if (s.tokenHash !== null) asString(s.tokenHash, 'HELLO session tokenHash');
+    if (s.view !== null && !isView(s.view)) throw new IpcProtocolError('HELLO session view is not a SessionView');
+  }
+  return v as unknown as Hello;
+}
+
+function isView(v: unknown): v is SessionView {
+  return (
+    isObject(v) &&
+    typeof v.identity === 'string' &&
+    typeof v.roomid === 'string' &&
+    Array.isArray(v.owned) &&
+    v.owned.every((r) => typeof r === 'string') &&
+    (v.username === null || typeof v.username === 'string')
+  );
 }
 
 /** Decodes a hub frame; `line` views are copied, since a worker may queue them per socket. */

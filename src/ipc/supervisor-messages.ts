@@ -16,7 +16,12 @@ export type SupervisorToChild =
    */
   | { type: 'reload-tls'; cert: string; key: string }
   /** Stop: close clients with SHUTTING_DOWN, then exit. */
-  | { type: 'shutdown' };
+  | { type: 'shutdown' }
+  /**
+   * Hub: worker `workerId` has exited (crashed, or a dedicated worker whose client left). A
+   * restarted hub still waiting for that worker's HELLO stops waiting for it.
+   */
+  | { type: 'worker-exited'; workerId: number };
 
 export type ChildToSupervisor =
   /** The child is ready to serve (hub: listening; worker: linked to the hub). */

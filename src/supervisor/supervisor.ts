@@ -84,6 +84,7 @@ export class Supervisor implements PlacementHost {
         this.log.error({ workerId: child.id, childPid: child.pid, code, signal, clientsLost: lost }, 'worker died');
       }
       this.placement.onExit(child, Date.now() - child.startedAt);
+      this.hub?.send({ type: 'worker-exited', workerId: child.id });
     });
     return child;
   }

@@ -15,8 +15,14 @@ export interface HubLinkEvents {
   /** Builds the HELLO sent on every (re)connect: the worker's sessions as it mirrors them. */
   hello(): Hello;
   frame(msg: HubToWorker): void;
+  /** `frame` threw (a bug): the frame is skipped and the link kept, since framing is intact. */
+  frameFailed(msg: HubToWorker, err: Error): void;
   /** Connected and HELLO sent (first time and after each hub restart). */
   up(): void;
+  /**
+   * The link went down; it reconnects by itself. `err`: the link was dropped because a hub
+   * frame could not be decoded (the reason to log), not because the hub went away.
+   */
   down(err?: Error): void;
 }
 
@@ -82,6 +88,7 @@ export class HubLink {
   private connect(): void {
     const socket = net.createConnection(this.socketPath);
     const decoder = new FrameDecoder(MAX_HUB_FRAME_BYTES);
+    let broken: Error | undefined;
     this.socket = socket;
     socket.on('connect', () => {
       this.connected = true;
@@ -98,9 +105,18 @@ export class HubLink {
     });
     socket.on('data', (chunk: Buffer) => {
       try {
-        decoder.push(chunk, (kind, payload) => this.events.frame(decodeHubToWorker(kind, payload)));
+        decoder.push(chunk, (kind, payload) => {
+          const msg = decodeHubToWorker(kind, payload);
+          try {
+            this.events.frame(msg);
+          } catch (err) {
+            this.events.frameFailed(msg, err as Error);
+          }
+        });
       } catch (err) {
-        socket.destroy(err as Error);
+        // Framing cannot resync after a bad frame: drop the link; the next HELLO starts afresh.
+        broken = err as Error;
+        socket.destroy();
       }
     });
     socket.on('error', () => {
@@ -110,7 +126,7 @@ export class HubLink {
       const wasUp = this.connected;
       this.connected = false;
       this.socket = null;
-      if (wasUp) this.events.down();
+      if (wasUp) this.events.down(broken);
       if (this.stopped) return;
       setTimeout(() => this.connect(), this.retryMs);
       this.retryMs = Math.min(this.retryMs * 2, RECONNECT_MAX_MS);

@@ -57,6 +57,7 @@ export class Worker {
     this.hub = new HubLink(hubSocketPath(config.dataDir), MAX_QUEUED_WHILE_HUB_AWAY, {
       hello: () => this.hello(),
       frame: (msg) => this.onHubFrame(msg),
+      frameFailed: (msg, err) => this.log.error({ err, kind: msg.kind }, 'failed to handle a hub frame; skipped'),
       up: () => {
         this.log.info({ sessions: this.sessions.size }, 'linked to hub');
         if (!this.everUp) {
@@ -64,7 +65,10 @@ export class Worker {
           this.events.ready();
         }
       },
-      down: () => this.log.warn({ sessions: this.sessions.size }, 'hub link lost; holding sessions until it is back'),
+      down: (err) => {
+        if (err) this.log.error({ err, sessions: this.sessions.size }, 'hub link dropped: a hub frame could not be decoded; reconnecting');
+        else this.log.warn({ sessions: this.sessions.size }, 'hub link lost; holding sessions until it is back');
+      },
     });
   }
 

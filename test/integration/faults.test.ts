@@ -18,6 +18,7 @@ import {
 import { Streamer } from '../helpers/streamer';
 import { TestClient, type Msg } from '../helpers/client';
 import { ControlPair } from '../helpers/control-pair';
+import { missingPrerequisite } from '../helpers/prerequisite';
 import * as proc from '../helpers/procfs';
 import { startServer, type RunningServer } from '../helpers/server';
 
@@ -25,22 +26,23 @@ import { startServer, type RunningServer } from '../helpers/server';
  * Faults, injected into a real server while clients talk: kill -9 of workers and of the hub,
  * a client that never reads, a client that floods, a client that sends a line byte by byte,
  * small requests with big replies (history, resume) from clients that keep up or leave.
- * Each test says what must hold meanwhile and after (recovery, no loss, bounded latency, memory).
+ * Each test says what must hold meanwhile and after (recovery, no loss, others served, memory);
+ * latencies are reported as diagnostics, never asserted (timing belongs in bench/).
  *
  * FAULT_SEED replays a run's choices (which process is killed when); FAULT_ROUNDS (default 5)
  * sets the number of kills. Assertions on error codes a server version does not have yet
- * (RATE_LIMITED, LINE_TIMEOUT) are skipped with a message saying so.
+ * (RATE_LIMITED, LINE_TIMEOUT) are skipped with a message saying so, and fail under CI=true.
  */
 
 const ROUNDS = Number(process.env.FAULT_ROUNDS ?? 5);
-/** Latency a well-behaved pair may see while another client misbehaves. */
-const LATENCY_BOUND_MS = 1000;
 /** --max-outbound-bytes of the slow-reader test. */
 const OUTBOUND_BOUND = 131072;
 /** Memory the hub may keep after serving big replies to clients that have left. */
 const HUB_RSS_SLACK_KB = 100 * 1024;
 
-const hasCode = (code: string): boolean => Object.prototype.hasOwnProperty.call(ErrorCode, code);
+/** True (the test skipped, or failed under CI=true) when the catalogue lacks `code`. */
+const missingCode = (t: TestContext, code: string): boolean =>
+  missingPrerequisite(t, Object.prototype.hasOwnProperty.call(ErrorCode, code), `this server version has no ${code} in src/protocol/errors.ts yet`);
 const uniq = (prefix: string): string => `${prefix}${Date.now().toString(36)}${Math.floor(Math.random() * 1296).toString(36)}`;
 
 async function withServer(args: string[], body: (server: RunningServer) => Promise<void>): Promise<void> {
@@ -219,7 +221,8 @@ async function pairCheck(t: TestContext, server: RunningServer, everyMs: number,
     assert.deepEqual(rep.incidents, [], 'the pair saw no error and no disconnect');
     assert.deepEqual(rep.problems, [], 'the pair received everything, in order');
     assert.equal(rep.lost, 0);
-    assert.ok(rep.maxLatencyMs < LATENCY_BOUND_MS, `the pair's latency stays under ${LATENCY_BOUND_MS} ms (max ${rep.maxLatencyMs} ms, p99 ${rep.p99LatencyMs} ms)`);
+    // The pair's latency is reported above, not asserted: a verdict must not depend on the
+    // machine's speed (timing belongs in bench/). The counts above say the pair kept chatting.
   } finally {
     await pair.close();
   }
@@ -238,7 +241,7 @@ async function joinCounting(port: number, room: string): Promise<CountingClient>
 }
 
 describe('faults: misbehaving clients', () => {
-  test('a member that never reads is disconnected with SLOW_CONSUMER; the others keep chatting with bounded latency', { timeout: 60_000 }, async (t) => {
+  test('a member that never reads is disconnected with SLOW_CONSUMER; the others keep chatting', { timeout: 60_000 }, async (t) => {
     // A small bound, still well over what one event-loop turn delivers to a member here.
     const limits = ['--max-outbound-bytes', String(OUTBOUND_BOUND), '--rate-limit', '100000', '--rate-burst', '100000', '--max-bytes-per-second', String(1 << 30)];
     await withServer(limits, async (server) => {
@@ -319,7 +322,8 @@ describe('faults: misbehaving clients', () => {
       const f = flooder as CountingClient | null;
       assert.ok(f);
       t.diagnostic(`flooder sent ${sent} messages; errors ${JSON.stringify(Object.fromEntries(f.errors))}; closed by the server: ${f.isClosed}`);
-      await t.test('the flooder is told RATE_LIMITED or closed', { skip: hasCode('RATE_LIMITED') ? false : 'this server version has no RATE_LIMITED in src/protocol/errors.ts yet' }, () => {
+      await t.test('the flooder is told RATE_LIMITED or closed', (tt) => {
+        if (missingCode(tt, 'RATE_LIMITED')) return;
         assert.ok((f.errors.get('RATE_LIMITED') ?? 0) > 0 || f.isClosed, `the flooder got no RATE_LIMITED and was not closed (errors ${JSON.stringify(Object.fromEntries(f.errors))})`);
       });
       await f.destroy();
@@ -332,8 +336,8 @@ describe('faults: misbehaving clients', () => {
       const line = '{"type":"message","content":"' + 'z'.repeat(200) + '"}\n';
       const t0 = Date.now();
       let i = 0;
-      // Bounded: 4 s of trickling, far past the timeout.
-      while (loris.client.isOpen && Date.now() - t0 < 4000 && i < line.length - 1) {
+      // Bounded by the line: about 23 s of trickling, far past the timeout.
+      while (loris.client.isOpen && i < line.length - 1) {
         loris.client.socket.write(line[i++]!);
         await sleep(100);
         if (i === 10) {
@@ -347,9 +351,12 @@ describe('faults: misbehaving clients', () => {
       const closedAfter = loris.client.isOpen ? null : Date.now() - t0;
       const tail = loris.client.received[loris.client.received.length - 1];
       t.diagnostic(`slowloris sent ${i} bytes; ${closedAfter === null ? 'still open after ' + (Date.now() - t0) + ' ms' : 'closed after ' + closedAfter + ' ms'}; last line ${JSON.stringify(tail)}`);
-      await t.test('closed with LINE_TIMEOUT within the timeout and a margin', { skip: hasCode('LINE_TIMEOUT') ? false : 'this server version has no LINE_TIMEOUT in src/protocol/errors.ts yet' }, () => {
+      await t.test('closed with LINE_TIMEOUT, not before the timeout', (tt) => {
+        if (missingCode(tt, 'LINE_TIMEOUT')) return;
         assert.notEqual(closedAfter, null, 'the slowloris connection was not closed');
-        assert.ok(closedAfter! < 1000 + 1500, `closed after ${closedAfter} ms`);
+        // Bounds the server controls: not before --line-timeout-ms, and before the line ended.
+        assert.ok(closedAfter! >= 1000, `closed after ${closedAfter} ms`);
+        assert.ok(i < line.length - 1, `cut off before its line ended (${i} of ${line.length} bytes sent)`);
         assert.equal(tail?.type, 'error');
         assert.equal(tail?.code, 'LINE_TIMEOUT');
       });
@@ -371,12 +378,14 @@ describe('faults: big replies to small requests (history, resume)', () => {
   const CONTENT = '\u20ac'.repeat(16_000);
   let server: RunningServer;
   let room: string;
+  /** Stays connected: its guest room exists only while it does (a gone room's history is not served). */
+  let seeder: CountingClient;
 
   before(async () => {
     // High rate limits only so that seeding is quick; the requests below stay within the defaults.
     server = await startServer({ args: ['--host', '127.0.0.1', '--placement', 'pool', '--workers', '2', '--rate-limit', '100000', '--rate-burst', '100000', '--max-bytes-per-second', String(1 << 30)] });
     room = uniq('Big');
-    const seeder = await CountingClient.connect(server.port);
+    seeder = await CountingClient.connect(server.port);
     let echoes = 0;
     let joined = false;
     seeder.onMessage = (m) => {
@@ -388,10 +397,11 @@ describe('faults: big replies to small requests (history, resume)', () => {
     const line = JSON.stringify({ type: 'message', content: CONTENT }) + '\n';
     for (let i = 0; i < MESSAGES; i++) await seeder.write(line);
     await until(`${MESSAGES} messages stored and echoed`, () => echoes >= MESSAGES, 20_000);
-    await seeder.destroy();
+    seeder.onMessage = null;
   });
 
   after(async () => {
+    await seeder?.destroy();
     await server?.stop();
   });
 

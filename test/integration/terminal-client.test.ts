@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { missingPrerequisite } from '../helpers/prerequisite';
 import { startServer, type RunningServer } from '../helpers/server';
 import { escape, TerminalClient, terminalAvailable } from '../helpers/terminal-client';
 
@@ -105,10 +106,7 @@ test('over the Unix socket', TEST_TIMEOUT, async () => {
 });
 
 test('interactive: the prompt and the partly typed line survive incoming events', TEST_TIMEOUT, async (t) => {
-  if (!hasScript) {
-    t.skip('util-linux `script` is not installed');
-    return;
-  }
+  if (missingPrerequisite(t, hasScript, 'util-linux `script` is not installed')) return;
   const target = `127.0.0.1:${server.port}`;
   const tty = TerminalClient.start(target, [], { cols: 100 });
   let other: TerminalClient | null = null;
@@ -156,10 +154,7 @@ test('interactive: the prompt and the partly typed line survive incoming events'
 });
 
 test('interactive: a partial line wrapped over several rows is redrawn whole', TEST_TIMEOUT, async (t) => {
-  if (!hasScript) {
-    t.skip('util-linux `script` is not installed');
-    return;
-  }
+  if (missingPrerequisite(t, hasScript, 'util-linux `script` is not installed')) return;
   const target = `127.0.0.1:${server.port}`;
   const tty = TerminalClient.start(target, [], { cols: 30 });
   let other: TerminalClient | null = null;

@@ -227,7 +227,8 @@ test('a server that ignores quit is left after the quit timeout, exit 0', async 
     const r = await client(peer.target, '#quit\n', { timings: { quitTimeout: 200 } });
     assert.equal(r.code, 0);
     assert.equal(r.lines.at(-1), 'Disconnected (the server did not close the connection)');
-    assert.ok(Date.now() - started < 2000);
+    // Not before its time; the message above says it was the timeout that ended it.
+    assert.ok(Date.now() - started >= 200);
     assert.deepEqual(peer.received, ['{"type":"quit"}']);
   } finally {
     await peer.close();
