@@ -32,10 +32,12 @@ export async function runExport(argv: string[]): Promise<number> {
   let after = 0;
   let first = true;
   try {
+    // The stored messages of a room are those of its current epoch only: older ones are gone.
+    const epoch = (await store.roomEpochs()).get(values.room) ?? '';
     for (;;) {
       const page = await store.roomSince(values.room, after, EXPORT_PAGE);
       for (const m of page) {
-        out.write(json ? `${first ? '\n' : ',\n'}${JSON.stringify(m)}` : transcriptLine(m));
+        out.write(json ? `${first ? '\n' : ',\n'}${JSON.stringify({ ...m, epoch })}` : transcriptLine(m));
         first = false;
       }
       if (page.length < EXPORT_PAGE) break;

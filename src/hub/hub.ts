@@ -84,7 +84,8 @@ export class Hub {
     this.router.state.reserve(await store.listUsernames());
     const rules = await store.listRoomRules();
     this.router.state.loadPersistentRooms((await store.listRooms()).map((r) => ({ ...r, modes: rules.get(r.roomid) })));
-    this.router.sequencer.load(await store.lastRoomSeqs());
+    this.router.sequencer.load(await store.lastRoomSeqs(), await store.roomEpochs());
+    if (!this.recovering) this.router.dropAbsentRooms();
   }
 
   get sessionCount(): number {
@@ -135,6 +136,7 @@ export class Hub {
   }
 
   private finishRecovery(): void {
+    const recovered = this.recovering;
     if (this.recovering) {
       this.recovering = false;
       if (this.awaited.size > 0) this.log.warn({ missing: [...this.awaited] }, 'recovery deadline passed without some workers');
@@ -142,6 +144,8 @@ export class Hub {
     }
     const restored = this.restored.splice(0);
     this.router.restore(restored);
+    // The guest rooms are back: what is stored of any other room belongs to no room now.
+    if (recovered) this.router.dropAbsentRooms();
     for (const r of restored) if (r.username) void this.reloadAccount(r.key, r.username);
     for (const { link, id, address } of this.awaitingWelcome.splice(0)) this.router.open(link, id, address);
     for (const { link, msg } of this.heldDuringRecovery.splice(0)) this.handle(link, msg);
@@ -252,7 +256,7 @@ export class Hub {
       case 'history':
         return this.history.history(key, r.roomid, r.before, r.limit);
       case 'resume':
-        return this.history.resume(key, r.roomid, r.since);
+        return this.history.resume(key, r.roomid, r.since, r.epoch);
       case 'recall':
         return this.history.recall(key, r.id);
       case 'block':

@@ -51,11 +51,20 @@ export class Router {
         this.log.error({ err, messages: senders.length }, 'storing room messages failed; not delivered');
         for (const key of new Set(senders)) this.sendTo(key, { type: 'error', code: ErrorCode.STORE_FAILED, message: 'your message could not be stored; it was not delivered' });
       },
+      roomWriteFailed: (err, roomid) => this.log.error({ err, roomid }, 'storing the start or end of a room\'s history failed; retried before its next use'),
     });
   }
 
   get sessionCount(): number {
     return this.state.sessionCount;
+  }
+
+  /**
+   * Deletes the stored history of every room that does not exist (guest rooms of a server that
+   * stopped, rooms that ended while the hub was down): run once the rooms are rebuilt at boot.
+   */
+  dropAbsentRooms(): void {
+    for (const roomid of this.sequencer.knownRooms()) if (this.state.ownerOf(roomid) === undefined) this.sequencer.closeRoom(roomid);
   }
 
   addLink(link: WorkerLink): void {
@@ -176,6 +185,12 @@ export class Router {
         }
         case 'unpersist-room':
           this.persist(() => this.store.deleteRoom(fx.roomid), fx.roomid);
+          break;
+        case 'room-opened':
+          this.sequencer.openRoom(fx.roomid);
+          break;
+        case 'room-closed':
+          this.sequencer.closeRoom(fx.roomid);
           break;
       }
     }

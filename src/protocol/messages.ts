@@ -25,7 +25,7 @@ export type AccountClientMessage =
   | { type: 'dm'; to: string; content: string }
   | { type: 'history'; roomid: string; before?: number; limit?: number }
   | { type: 'dmhistory'; with: string; before?: number; limit?: number }
-  | { type: 'resume'; roomid: string; since: number }
+  | { type: 'resume'; roomid: string; since: number; epoch?: string }
   | { type: 'recall'; id: string }
   | { type: 'ack'; inbox: number }
   | { type: 'block'; user: string }
@@ -74,6 +74,8 @@ export interface RoomMessageOut {
   id: string;
   seq: number;
   ts: number;
+  /** The room's epoch: `seq` counts within it (docs/PROTOCOL.md, "Epochs"). */
+  epoch: string;
   recalled?: boolean;
 }
 
@@ -115,10 +117,10 @@ export type ServerMessage =
   | { type: 'loggedin'; identity: string; token: string; admin: boolean }
   | { type: 'loggedout'; identity: string }
   | DirectMessageOut
-  | { type: 'history'; roomid: string; messages: RoomMessageOut[] }
+  | { type: 'history'; roomid: string; epoch: string; messages: RoomMessageOut[] }
   | { type: 'dmhistory'; with: string; messages: DirectMessageOut[] }
-  | { type: 'resumed'; roomid: string; seq: number }
-  | { type: 'recalled'; id: string; roomid: string; seq: number; by: string }
+  | { type: 'resumed'; roomid: string; seq: number; epoch: string }
+  | { type: 'recalled'; id: string; roomid: string; seq: number; by: string; epoch: string }
   | { type: 'blocklist'; users: string[] }
   | { type: 'profile'; username: string; status: string; dnd: boolean }
   | { type: 'presence'; users: PresenceEntry[] }
