@@ -301,6 +301,7 @@ class Session {
         this.login.loggedOut();
         break;
       case 'resumed':
+        if (message.epoch !== undefined) this.delivery.noteEpoch(message.roomid, message.epoch);
         if (this.delivery.holding === message.roomid) this.releaseHold();
         break;
       default:
@@ -368,7 +369,7 @@ class Session {
     // What to come back to: as the session is now, or, if it dropped again while being
     // restored, as it was meant to be.
     const room = this.restoring && this.snapshot ? this.snapshot.room : this.state.room;
-    this.snapshot = { token: this.login.current, room, lastSeq: this.delivery.lastSeq(room) };
+    this.snapshot = { token: this.login.current, room, lastSeq: this.delivery.lastSeq(room), epoch: this.delivery.epochOf(room) };
     this.restoring = true;
     this.reconnecting = true;
     this.ui.setPrompt('');
