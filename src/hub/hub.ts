@@ -146,7 +146,15 @@ export class Hub {
     this.router.restore(restored);
     // The guest rooms are back: what is stored of any other room belongs to no room now.
     if (recovered) this.router.dropAbsentRooms();
-    for (const r of restored) if (r.username) void this.reloadAccount(r.key, r.username);
+    for (const r of restored) {
+      if (!r.username) continue;
+      // A store that fails here must not take the hub down: the session goes on without its
+      // block list and administrator role until it logs in again, and is told so.
+      this.reloadAccount(r.key, r.username).catch((err: Error) => {
+        this.log.error({ err, username: r.username }, 'reloading a restored account failed');
+        this.router.sendTo(r.key, { type: 'error', code: ErrorCode.STORE_FAILED, message: 'your block list and role could not be reloaded; log in again' });
+      });
+    }
     for (const { link, id, address } of this.awaitingWelcome.splice(0)) this.router.open(link, id, address);
     for (const { link, msg } of this.heldDuringRecovery.splice(0)) this.handle(link, msg);
   }
