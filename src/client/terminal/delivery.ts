@@ -42,7 +42,7 @@ export class Delivery {
       if (!this.seen.hasRoomMessage(message.roomid, message.seq, message.epoch)) this.held.messages.set(message.seq, message);
       return false;
     }
-    return this.seen.addRoomMessage(message.roomid, message.seq, message.epoch);
+    return this.seen.addRoomMessage(message.roomid, message.seq, message.epoch, message.id);
   }
 
   /** The room's epoch as `resumed` tells it: a changed one forgets what was shown there. */
@@ -57,7 +57,7 @@ export class Delivery {
     if (!held) return [];
     return [...held.messages.keys()]
       .sort((a, b) => a - b)
-      .filter((seq) => this.seen.addRoomMessage(held.roomid, seq, held.messages.get(seq)!.epoch))
+      .filter((seq) => this.seen.addRoomMessage(held.roomid, seq, held.messages.get(seq)!.epoch, held.messages.get(seq)!.id))
       .map((seq) => held.messages.get(seq)!);
   }
 

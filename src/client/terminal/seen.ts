@@ -22,6 +22,11 @@ interface RoomSeen {
 export class SeenMessages {
   private readonly rooms = new Map<string, RoomSeen>();
   private readonly dms = new Set<string>();
+  /**
+   * Ids of the room messages shown: a new epoch that carries messages shown under the old one
+   * (a restored server replays them under the same ids) does not show them twice.
+   */
+  private readonly roomIds = new Set<string>();
 
   constructor(private readonly limit: number = DEFAULT_SEEN_LIMIT) {}
 
@@ -35,12 +40,16 @@ export class SeenMessages {
    * Records that message `seq` of `roomid` is shown; false if it was already (then do not show
    * it again). A message of another epoch than the one remembered starts the room afresh.
    */
-  addRoomMessage(roomid: string, seq: number, epoch?: string): boolean {
+  addRoomMessage(roomid: string, seq: number, epoch?: string, id?: string): boolean {
     const room = this.roomIn(roomid, epoch);
     if (room.seqs.has(seq)) return false;
     room.seqs.add(seq);
     room.last = Math.max(room.last, seq);
     trim(room.seqs, this.limit);
+    if (id === undefined) return true;
+    if (this.roomIds.has(id)) return false;
+    this.roomIds.add(id);
+    trim(this.roomIds, this.limit);
     return true;
   }
 
