@@ -371,12 +371,14 @@ describe('faults: big replies to small requests (history, resume)', () => {
   const CONTENT = '\u20ac'.repeat(16_000);
   let server: RunningServer;
   let room: string;
+  let seeder: CountingClient | undefined;
 
   before(async () => {
     // High rate limits only so that seeding is quick; the requests below stay within the defaults.
     server = await startServer({ args: ['--host', '127.0.0.1', '--placement', 'pool', '--workers', '2', '--rate-limit', '100000', '--rate-burst', '100000', '--max-bytes-per-second', String(1 << 30)] });
     room = uniq('Big');
-    const seeder = await CountingClient.connect(server.port);
+    // The seeder stays connected: it owns the guest room, whose history ends with the room.
+    seeder = await CountingClient.connect(server.port);
     let echoes = 0;
     let joined = false;
     seeder.onMessage = (m) => {
@@ -388,10 +390,10 @@ describe('faults: big replies to small requests (history, resume)', () => {
     const line = JSON.stringify({ type: 'message', content: CONTENT }) + '\n';
     for (let i = 0; i < MESSAGES; i++) await seeder.write(line);
     await until(`${MESSAGES} messages stored and echoed`, () => echoes >= MESSAGES, 20_000);
-    await seeder.destroy();
   });
 
   after(async () => {
+    await seeder?.destroy();
     await server?.stop();
   });
 
