@@ -8,7 +8,7 @@ import { RequestRefused, clampLimit, type HubContext } from './services';
 const RESUME_PAGE = 500;
 
 function roomOut(m: RoomMessage, epoch: string): RoomMessageOut {
-  const out: RoomMessageOut = { type: 'message', identity: m.identity, content: m.content, roomid: m.roomid, id: m.id, seq: m.seq, ts: m.ts, epoch };
+  const out: RoomMessageOut = { type: 'message', identity: m.identity, content: m.content, roomid: m.roomid, id: m.id, seq: m.seq, epoch, ts: m.ts };
   if (m.recalled) out.recalled = true;
   return out;
 }

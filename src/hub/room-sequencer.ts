@@ -86,7 +86,7 @@ export class RoomSequencer {
     if (!room) this.pending.set(roomid, (room = { drafts: [], senders: [] }));
     room.drafts.push(draft);
     room.senders.push(sender);
-    this.pendingBytes += content.length + identity.length + LINE_OVERHEAD_BYTES;
+    this.pendingBytes += Buffer.byteLength(content) + identity.length + LINE_OVERHEAD_BYTES;
     if (this.pendingBytes >= FLUSH_AT_BYTES || room.drafts.length >= 0xffff) this.flush();
     else if (!this.scheduled) {
       this.scheduled = true;
@@ -179,8 +179,11 @@ export class RoomSequencer {
   }
 }
 
-/** The wire form of a room message; history and resume replay exactly this. */
+/**
+ * The wire form of a room message; history and resume replay exactly this. A live line ends
+ * with its `ts` number (the bench's line scanner reads the sender's stamp from the end).
+ */
 export function encodeRoomMessage(m: RoomMessage, epoch: string): string {
   const recalled = m.recalled ? ',"recalled":true' : '';
-  return `{"type":"message","identity":${JSON.stringify(m.identity)},"content":${JSON.stringify(m.content)},"roomid":${JSON.stringify(m.roomid)},"id":"${m.id}","seq":${m.seq},"ts":${m.ts},"epoch":"${epoch}"${recalled}}\n`;
+  return `{"type":"message","identity":${JSON.stringify(m.identity)},"content":${JSON.stringify(m.content)},"roomid":${JSON.stringify(m.roomid)},"id":"${m.id}","seq":${m.seq},"epoch":"${epoch}","ts":${m.ts}${recalled}}\n`;
 }
