@@ -31,17 +31,18 @@ export async function runExport(argv: string[]): Promise<number> {
   let after = 0;
   let first = true;
   try {
-    // A room the store never heard of is a typo, not an empty transcript. A room that is gone
-    // but has messages is exported: this is how its history stays reachable.
+    // A room the store never heard of is a typo, not an empty transcript. The stored messages
+    // of a room are those of its current epoch only: older ones went with the room.
     const room = values.room;
-    if ((await store.lastRoomSeq(room)) === 0 && !(await store.listRooms()).some((r) => r.roomid === room)) {
+    const epoch = (await store.roomEpochs()).get(room);
+    if (epoch === undefined && (await store.lastRoomSeq(room)) === 0 && !(await store.listRooms()).some((r) => r.roomid === room)) {
       throw new Error(`no room ${room} in the store of this data dir (no stored messages)`);
     }
     if (json) out.write('[');
     for (;;) {
       const page = await store.roomSince(values.room, after, EXPORT_PAGE);
       for (const m of page) {
-        out.write(json ? `${first ? '\n' : ',\n'}${JSON.stringify(m)}` : transcriptLine(m));
+        out.write(json ? `${first ? '\n' : ',\n'}${JSON.stringify({ ...m, epoch: epoch ?? "" })}` : transcriptLine(m));
         first = false;
       }
       if (page.length < EXPORT_PAGE) break;

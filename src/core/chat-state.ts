@@ -524,14 +524,14 @@ export class ChatState {
         room.ownerUser = session.username;
         room.modes.setPrivate(isPrivate);
         this.countUserRoom(session.username, +1);
-        const fx: Effect[] = [{ kind: 'persist-room', roomid, owner: session.username }];
+        const fx: Effect[] = [{ kind: 'persist-room', roomid, owner: session.username }, { kind: 'room-opened', roomid }];
         if (isPrivate) fx.push({ kind: 'persist-room-modes', roomid });
         fx.push(deliver([session], this.roomList()));
         return fx;
       }
       this.addRoom(roomid, session).modes.setPrivate(isPrivate);
       session.owned.add(roomid);
-      return [{ kind: 'state', session: session.key }, deliver([session], this.roomList())];
+      return [{ kind: 'state', session: session.key }, { kind: 'room-opened', roomid }, deliver([session], this.roomList())];
     }
     return [deliver([session], this.roomList())];
   }
@@ -543,6 +543,7 @@ export class ChatState {
       // The room is gone first, so the lists its members get no longer offer it; then they
       // move to MainHall "as if they joined it", each move told to both rooms.
       this.removeRoom(roomid);
+      fx.push({ kind: 'room-closed', roomid });
       for (const member of [...room.members]) {
         this.moveTo(fx, member, MAIN_HALL, room);
         send(fx, member, this.roomList());
@@ -583,7 +584,7 @@ export class ChatState {
     this.sessions.delete(session.key);
     this.byIdentity.delete(foldName(session.identity));
     this.noteGuestNameFreed(session.identity);
-    for (const r of touched) this.deleteIfAbandoned(r);
+    for (const r of touched) this.deleteIfAbandoned(fx, r);
     fx.push({ kind: 'state', session: session.key });
     if (quit) fx.push({ kind: 'end', session: session.key });
     return fx;
@@ -603,11 +604,14 @@ export class ChatState {
     const audience = new Set<Session>(to.members);
     if (from) for (const m of from.members) audience.add(m);
     fx.push(deliver([...audience], { type: 'roomchange', identity: session.identity, former, roomid }));
-    if (from) this.deleteIfAbandoned(from);
+    if (from) this.deleteIfAbandoned(fx, from);
   }
 
-  private deleteIfAbandoned(room: Room): void {
-    if (room.id !== MAIN_HALL && room.owner === null && room.ownerUser === null && room.members.size === 0) this.removeRoom(room.id);
+  private deleteIfAbandoned(fx: Effect[], room: Room): void {
+    if (room.id !== MAIN_HALL && room.owner === null && room.ownerUser === null && room.members.size === 0 && this.rooms.get(room.id) === room) {
+      this.removeRoom(room.id);
+      fx.push({ kind: 'room-closed', roomid: room.id });
+    }
   }
 
   /** Rooms the session owns as a guest plus, when logged in, those its account owns. */

@@ -19,7 +19,11 @@ export type Effect =
   /** A stored room's privacy, invitations or bans changed: store them as they are now. */
   | { kind: 'persist-room-modes'; roomid: string }
   /** A stored room was deleted. */
-  | { kind: 'unpersist-room'; roomid: string };
+  | { kind: 'unpersist-room'; roomid: string }
+  /** A new room now has this name: its sequence starts over in a new epoch. */
+  | { kind: 'room-opened'; roomid: string }
+  /** The room is gone (deleted or abandoned): its history goes with it. */
+  | { kind: 'room-closed'; roomid: string };
 
 /**
  * The block list of a session that blocks nobody (most of them): one shared empty set in the

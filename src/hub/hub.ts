@@ -109,7 +109,8 @@ export class Hub {
     this.router.state.reserve(await store.listUsernames());
     const rules = await store.listRoomRules();
     this.router.state.loadPersistentRooms((await store.listRooms()).map((r) => ({ ...r, modes: rules.get(r.roomid) })));
-    this.router.sequencer.load(await store.lastRoomSeqs());
+    this.router.sequencer.load(await store.lastRoomSeqs(), await store.roomEpochs());
+    if (!this.recovering) this.router.dropAbsentRooms();
   }
 
   get sessionCount(): number {
@@ -177,6 +178,7 @@ export class Hub {
   }
 
   private finishRecovery(): void {
+    const recovered = this.recovering;
     if (this.recovering) {
       this.recovering = false;
       if (this.awaited.size > 0) this.log.warn({ missing: [...this.awaited] }, 'recovery deadline passed without some workers');
@@ -184,7 +186,17 @@ export class Hub {
     }
     const restored = this.restored.splice(0);
     this.router.restore(restored);
-    for (const r of restored) if (r.username) void this.reloadAccount(r.key, r.username);
+    // The guest rooms are back: what is stored of any other room belongs to no room now.
+    if (recovered) this.router.dropAbsentRooms();
+    for (const r of restored) {
+      if (!r.username) continue;
+      // A store that fails here must not take the hub down: the session goes on without its
+      // block list and administrator role until it logs in again, and is told so.
+      this.reloadAccount(r.key, r.username).catch((err: Error) => {
+        this.log.error({ err, username: r.username }, 'reloading a restored account failed');
+        this.router.sendTo(r.key, { type: 'error', code: ErrorCode.STORE_FAILED, message: 'your block list and role could not be reloaded; log in again' });
+      });
+    }
     for (const { link, id, address } of this.awaitingWelcome.splice(0)) this.router.open(link, id, address);
     for (const { link, msg } of this.heldDuringRecovery.splice(0)) this.guarded(link, msg, () => this.handle(link, msg));
   }
@@ -319,7 +331,7 @@ export class Hub {
       case 'history':
         return this.history.history(key, r.roomid, r.before, r.limit);
       case 'resume':
-        return this.history.resume(key, r.roomid, r.since, r.limit);
+        return this.history.resume(key, r.roomid, r.since, r.limit, r.epoch);
       case 'recall':
         return this.history.recall(key, r.id);
       case 'block':

@@ -10,8 +10,8 @@ import { RequestRefused, clampLimit, type HubContext } from './services';
 
 const RESUME_PAGE = 500;
 
-function roomOut(m: RoomMessage): RoomMessageOut {
-  const out: RoomMessageOut = { type: 'message', identity: m.identity, content: m.content, roomid: m.roomid, id: m.id, seq: m.seq, ts: m.ts };
+function roomOut(m: RoomMessage, epoch: string): RoomMessageOut {
+  const out: RoomMessageOut = { type: 'message', identity: m.identity, content: m.content, roomid: m.roomid, id: m.id, seq: m.seq, epoch, ts: m.ts };
   if (m.recalled) out.recalled = true;
   return out;
 }
@@ -22,17 +22,31 @@ export class RoomHistory {
 
   async history(key: SessionKey, roomid: string, before: number | undefined, limit: number | undefined): Promise<void> {
     this.mayRead(key, roomid);
-    await this.ctx.router.sequencer.settled();
+    const epoch = await this.epochOf(roomid);
+    if (epoch === null) return this.ctx.router.sendTo(key, { type: 'history', roomid, epoch: '', messages: [], next: null });
     const { store } = this.ctx;
     // Blocked senders are left out while the page is filled, not after: a page is short only
     // when the scan bound was reached, and `next` then says where to go on.
     const page = await pageBackward((b, n) => store.roomHistory(roomid, b, n), (m) => m.seq, this.notBlocked(key), before ?? null, clampLimit(limit, 50, 200));
-    this.ctx.router.sendTo(key, { type: 'history', roomid, messages: page.items.map(roomOut), next: page.next });
+    this.ctx.router.sendTo(key, { type: 'history', roomid, epoch, messages: page.items.map((m) => roomOut(m, epoch)), next: page.next });
   }
 
   /**
-   * Only a room that exists now is read (NO_SUCH_ROOM otherwise): a gone room's messages stay
-   * in the store for the operator (`switchboard export`), not for whoever asks by its name.
+   * The room's current epoch once everything sequenced before is stored, or null when no room
+   * has that name (a room that is gone has no history: docs/PROTOCOL.md, "Epochs").
+   */
+  private async epochOf(roomid: string): Promise<string | null> {
+    const { router } = this.ctx;
+    if (router.state.ownerOf(roomid) === undefined) {
+      await router.sequencer.settled();
+      return null;
+    }
+    return (await router.sequencer.current(roomid)).epoch;
+  }
+
+  /**
+   * Only a room that exists now is read (NO_SUCH_ROOM otherwise): a gone room's history is
+   * deleted with it, and a new room of the same name starts a new epoch.
    * A private room's history is its invitees' and members'; a banned name reads none of it.
    */
   private mayRead(key: SessionKey, roomid: string): void {
@@ -55,14 +69,17 @@ export class RoomHistory {
    * message may also arrive live, and clients drop a seq they have seen. Without `limit`,
    * everything to the newest; with it, at most `limit` messages and MAX_SCANNED_ROWS rows read,
    * and `resumed` says whether more may follow (`more`) and from where (`seq`, the next `since`).
+   * A client that names an epoch other than the room's current one is replayed the current
+   * epoch from its start: its `since` counts in a sequence that is over.
    */
-  async resume(key: SessionKey, roomid: string, since: number, limit?: number): Promise<void> {
+  async resume(key: SessionKey, roomid: string, since: number, limit?: number, clientEpoch?: string): Promise<void> {
     const { router, store } = this.ctx;
     this.mayRead(key, roomid);
-    await router.sequencer.settled();
+    const epoch = await this.epochOf(roomid);
+    if (epoch === null) return router.sendTo(key, { type: 'resumed', roomid, seq: 0, epoch: '', more: false });
     const budget = limit === undefined ? Infinity : Math.max(MAX_SCANNED_ROWS, limit + 1);
     const wanted = this.notBlocked(key);
-    let after = since;
+    let after = clientEpoch === undefined || clientEpoch === epoch ? since : 0;
     let sent = 0;
     let scanned = 0;
     let more = false;
@@ -85,7 +102,7 @@ export class RoomHistory {
             more = true;
             break;
           }
-          lines.push(encodeRoomMessage(m));
+          lines.push(encodeRoomMessage(m, epoch));
           sent++;
         }
         // Left-out messages move the cursor too: `resumed.seq` counts them.
@@ -94,7 +111,7 @@ export class RoomHistory {
       router.sendLines(key, lines.join(''));
       if (more || page.length < ask) break;
     }
-    router.sendTo(key, { type: 'resumed', roomid, seq: after, more });
+    router.sendTo(key, { type: 'resumed', roomid, seq: after, epoch, more });
   }
 
   /** The sender (an account), the room's owner or an administrator recalls a room message; a DM only its sender. */
@@ -105,7 +122,8 @@ export class RoomHistory {
     const username = state.usernameOf(key) ?? null;
     await router.sequencer.settled();
     const message = await store.getRoomMessage(id);
-    if (message) {
+    // Only a room that exists has a history: its stored messages are all of its current epoch.
+    if (message && state.ownerOf(message.roomid) !== undefined) {
       // Sent by this account, not by whoever went by the same name (a guest before it registered).
       const sender = message.sender ?? null;
       const ownMessage = username !== null && sender !== null && foldName(sender) === foldName(username);
@@ -113,9 +131,10 @@ export class RoomHistory {
       if (!ownMessage && !roomOwner && !state.isAdmin(key)) {
         throw new RequestRefused(ErrorCode.NOT_ALLOWED, 'only its sender (logged in), the room owner or an administrator may recall a message');
       }
+      const { epoch } = await router.sequencer.current(message.roomid);
       await store.recallRoomMessage(id);
       const audience = new Set([...state.membersOf(message.roomid), key]);
-      router.apply([{ kind: 'deliver', to: [...audience], message: { type: 'recalled', id, roomid: message.roomid, seq: message.seq, by: identity } }]);
+      router.apply([{ kind: 'deliver', to: [...audience], message: { type: 'recalled', id, roomid: message.roomid, seq: message.seq, by: identity, epoch } }]);
       return;
     }
     const direct = await store.getDirectMessage(id);
@@ -123,6 +142,6 @@ export class RoomHistory {
     if (direct.from !== username) throw new RequestRefused(ErrorCode.NOT_ALLOWED, 'only its sender may recall a direct message');
     await store.recallDirectMessage(id);
     const audience = [key, state.sessionOfUser(direct.to)].filter((k): k is SessionKey => k !== undefined);
-    router.apply([{ kind: 'deliver', to: audience, message: { type: 'recalled', id, roomid: '', seq: 0, by: identity } }]);
+    router.apply([{ kind: 'deliver', to: audience, message: { type: 'recalled', id, roomid: '', seq: 0, by: identity, epoch: '' } }]);
   }
 }

@@ -58,6 +58,7 @@ export class Router {
         this.log.error({ err, messages: senders.length }, 'storing room messages failed; not delivered');
         for (const key of new Set(senders)) this.sendTo(key, { type: 'error', code: ErrorCode.STORE_FAILED, message: 'your message could not be stored; it was not delivered' });
       },
+      roomWriteFailed: (err, roomid) => this.log.error({ err, roomid }, 'storing the start or end of a room\'s history failed; retried before its next use'),
     });
   }
 
@@ -68,6 +69,14 @@ export class Router {
   /** True while worker `workerId` has a registered link. */
   hasLink(workerId: number): boolean {
     return this.links.has(workerId);
+  }
+
+  /**
+   * Deletes the stored history of every room that does not exist (guest rooms of a server that
+   * stopped, rooms that ended while the hub was down): run once the rooms are rebuilt at boot.
+   */
+  dropAbsentRooms(): void {
+    for (const roomid of this.sequencer.knownRooms()) if (this.state.ownerOf(roomid) === undefined) this.sequencer.closeRoom(roomid);
   }
 
   addLink(link: WorkerLink): void {
@@ -98,11 +107,11 @@ export class Router {
   }
 
   request(key: SessionKey, request: CoreControlRequest): void {
-    this.apply(this.state.request(key, request));
+    this.apply(this.state.request(key, request), key);
   }
 
   moderate(key: SessionKey, request: ModerationClientMessage): void {
-    this.apply(this.state.moderate(key, request));
+    this.apply(this.state.moderate(key, request), key);
   }
 
   close(link: WorkerLink, id: number): void {
@@ -178,7 +187,8 @@ export class Router {
     if (link && lines.length > 0) this.outbox.send(link, encodeToSessions([parseSessionKey(key).id], Buffer.from(lines)));
   }
 
-  apply(effects: Effect[]): void {
+  /** Carries out `effects` in order; `by` (the requester) is told when a room change it made cannot be stored. */
+  apply(effects: Effect[], by?: SessionKey): void {
     // Room messages sequenced so far go to the members as they were when sent.
     this.sequencer.flush();
     for (const fx of effects) {
@@ -198,23 +208,39 @@ export class Router {
           break;
         }
         case 'persist-room':
-          this.persist(() => this.store.saveRoom({ roomid: fx.roomid, owner: fx.owner, createdAt: Date.now() }), fx.roomid);
+          this.persist(() => this.store.saveRoom({ roomid: fx.roomid, owner: fx.owner, createdAt: Date.now() }), fx.roomid, by);
           break;
         case 'persist-room-modes': {
           // The rules as they are when this effect is applied: later changes queue their own write.
           const rules = this.state.persistentModesOf(fx.roomid);
-          if (rules) this.persist(() => this.store.saveRoomRules(fx.roomid, rules), fx.roomid);
+          if (rules) this.persist(() => this.store.saveRoomRules(fx.roomid, rules), fx.roomid, by);
           break;
         }
         case 'unpersist-room':
-          this.persist(() => this.store.deleteRoom(fx.roomid), fx.roomid);
+          this.persist(() => this.store.deleteRoom(fx.roomid), fx.roomid, by);
+          break;
+        case 'room-opened':
+          this.sequencer.openRoom(fx.roomid);
+          break;
+        case 'room-closed':
+          this.sequencer.closeRoom(fx.roomid);
           break;
       }
     }
   }
 
-  private persist(write: () => Promise<void>, roomid: string): void {
-    this.roomWrites = this.roomWrites.then(write).catch((err: Error) => this.log.error({ err, roomid }, 'storing a room change failed'));
+  /**
+   * Stores a room change, in the order decided. The change is in force already (the room state
+   * is decided before it is stored); when the write fails the requester is told that it will not
+   * outlive a restart.
+   */
+  private persist(write: () => Promise<void>, roomid: string, by: SessionKey | undefined): void {
+    this.roomWrites = this.roomWrites.then(write).catch((err: Error) => {
+      this.log.error({ err, roomid }, 'storing a room change failed');
+      if (by !== undefined && this.state.has(by)) {
+        this.sendTo(by, { type: 'error', code: ErrorCode.STORE_FAILED, message: `the change to ${roomid} could not be stored: it is in force until the server restarts` });
+      }
+    });
   }
 
   private deliver(to: SessionKey[], line: Buffer): void {

@@ -25,7 +25,7 @@ export type AccountClientMessage =
   | { type: 'dm'; to: string; content: string }
   | { type: 'history'; roomid: string; before?: number; limit?: number }
   | { type: 'dmhistory'; with: string; before?: number; cursor?: number; limit?: number }
-  | { type: 'resume'; roomid: string; since: number; limit?: number }
+  | { type: 'resume'; roomid: string; since: number; limit?: number; epoch?: string }
   | { type: 'recall'; id: string }
   | { type: 'ack'; inbox: number }
   | { type: 'block'; user: string }
@@ -81,6 +81,8 @@ export interface RoomMessageOut {
   id: string;
   seq: number;
   ts: number;
+  /** The room's epoch: `seq` counts within it (docs/PROTOCOL.md, "Epochs"). */
+  epoch: string;
   recalled?: boolean;
 }
 
@@ -123,12 +125,12 @@ export type ServerMessage =
   | { type: 'loggedout'; identity: string }
   | DirectMessageOut
   /** `next`: the `before` of the next (older) page; null when there is none. */
-  | { type: 'history'; roomid: string; messages: RoomMessageOut[]; next: number | null }
+  | { type: 'history'; roomid: string; epoch: string; messages: RoomMessageOut[]; next: number | null }
   /** `next`: the `cursor` of the next (older) page; null when there is none. */
   | { type: 'dmhistory'; with: string; messages: DirectMessageOut[]; next: number | null }
   /** `seq`: the next `since`; `more`: stopped by `limit` (or the scan bound) before the newest. */
-  | { type: 'resumed'; roomid: string; seq: number; more: boolean }
-  | { type: 'recalled'; id: string; roomid: string; seq: number; by: string }
+  | { type: 'resumed'; roomid: string; seq: number; epoch: string; more: boolean }
+  | { type: 'recalled'; id: string; roomid: string; seq: number; by: string; epoch: string }
   | { type: 'blocklist'; users: string[] }
   /** `inbox`: DMs waiting in the account's inbox (not yet acknowledged); on the owner's own profile. */
   | { type: 'profile'; username: string; status: string; dnd: boolean; inbox: number }

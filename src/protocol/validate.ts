@@ -43,7 +43,7 @@ const messageSchemas: Record<ClientMessageType, object> = {
   dm: object({ to: str, content: str }),
   history: object({ roomid: str, before: seq, limit: { type: 'integer', minimum: 1 } }, ['roomid']),
   dmhistory: object({ with: str, before: { type: 'number' }, cursor: seq, limit: { type: 'integer', minimum: 1 } }, ['with']),
-  resume: object({ roomid: str, since: seq, limit: { type: 'integer', minimum: 1 } }, ['roomid', 'since']),
+  resume: object({ roomid: str, since: seq, limit: { type: 'integer', minimum: 1 }, epoch: str }, ['roomid', 'since']),
   recall: object({ id: str }),
   ack: object({ inbox: seq }),
   block: object({ user: str }),

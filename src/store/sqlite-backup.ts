@@ -84,6 +84,10 @@ function restartGuard(): (progress: BackupMetadata) => number {
  * renamed into place. The old store's -wal/-shm are removed *before* the rename: a stale
  * WAL next to the new file would be replayed into it on the next open and corrupt it.
  *
+ * Every room of the restored store gets a new epoch: clients may have seen later seqs of the
+ * rooms' current epochs from the server before the restore, and the restored server hands
+ * those seqs out again (docs/PROTOCOL.md, "Epochs").
+ *
  * @example
  * await restoreBackup('/backups/switchboard-2024-05-01.db', './data');
  */
@@ -97,6 +101,7 @@ export async function restoreBackup(backupFile: string, dataDir: string): Promis
   try {
     validateStore(db, source);
     await db.backup(temp);
+    renewEpochs(temp);
     fsyncPath(temp);
     for (const suffix of ['-wal', '-shm', '-journal']) removeQuietly(target + suffix);
     fs.renameSync(temp, target);
@@ -106,6 +111,22 @@ export async function restoreBackup(backupFile: string, dataDir: string): Promis
     throw toStoreError(err);
   } finally {
     db.close();
+  }
+}
+
+/**
+ * Gives every room of the store in `file` a new random epoch, keeping its messages. A backup
+ * older than the epochs (schema 2) has none: the migration gives it fresh ones at first start.
+ */
+function renewEpochs(file: string): void {
+  const copy = openSqlite(file, { readonly: false, fileMustExist: true, journal: 'keep' });
+  try {
+    translateSqlite(() => {
+      const hasEpochs = copy.prepare(`SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'room_epochs'`).get();
+      if (hasEpochs) copy.exec('UPDATE room_epochs SET epoch = lower(hex(randomblob(8)))');
+    });
+  } finally {
+    copy.close();
   }
 }
 

@@ -122,6 +122,12 @@ export function prepareStatements(db: Database) {
     ),
     getRoomMessage: db.prepare<[string], RoomMessageRow>(`SELECT ${ROOM_COLS} FROM room_messages WHERE id = ?`),
     recallRoomMessage: db.prepare<[string]>("UPDATE room_messages SET content = '', recalled = 1 WHERE id = ?"),
+    roomEpochs: db.prepare<[], { roomid: string; epoch: string }>('SELECT roomid, epoch FROM room_epochs'),
+    setRoomEpoch: db.prepare<[string, string]>(
+      'INSERT INTO room_epochs (roomid, epoch) VALUES (?, ?) ON CONFLICT (roomid) DO UPDATE SET epoch = excluded.epoch',
+    ),
+    deleteRoomEpoch: db.prepare<[string]>('DELETE FROM room_epochs WHERE roomid = ?'),
+    deleteRoomMessages: db.prepare<[string]>('DELETE FROM room_messages WHERE roomid = ?'),
 
     insertDirectMessage: db.prepare<[string, string, string, string, string, number, number]>(
       'INSERT INTO direct_messages (id, pair, sender, recipient, content, ts, recalled) VALUES (?, ?, ?, ?, ?, ?, ?)',

@@ -24,8 +24,9 @@ const NO_BOUND = Number.MAX_SAFE_INTEGER;
  * far less than a thread hop would cost, and the hub stays the only writer.
  *
  * Semantics worth knowing (pinned by test/conformance/store.ts):
- * - `deleteRoom` removes the ownership record only; the room's history stays, so seqs of a
- *   roomid are never reused and a client resuming from an old seq never gets a wrong gap.
+ * - `deleteRoom` removes the ownership record only; the room's history goes with
+ *   `deleteRoomHistory` or a restarting `setRoomEpoch` (the hub decides when a room is new),
+ *   so a seq is always read together with the room's epoch.
  * - Owners, DM senders and recipients, token holders and blockers must be existing accounts
  *   (else STORE_UNKNOWN_ACCOUNT); the blocked name may be any identity.
  * - `setStatus` / `setDnd` on an unknown account change nothing.
@@ -43,6 +44,7 @@ export class SqliteStore implements Store {
   private appendRoomTx: Transaction<(messages: RoomMessage[]) => void> | null = null;
   private saveRulesTx: Transaction<(roomid: string, rules: RoomRules) => void> | null = null;
   private appendDmTx: Transaction<(message: DirectMessage, queue: boolean, limits: InboxLimits | undefined) => number | null> | null = null;
+  private setEpochTx: Transaction<(roomid: string, epoch: string | null, restart: boolean) => void> | null = null;
 
   /**
    * Opens (creating if needed) the file; its directory must exist. A new or older store
@@ -220,6 +222,21 @@ export class SqliteStore implements Store {
     return this.guard(() => q.recallRoomMessage.run(id).changes > 0);
   }
 
+  async roomEpochs(): Promise<Map<string, string>> {
+    const q = this.q();
+    return new Map(this.guard(() => q.roomEpochs.all()).map((r) => [r.roomid, r.epoch]));
+  }
+
+  async setRoomEpoch(roomid: string, epoch: string, restart: boolean): Promise<void> {
+    this.q();
+    this.guard(() => this.setEpochTx!.immediate(roomid, epoch, restart));
+  }
+
+  async deleteRoomHistory(roomid: string): Promise<void> {
+    this.q();
+    this.guard(() => this.setEpochTx!.immediate(roomid, null, true));
+  }
+
   // Direct messages and offline delivery -------------------------------------------------
 
   async appendDirectMessage(message: DirectMessage, queueForRecipient: boolean, limits?: InboxLimits): Promise<number | null> {
@@ -322,6 +339,11 @@ export class SqliteStore implements Store {
       q.clearRoomBans.run(roomid);
       for (const name of rules.invited) q.insertRoomInvite.run(roomid, name);
       for (const b of rules.bans) q.insertRoomBan.run(roomid, b.identity, b.by, b.reason, b.until);
+    });
+    this.setEpochTx = this.db.transaction((roomid: string, epoch: string | null, restart: boolean) => {
+      if (restart) q.deleteRoomMessages.run(roomid);
+      if (epoch === null) q.deleteRoomEpoch.run(roomid);
+      else q.setRoomEpoch.run(roomid, epoch);
     });
     this.appendDmTx = this.db.transaction((m: DirectMessage, queue: boolean, limits: InboxLimits | undefined): number | null => {
       const content = m.recalled ? '' : m.content;

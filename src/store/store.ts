@@ -26,7 +26,7 @@ export interface RoomMessage {
   /** Unique across the store (the hub makes it). */
   id: string;
   roomid: string;
-  /** Per room, 1, 2, 3, ... with no gaps. */
+  /** Per room and epoch, 1, 2, 3, ... with no gaps. */
   seq: number;
   /** The sender's identity when it was sent. */
   identity: string;
@@ -158,6 +158,18 @@ export interface Store {
   /** Up to `limit` messages with seq > `afterSeq`, oldest first. */
   roomSince(roomid: string, afterSeq: number, limit: number): Promise<RoomMessage[]>;
   getRoomMessage(id: string): Promise<RoomMessage | null>;
+  /**
+   * The current epoch of every room that has one: an opaque string naming the room's sequence
+   * (see docs/PROTOCOL.md, "Epochs"). A room's stored messages are all of its current epoch.
+   */
+  roomEpochs(): Promise<Map<string, string>>;
+  /**
+   * Sets the room's epoch. With `restart` the room's stored messages are deleted in the same
+   * transaction: its sequence starts again at 1 (a new room under an old name).
+   */
+  setRoomEpoch(roomid: string, epoch: string, restart: boolean): Promise<void>;
+  /** Deletes the room's messages and its epoch, in one transaction: the room is gone. */
+  deleteRoomHistory(roomid: string): Promise<void>;
   /** Marks recalled and blanks the content; false when no such message. */
   recallRoomMessage(id: string): Promise<boolean>;
 

@@ -100,7 +100,7 @@ export function accountTests(withStore: WithStore): void {
         assert.deepEqual(await store.listRooms(), []);
       }));
 
-    test('deleting a room keeps its history, so its seqs are never reused', () =>
+    test('deleting a room record keeps its history (the hub drops it with deleteRoomHistory)', () =>
       withStore(async (store) => {
         await register(store, 'ann');
         await store.saveRoom({ roomid: 'den', owner: 'ann', createdAt: 1 });

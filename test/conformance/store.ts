@@ -5,6 +5,7 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import type { Store } from '../../src/store/store';
 import { accountTests } from './store-accounts';
+import { epochTests } from './store-epochs';
 import { directMessage, register, rejectsWith, roomMessage, roomMessages, type StoreUnderTest, type WithStore } from './store-fixtures';
 import { messageTests } from './store-messages';
 import { pagingTests } from './store-paging';
@@ -48,6 +49,7 @@ export function storeConformance(name: string, make: () => Promise<StoreUnderTes
     accountTests(withStore);
     messageTests(withStore);
     pagingTests(withStore);
+    epochTests(withStore);
 
     describe('lifecycle', () => {
       test('data survives close and reopen', () =>
@@ -116,6 +118,7 @@ async function populate(store: Store): Promise<void> {
   await store.setDnd('bob', true);
   await store.addToken('tok', 'ann', 5);
   await store.saveRoom({ roomid: 'den', owner: 'ann', createdAt: 6 });
+  await store.setRoomEpoch('den', 'e-den', false);
   await store.appendRoomMessages(roomMessages('den', 1, 3));
   await store.appendRoomMessages(roomMessages('MainHall', 1, 2));
   await store.recallRoomMessage('den#2');
@@ -137,6 +140,7 @@ async function snapshot(store: Store) {
     rules: await store.listRoomRules(),
     admins: await store.listAdmins(),
     seqs: await store.lastRoomSeqs(),
+    epochs: await store.roomEpochs(),
     den: await store.roomHistory('den', null, 100),
     hall: await store.roomSince('MainHall', 0, 100),
     inbox: await store.pendingInbox('bob', 0, 100),

@@ -630,7 +630,7 @@ for (const placement of ['pool', 'dedicated'] as const) {
       const expectRecalled = async (m: Msg, by: string): Promise<void> => {
         for (const x of [ow, bo, g]) {
           const r = await x.c.waitFor((y) => y.type === 'recalled' && y.id === m.id);
-          assert.deepEqual(r, { type: 'recalled', id: m.id, roomid: room, seq: m.seq, by }, `${x.id} told`);
+          assert.deepEqual(r, { type: 'recalled', id: m.id, roomid: room, seq: m.seq, by, epoch: m.epoch }, `${x.id} told`);
         }
       };
       bo.c.send({ type: 'recall', id: m1.id });
@@ -984,7 +984,10 @@ describe('data commands', { timeout: 90_000 }, () => {
     t.diagnostic(`echoed before the backup: ${echoedBefore}; restored ${K} of ${original.length}`);
     assert.ok(K >= echoedBefore, `the backup has everything echoed before it started (${K} < ${echoedBefore})`);
     assert.ok(K < original.length, 'the backup is a snapshot: later messages are not in it');
-    assert.deepEqual(stored, original.slice(0, K), 'the restored history is a prefix of the original, as it was');
+    const withoutEpoch = (ms: Msg[]): Msg[] => ms.map(({ epoch: _epoch, ...m }) => m);
+    assert.deepEqual(withoutEpoch(stored), withoutEpoch(original.slice(0, K)), 'the restored history is a prefix of the original, as it was');
+    const restoredEpoch = stored[0]!.epoch;
+    assert.ok(stored.every((m) => m.epoch === restoredEpoch) && restoredEpoch !== original[0]!.epoch, 'the same seqs in a new epoch');
     // Accounts, tokens, the room and its owner, the inbox.
     const al2 = await sc.as(al.username, { token: al.token });
     expectFields(await ok(al2.c, { type: 'who', roomid: room }, 'roomcontents', (m) => m.roomid === room), { owner: al.username });
@@ -999,8 +1002,8 @@ describe('data commands', { timeout: 90_000 }, () => {
     const exported = JSON.parse(json.stdout) as Array<Record<string, unknown>>;
     assert.equal(exported.length, K + 1);
     assert.deepEqual(
-      exported.slice(0, 3).map((m) => ({ id: m.id, seq: m.seq, identity: m.identity, content: m.content, roomid: m.roomid })),
-      stored.slice(0, 3).map((m) => ({ id: m.id, seq: m.seq, identity: m.identity, content: m.content, roomid: m.roomid })),
+      exported.slice(0, 3).map((m) => ({ id: m.id, seq: m.seq, identity: m.identity, content: m.content, roomid: m.roomid, epoch: m.epoch })),
+      stored.slice(0, 3).map((m) => ({ id: m.id, seq: m.seq, identity: m.identity, content: m.content, roomid: m.roomid, epoch: m.epoch })),
     );
     const text = await run(['export', '--data-dir', dataDir, '--room', room]);
     assert.equal(text.code, 0, text.stderr);

@@ -112,7 +112,7 @@ describe('SqliteStore on disk', () => {
   test('case-insensitive usernames: a store with case-duplicates migrates and keeps them; new ones are refused', async () => {
     const file = path.join(tempDir(), 'dupes.db');
     const db = new Database(file);
-    const before = SQLITE_MIGRATIONS.filter((m) => !/usernames unique in any case/.test(m.name));
+    const before = SQLITE_MIGRATIONS.slice(0, SQLITE_MIGRATIONS.findIndex((m) => /usernames unique in any case/.test(m.name)));
     migrateSqlite(db, before);
     const insert = db.prepare("INSERT INTO accounts (username, password_hash, created_at) VALUES (?, 'h', ?)");
     insert.run('Ann', 100);
@@ -233,6 +233,42 @@ describe('restoreBackup', () => {
     assert.equal(await restored.lastRoomSeq('room0'), 0, 'nothing of the crashed store leaked in');
     await restored.close();
     assert.ok(fs.existsSync(backupFile), 'the backup itself is kept');
+  });
+
+  test('gives every room a new epoch and keeps its messages; a backup from before epochs gets them at migrate', async () => {
+    const source = new SqliteStore(path.join(tempDir(), 'src.db'));
+    await source.migrate();
+    await source.setRoomEpoch('den', 'before', false);
+    await source.setRoomEpoch('MainHall', 'hall', false);
+    await source.appendRoomMessages(roomMessages('den', 1, 3));
+    const backupFile = path.join(tempDir(), 'keep.db');
+    await source.backup(backupFile);
+    await source.close();
+
+    const dataDir = tempDir();
+    for (let i = 0; i < 2; i++) {
+      await restoreBackup(backupFile, dataDir);
+      const restored = createStore('sqlite', dataDir);
+      await restored.migrate();
+      const epochs = await restored.roomEpochs();
+      assert.deepEqual([...epochs.keys()].sort(), ['MainHall', 'den']);
+      assert.ok(epochs.get('den') !== 'before' && epochs.get('MainHall') !== 'hall', 'no epoch of the backup survives');
+      assert.notEqual(epochs.get('den'), epochs.get('MainHall'));
+      assert.deepEqual((await restored.roomSince('den', 0, 10)).map((m) => m.seq), [1, 2, 3]);
+      await restored.close();
+    }
+
+    const old = path.join(tempDir(), 'v2.db');
+    const db = new Database(old);
+    migrateSqlite(db, SQLITE_MIGRATIONS.slice(0, 2));
+    db.prepare("INSERT INTO room_messages (roomid, seq, id, identity, content, ts) VALUES ('den', 1, 'x', 'ann', 'hi', 1)").run();
+    db.close();
+    await restoreBackup(old, dataDir);
+    const upgraded = createStore('sqlite', dataDir);
+    await upgraded.migrate();
+    assert.match((await upgraded.roomEpochs()).get('den') ?? '', /^[0-9a-f]{16}$/);
+    assert.equal(await upgraded.lastRoomSeq('den'), 1);
+    await upgraded.close();
   });
 
   test('refuses files that are not a Switchboard store and leaves the current one alone', async () => {

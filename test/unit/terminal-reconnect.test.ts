@@ -117,3 +117,42 @@ test('delivery: repeats dropped; a resumed room held and released in seq order, 
   assert.equal(d.admit(dm), false);
   assert.equal(d.admit({ type: 'dm', from: 'a', to: 'b', content: 'no id' }), true);
 });
+
+test('seen room messages and epochs: a new epoch forgets the room\'s seqs; an id shown before is not shown again', () => {
+  const seen = new SeenMessages(10);
+  assert.equal(seen.addRoomMessage('a', 1, 'e1', 'm1'), true);
+  assert.equal(seen.addRoomMessage('a', 2, 'e1', 'm2'), true);
+  assert.equal(seen.addRoomMessage('b', 9, 'b1', 'b9'), true);
+  assert.deepEqual([seen.lastSeq('a'), seen.epochOf('a')], [2, 'e1']);
+  assert.equal(seen.hasRoomMessage('a', 2, 'e2'), false, 'seq 2 of another epoch is another message');
+  // A restored server: the same messages under a new epoch, then new ones with seqs seen before.
+  assert.equal(seen.addRoomMessage('a', 1, 'e2', 'm1'), false, 'shown already (same id)');
+  assert.deepEqual([seen.lastSeq('a'), seen.epochOf('a')], [1, 'e2']);
+  assert.equal(seen.addRoomMessage('a', 2, 'e2', 'm3'), true, 'a new message that reuses seq 2');
+  assert.equal(seen.addRoomMessage('a', 2, 'e2', 'm3'), false);
+  seen.noteEpoch('a', 'e3');
+  assert.equal(seen.lastSeq('a'), 0, 'resumed with a new epoch: nothing of it shown yet');
+  assert.equal(seen.epochOf('b'), 'b1', 'other rooms untouched');
+  assert.equal(seen.addRoomMessage('c', 4), true, 'a server without epochs: by seq as before');
+  assert.equal(seen.addRoomMessage('c', 4), false);
+});
+
+test('restore requests pass the epoch the last seq counts in', () => {
+  assert.deepEqual(restoreRequests({ token: null, resumeToken: null, room: 'jokes', lastSeq: 7, epoch: 'e1' }), [
+    { type: 'join', roomid: 'jokes' },
+    { type: 'resume', roomid: 'jokes', since: 7, epoch: 'e1' },
+  ]);
+});
+
+test('delivery: a resume answered in a new epoch releases the new sequence, reusing seqs shown in the old one', () => {
+  const d = new Delivery();
+  const m = (seq: number, epoch: string, id: string): RoomMessage => ({ type: 'message', identity: 'al', content: id, roomid: 'jokes', seq, epoch, id });
+  for (const [seq, id] of [[1, 'a'], [2, 'b'], [3, 'c'], [4, 'd']] as const) assert.equal(d.admit(m(seq, 'old', id)), true);
+  d.hold('jokes');
+  // The restored server has a, b under a new epoch, and a new message at seq 3.
+  for (const [seq, id] of [[3, 'new'], [1, 'a'], [2, 'b'], [3, 'new']] as const) assert.equal(d.admit(m(seq, 'fresh', id)), false);
+  d.noteEpoch('jokes', 'fresh');
+  assert.deepEqual(d.release().map((x) => x.id), ['new'], 'a and b were shown under the old epoch; new is shown');
+  assert.deepEqual([d.lastSeq('jokes'), d.epochOf('jokes')], [3, 'fresh']);
+  assert.equal(d.admit(m(4, 'fresh', 'later')), true, 'seq 4 of the new epoch is not the old seq 4');
+});

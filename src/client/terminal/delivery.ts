@@ -39,10 +39,15 @@ export class Delivery {
     if (message.type === 'dm') return message.id === undefined || this.seen.addDirectMessage(message.id);
     if (message.type !== 'message' || message.roomid === undefined || message.seq === undefined) return true;
     if (this.held?.roomid === message.roomid) {
-      if (!this.seen.hasRoomMessage(message.roomid, message.seq)) this.held.messages.set(message.seq, message);
+      if (!this.seen.hasRoomMessage(message.roomid, message.seq, message.epoch)) this.held.messages.set(message.seq, message);
       return false;
     }
-    return this.seen.addRoomMessage(message.roomid, message.seq);
+    return this.seen.addRoomMessage(message.roomid, message.seq, message.epoch, message.id);
+  }
+
+  /** The room's epoch as `resumed` tells it: a changed one forgets what was shown there. */
+  noteEpoch(roomid: string, epoch: string): void {
+    this.seen.noteEpoch(roomid, epoch);
   }
 
   /** Ends the hold: its messages not shown yet, in seq order (they now count as shown). */
@@ -52,7 +57,7 @@ export class Delivery {
     if (!held) return [];
     return [...held.messages.keys()]
       .sort((a, b) => a - b)
-      .filter((seq) => this.seen.addRoomMessage(held.roomid, seq))
+      .filter((seq) => this.seen.addRoomMessage(held.roomid, seq, held.messages.get(seq)!.epoch, held.messages.get(seq)!.id))
       .map((seq) => held.messages.get(seq)!);
   }
 
@@ -64,6 +69,11 @@ export class Delivery {
   /** The highest seq shown of `roomid`, if any. */
   lastSeq(roomid: string): number | undefined {
     return this.seen.lastSeq(roomid);
+  }
+
+  /** The epoch of `roomid` that `lastSeq` counts in, if the server gave one. */
+  epochOf(roomid: string): string | undefined {
+    return this.seen.epochOf(roomid);
   }
 
   /** Notes the ids of a message shown, so that `#recall` can be given their short form. */

@@ -90,6 +90,8 @@ export interface SessionSnapshot {
   room: string;
   /** The highest seq shown of `room`, if any message of it was shown. */
   lastSeq: number | undefined;
+  /** The epoch of `room` that `lastSeq` counts in, if the server gave one. */
+  epoch?: string;
 }
 
 /**
@@ -108,7 +110,11 @@ export function restoreRequests(before: SessionSnapshot): ClientMessage[] {
   if (before.resumeToken !== null) requests.push({ type: 'reclaim', token: before.resumeToken });
   if (before.room !== '' && before.room !== MAIN_HALL) requests.push({ type: 'join', roomid: before.room });
   if (before.room !== '' && before.lastSeq !== undefined) {
-    requests.push({ type: 'resume', roomid: before.room, since: before.lastSeq });
+    // With the epoch, a server whose sequence restarted (a restore, a new room of the same
+    // name) replays the new sequence from its start instead of skipping up to lastSeq.
+    const resume: ClientMessage = { type: 'resume', roomid: before.room, since: before.lastSeq };
+    if (before.epoch !== undefined) resume.epoch = before.epoch;
+    requests.push(resume);
   }
   return requests;
 }

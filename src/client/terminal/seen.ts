@@ -1,6 +1,7 @@
 /**
- * Memory of what has been shown, so that nothing is shown twice: room messages by room and
- * `seq` (a resume after a reconnection may repeat what arrived live), direct messages by id
+ * Memory of what has been shown, so that nothing is shown twice: room messages by room, epoch
+ * and `seq` (a resume after a reconnection may repeat what arrived live; a seq of another
+ * epoch is another message, so a new epoch forgets the room's seqs), direct messages by id
  * (an inbox delivery not yet acknowledged comes again), and the ids shown in short form, for
  * `#recall`. Pure and bounded: the oldest entries are forgotten first.
  */
@@ -9,6 +10,8 @@
 export const DEFAULT_SEEN_LIMIT = 10_000;
 
 interface RoomSeen {
+  /** The epoch the seqs count in; undefined from a server without epochs. */
+  epoch: string | undefined;
   /** Highest seq shown. */
   last: number;
   /** Seqs shown, oldest first (a Set keeps insertion order). */
@@ -19,34 +22,63 @@ interface RoomSeen {
 export class SeenMessages {
   private readonly rooms = new Map<string, RoomSeen>();
   private readonly dms = new Set<string>();
+  /**
+   * Ids of the room messages shown: a new epoch that carries messages shown under the old one
+   * (a restored server replays them under the same ids) does not show them twice.
+   */
+  private readonly roomIds = new Set<string>();
 
   constructor(private readonly limit: number = DEFAULT_SEEN_LIMIT) {}
 
-  /** Whether the message `seq` of `roomid` was shown already. */
-  hasRoomMessage(roomid: string, seq: number): boolean {
-    return this.rooms.get(roomid)?.seqs.has(seq) ?? false;
+  /** Whether the message `seq` of `roomid` (in `epoch`, when the server gives one) was shown already. */
+  hasRoomMessage(roomid: string, seq: number, epoch?: string): boolean {
+    const room = this.rooms.get(roomid);
+    return room !== undefined && (epoch === undefined || epoch === room.epoch) && room.seqs.has(seq);
   }
 
   /**
    * Records that message `seq` of `roomid` is shown; false if it was already (then do not show
-   * it again).
+   * it again). A message of another epoch than the one remembered starts the room afresh.
    */
-  addRoomMessage(roomid: string, seq: number): boolean {
-    let room = this.rooms.get(roomid);
-    if (!room) {
-      room = { last: 0, seqs: new Set() };
-      this.rooms.set(roomid, room);
-    }
+  addRoomMessage(roomid: string, seq: number, epoch?: string, id?: string): boolean {
+    const room = this.roomIn(roomid, epoch);
     if (room.seqs.has(seq)) return false;
     room.seqs.add(seq);
     room.last = Math.max(room.last, seq);
     trim(room.seqs, this.limit);
+    if (id === undefined) return true;
+    if (this.roomIds.has(id)) return false;
+    this.roomIds.add(id);
+    trim(this.roomIds, this.limit);
     return true;
+  }
+
+  /**
+   * Notes the room's current epoch (from `resumed`): when it is not the one remembered, what
+   * was shown of the room counts in a sequence that is over and is forgotten.
+   */
+  noteEpoch(roomid: string, epoch: string): void {
+    this.roomIn(roomid, epoch);
   }
 
   /** The highest seq shown of `roomid`: where a resume starts from. Undefined if none. */
   lastSeq(roomid: string): number | undefined {
     return this.rooms.get(roomid)?.last;
+  }
+
+  /** The epoch `lastSeq` counts in, if the server gave one. */
+  epochOf(roomid: string): string | undefined {
+    return this.rooms.get(roomid)?.epoch;
+  }
+
+  /** The room's memory for `epoch`: a new one when the epoch changed (undefined keeps it). */
+  private roomIn(roomid: string, epoch: string | undefined): RoomSeen {
+    let room = this.rooms.get(roomid);
+    if (!room || (epoch !== undefined && epoch !== room.epoch)) {
+      room = { epoch, last: 0, seqs: new Set() };
+      this.rooms.set(roomid, room);
+    }
+    return room;
   }
 
   /** Records that the direct message `id` is shown; false if it was already. */

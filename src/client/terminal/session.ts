@@ -311,6 +311,7 @@ class Session {
         this.login.loggedOut();
         break;
       case 'resumed':
+        if (message.epoch !== undefined) this.delivery.noteEpoch(message.roomid, message.epoch);
         if (this.delivery.holding === message.roomid) this.releaseHold();
         break;
       case 'session':
@@ -381,7 +382,7 @@ class Session {
     // What to come back to: as the session is now, or, if it dropped again while being
     // restored, as it was meant to be.
     const room = this.restoring && this.snapshot ? this.snapshot.room : this.state.room;
-    this.snapshot = { token: this.login.current, resumeToken: this.resumeToken, room, lastSeq: this.delivery.lastSeq(room) };
+    this.snapshot = { token: this.login.current, resumeToken: this.resumeToken, room, lastSeq: this.delivery.lastSeq(room), epoch: this.delivery.epochOf(room) };
     this.resumeToken = null;
     this.restoring = true;
     this.reconnecting = true;

@@ -28,6 +28,8 @@ export interface RoomMessage {
   seq?: number;
   /** Milliseconds since the epoch. */
   ts?: number;
+  /** The room's epoch: `seq` counts within it; a new epoch is a new sequence. */
+  epoch?: string;
   /** Set on recalled messages read back from history (their content is then empty). */
   recalled?: boolean;
 }
@@ -89,7 +91,8 @@ export type ServerMessage =
   | DirectMessage
   | { type: 'history'; roomid: string; messages: RoomMessage[] }
   | { type: 'dmhistory'; with: string; messages: DirectMessage[] }
-  | { type: 'resumed'; roomid: string; seq: number }
+  /** `epoch`: the room's epoch now (absent from servers without epochs). */
+  | { type: 'resumed'; roomid: string; seq: number; epoch?: string }
   | { type: 'recalled'; id: string; roomid: string; seq: number; by: string }
   | { type: 'blocklist'; users: string[] }
   | { type: 'profile'; username: string; status: string; dnd: boolean }
@@ -118,7 +121,8 @@ export type ClientMessage =
   | { type: 'dm'; to: string; content: string }
   | { type: 'history'; roomid: string; before?: number; limit?: number }
   | { type: 'dmhistory'; with: string; before?: number; limit?: number }
-  | { type: 'resume'; roomid: string; since: number }
+  /** `epoch`: the epoch `since` counts in, when known: another one makes the server replay from 1. */
+  | { type: 'resume'; roomid: string; since: number; epoch?: string }
   | { type: 'recall'; id: string }
   | { type: 'ack'; inbox: number }
   | { type: 'block'; user: string }
@@ -179,6 +183,7 @@ function toRoomMessage(o: Fields): RoomMessage | null {
     id: isString,
     seq: isCount,
     ts: isCount,
+    epoch: isString,
     recalled: isTrue,
   });
 }
@@ -217,6 +222,7 @@ function all<T>(items: unknown, each: (o: Fields) => T | null): T[] | null {
 }
 
 type LoggedIn = Extract<ServerMessage, { type: 'loggedin' }>;
+type Resumed = Extract<ServerMessage, { type: 'resumed' }>;
 
 /** Picks the known message out of a parsed object, or returns null if it is not one. */
 function toServerMessage(o: Fields): ServerMessage | null {
@@ -263,7 +269,9 @@ function toServerMessage(o: Fields): ServerMessage | null {
       return isString(o.with) && messages ? { type: 'dmhistory', with: o.with, messages } : null;
     }
     case 'resumed':
-      return isString(o.roomid) && isCount(o.seq) ? { type: 'resumed', roomid: o.roomid, seq: o.seq } : null;
+      return isString(o.roomid) && isCount(o.seq)
+        ? optional<Resumed>({ type: 'resumed', roomid: o.roomid, seq: o.seq }, o, { epoch: isString })
+        : null;
     case 'recalled':
       return isString(o.id) && isString(o.roomid) && isCount(o.seq) && isString(o.by)
         ? { type: 'recalled', id: o.id, roomid: o.roomid, seq: o.seq, by: o.by }

@@ -148,6 +148,21 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
         WHERE EXISTS (SELECT 1 FROM accounts a WHERE a.username = room_messages.identity AND a.created_at <= room_messages.ts);
     `,
   },
+  {
+    version: 4,
+    name: 'room epochs: the identity of each room\'s sequence',
+    // A room's messages are always those of its current epoch (older epochs are deleted when a
+    // new one starts), so room_messages keeps its (roomid, seq) key. Rooms stored before this
+    // version get a fresh random epoch: clients holding no epoch reset once, harmlessly.
+    up: `
+      CREATE TABLE room_epochs (
+        roomid TEXT PRIMARY KEY,
+        epoch  TEXT NOT NULL
+      ) STRICT, WITHOUT ROWID;
+      INSERT INTO room_epochs (roomid, epoch)
+        SELECT roomid, lower(hex(randomblob(8))) FROM (SELECT DISTINCT roomid FROM room_messages);
+    `,
+  },
 ];
 
 /** The schema version this build writes. */
