@@ -1,4 +1,5 @@
 import type { Config } from '../config/schema';
+import { usePrivateUmask } from '../fs/private-files';
 import { STOP_SIGNALS } from '../ipc/child-signals';
 import { createLogger } from '../log/logger';
 import type { ListenAddresses } from './listeners';
@@ -12,6 +13,8 @@ import { HangupDetector } from './terminal';
  * action); the children then notice their IPC channel close and close their clients themselves.
  */
 export async function runServe(config: Config): Promise<number> {
+  // Whatever the server and its children create is the owner's alone (see private-files).
+  usePrivateUmask();
   const log = createLogger('supervisor', config.logLevel);
   const supervisor = new Supervisor(config, log);
   const hangup = new HangupDetector();
