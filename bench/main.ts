@@ -18,8 +18,9 @@ scenarios (each starts the server it measures on 127.0.0.1, port 0, and stops it
                  burst as fast as the server takes them with --inflight N (100) not yet echoed.
   rooms          --clients C (10000) --rooms R (1000) --rate MSG/S per client|burst (1) --duration S (10) --warmup S (2)
                  [--inflight N (1), for burst]
-  connect-storm  --clients K (2000) [--concurrency N (0 = all at once)]
+  connect-storm  --clients K (2000) [--concurrency N (0 = all at once)] [--arrive-over MS (0)]
                  K clients connect and get their identity, then all close and reconnect at once.
+                 --arrive-over spreads the first connects evenly over MS, right after the start.
   idle           --clients C (20000) --room-size S (100; 0 = stay in MainHall) --settle S (3)
                  RSS of every server process before and after; memory per connection.
   smoke          a few seconds of fanout with 4 receivers against Switchboard and the baseline;

@@ -91,9 +91,9 @@ export class Bench {
     return this.target.host === '127.0.0.1' ? Array.from({ length: 8 }, (_, i) => `127.0.0.${i + 1}`) : undefined;
   }
 
-  connectJob(clients: ClientPlan[], concurrency: number) {
+  connectJob(clients: ClientPlan[], concurrency: number, arriveOverMs = 0) {
     const t = this.target;
-    return { type: 'connect' as const, protocol: t.protocol, host: t.host, port: t.port, clients, concurrency, localAddresses: this.localAddresses() };
+    return { type: 'connect' as const, protocol: t.protocol, host: t.host, port: t.port, clients, concurrency, arriveOverMs, localAddresses: this.localAddresses() };
   }
 
   /** Notes the server's death, if it died; true while it runs. */
