@@ -44,6 +44,7 @@ function common(raw: RawOptions, server: ServerKind, clients: number, defaults: 
     server,
     sioClient,
     serverNodeArgs: raw['server-node-args']?.split(' ').filter((a) => a !== '') ?? [],
+    serverArgs: raw['server-args']?.split(' ').filter((a) => a !== '') ?? [],
     workers: num(raw, 'workers', os.availableParallelism()),
     placement,
     genProcs: Math.max(1, num(raw, 'gen-procs', defaults.genProcs)),

@@ -38,6 +38,7 @@ options for every scenario:
   --concurrency N          connects in flight per generator process (0: all at once)
   --server-node-args "FLAGS"   Node flags for every server process (children inherit them),
                            e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" for a profile per process
+  --server-args "FLAGS"    extra \`switchboard serve\` flags, e.g. "--spares 8 --max-spares 32"
   --repeat N (1)           repeat and report medians      --json FILE   save every run
   --target HOST:PORT [--protocol ndjson|socketio] [--server-pid PID]   a server already running
 `;
@@ -55,7 +56,7 @@ function parseArgs(argv: string[]): { command: string | undefined; raw: RawOptio
     const key = a.slice(2);
     const next = argv[i + 1];
     // Its value is itself a list of flags, so it may start with "--".
-    const takesFlags = key === 'server-node-args';
+    const takesFlags = key === 'server-node-args' || key === 'server-args';
     if (['compare', 'baseline', 'force', 'quick'].includes(key)) raw[key] = 'true';
     else if (next === undefined || (next.startsWith('--') && !takesFlags)) throw new Error(`--${key} needs a value`);
     else raw[key] = argv[++i];
