@@ -44,6 +44,7 @@ function common(raw: RawOptions, server: ServerKind, clients: number, defaults: 
     server,
     sioClient,
     serverNodeArgs: raw['server-node-args']?.split(' ').filter((a) => a !== '') ?? [],
+    serverArgs: raw['server-args']?.split(' ').filter((a) => a !== '') ?? [],
     workers: num(raw, 'workers', os.availableParallelism()),
     placement,
     genProcs: Math.max(1, num(raw, 'gen-procs', defaults.genProcs)),
@@ -60,7 +61,7 @@ export function describe(scenario: Scenario, raw: RawOptions): Record<string, nu
     case 'rooms':
       return { clients: num(raw, 'clients', 10_000), rooms: num(raw, 'rooms', 1000), rate: raw.rate === 'burst' ? 0 : num(raw, 'rate', 1), inflight: num(raw, 'inflight', 1), duration: num(raw, 'duration', 10), warmup: num(raw, 'warmup', 2), size: num(raw, 'size', 64) };
     case 'connect-storm':
-      return { clients: num(raw, 'clients', 2000) };
+      return { clients: num(raw, 'clients', 2000), arriveOver: num(raw, 'arrive-over', 0) };
     case 'idle':
       return { clients: num(raw, 'clients', 20_000), roomSize: num(raw, 'room-size', 100), settle: num(raw, 'settle', 3) };
   }
@@ -92,7 +93,7 @@ export function runScenario(scenario: Scenario, raw: RawOptions, server: ServerK
         size: p.size!,
       });
     case 'connect-storm':
-      return connectStorm({ ...common(raw, server, p.clients!, { genProcs: 2, concurrency: 0 }), clients: p.clients! });
+      return connectStorm({ ...common(raw, server, p.clients!, { genProcs: 2, concurrency: 0 }), clients: p.clients!, arriveOverMs: p.arriveOver! });
     case 'idle':
       return idle({
         ...common(raw, server, p.clients!, { genProcs: Math.max(1, Math.ceil(p.clients! / 8000)), concurrency: 50 }),

@@ -18,8 +18,9 @@ scenarios (each starts the server it measures on 127.0.0.1, port 0, and stops it
                  burst as fast as the server takes them with --inflight N (100) not yet echoed.
   rooms          --clients C (10000) --rooms R (1000) --rate MSG/S per client|burst (1) --duration S (10) --warmup S (2)
                  [--inflight N (1), for burst]
-  connect-storm  --clients K (2000) [--concurrency N (0 = all at once)]
+  connect-storm  --clients K (2000) [--concurrency N (0 = all at once)] [--arrive-over MS (0)]
                  K clients connect and get their identity, then all close and reconnect at once.
+                 --arrive-over spreads the first connects evenly over MS, right after the start.
   idle           --clients C (20000) --room-size S (100; 0 = stay in MainHall) --settle S (3)
                  RSS of every server process before and after; memory per connection.
   smoke          a few seconds of fanout with 4 receivers against Switchboard and the baseline;
@@ -37,6 +38,7 @@ options for every scenario:
   --concurrency N          connects in flight per generator process (0: all at once)
   --server-node-args "FLAGS"   Node flags for every server process (children inherit them),
                            e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" for a profile per process
+  --server-args "FLAGS"    extra \`switchboard serve\` flags, e.g. "--spares 8 --max-spares 32"
   --repeat N (1)           repeat and report medians      --json FILE   save every run
   --target HOST:PORT [--protocol ndjson|socketio] [--server-pid PID]   a server already running
 `;
@@ -54,7 +56,7 @@ function parseArgs(argv: string[]): { command: string | undefined; raw: RawOptio
     const key = a.slice(2);
     const next = argv[i + 1];
     // Its value is itself a list of flags, so it may start with "--".
-    const takesFlags = key === 'server-node-args';
+    const takesFlags = key === 'server-node-args' || key === 'server-args';
     if (['compare', 'baseline', 'force', 'quick'].includes(key)) raw[key] = 'true';
     else if (next === undefined || (next.startsWith('--') && !takesFlags)) throw new Error(`--${key} needs a value`);
     else raw[key] = argv[++i];

@@ -105,8 +105,11 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   });
 }
 
-/** Connects (and joins) the clients at `indices`, at most `concurrency` at once. */
-async function connectAll(indices: number[], concurrency: number): Promise<ConnectResult> {
+/**
+ * Connects (and joins) the clients at `indices`: at most `concurrency` at once, or with
+ * `arriveOverMs`, each at its own moment, evenly spread over that window.
+ */
+async function connectAll(indices: number[], concurrency: number, arriveOverMs = 0): Promise<ConnectResult> {
   const open = newHistogram();
   const identity = newHistogram();
   const ready = newHistogram();
@@ -116,29 +119,33 @@ async function connectAll(indices: number[], concurrency: number): Promise<Conne
   let lastIdentityAt = firstStartAt;
   let connected = 0;
   let next = 0;
-  const lane = async (): Promise<void> => {
-    while (next < indices.length) {
-      const i = indices[next++]!;
-      const plan = plans[i]!;
-      const client = makeClient(i);
-      try {
-        const t = await withTimeout(client.connect(), CONNECT_TIMEOUT_MS, 'connect');
-        if (plan.room) await withTimeout(client.join(plan.room, plan.create ?? false), CONNECT_TIMEOUT_MS, 'join');
-        const done = now();
-        open.recordValue(microsBetween(t.start, t.open || t.identity));
-        identity.recordValue(microsBetween(t.start, t.identity));
-        ready.recordValue(microsBetween(t.start, done));
-        if (t.identity > lastIdentityAt) lastIdentityAt = t.identity;
-        clients[i] = client;
-        connected++;
-      } catch (err) {
-        client.close();
-        failures.add((err as Error).message);
-      }
+  const one = async (i: number): Promise<void> => {
+    const plan = plans[i]!;
+    const client = makeClient(i);
+    try {
+      const t = await withTimeout(client.connect(), CONNECT_TIMEOUT_MS, 'connect');
+      if (plan.room) await withTimeout(client.join(plan.room, plan.create ?? false), CONNECT_TIMEOUT_MS, 'join');
+      const done = now();
+      open.recordValue(microsBetween(t.start, t.open || t.identity));
+      identity.recordValue(microsBetween(t.start, t.identity));
+      ready.recordValue(microsBetween(t.start, done));
+      if (t.identity > lastIdentityAt) lastIdentityAt = t.identity;
+      clients[i] = client;
+      connected++;
+    } catch (err) {
+      client.close();
+      failures.add((err as Error).message);
     }
   };
-  const lanes = concurrency > 0 ? Math.min(concurrency, indices.length) : indices.length;
-  await Promise.all(Array.from({ length: lanes }, lane));
+  if (arriveOverMs > 0) {
+    await Promise.all(indices.map((i, k) => sleepUntil(firstStartAt + (k * arriveOverMs) / indices.length).then(() => one(i))));
+  } else {
+    const lane = async (): Promise<void> => {
+      while (next < indices.length) await one(indices[next++]!);
+    };
+    const lanes = concurrency > 0 ? Math.min(concurrency, indices.length) : indices.length;
+    await Promise.all(Array.from({ length: lanes }, lane));
+  }
   const cpu = process.cpuUsage(cpu0);
   const encoded = [open, identity, ready].map((h) => {
     const e = encode(h);
@@ -166,7 +173,7 @@ async function connect(job: ConnectJob): Promise<ConnectResult> {
   const first = plans.length;
   plans.push(...job.clients);
   const indices = job.clients.map((_, k) => first + k);
-  return connectAll(indices, job.concurrency);
+  return connectAll(indices, job.concurrency, job.arriveOverMs);
 }
 
 async function run(job: RunJob): Promise<RunResult> {

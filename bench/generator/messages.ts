@@ -25,6 +25,11 @@ export interface ConnectJob {
   clients: ClientPlan[];
   /** Connects in flight at once in this process (0: all at once). */
   concurrency: number;
+  /**
+   * Spread this process's connects evenly over this many ms from the job's start (client k of
+   * n starts at k·arriveOverMs/n), instead of as fast as `concurrency` allows. 0 or absent: no spread.
+   */
+  arriveOverMs?: number;
   /** Source addresses to spread connections over (loopback targets only), to widen the port space. */
   localAddresses?: string[];
 }

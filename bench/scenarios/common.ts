@@ -19,6 +19,8 @@ export interface CommonOptions {
   sioClient: SioClient;
   /** Extra Node flags for the server's processes (--server-node-args), e.g. for --cpu-prof. */
   serverNodeArgs: string[];
+  /** Extra `switchboard serve` flags (--server-args), e.g. `--spares 8`. */
+  serverArgs: string[];
   /** An already running server instead of starting one. */
   external?: { host: string; port: number; protocol: Protocol; pid?: number };
 }
@@ -72,7 +74,7 @@ export class Bench {
         exit: () => null,
       });
     }
-    const t = { workers: opts.workers, placement: opts.placement, clients, sioClient: opts.sioClient, nodeArgs: opts.serverNodeArgs };
+    const t = { workers: opts.workers, placement: opts.placement, clients, sioClient: opts.sioClient, nodeArgs: opts.serverNodeArgs, serverArgs: opts.serverArgs };
     return new Bench(opts.server === 'switchboard' ? await startSwitchboard(t) : await startSocketIo(t));
   }
 
@@ -91,9 +93,9 @@ export class Bench {
     return this.target.host === '127.0.0.1' ? Array.from({ length: 8 }, (_, i) => `127.0.0.${i + 1}`) : undefined;
   }
 
-  connectJob(clients: ClientPlan[], concurrency: number) {
+  connectJob(clients: ClientPlan[], concurrency: number, arriveOverMs = 0) {
     const t = this.target;
-    return { type: 'connect' as const, protocol: t.protocol, host: t.host, port: t.port, clients, concurrency, localAddresses: this.localAddresses() };
+    return { type: 'connect' as const, protocol: t.protocol, host: t.host, port: t.port, clients, concurrency, arriveOverMs, localAddresses: this.localAddresses() };
   }
 
   /** Notes the server's death, if it died; true while it runs. */

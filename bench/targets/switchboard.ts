@@ -30,6 +30,7 @@ export async function startSwitchboard(opts: TargetOptions): Promise<Target> {
   ];
   if (opts.placement === 'pool') args.push('--workers', String(opts.workers));
   else args.push('--max-processes', String(Math.max(256, opts.clients + 16)));
+  args.push(...opts.serverArgs);
   let server;
   try {
     // As README's production unit starts it (the supervisor's young generation kept small).

@@ -34,6 +34,8 @@ export interface TargetOptions {
   sioClient: SioClient;
   /** Extra Node flags for the server's processes (children inherit them), e.g. --cpu-prof. */
   nodeArgs: string[];
+  /** Extra `switchboard serve` flags (--server-args), e.g. --spares 8; ignored by the baseline. */
+  serverArgs: string[];
 }
 
 export type SioClient = 'socket.io-client' | 'lean';

@@ -81,7 +81,6 @@ export async function runRestore(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { 'data-dir': { type: 'string' }, from: { type: 'string' } } });
   if (!values.from) throw new Error('restore needs --from FILE');
   const dataDir = path.resolve(values['data-dir'] ?? './data');
-  fs.mkdirSync(dataDir, { recursive: true });
   if (await answers(hubSocketPath(dataDir))) throw new Error(`a server is running on ${dataDir}; stop it before restoring`);
   await restoreBackup(path.resolve(values.from), dataDir);
   process.stderr.write(`restored ${values.from} into ${dataDir}\n`);

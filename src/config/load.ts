@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Ajv from 'ajv';
+import { closest, expectation, shown, type SettingSchema } from './describe';
 import { ConfigError } from './errors';
 import { ConfigSchema, type Config, type ConfigKey } from './schema';
 
@@ -20,8 +21,17 @@ const upperSnake = (key: string): string => ENV_PREFIX + key.replace(/[A-Z]/g, (
 const flagToKey = new Map(keys.map((k) => [kebab(k), k]));
 const envToKey = new Map(keys.map((k) => [upperSnake(k), k]));
 
-const ajv = new Ajv({ useDefaults: true, coerceTypes: true, allErrors: true, strict: false });
-const validate = ajv.compile(ConfigSchema);
+/**
+ * One validator pair per setting. Flags and variables are strings, so their values are
+ * coerced ("5000" is 5000); a JSON file has types of its own and is taken as written (a
+ * `"workers": true` is an error, not 1). Per setting, so each bad value gets its own sentence.
+ */
+const coercing = new Ajv({ coerceTypes: true, strict: false });
+const strict = new Ajv({ strict: false });
+const propertySchemas = ConfigSchema.properties as unknown as Record<ConfigKey, SettingSchema & { default?: unknown }>;
+// Ajv coerces only inside objects (a scalar is passed by value): each setting is wrapped as {v}.
+const wrap = (schema: SettingSchema): object => ({ type: 'object', properties: { v: schema }, required: ['v'] });
+const validators = new Map(keys.map((k) => [k, { coercing: coercing.compile(wrap(propertySchemas[k])), strict: strict.compile(wrap(propertySchemas[k])) }]));
 
 export interface LoadInput {
   /** Flags after the subcommand, e.g. ['--port', '0']. */
@@ -30,74 +40,86 @@ export interface LoadInput {
   cwd: string;
 }
 
+/** Where a setting's value came from, named as the user wrote it (`--port`, `SWITCHBOARD_PORT`). */
+interface Given {
+  value: unknown;
+  /** Flags and variables give strings; a file gives JSON values. */
+  text: boolean;
+  name: string;
+}
+
 export function loadConfig({ argv, env, cwd }: LoadInput): Config {
-  const fromFlags = parseFlags(argv);
-  const configFile = (fromFlags.config as string | undefined) ?? env[ENV_PREFIX + 'CONFIG'];
-  delete fromFlags.config;
-  const fromFile = configFile ? readConfigFile(path.resolve(cwd, configFile)) : {};
-  const fromEnv = readEnv(env);
-  const merged: Record<string, unknown> = { ...fromFile, ...fromEnv, ...fromFlags };
-  // Flags and environment are strings; "null" is how they switch an optional setting off, and a
-  // list is comma-separated.
-  for (const [k, v] of Object.entries(merged)) {
-    if (v === 'null' || v === '') merged[k] = isList(k) ? [] : null;
-    else if (typeof v === 'string' && isList(k)) merged[k] = v.split(',').map((x) => x.trim()).filter(Boolean);
+  const { settings: fromFlags, configFile: configFlag } = parseFlags(argv);
+  const configFile = configFlag ?? env[ENV_PREFIX + 'CONFIG'];
+  const fromFile = configFile ? readConfigFile(path.resolve(cwd, configFile)) : new Map<ConfigKey, Given>();
+  const given = new Map([...fromFile, ...readEnv(env), ...fromFlags]);
+  const merged: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const key of keys) {
+    const g = given.get(key);
+    if (!g) {
+      merged[key] = structuredClone(propertySchemas[key].default);
+      continue;
+    }
+    const holder = { v: g.text ? fromText(key, g.value as string) : g.value };
+    if (validators.get(key)![g.text ? 'coercing' : 'strict'](holder)) merged[key] = holder.v;
+    else problems.push(`${g.name}: expected ${expectation(propertySchemas[key])}, got ${shown(g.value)}`);
   }
-  // Coercion turns a number 0 into null in a Null-first union; a typed 0 (the file's) means 0.
-  const zeros = Object.keys(merged).filter((k) => merged[k] === 0);
-  if (!validate(merged)) {
-    const problems = (validate.errors ?? []).map((e) => {
-      const where = e.instancePath.replace(/^\//, '') || (e.params as { additionalProperty?: string }).additionalProperty || '';
-      return e.keyword === 'additionalProperties' ? `unknown setting "${where}"` : `${where} ${e.message}`;
-    });
-    throw new ConfigError(`invalid configuration: ${[...new Set(problems)].join('; ')}`);
-  }
-  for (const k of zeros) if (merged[k] === null) merged[k] = 0;
+  if (problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   if (merged.port === null && merged.tlsPort === null && !merged.unixSocket) {
     throw new ConfigError('invalid configuration: no listener (port, tlsPort and unixSocket are all off)');
   }
   if (merged.tlsPort !== null && (!merged.tlsCert || !merged.tlsKey)) {
     throw new ConfigError('invalid configuration: tlsPort needs tlsCert and tlsKey');
   }
-  const config = merged as unknown as Record<ConfigKey, unknown>;
+  const config = merged as Record<ConfigKey, unknown>;
   config.dataDir = path.resolve(cwd, config.dataDir as string);
   for (const key of ['tlsCert', 'tlsKey'] as const) if (config[key]) config[key] = path.resolve(cwd, config[key] as string);
   if (config.unixSocket) config.unixSocket = path.resolve(cwd, config.unixSocket as string);
   return Object.freeze(config) as unknown as Config;
 }
 
+/** A flag's or variable's string as a value: "null" (or nothing) switches a setting off, a list is comma-separated. */
+function fromText(key: ConfigKey, text: string): unknown {
+  if (text === 'null' || text === '') return isList(key) ? [] : null;
+  return isList(key) ? text.split(',').map((x) => x.trim()).filter(Boolean) : text;
+}
+
 function isList(key: string): boolean {
   return (ConfigSchema.properties as Record<string, { type?: string }>)[key]?.type === 'array';
 }
 
-function parseFlags(argv: string[]): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
+/** The settings given as flags, and the `--config` file if one is named. */
+function parseFlags(argv: string[]): { settings: Map<ConfigKey, Given>; configFile?: string } {
+  const settings = new Map<ConfigKey, Given>();
+  let configFile: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
-    if (!arg.startsWith('--')) throw new ConfigError(`unexpected argument "${arg}"`);
+    if (!arg.startsWith('--')) throw new ConfigError(`unexpected argument "${arg}": settings are flags (--name value or --name=value; switchboard help lists them)`);
     const eq = arg.indexOf('=');
     const name = eq === -1 ? arg.slice(2) : arg.slice(2, eq);
-    const key = name === 'config' ? 'config' : flagToKey.get(name);
-    if (!key) throw new ConfigError(`unknown flag "--${name}" (see switchboard help)`);
-    let value: string | undefined = eq === -1 ? argv[++i] : arg.slice(eq + 1);
-    if (value === undefined) throw new ConfigError(`flag "--${name}" needs a value`);
-    out[key] = value;
+    const key = flagToKey.get(name);
+    if (!key && name !== 'config') throw new ConfigError(`unknown flag "--${name}"${suggest(name, [...flagToKey.keys(), 'config'], (n) => `--${n}`)}`);
+    const value: string | undefined = eq === -1 ? argv[++i] : arg.slice(eq + 1);
+    if (value === undefined) throw new ConfigError(`flag "--${name}" needs a value: ${key ? expectation(propertySchemas[key]) : 'the path of a JSON file'}`);
+    if (key) settings.set(key, { value, text: true, name: `--${name}` });
+    else configFile = value;
   }
-  return out;
+  return { settings, configFile };
 }
 
-function readEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
+function readEnv(env: NodeJS.ProcessEnv): Map<ConfigKey, Given> {
+  const out = new Map<ConfigKey, Given>();
   for (const [name, value] of Object.entries(env)) {
     if (!name.startsWith(ENV_PREFIX) || name === ENV_PREFIX + 'CONFIG' || value === undefined) continue;
     const key = envToKey.get(name);
-    if (!key) throw new ConfigError(`unknown environment variable ${name}`);
-    out[key] = value;
+    if (!key) throw new ConfigError(`unknown environment variable ${name}${suggest(name, [...envToKey.keys(), ENV_PREFIX + 'CONFIG'], (n) => n)}`);
+    out.set(key, { value, text: true, name });
   }
   return out;
 }
 
-function readConfigFile(file: string): Record<string, unknown> {
+function readConfigFile(file: string): Map<ConfigKey, Given> {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
@@ -110,14 +132,25 @@ function readConfigFile(file: string): Record<string, unknown> {
   } catch (err) {
     throw new ConfigError(`config file ${file} is not valid JSON: ${(err as Error).message}`);
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConfigError(`config file ${file} must hold a JSON object`);
-  return value as Record<string, unknown>;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConfigError(`config file ${file} must hold a JSON object of settings`);
+  const out = new Map<ConfigKey, Given>();
+  for (const [name, v] of Object.entries(value)) {
+    if (!keys.includes(name as ConfigKey)) throw new ConfigError(`unknown setting "${name}" in config file ${file}${suggest(name, keys, (n) => `"${n}"`)}`);
+    out.set(name as ConfigKey, { value: v, text: false, name: `"${name}" in ${file}` });
+  }
+  return out;
+}
+
+/** The tail of an unknown-name error: the likely intended name, and where all are listed. */
+function suggest(name: string, names: string[], show: (n: string) => string): string {
+  const near = closest(name, names);
+  return near ? ` (did you mean ${show(near)}? switchboard help lists every setting)` : ' (switchboard help lists every setting)';
 }
 
 /** Lines for `switchboard help`: every flag with its default and meaning. */
 export function describeFlags(): string[] {
   return keys.map((k) => {
     const s = ConfigSchema.properties[k] as { default?: unknown; description?: string };
-    return `  --${kebab(k)} (${upperSnake(k)}, default ${JSON.stringify(s.default)}): ${s.description ?? ''}`;
+    return `  --${kebab(k)} (${upperSnake(k)}, default ${JSON.stringify(s.default)}): ${s.description ?? ''} [${expectation(s as SettingSchema)}]`;
   });
 }

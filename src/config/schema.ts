@@ -24,6 +24,12 @@ export const ConfigSchema = Type.Object(
     placement: Type.Union([Type.Literal('pool'), Type.Literal('dedicated')], { default: 'pool', description: 'pool: N shared workers; dedicated: one worker process per client' }),
     maxClients: Type.Integer({ minimum: 1, default: 10000, description: 'connected clients at most; more get TOO_MANY_USERS' }),
     spares: Type.Integer({ minimum: 0, maximum: 64, default: 2, description: 'dedicated placement: idle pre-spawned workers kept ready' }),
+    maxSpares: Type.Integer({
+      minimum: 0,
+      maximum: 256,
+      default: 16,
+      description: 'dedicated placement: the spares grow with the connect rate (spares + clients placed in the last second) up to this many; never fewer than --spares',
+    }),
     maxProcesses: Type.Integer({ minimum: 1, default: 256, description: 'dedicated placement: worker processes at most (spares included)' }),
     maxLineBytes: Type.Integer({ minimum: 64, maximum: 1024 * 1024, default: 65536, description: 'longest accepted client line; longer closes the connection' }),
     maxOutboundBytes: Type.Integer({ minimum: 1024, default: 4 * 1024 * 1024, description: 'per-client output queue bound; over it the client is disconnected' }),

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import { configFromParent } from '../config/from-parent';
+import { leaveStopSignalsToSupervisor } from '../ipc/child-signals';
 import { hubSocketPath } from '../ipc/paths';
 import type { SupervisorToChild } from '../ipc/supervisor-messages';
 import { createLogger } from '../log/logger';
@@ -12,6 +13,13 @@ import { WorkerLink } from './worker-link';
 async function main(): Promise<void> {
   const config = configFromParent(process.env);
   const log = createLogger('hub', config.logLevel);
+  // Installed before the store opens, so a Ctrl-C during the start does not kill the hub.
+  let stopping = false;
+  let stop = (): void => process.exit(0);
+  leaveStopSignalsToSupervisor(config.shutdownTimeoutMs, (signal) => {
+    log.warn({ signal }, 'stop signal to the hub alone; stopping it (the supervisor restarts it)');
+    stop();
+  });
   const expected = (process.env.SB_EXPECT_WORKERS ?? '').split(',').filter(Boolean).map(Number);
   // The hub is the store's only writer: sequencing and persistence in one place.
   const store = createStore('sqlite', config.dataDir);
@@ -54,18 +62,18 @@ async function main(): Promise<void> {
     process.send?.({ type: 'ready' });
   });
 
+  stop = (): void => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ sessions: hub.sessionCount }, 'hub stopping');
+    server.close();
+    void hub.settled().finally(() => store.close().finally(() => process.exit(0)));
+  };
   process.on('message', (msg: SupervisorToChild) => {
-    if (msg.type === 'shutdown') {
-      log.info({ sessions: hub.sessionCount }, 'hub stopping');
-      server.close();
-      void hub.settled().finally(() => store.close().finally(() => process.exit(0)));
-    }
+    if (msg.type === 'shutdown') stop();
   });
   // The supervisor is gone (killed): nobody will restart or stop us, so stop now.
   process.on('disconnect', () => process.exit(0));
-  // A SIGHUP to the whole process group (a closed terminal, `kill -HUP -PGID`) is the
-  // supervisor's to handle: it reloads and tells us; a child must not die of it.
-  process.on('SIGHUP', () => {});
 }
 
 main().catch((err: Error) => {

@@ -1,4 +1,4 @@
-import Ajv, { type ValidateFunction } from 'ajv';
+import type { default as AjvClass, ValidateFunction } from 'ajv';
 import { ErrorCode } from './errors';
 import { exceedsJsonDepth } from './json-depth';
 import type { ClientMessage, ClientMessageType } from './messages';
@@ -67,10 +67,29 @@ const messageSchemas: Record<ClientMessageType, object> = {
   reclaim: object({ token: str }),
 };
 
-const ajv = new Ajv({ allErrors: false, strict: true, strictRequired: false });
-const validators = new Map<string, ValidateFunction>(
-  Object.entries(messageSchemas).map(([type, schema]) => [type, ajv.compile(schema)]),
-);
+/** Every request type a client may send, in the order of the schema table. */
+export const CLIENT_MESSAGE_TYPES = Object.keys(messageSchemas) as ClientMessageType[];
+
+/**
+ * Validators are compiled on first use of their type, and Ajv is loaded with the first: loading
+ * and compiling all of them took a worker ~100 ms of CPU before it could be ready, paid by
+ * every dedicated-placement worker at start, for types its one client may never send.
+ * (test/unit/validate-schemas.test.ts compiles every one, so a bad schema still fails the tests.)
+ */
+let ajv: AjvClass | null = null;
+const validators = new Map<string, ValidateFunction>();
+
+function validatorFor(type: string): ValidateFunction | undefined {
+  // Own-property lookup: "constructor" or "__proto__" as a type must not reach Object.prototype.
+  if (!Object.hasOwn(messageSchemas, type)) return undefined;
+  let validate = validators.get(type);
+  if (validate === undefined) {
+    ajv ??= new (require('ajv') as typeof import('ajv')).default({ allErrors: false, strict: true, strictRequired: false });
+    validate = ajv.compile(messageSchemas[type as ClientMessageType]);
+    validators.set(type, validate);
+  }
+  return validate;
+}
 
 export type ParseResult =
   | { ok: true; message: ClientMessage }
@@ -103,8 +122,7 @@ export function parseClientLine(line: string, limits: ParseLimits = UNLIMITED): 
   if (typeof type !== 'string') {
     return { ok: false, code: ErrorCode.INVALID_MESSAGE, message: 'a message needs a string "type"' };
   }
-  // Own-property lookup: "constructor" or "__proto__" as a type must not reach Object.prototype.
-  const validate = validators.get(type);
+  const validate = validatorFor(type);
   if (validate === undefined) {
     return { ok: false, code: ErrorCode.UNKNOWN_TYPE, message: `unknown message type ${JSON.stringify(type.slice(0, 40))}` };
   }

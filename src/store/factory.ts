@@ -1,4 +1,4 @@
-import fs from 'node:fs';
+import { ensurePrivateDir } from '../fs/private-files';
 import { sqliteStorePath } from './sqlite-connection';
 import { SqliteStore } from './sqlite-store';
 import type { Store } from './store';
@@ -17,7 +17,7 @@ export type StoreKind = 'sqlite';
 export function createStore(kind: StoreKind, dataDir: string): Store {
   switch (kind) {
     case 'sqlite':
-      fs.mkdirSync(dataDir, { recursive: true });
+      ensurePrivateDir(dataDir);
       return new SqliteStore(sqliteStorePath(dataDir));
     default:
       return unknownKind(kind);

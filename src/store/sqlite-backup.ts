@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { BackupMetadata, Database } from 'better-sqlite3';
+import { ensurePrivateDir, ensurePrivateFile } from '../fs/private-files';
 import { StoreError } from './errors';
 import { LATEST_SQLITE_VERSION, appliedSqliteVersions } from './migrations/sqlite';
 import { openSqlite, sqliteStorePath, toStoreError, translateSqlite } from './sqlite-connection';
@@ -39,6 +40,8 @@ export async function writeSqliteBackup(db: Database, file: string): Promise<voi
   const target = path.resolve(file);
   const temp = tempPath(target);
   try {
+    // A backup holds everything the store does: created 0600, SQLite then writes into it.
+    ensurePrivateFile(temp);
     await db.backup(temp, { progress: restartGuard() });
     makeSelfContained(temp);
     fsyncPath(temp);
@@ -94,12 +97,13 @@ function restartGuard(): (progress: BackupMetadata) => number {
 export async function restoreBackup(backupFile: string, dataDir: string): Promise<void> {
   const source = path.resolve(backupFile);
   if (!fs.existsSync(source)) throw new StoreError('STORE_UNAVAILABLE', `no backup file at ${source}`);
-  fs.mkdirSync(dataDir, { recursive: true });
+  ensurePrivateDir(dataDir);
   const target = path.resolve(sqliteStorePath(dataDir));
   const temp = tempPath(target);
   const db = openSqlite(source, { readonly: true, fileMustExist: true });
   try {
     validateStore(db, source);
+    ensurePrivateFile(temp);
     await db.backup(temp);
     renewEpochs(temp);
     fsyncPath(temp);

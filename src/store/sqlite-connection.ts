@@ -1,5 +1,6 @@
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { ensurePrivateFile, tightenIfPresent } from '../fs/private-files';
 import { StoreError, type StoreErrorCode } from './errors';
 
 /** The store's file name inside the data dir. */
@@ -20,6 +21,9 @@ const BUSY_TIMEOUT_MS = 5_000;
 /** After a large burst the WAL is truncated back to this on checkpoint, not left at its peak. */
 const JOURNAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
 
+/** The files SQLite keeps beside a database while it is open or after a crash. */
+const SIDE_FILES = ['-wal', '-shm', '-journal'];
+
 export interface OpenOptions {
   readonly?: boolean;
   fileMustExist?: boolean;
@@ -30,14 +34,20 @@ export interface OpenOptions {
 /**
  * Opens a SQLite connection configured the way every Switchboard connection must be.
  * Driver errors become StoreErrors (e.g. STORE_UNAVAILABLE for a file that is not SQLite).
+ * A file opened for writing is the owner's alone (0600): created so, or tightened. SQLite
+ * gives the -wal and -shm it creates the database file's mode; ones left looser are tightened.
  */
 export function openSqlite(file: string, opts: OpenOptions = {}): Database.Database {
   return translateSqlite(() => {
-    const db = new Database(file, { readonly: opts.readonly ?? false, fileMustExist: opts.fileMustExist ?? false });
+    const writable = !(opts.readonly ?? false);
+    if (writable && !opts.fileMustExist) ensurePrivateFile(file);
+    else if (writable) tightenIfPresent(file);
+    const db = new Database(file, { readonly: !writable, fileMustExist: opts.fileMustExist ?? false });
     try {
       db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
       db.pragma('foreign_keys = ON');
-      if (!opts.readonly && opts.journal !== 'keep') configureWriter(db);
+      if (writable && opts.journal !== 'keep') configureWriter(db);
+      if (writable) for (const side of SIDE_FILES) tightenIfPresent(file + side);
       return db;
     } catch (err) {
       db.close();
@@ -92,5 +102,8 @@ function codeFor(err: unknown): StoreErrorCode {
   if (err instanceof TypeError && /database connection is not open/i.test(err.message)) return 'STORE_NOT_OPEN';
   // Opening a file in a missing directory fails before SQLite is involved.
   if (err instanceof TypeError && /directory does not exist/i.test(err.message)) return 'STORE_UNAVAILABLE';
+  // The file system refused to create or chmod a store file (done before SQLite opens it, so
+  // it is private from the start): as SQLITE_CANTOPEN / SQLITE_PERM would be.
+  if (typeof (err as NodeJS.ErrnoException).syscall === 'string') return 'STORE_UNAVAILABLE';
   return 'STORE_FAILED';
 }

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { ensurePrivateDir } from '../fs/private-files';
 import { MAX_UNIX_PATH_BYTES, hubSocketPath } from '../ipc/paths';
 
 export class DataDirError extends Error {
@@ -8,11 +9,14 @@ export class DataDirError extends Error {
 }
 
 /**
- * Makes the data dir ready for this server and refuses one that another live server uses
- * (its hub socket answers). A socket file left by a killed server is removed.
+ * Makes the data dir ready for this server (0700, created or tightened) and refuses one that
+ * another live server uses (its hub socket answers). A socket file left by a killed server is
+ * removed.
  */
 export async function claimDataDir(dataDir: string): Promise<void> {
-  fs.mkdirSync(path.join(dataDir, 'run'), { recursive: true, mode: 0o700 });
+  // The data dir holds the store (password hashes, DMs) and run/ the hub's socket: 0700 both.
+  ensurePrivateDir(dataDir);
+  ensurePrivateDir(path.join(dataDir, 'run'));
   const socketPath = hubSocketPath(dataDir);
   if (Buffer.byteLength(socketPath) > MAX_UNIX_PATH_BYTES) {
     throw new DataDirError(`data dir path too long for a Unix socket (${socketPath}); use a shorter --data-dir`);

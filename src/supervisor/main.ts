@@ -1,15 +1,32 @@
 import type { Config } from '../config/schema';
+import { usePrivateUmask } from '../fs/private-files';
+import { STOP_SIGNALS } from '../ipc/child-signals';
 import { createLogger } from '../log/logger';
 import type { ListenAddresses } from './listeners';
 import { Supervisor } from './supervisor';
+import { HangupDetector } from './terminal';
 
-/** `switchboard serve`: runs the supervisor until SIGTERM/SIGINT. Returns the exit code. */
+/**
+ * `switchboard serve`: runs the supervisor until a stop signal (SIGTERM, SIGINT, SIGQUIT, or a
+ * SIGHUP from a terminal that hung up), then stops in order. Returns the exit code: 0 after an
+ * orderly stop. A second stop signal during the stop ends the supervisor at once (its default
+ * action); the children then notice their IPC channel close and close their clients themselves.
+ */
 export async function runServe(config: Config): Promise<number> {
+  // Whatever the server and its children create is the owner's alone (see private-files).
+  usePrivateUmask();
   const log = createLogger('supervisor', config.logLevel);
   const supervisor = new Supervisor(config, log);
-  // Reloads the TLS certificate pair (other settings need a restart). Set before the start so
-  // an early SIGHUP does not end the process (its default action).
-  process.on('SIGHUP', () => supervisor.reloadTls());
+  const hangup = new HangupDetector();
+  let stopOnSignal: ((signal: string) => void) | null = null;
+  // SIGHUP reloads the TLS certificate pair (other settings need a restart), unless the
+  // terminal is gone. Set before the start so an early SIGHUP does not end the process.
+  process.on('SIGHUP', () => {
+    if (!hangup.terminalLost()) return supervisor.reloadTls();
+    // Nothing can be written to a hung-up terminal; logging must not stop the stop.
+    for (const out of [process.stdout, process.stderr]) out.on('error', () => {});
+    stopOnSignal?.('SIGHUP');
+  });
   let addresses;
   try {
     addresses = await supervisor.start();
@@ -24,11 +41,14 @@ export async function runServe(config: Config): Promise<number> {
 
   return new Promise((resolve) => {
     const stop = (signal: string): void => {
+      stopOnSignal = null;
+      // From now on any stop signal has its default action: a second Ctrl-C ends at once.
+      for (const s of STOP_SIGNALS) process.removeAllListeners(s);
       log.info({ signal }, 'signal received');
       void supervisor.stop().then(() => resolve(0));
     };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+    stopOnSignal = stop;
+    for (const signal of STOP_SIGNALS) process.once(signal, () => stop(signal));
   });
 }
 

@@ -1,4 +1,5 @@
 import type net from 'node:net';
+import os from 'node:os';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema';
 import type { ChildToSupervisor } from '../ipc/supervisor-messages';
@@ -46,7 +47,12 @@ export class Supervisor implements PlacementHost {
     this.refusalTls = new TlsAcceptor(Math.min(config.tlsHandshakeTimeoutMs, REFUSAL_HANDSHAKE_MS));
     this.placement =
       config.placement === 'dedicated'
-        ? new DedicatedPlacement(this, config.spares, config.maxProcesses)
+        ? new DedicatedPlacement(this, {
+            minSpares: config.spares,
+            maxSpares: config.maxSpares,
+            maxProcesses: config.maxProcesses,
+            maxStarting: os.availableParallelism(),
+          })
         : new PoolPlacement(this, config.workers);
   }
 

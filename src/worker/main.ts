@@ -1,5 +1,6 @@
 import type net from 'node:net';
 import { configFromParent } from '../config/from-parent';
+import { leaveStopSignalsToSupervisor } from '../ipc/child-signals';
 import type { SupervisorToChild } from '../ipc/supervisor-messages';
 import { createLogger, type Logger } from '../log/logger';
 import { TlsAcceptor, type HandshakeFailure } from '../net/tls';
@@ -44,16 +45,21 @@ function main(): void {
       } catch (err) {
         log.error({ err }, 'TLS certificate from the supervisor refused; keeping the previous one');
       }
-    } else if (msg.type === 'shutdown' && !stopping) {
-      stopping = true;
-      tls.destroyPending();
-      const budget = Math.max(100, config.shutdownTimeoutMs - 1000);
-      void worker.shutdown(budget).then(() => process.exit(0));
+    } else if (msg.type === 'shutdown') {
+      stop();
     }
   });
-  // A SIGHUP to the whole process group (a closed terminal, `kill -HUP -PGID`) is the
-  // supervisor's to handle: it reloads and tells us; a child must not die of it.
-  process.on('SIGHUP', () => {});
+  const stop = (): void => {
+    if (stopping) return;
+    stopping = true;
+    tls.destroyPending();
+    const budget = Math.max(100, config.shutdownTimeoutMs - 1000);
+    void worker.shutdown(budget).then(() => process.exit(0));
+  };
+  leaveStopSignalsToSupervisor(config.shutdownTimeoutMs, (signal) => {
+    log.warn({ signal }, 'stop signal to this worker alone; stopping it');
+    stop();
+  });
   // The supervisor is gone: our clients cannot be supervised any more; close them and go.
   process.on('disconnect', () => {
     if (stopping) return;

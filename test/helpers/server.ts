@@ -22,6 +22,8 @@ export interface StartOptions {
   dataDir?: string;
   /** Default 15 s. */
   startTimeoutMs?: number;
+  /** Start the server in a process group of its own (pgid = its pid), as a shell job is. */
+  detached?: boolean;
 }
 
 export interface RunningServer {
@@ -52,6 +54,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const proc = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--data-dir', dataDir, ...(opts.args ?? [])], {
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: opts.detached ?? false,
   });
   running.add(proc);
   const logs: LogLine[] = [];

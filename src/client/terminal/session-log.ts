@@ -3,6 +3,7 @@
  * timestamp and a tag (`out` shown, `in` typed, `err` shown on stderr, `---` session marks).
  */
 import * as fs from 'node:fs';
+import { PRIVATE_FILE_MODE } from '../../fs/private-files';
 
 export interface SessionLog {
   shown(line: string): void;
@@ -28,7 +29,9 @@ export const noSessionLog: SessionLog = {
 export function openSessionLog(file: string, onError: (err: Error) => void): SessionLog {
   // Synchronous appends keep the transcript in order and complete even if the process exits
   // right after; a chat session writes little.
-  let fd: number | null = fs.openSync(file, 'a');
+  // The transcript holds DMs: the user's alone (0600), also when the file already existed.
+  let fd: number | null = fs.openSync(file, 'a', PRIVATE_FILE_MODE);
+  if ((fs.fstatSync(fd).mode & 0o077) !== 0) fs.fchmodSync(fd, PRIVATE_FILE_MODE);
   const write = (tag: string, line: string): void => {
     if (fd === null) return;
     try {
