@@ -1,5 +1,6 @@
 import { DiscardPolicy, RetentionPolicy, StorageType, jetstream, jetstreamManager, type Consumer, type ConsumerMessages, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
+import { randomBytes } from 'node:crypto';
 import { decodeEntry, encodeEntry, type LogEntry } from './entries';
 
 type NatsConnection = Awaited<ReturnType<typeof connect>>;
@@ -50,6 +51,8 @@ export class ClusterUnavailable extends Error {}
 export class ClusterLog {
   private reading: ConsumerMessages | null = null;
   private proposals = 0;
+  /** Distinguishes this run's proposal ids from an earlier run's under the same node id. */
+  private readonly run = randomBytes(4).toString('hex');
 
   private constructor(
     readonly nc: NatsConnection,
@@ -94,11 +97,12 @@ export class ClusterLog {
   }
 
   /**
-   * A proposal id unique to this node's run: `<nodeId>.<n>`. A node that starts again gets a
-   * new node id by default; with a fixed --node-id the proposer also adds the start time.
+   * A proposal id unique across nodes and runs: `<nodeId>.<run>.<n>` (`run` random per run,
+   * so a node restarted under a fixed --node-id within the duplicate window is not mistaken
+   * for a retry of its former self).
    */
   newProposalId(): string {
-    return `${this.nodeId}.${++this.proposals}`;
+    return `${this.nodeId}.${this.run}.${++this.proposals}`;
   }
 
   /**
