@@ -10,6 +10,7 @@ import type { ApplyContext } from './apply-context';
 import type { ClusterLog } from './cluster-log';
 import { nodeOfKey, type LogEntry, type ReplicatedRequest } from './entries';
 import type { Liveness } from './liveness';
+import { Replica } from './replica';
 
 /** Requests a cluster node serves today; the others are refused with CLUSTER_UNSUPPORTED. */
 const SERVED = new Set(['identitychange', 'join', 'who', 'list', 'createroom', 'delete', 'quit', 'history', 'resume']);
@@ -39,7 +40,7 @@ export interface ClusterOrderOptions {
 export class ClusterOrder implements OrderSource {
   /** Proposals of this node waiting to come back from the log, by pid. */
   private readonly waiting = new Map<string, () => void>();
-  private appliedSeq = 0;
+  private readonly replica: Replica;
   private readonly seqWaiters: Array<{ seq: number; resolve: () => void }> = [];
   /** Nodes this node proposed gone, and when: not proposed again within nodeTimeoutMs. */
   private readonly goneProposed = new Map<string, number>();
@@ -53,7 +54,9 @@ export class ClusterOrder implements OrderSource {
     private readonly context: ApplyContext,
     private readonly opts: ClusterOrderOptions,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.replica = new Replica(ctx.router, context, opts.nodeId, log);
+  }
 
   /**
    * Replays the log from its first entry to its last (the state is the log's: nothing is
@@ -162,17 +165,9 @@ export class ClusterOrder implements OrderSource {
     clearTimeout(timer);
   }
 
-  /** Applies one entry, in log order. A failure is logged and the replica goes on. */
+  /** One entry back from the log: applied, then whoever waits for it is let go. */
   private apply(entry: LogEntry, seq: number): void {
-    if (seq <= this.appliedSeq) return;
-    this.appliedSeq = seq;
-    this.context.seq = seq;
-    this.context.ts = entry.ts;
-    try {
-      this.applyEntry(entry);
-    } catch (err) {
-      this.log.error({ err, seq, type: entry.type }, 'applying a cluster log entry failed; skipped');
-    }
+    if (!this.replica.apply(entry, seq)) return;
     const waiter = this.waiting.get(entry.pid);
     if (waiter) {
       this.waiting.delete(entry.pid);
@@ -181,42 +176,8 @@ export class ClusterOrder implements OrderSource {
     while (this.seqWaiters.length > 0 && this.seqWaiters[0]!.seq <= seq) this.seqWaiters.shift()!.resolve();
   }
 
-  private applyEntry(entry: LogEntry): void {
-    const { router } = this.ctx;
-    switch (entry.type) {
-      case 'node-start':
-        return this.dropNode(entry.node, false);
-      case 'node-gone':
-        if (entry.node === this.opts.nodeId) this.log.warn({ by: entry.by }, 'this node was declared gone (its heartbeat lapsed); closing its clients, they reconnect');
-        else this.log.info({ node: entry.node, by: entry.by }, 'cluster node gone; its clients leave');
-        return this.dropNode(entry.node, entry.node === this.opts.nodeId);
-      case 'connect':
-        return router.connect(entry.key);
-      case 'disconnect':
-        return router.disconnect(entry.key);
-      case 'request':
-        return router.request(entry.key, entry.request);
-      case 'chat':
-        return router.chat(entry.key, entry.content, { id: entry.id, ts: entry.ts });
-    }
-  }
-
-  /**
-   * Every session of `node` leaves as a dropped connection, in key order (the same on every
-   * replica). `closeLocal`: they are this node's own (declared gone while alive): their
-   * connections are closed too, as the chat no longer knows them.
-   */
-  private dropNode(node: string, closeLocal: boolean): void {
-    const { router } = this.ctx;
-    const keys = [...router.state.allSessions()].map((s) => s.key).filter((k) => nodeOfKey(k) === node).sort();
-    for (const key of keys) {
-      router.disconnect(key);
-      if (closeLocal) router.end(key);
-    }
-  }
-
   private appliedUpTo(seq: number): Promise<void> {
-    if (this.appliedSeq >= seq) return Promise.resolve();
+    if (this.replica.appliedSeq >= seq) return Promise.resolve();
     return new Promise((resolve) => this.seqWaiters.push({ seq, resolve }));
   }
 
