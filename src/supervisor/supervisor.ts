@@ -31,6 +31,8 @@ export class Supervisor implements PlacementHost {
   private readonly perAddress: AddressLimit<Child>;
   /** The id each counted connection travels with (to its worker and back in 'session-closed'). */
   private readonly connIds = new WeakMap<net.Socket, number>();
+  /** Clients placed again after a failed hand-off: once each. */
+  private readonly replaced = new WeakSet<net.Socket>();
   private refusedSinceWarn = 0;
   private lastRefusalWarn = 0;
   /** The certificate pair workers handshake with (read at start, replaced on SIGHUP); null: no TLS. */
@@ -102,10 +104,18 @@ export class Supervisor implements PlacementHost {
     if (connId !== undefined) this.perAddress.placed(connId, worker);
     worker.handOff(socket, isTlsSocket(socket), connId, (err) => {
       if (!err) return;
-      this.log.warn({ err, workerId: worker.id }, 'hand-off failed; closing the client');
       worker.sessions--;
       this.clients--;
       if (connId !== undefined) this.perAddress.release(connId);
+      // The worker died between placement and hand-off (its exit not yet seen): the client has
+      // lost nothing yet, so it is placed again, once; a second failure closes it.
+      if (!this.stopping && !this.replaced.has(socket) && !socket.destroyed) {
+        this.replaced.add(socket);
+        this.log.warn({ err, workerId: worker.id }, 'hand-off failed; placing the client again');
+        this.admit(socket);
+        return;
+      }
+      this.log.warn({ err, workerId: worker.id }, 'hand-off failed; closing the client');
       socket.destroy();
     });
   }
@@ -235,6 +245,10 @@ export class Supervisor implements PlacementHost {
       } else {
         this.placement.onReady(child);
       }
+    } else if (msg.type === 'stopping') {
+      // Not ready any more: placement passes it over while it says goodbye to its clients.
+      child.ready = false;
+      this.log.warn({ workerId: child.id, childPid: child.pid }, 'worker stopping by itself; no new clients for it');
     } else if (msg.type === 'session-closed') {
       if (typeof msg.connId === 'number') this.perAddress.release(msg.connId);
       if (child.sessions > 0) {
