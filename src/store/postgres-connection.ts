@@ -1,4 +1,4 @@
-import { DatabaseError, Pool, TypeOverrides, types } from 'pg';
+import { DatabaseError, Pool, TypeOverrides, types, type PoolClient } from 'pg';
 import { StoreError, type StoreErrorCode } from './errors';
 
 /*
@@ -48,6 +48,37 @@ export function openPool(url: string): Pool {
   // the next request opens a new one (or fails with STORE_UNAVAILABLE), so nothing is lost.
   pool.on('error', () => undefined);
   return pool;
+}
+
+/** A connection held for a transaction; `release` with an error discards it instead of pooling it. */
+export interface HeldConnection {
+  client: PoolClient;
+  release(broken?: Error): void;
+}
+
+/**
+ * Takes a connection from the pool (STORE_UNAVAILABLE when none can be had in time). While it
+ * is held, a break of the connection (a server restart) is also emitted as an 'error' event,
+ * besides failing the statement in flight: unhandled, Node would end the process with it. The
+ * failed statement already carries the error to the caller, so the event is only absorbed.
+ */
+export async function holdConnection(pool: Pool): Promise<HeldConnection> {
+  let client: PoolClient;
+  try {
+    client = await pool.connect();
+  } catch (err) {
+    throw toStoreError(err);
+  }
+  const absorb = (): void => undefined;
+  client.on('error', absorb);
+  return {
+    client,
+    release(broken) {
+      // A discarded connection keeps the listener: it may still report its end.
+      if (!broken) client.removeListener('error', absorb);
+      client.release(broken);
+    },
+  };
 }
 
 /** `url` with any password replaced, for messages and logs. */

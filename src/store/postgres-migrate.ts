@@ -1,7 +1,7 @@
 import { DatabaseError, type Pool, type PoolClient } from 'pg';
 import { StoreError } from './errors';
 import { POSTGRES_MIGRATIONS, type PostgresMigration } from './migrations/postgres';
-import { toStoreError } from './postgres-connection';
+import { holdConnection, toStoreError } from './postgres-connection';
 
 /*
  * Applying the PostgreSQL store's migrations. Several nodes may start at once on one database:
@@ -41,12 +41,8 @@ export async function currentPostgresVersion(pool: Pool): Promise<number> {
  */
 export async function migratePostgres(pool: Pool, migrations: readonly PostgresMigration[] = POSTGRES_MIGRATIONS): Promise<number[]> {
   checkOrder(migrations);
-  let client: PoolClient;
-  try {
-    client = await pool.connect();
-  } catch (err) {
-    throw toStoreError(err);
-  }
+  const held = await holdConnection(pool);
+  const client = held.client;
   let broken: Error | undefined;
   try {
     await lock(client);
@@ -59,10 +55,12 @@ export async function migratePostgres(pool: Pool, migrations: readonly PostgresM
       });
     }
   } catch (err) {
-    if (!(err instanceof DatabaseError) && !(err instanceof StoreError)) broken = err as Error;
-    throw notAStore(err);
+    const mapped = notAStore(err);
+    // A statement's error leaves the session usable; a broken connection must not be pooled.
+    if (mapped.code === 'STORE_UNAVAILABLE' || !(err instanceof DatabaseError || err instanceof StoreError)) broken = mapped;
+    throw mapped;
   } finally {
-    client.release(broken);
+    held.release(broken);
   }
 }
 

@@ -1,7 +1,7 @@
 import { DatabaseError, type Pool, type PoolClient, type QueryResult, type QueryResultRow } from 'pg';
 import { StoreError } from './errors';
 import { LATEST_POSTGRES_VERSION } from './migrations/postgres';
-import { openPool, redactUrl, toStoreError } from './postgres-connection';
+import { holdConnection, openPool, redactUrl, toStoreError } from './postgres-connection';
 import { currentPostgresVersion, migratePostgres } from './postgres-migrate';
 import { SQL, type AccountRow, type DirectMessageRow, type InboxRow, type RoomMessageRow, type RoomRow } from './postgres-statements';
 import type { Account, DirectHistoryPage, DirectMessage, InboxEntry, InboxLimits, InboxSize, PersistentRoom, RoomMessage, RoomRules, Store } from './store';
@@ -362,12 +362,8 @@ export class PostgresStore implements Store {
    */
   private async transaction<T>(fn: (c: PoolClient) => Promise<T>, mode = 'READ COMMITTED'): Promise<T> {
     await this.ready();
-    let client: PoolClient;
-    try {
-      client = await this.pool.connect();
-    } catch (err) {
-      throw toStoreError(err);
-    }
+    const held = await holdConnection(this.pool);
+    const client = held.client;
     let broken: Error | undefined;
     try {
       await client.query(`BEGIN ISOLATION LEVEL ${mode}`);
@@ -380,10 +376,12 @@ export class PostgresStore implements Store {
         throw err;
       }
     } catch (err) {
-      if (!(err instanceof DatabaseError) && !(err instanceof StoreError)) broken = err as Error;
-      throw toStoreError(err);
+      const mapped = toStoreError(err);
+      // A statement's error leaves the session usable; a broken connection must not be pooled.
+      if (mapped.code === 'STORE_UNAVAILABLE' || !(err instanceof DatabaseError || err instanceof StoreError)) broken = mapped;
+      throw mapped;
     } finally {
-      client.release(broken);
+      held.release(broken);
     }
   }
 }

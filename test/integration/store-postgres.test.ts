@@ -119,6 +119,38 @@ if (unreachable) {
     });
   });
 
+  describe('PostgresStore when its sessions are killed', () => {
+    test('a server restart or failover under it: coded errors at most, then it reconnects by itself', async (t) => {
+      const [store] = await fresh(1);
+      try {
+        await store!.migrate();
+        await register(store!, 'ann');
+        // Several idle and busy pooled sessions, then every one of them terminated.
+        await Promise.all(Array.from({ length: 6 }, () => store!.getAccount('ann')));
+        const busy = Promise.allSettled(Array.from({ length: 3 }, () => sql(url, 'SELECT 1').then(() => store!.appendRoomMessages(roomMessages('den', 1, 200)))));
+        const killed = await sql<{ n: number }>(url, "SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'switchboard'");
+        assert.ok(killed[0]!.n > 0, 'sessions were killed');
+        for (const r of await busy) if (r.status === 'rejected') assert.ok(isStoreError(r.reason, 'STORE_UNAVAILABLE'), String(r.reason));
+        let failures = 0;
+        for (;;) {
+          try {
+            assert.equal((await store!.getAccount('ann'))?.username, 'ann');
+            break;
+          } catch (err) {
+            assert.ok(isStoreError(err, 'STORE_UNAVAILABLE'), String(err));
+            assert.ok(++failures <= 20, 'reconnects: at most one failure per broken pooled session');
+          }
+        }
+        const settled = await busy;
+        t.diagnostic(`${settled.filter((r) => r.status === 'rejected').length} busy and ${failures} later requests failed with STORE_UNAVAILABLE`);
+        await store!.appendRoomMessages(roomMessages('den', 1, 200));
+        assert.equal(await store!.lastRoomSeq('den'), 200);
+      } finally {
+        await store!.close();
+      }
+    });
+  });
+
   describe('PostgresStore schema and errors', () => {
     test('a database written by a newer build is refused, not downgraded', async () => {
       const [store] = await fresh(1);
