@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { Client } from 'pg';
 import { isStoreError } from '../../src/store/errors';
 import { createStore } from '../../src/store/factory';
 import { POSTGRES_MIGRATIONS } from '../../src/store/migrations/postgres';
+import { SQL } from '../../src/store/postgres-statements';
 import { PostgresStore } from '../../src/store/postgres-store';
 import type { Store } from '../../src/store/store';
 import { storeConformance } from '../conformance/store';
@@ -184,6 +186,38 @@ if (unreachable) {
         assert.deepEqual(await store!.listUsernames(), ['Émile', 'émile'], 'code-point order whatever the locale');
       } finally {
         await store!.close();
+      }
+    });
+
+    test('hot queries are index scans, never sequential scans or sorts', async () => {
+      const [store] = await fresh(1);
+      await store!.migrate();
+      await store!.close();
+      const client = new Client({ connectionString: url });
+      await client.connect();
+      try {
+        // Tables of a few rows are scanned sequentially by choice: forbid it to see what is possible.
+        await client.query('SET enable_seqscan = off');
+        const hot: Array<[string, unknown[]]> = [
+          [SQL.getAccount, ['ann']],
+          [SQL.roomHistory, ['den', 10, 50]],
+          [SQL.roomSince, ['den', 10, 50]],
+          [SQL.lastRoomSeq, ['den']],
+          [SQL.lastRoomSeqs, []],
+          [SQL.getRoomMessage, ['m1']],
+          [SQL.pendingInbox, ['bob', 0, 50]],
+          [SQL.directHistory, ['["ann","bob"]', 100, 5, 50]],
+          [SQL.directCursor, [5, '["ann","bob"]']],
+          [SQL.getDirectMessage, ['d1']],
+          [SQL.unblock, ['ann', 'Bob']],
+        ];
+        for (const [text, values] of hot) {
+          const plan = (await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${text}`, values)).rows.map((r) => r['QUERY PLAN']).join('\n');
+          assert.doesNotMatch(plan, /Seq Scan|Sort/, `${text}\n${plan}`);
+          assert.match(plan, /Index Cond/, `${text}\n${plan}`);
+        }
+      } finally {
+        await client.end();
       }
     });
 
