@@ -19,11 +19,6 @@ export function storeKind(setting: string): StoreKind {
   throw new Error(`store: expected "sqlite" or a postgres://USER@HOST:PORT/DB URL, got ${JSON.stringify(redactUrl(setting))}`);
 }
 
-/** The setting as it may be shown (logs, messages): a URL's password replaced. */
-export function describeStore(setting: string): string {
-  return storeKind(setting) === 'sqlite' ? 'sqlite' : redactUrl(setting);
-}
-
 /**
  * The one place a Store implementation is chosen, from the `store` setting. The store is
  * opened but not migrated: the caller runs `migrate()` once at boot (the hub), before any
