@@ -22,7 +22,7 @@ async function main(): Promise<void> {
   });
   const expected = (process.env.SB_EXPECT_WORKERS ?? '').split(',').filter(Boolean).map(Number);
   // The hub is the store's only writer: sequencing and persistence in one place.
-  const store = createStore('sqlite', config.dataDir);
+  const store = createStore(config.store, config.dataDir);
   await store.migrate();
   const hub = new Hub(store, expected, config.hubRecoveryTimeoutMs, log, config);
   // Early, so a worker dying while this hub loads is not waited for until the deadline.

@@ -38,7 +38,7 @@ function badTexts(s: Schema): string[] {
   const out = new Set<string>();
   const nullable = branches(s).some((b) => b.type === 'null');
   for (const b of branches(s)) {
-    const known = new Set(['type', 'const', 'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'minLength', 'items', 'default', 'description']);
+    const known = new Set(['type', 'const', 'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'minLength', 'pattern', 'items', 'default', 'description']);
     for (const k of Object.keys(b)) assert.ok(known.has(k), `no bad-value generator for schema keyword "${k}": teach this test`);
     if (b.type === 'integer' || b.type === 'number') {
       out.add('abc');
@@ -48,6 +48,7 @@ function badTexts(s: Schema): string[] {
       if (b.maximum !== undefined) out.add(String(b.maximum + 1));
     }
     if (b.const !== undefined) out.add('nosuch');
+    if (b.pattern !== undefined) for (const v of ['nosuch', 'a b']) if (!new RegExp(b.pattern).test(v)) out.add(v);
     // An empty flag means null: a bad value for a string that cannot be switched off.
     if (b.type === 'string' && b.minLength && !nullable) out.add('');
   }
