@@ -47,8 +47,12 @@ export type ModerationClientMessage =
   | { type: 'disconnect'; identity: string; reason?: string }
   | { type: 'notice'; content: string };
 
-/** Connection upkeep, answered by the worker itself: `ping` gets `pong` (keeps `idleTimeoutMs` at bay). */
-export type SessionClientMessage = { type: 'ping' };
+/**
+ * Connection upkeep, answered by the worker itself: `ping` gets `pong` (keeps `idleTimeoutMs` at
+ * bay); `hello` declares the client's capabilities and makes the connection extended
+ * (src/protocol/capabilities.ts).
+ */
+export type SessionClientMessage = { type: 'ping' } | { type: 'hello'; capabilities: string[] };
 
 export type ClientMessage = CoreClientMessage | AccountClientMessage | ModerationClientMessage | SessionClientMessage;
 
@@ -131,4 +135,5 @@ export type ServerMessage =
   | { type: 'roominfo'; roomid: string; owner: string; private: boolean; invited: string[]; bans: RoomBanEntry[] }
   | { type: 'disconnected'; identity: string; by: string; reason: string }
   | { type: 'notice'; from: string; content: string; ts: number }
-  | { type: 'pong' };
+  | { type: 'pong' }
+  | { type: 'hello'; capabilities: string[] };

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
-import { TestClient, type Msg } from './client';
+import { TestClient, type ConnectOptions, type Msg } from './client';
 
 /** Request/reply helpers for tests that speak the protocol as a client would. */
 
@@ -48,8 +48,9 @@ export async function refused(c: TestClient, msg: object, code: string, success:
   return m;
 }
 
-export async function welcomed(port: number, timeoutMs = 5000): Promise<Conn> {
-  const c = await TestClient.connect(port);
+/** Connects and consumes the welcome; `opts.core`: a pure seed-004 client (see TestClient). */
+export async function welcomed(port: number, timeoutMs = 5000, opts: ConnectOptions = {}): Promise<Conn> {
+  const c = await TestClient.connect(port, opts);
   try {
     const hello = await c.next(timeoutMs);
     assert.equal(hello.type, 'newidentity', `welcome starts with newidentity: ${JSON.stringify(hello)}`);

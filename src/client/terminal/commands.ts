@@ -255,6 +255,8 @@ export function replyMatcher(sent: ClientMessage, me: string): ((reply: ServerMe
       return or((r) => r.type === 'disconnected' && r.identity === sent.identity);
     case 'notice':
       return or((r) => r.type === 'notice' && r.from === me);
+    case 'hello':
+      return or((r) => r.type === 'hello');
     case 'ack':
     case 'quit':
       return null;

@@ -94,6 +94,8 @@ export type ServerMessage =
   | { type: 'blocklist'; users: string[] }
   | { type: 'profile'; username: string; status: string; dnd: boolean }
   | { type: 'presence'; users: PresenceEntry[] }
+  /** The answer to our `hello`: the capabilities the server grants this connection. */
+  | { type: 'hello'; capabilities: string[] }
   | ModerationMessage;
 
 /** The client → server messages. */
@@ -131,7 +133,9 @@ export type ClientMessage =
   | { type: 'roominfo'; roomid: string }
   | { type: 'transfer'; roomid: string; identity: string }
   | { type: 'disconnect'; identity: string; reason?: string }
-  | { type: 'notice'; content: string };
+  | { type: 'notice'; content: string }
+  /** Declares this client extended: sent first on every connection (docs/PROTOCOL.md). */
+  | { type: 'hello'; capabilities: string[] };
 
 /**
  * One line received from the server, classified:
@@ -275,6 +279,8 @@ function toServerMessage(o: Fields): ServerMessage | null {
             users: o.users.map((u) => ({ username: u.username, online: u.online, status: u.status, dnd: u.dnd })),
           }
         : null;
+    case 'hello':
+      return isStrings(o.capabilities) ? { type: 'hello', capabilities: o.capabilities } : null;
     default:
       return toModerationMessage(o);
   }
