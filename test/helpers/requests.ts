@@ -27,21 +27,21 @@ export function expectFields(m: Msg, expected: Record<string, unknown>, what = '
 }
 
 /** Sends `msg`; resolves with the first later message that is an `error` or matches. */
-export async function ask(c: TestClient, msg: object, match: (m: Msg) => boolean, timeoutMs = 5000): Promise<Msg> {
+export async function ask(c: TestClient, msg: object | string, match: (m: Msg) => boolean, timeoutMs = 5000): Promise<Msg> {
   const earlier = new Set(c.received);
   c.send(msg);
   return c.waitFor((m) => !earlier.has(m) && (m.type === 'error' || match(m)), timeoutMs);
 }
 
 /** `msg` is answered with a message of `type` (matching `match`), not an error. */
-export async function ok(c: TestClient, msg: object, type: string, match: (m: Msg) => boolean = () => true, timeoutMs = 5000): Promise<Msg> {
+export async function ok(c: TestClient, msg: object | string, type: string, match: (m: Msg) => boolean = () => true, timeoutMs = 5000): Promise<Msg> {
   const m = await ask(c, msg, (x) => x.type === type && match(x), timeoutMs);
   assert.equal(m.type, type, `${JSON.stringify(msg)} answered with ${JSON.stringify(m)}`);
   return m;
 }
 
 /** `msg` is answered with error `code`; `success` names the reply an accepted request would get. */
-export async function refused(c: TestClient, msg: object, code: string, success: string[] = []): Promise<Msg> {
+export async function refused(c: TestClient, msg: object | string, code: string, success: string[] = []): Promise<Msg> {
   const m = await ask(c, msg, (x) => success.includes(x.type));
   expectFields(m, { type: 'error', code }, `${JSON.stringify(msg)}: `);
   assert.equal(typeof m.message, 'string');
