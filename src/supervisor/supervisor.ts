@@ -175,6 +175,8 @@ export class Supervisor implements PlacementHost {
    */
   private refuse(socket: net.Socket, code: ErrorCode, reason: string): void {
     this.log.debug({ code, reason, remote: socket.remoteAddress }, 'refused a connection');
+    // Bytes it sent meanwhile (a hello) are discarded unread, so the close is a clean FIN, not a reset.
+    socket.resume();
     socket.end();
     setTimeout(() => socket.destroy(), 1000).unref();
   }
