@@ -207,6 +207,8 @@ describe('limits: messages', () => {
     // An account's stored rooms count across connections.
     const owner = await s.user();
     await register(owner.c, uniq('owner'));
+    // hello, register and login took 3 of the burst of 5: let it refill (10 a second).
+    await sleep(500);
     for (const r of [uniq('Acc'), uniq('Acc')]) {
       owner.c.send({ type: 'createroom', roomid: r });
       await owner.c.waitFor(typed('roomlist'));
