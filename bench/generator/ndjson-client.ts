@@ -4,6 +4,7 @@ import { now } from './clock';
 import { messageTimestamp, LineKind, lineKind } from './line-scan';
 
 const READ_BUFFER = Buffer.allocUnsafe(256 * 1024);
+const HELLO_LINE = JSON.stringify({ type: 'hello', capabilities: ['extended'] }) + '\n';
 
 interface Pending<T> {
   resolve(value: T): void;
@@ -50,6 +51,9 @@ export class NdjsonClient implements BenchClient {
       });
       this.socket = socket;
       socket.setNoDelay(true);
+      // Declared extended (docs/PROTOCOL.md): a core client is closed without the reason, and
+      // the bench reports why a client was closed (SLOW_CONSUMER, RATE_LIMITED, ...).
+      socket.write(HELLO_LINE);
       socket.once('connect', () => (times.open = now()));
       socket.on('error', (err) => (this.lastError = err.message));
       socket.on('close', () => this.onClose());

@@ -1,10 +1,8 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { createStore } from '../store';
 import { StoreError } from '../store/errors';
+import { STORE_OPTIONS, openStoreOf } from './store-option';
 
-const USAGE = 'usage: switchboard admin grant|revoke USERNAME --data-dir DIR | switchboard admin list --data-dir DIR';
+const USAGE = 'usage: switchboard admin grant|revoke USERNAME [--data-dir DIR | --store URL] | switchboard admin list [--data-dir DIR | --store URL]';
 
 /**
  * `switchboard admin grant|revoke|list`: the server administrators kept in the store (beside
@@ -12,15 +10,13 @@ const USAGE = 'usage: switchboard admin grant|revoke USERNAME --data-dir DIR | s
  * account's next login.
  */
 export async function runAdmin(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { 'data-dir': { type: 'string' } } });
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: STORE_OPTIONS });
   const [action, username, ...extra] = positionals;
   const needsName = action === 'grant' || action === 'revoke';
   if (!action || !['grant', 'revoke', 'list'].includes(action) || (needsName ? !username || extra.length > 0 : username !== undefined)) {
     throw new Error(USAGE);
   }
-  const dataDir = path.resolve(values['data-dir'] ?? './data');
-  if (!fs.existsSync(dataDir)) throw new Error(`no data dir at ${dataDir}`);
-  const store = createStore('sqlite', dataDir);
+  const store = openStoreOf(values);
   try {
     await store.migrate();
     // Usernames are case-insensitive: `ALICE` names the account stored as `alice`.

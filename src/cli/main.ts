@@ -14,6 +14,8 @@ const USAGE = `Usage:
   switchboard admin grant|revoke USERNAME --data-dir DIR
   switchboard admin list --data-dir DIR     server administrators kept in the store (server may
                                             run; applies from the account's next login)
+  export, backup and admin take --store postgres://USER@HOST:PORT/DB instead of --data-dir
+  for a PostgreSQL store (back it up with pg_dump, restore with pg_restore or psql)
   switchboard cert --out DIR [--days N] [--host NAME...]
                                             self-signed development TLS pair:
                                             DIR/cert.pem, DIR/key.pem (needs openssl)

@@ -2,6 +2,12 @@ import os from 'node:os';
 import { Type, type Static } from '@sinclair/typebox';
 
 /**
+ * The `store` setting's PostgreSQL form: `postgres://USER[:PASSWORD]@HOST[:PORT]/DB`
+ * (`postgresql://` too; libpq-style query parameters such as `?sslmode=require`).
+ */
+export const POSTGRES_URL_PATTERN = '^postgres(ql)?://\\S+$';
+
+/**
  * Every setting of `switchboard serve`. Each is a `--kebab-case` flag, a camelCase key of the
  * JSON config file, and a SWITCHBOARD_UPPER_SNAKE environment variable.
  */
@@ -20,6 +26,10 @@ export const ConfigSchema = Type.Object(
     tlsHandshakeTimeoutMs: Type.Integer({ minimum: 100, default: 10000, description: 'a TLS client must finish its handshake within this, or is closed' }),
     unixSocket: Type.Union([Type.Null(), Type.String({ minLength: 1 })], { default: null, description: 'path of an extra Unix-socket listener' }),
     dataDir: Type.String({ minLength: 1, default: './data', description: 'where everything the server writes goes' }),
+    store: Type.Union([Type.Literal('sqlite'), Type.String({ pattern: POSTGRES_URL_PATTERN })], {
+      default: 'sqlite',
+      description: 'where accounts and history are kept: sqlite (a file in the data dir) or a postgres://USER@HOST:PORT/DB URL (a database several nodes can share)',
+    }),
     workers: Type.Integer({ minimum: 1, maximum: 256, default: Math.max(1, os.availableParallelism()), description: 'worker processes (pool placement)' }),
     placement: Type.Union([Type.Literal('pool'), Type.Literal('dedicated')], { default: 'pool', description: 'pool: N shared workers; dedicated: one worker process per client' }),
     maxClients: Type.Integer({ minimum: 1, default: 10000, description: 'connected clients at most; more get TOO_MANY_USERS' }),

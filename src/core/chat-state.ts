@@ -516,7 +516,7 @@ export class ChatState {
       if (this.roomsOwnedBy(session) >= this.limits.maxRoomsPerOwner) {
         // Refused the seed way (the unchanged list comes first, as seed clients expect), then why.
         const why: ServerMessage = { type: 'error', code: ErrorCode.TOO_MANY_ROOMS, message: `you own ${this.limits.maxRoomsPerOwner} rooms already; delete one first` };
-        return [deliver([session], this.roomList()), deliver([session], why)];
+        return [deliver([session], this.roomListWithout(roomid)), deliver([session], why)];
       }
       if (session.username !== null) {
         // An account's room outlives the connection: stored, and owned by the username.
@@ -533,7 +533,18 @@ export class ChatState {
       session.owned.add(roomid);
       return [{ kind: 'state', session: session.key }, { kind: 'room-opened', roomid }, deliver([session], this.roomList())];
     }
-    return [deliver([session], this.roomList())];
+    return [deliver([session], this.roomListWithout(roomid))];
+  }
+
+  /**
+   * The reply to a refused `createroom`: the list without the room asked for, even when it
+   * exists (MainHall included). Seed-004 clients judge `createroom` by the room's presence in
+   * the reply ("the server will respond with a RoomList message with the new room in the list").
+   */
+  private roomListWithout(roomid: string): ServerMessage {
+    const rooms: RoomListEntry[] = [];
+    for (const room of this.sortedRooms()) if (room.id !== roomid) rooms.push({ roomid: room.id, count: room.members.size });
+    return { type: 'roomlist', rooms };
   }
 
   private deleteRoom(session: Session, roomid: string): Effect[] {

@@ -22,7 +22,7 @@ async function main(): Promise<void> {
   });
   const expected = (process.env.SB_EXPECT_WORKERS ?? '').split(',').filter(Boolean).map(Number);
   // The hub is the store's only writer: sequencing and persistence in one place.
-  const store = createStore('sqlite', config.dataDir);
+  const store = createStore(config.store, config.dataDir);
   await store.migrate();
   // A cluster node's state is the replicated log's: a restarted hub replays it, and its
   // workers' sessions are closed (their clients reconnect) rather than restored.

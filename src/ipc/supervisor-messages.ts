@@ -27,6 +27,11 @@ export type ChildToSupervisor =
   /** The child is ready to serve (hub: listening; worker: linked to the hub). */
   | { type: 'ready' }
   /**
+   * A worker stops by itself (a stop signal sent to it alone): place no new client there, its
+   * clients are about to be told SHUTTING_DOWN.
+   */
+  | { type: 'stopping' }
+  /**
    * A worker's client session ended (the supervisor counts clients per worker), with the
    * `connId` its `conn` carried, if any (the supervisor counts connections per address).
    */

@@ -11,6 +11,11 @@ export const ErrorCode = {
   UNKNOWN_TYPE: 'UNKNOWN_TYPE',
   /** A field is missing or has the wrong type. */
   INVALID_FIELD: 'INVALID_FIELD',
+  /**
+   * A string in the message is not well-formed Unicode (a lone surrogate such as `"\ud800"`, or
+   * bytes that are not UTF-8): refused rather than stored or relayed altered (as U+FFFD).
+   */
+  INVALID_TEXT: 'INVALID_TEXT',
   /** The line exceeds `maxLineBytes`; the connection is closed. */
   LINE_TOO_LONG: 'LINE_TOO_LONG',
   /** The server holds `maxClients` connections (or its process cap); the connection is closed. */

@@ -1,3 +1,5 @@
+import { isUtf8 } from 'node:buffer';
+
 /**
  * Splits a byte stream into newline-terminated lines, bounded: a line longer than `maxLineBytes`
  * is reported as soon as the bound is passed, without buffering the rest of it. Knows nothing
@@ -12,9 +14,11 @@ export class LineSplitter {
 
   /**
    * Feeds one chunk. Calls `onLine` for each complete line (without the `\n`, a trailing `\r`
-   * removed). Returns false once a line has passed the bound; the splitter then stays closed.
+   * removed), with `utf8` false when its bytes were not valid UTF-8 (the decoded line then holds
+   * U+FFFD in their place). Returns false once a line has passed the bound; the splitter then
+   * stays closed.
    */
-  push(chunk: Buffer, onLine: (line: string) => void): boolean {
+  push(chunk: Buffer, onLine: (line: string, utf8: boolean) => void): boolean {
     if (this.overflowed) return false;
     let start = 0;
     for (;;) {
@@ -26,7 +30,10 @@ export class LineSplitter {
       this.pending = [];
       this.pendingBytes = 0;
       start = nl + 1;
-      onLine(decodeLine(line));
+      const end = line.length > 0 && line[line.length - 1] === 0x0d ? line.length - 1 : line.length;
+      const text = line.toString('utf8', 0, end);
+      // Only a line showing U+FFFD can have had bytes replaced; a client may send U+FFFD itself.
+      onLine(text, !text.includes('\uFFFD') || isUtf8(line.subarray(0, end)));
       if (this.overflowed) return false;
     }
     const rest = chunk.length - start;
@@ -50,9 +57,4 @@ export class LineSplitter {
     this.pendingBytes = 0;
     return false;
   }
-}
-
-function decodeLine(bytes: Buffer): string {
-  const end = bytes.length > 0 && bytes[bytes.length - 1] === 0x0d ? bytes.length - 1 : bytes.length;
-  return bytes.toString('utf8', 0, end);
 }

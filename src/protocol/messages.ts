@@ -47,8 +47,12 @@ export type ModerationClientMessage =
   | { type: 'disconnect'; identity: string; reason?: string }
   | { type: 'notice'; content: string };
 
-/** Connection upkeep, answered by the worker itself: `ping` gets `pong` (keeps `idleTimeoutMs` at bay). */
-export type SessionClientMessage = { type: 'ping' };
+/**
+ * Connection upkeep, answered by the worker itself: `ping` gets `pong` (keeps `idleTimeoutMs` at
+ * bay); `hello` declares the client's capabilities and makes the connection extended
+ * (src/protocol/capabilities.ts).
+ */
+export type SessionClientMessage = { type: 'ping' } | { type: 'hello'; capabilities: string[] };
 
 /**
  * Getting a dropped session back (docs/PROTOCOL.md, Reconnecting): `session` asks for this
@@ -148,4 +152,5 @@ export type ServerMessage =
   | { type: 'session'; token: string; graceMs: number }
   /** A `reclaim` succeeded: the identity and room the connection now has. */
   | { type: 'reclaimed'; identity: string; roomid: string }
-  | { type: 'pong' };
+  | { type: 'pong' }
+  | { type: 'hello'; capabilities: string[] };

@@ -2,6 +2,7 @@ import type { default as AjvClass, ValidateFunction } from 'ajv';
 import { ErrorCode } from './errors';
 import { exceedsJsonDepth } from './json-depth';
 import type { ClientMessage, ClientMessageType } from './messages';
+import { hasLoneSurrogate } from './text';
 
 export const MAX_REASON_LENGTH = 200;
 
@@ -65,6 +66,8 @@ const messageSchemas: Record<ClientMessageType, object> = {
   ping: object({}),
   session: object({}),
   reclaim: object({ token: str }),
+  // Capability names are short words; a client of a later version may list ones we do not know.
+  hello: object({ capabilities: { type: 'array', items: { type: 'string', maxLength: 64 }, maxItems: 32 } }),
 };
 
 /** Every request type a client may send, in the order of the schema table. */
@@ -91,9 +94,14 @@ function validatorFor(type: string): ValidateFunction | undefined {
   return validate;
 }
 
+/**
+ * A typed message, or a coded error. `type`: the message's `type` when the line got as far as
+ * naming one (a known or unknown type), so the caller can tell a core request from an extended
+ * one even when it is refused (src/protocol/capabilities.ts).
+ */
 export type ParseResult =
   | { ok: true; message: ClientMessage }
-  | { ok: false; code: ErrorCode; message: string };
+  | { ok: false; code: ErrorCode; message: string; type?: string };
 
 /** Bounds on a line's shape beyond its schema (the `maxJsonDepth` and `maxContentLength` settings). */
 export interface ParseLimits {
@@ -105,7 +113,12 @@ export interface ParseLimits {
 
 const UNLIMITED: ParseLimits = { maxJsonDepth: Infinity, maxContentLength: Infinity };
 
-export function parseClientLine(line: string, limits: ParseLimits = UNLIMITED): ParseResult {
+/**
+ * Validates one client line. `utf8`: false when the line's bytes were not valid UTF-8 (so the
+ * decoded text holds U+FFFD where the client sent something else): refused as `INVALID_TEXT`
+ * once the line is known to be a message, as is any string holding a lone surrogate.
+ */
+export function parseClientLine(line: string, limits: ParseLimits = UNLIMITED, utf8 = true): ParseResult {
   if (exceedsJsonDepth(line, limits.maxJsonDepth)) {
     return { ok: false, code: ErrorCode.TOO_DEEP, message: `arrays/objects nested deeper than ${limits.maxJsonDepth}` };
   }
@@ -124,17 +137,21 @@ export function parseClientLine(line: string, limits: ParseLimits = UNLIMITED): 
   }
   const validate = validatorFor(type);
   if (validate === undefined) {
-    return { ok: false, code: ErrorCode.UNKNOWN_TYPE, message: `unknown message type ${JSON.stringify(type.slice(0, 40))}` };
+    return { ok: false, code: ErrorCode.UNKNOWN_TYPE, message: `unknown message type ${JSON.stringify(type.slice(0, 40))}`, type };
   }
   if (!validate(value)) {
     const first = validate.errors?.[0];
     const where = first?.instancePath || (first?.params as { missingProperty?: string })?.missingProperty || '';
     const field = where.replace(/^\//, '');
-    return { ok: false, code: ErrorCode.INVALID_FIELD, message: `${type}: field "${field}" ${first?.message ?? 'is invalid'}` };
+    return { ok: false, code: ErrorCode.INVALID_FIELD, message: `${type}: field "${field}" ${first?.message ?? 'is invalid'}`, type };
+  }
+  if (!utf8) return { ok: false, code: ErrorCode.INVALID_TEXT, message: `${type}: the line is not valid UTF-8`, type };
+  if (hasLoneSurrogate(line, value)) {
+    return { ok: false, code: ErrorCode.INVALID_TEXT, message: `${type}: a string holds a lone surrogate (not well-formed Unicode)`, type };
   }
   const message = value as ClientMessage;
   if ((message.type === 'message' || message.type === 'dm' || message.type === 'notice') && longerThan(message.content, limits.maxContentLength)) {
-    return { ok: false, code: ErrorCode.CONTENT_TOO_LONG, message: `${type}: content longer than ${limits.maxContentLength} characters` };
+    return { ok: false, code: ErrorCode.CONTENT_TOO_LONG, message: `${type}: content longer than ${limits.maxContentLength} characters`, type };
   }
   return { ok: true, message };
 }

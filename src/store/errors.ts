@@ -20,6 +20,11 @@ export type StoreErrorCode =
   | 'STORE_NOT_A_STORE'
   /** The store was written by a newer Switchboard (a migration this build does not know). */
   | 'STORE_SCHEMA_TOO_NEW'
+  /**
+   * The implementation does not offer this operation: `backup(file)` on PostgreSQL, whose
+   * databases are backed up with PostgreSQL's own tools. The message says what to use.
+   */
+  | 'STORE_UNSUPPORTED'
   /** The store is closed, or was used before `migrate()`. */
   | 'STORE_NOT_OPEN'
   /** Anything else: a bug. */

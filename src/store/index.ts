@@ -4,6 +4,6 @@
  * Implementations (SqliteStore, ...) are reached through `createStore`, not imported.
  */
 export type { Account, DirectMessage, InboxEntry, PersistentRoom, RoomMessage, Store } from './store';
-export { createStore, type StoreKind } from './factory';
+export { createStore, storeKind, type StoreKind } from './factory';
 export { StoreError, isStoreError, type StoreErrorCode } from './errors';
 export { restoreBackup } from './sqlite-backup';

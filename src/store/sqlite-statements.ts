@@ -95,9 +95,13 @@ export function prepareStatements(db: Database) {
     listAdmins: db.prepare<[], { username: string }>('SELECT username FROM admins ORDER BY username'),
     listRooms: db.prepare<[], RoomRow>('SELECT roomid, owner, created_at FROM rooms ORDER BY roomid'),
 
+    // Idempotent by (roomid, seq) (see Store.appendRoomMessages): a key already held is
+    // skipped, and roomMessageIdAt tells a redelivery (same id) from a conflict.
     insertRoomMessage: db.prepare<[string, number, string, string, string | null, string, number, number]>(
-      'INSERT INTO room_messages (roomid, seq, id, identity, sender, content, ts, recalled) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      `INSERT INTO room_messages (roomid, seq, id, identity, sender, content, ts, recalled) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (roomid, seq) DO NOTHING`,
     ),
+    roomMessageIdAt: db.prepare<[string, number], { id: string }>('SELECT id FROM room_messages WHERE roomid = ? AND seq = ?'),
     lastRoomSeq: db.prepare<[string], { seq: number | null }>(
       'SELECT max(seq) AS seq FROM room_messages WHERE roomid = ?',
     ),

@@ -329,7 +329,10 @@ export class SqliteStore implements Store {
     this.statements = q;
     this.appendRoomTx = this.db.transaction((messages: RoomMessage[]) => {
       for (const m of messages) {
-        q.insertRoomMessage.run(m.roomid, m.seq, m.id, m.identity, m.sender ?? null, m.recalled ? '' : m.content, m.ts, m.recalled ? 1 : 0);
+        const { changes } = q.insertRoomMessage.run(m.roomid, m.seq, m.id, m.identity, m.sender ?? null, m.recalled ? '' : m.content, m.ts, m.recalled ? 1 : 0);
+        if (changes === 0 && q.roomMessageIdAt.get(m.roomid, m.seq)?.id !== m.id) {
+          throw new StoreError('STORE_CONFLICT', `${m.roomid} seq ${m.seq} is held by another message`);
+        }
       }
     });
     this.saveRulesTx = this.db.transaction((roomid: string, rules: RoomRules) => {

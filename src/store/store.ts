@@ -147,7 +147,13 @@ export interface Store {
   listAdmins(): Promise<string[]>;
 
   // Room history -----------------------------------------------------------------------
-  /** Stores a batch atomically (one transaction): all or none. */
+  /**
+   * Stores a batch atomically (one transaction): all or none. Idempotent by (roomid, seq), a
+   * requirement of every implementation: a message whose key is already held by the same
+   * message (same id) is skipped, so a batch delivered twice (a cluster's shared consumer
+   * redelivers after a crash) stores each message once and keeps any recall made since.
+   * A key held by a different message, or an id stored under another key, is STORE_CONFLICT.
+   */
   appendRoomMessages(messages: RoomMessage[]): Promise<void>;
   /** Highest stored seq of the room, 0 when none. */
   lastRoomSeq(roomid: string): Promise<number>;
@@ -204,6 +210,10 @@ export interface Store {
   blockedBy(username: string): Promise<string[]>;
 
   // Operations -------------------------------------------------------------------------
-  /** A consistent online copy of the whole store to `file`, while writes go on. */
+  /**
+   * A consistent online copy of the whole store to `file`, while writes go on. An
+   * implementation whose database has backup tools of its own (PostgreSQL: pg_dump) refuses
+   * with STORE_UNSUPPORTED and a message naming them.
+   */
   backup(file: string): Promise<void>;
 }

@@ -3,8 +3,8 @@ import os from 'node:os';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema';
 import type { ChildToSupervisor } from '../ipc/supervisor-messages';
-import { TlsAcceptor, readTlsFiles, type TlsCertInfo, type TlsMaterial } from '../net/tls';
-import { ErrorCode, errorLine } from '../protocol/errors';
+import { readTlsFiles, type TlsCertInfo, type TlsMaterial } from '../net/tls';
+import { ErrorCode } from '../protocol/errors';
 import { AddressLimit } from './address-limit';
 import { Backoff } from './backoff';
 import { Child } from './child';
@@ -31,20 +31,18 @@ export class Supervisor implements PlacementHost {
   private readonly perAddress: AddressLimit<Child>;
   /** The id each counted connection travels with (to its worker and back in 'session-closed'). */
   private readonly connIds = new WeakMap<net.Socket, number>();
+  /** Clients placed again after a failed hand-off: once each. */
+  private readonly replaced = new WeakSet<net.Socket>();
   private refusedSinceWarn = 0;
   private lastRefusalWarn = 0;
   /** The certificate pair workers handshake with (read at start, replaced on SIGHUP); null: no TLS. */
   private tls: TlsMaterial | null = null;
-  /** Handshakes only to tell a refused TLS client why (bounded: see refuse()). */
-  private readonly refusalTls: TlsAcceptor;
 
   constructor(
     private readonly config: Config,
     private readonly log: Logger,
   ) {
     this.perAddress = new AddressLimit(config.maxConnectionsPerAddress);
-    // A refused client gets less patience than one being served.
-    this.refusalTls = new TlsAcceptor(Math.min(config.tlsHandshakeTimeoutMs, REFUSAL_HANDSHAKE_MS));
     this.placement =
       config.placement === 'dedicated'
         ? new DedicatedPlacement(this, {
@@ -61,7 +59,6 @@ export class Supervisor implements PlacementHost {
     if (this.config.tlsPort !== null) {
       const { material, info } = readTlsFiles(this.config.tlsCert!, this.config.tlsKey!);
       this.tls = material;
-      this.refusalTls.setMaterial(material);
       this.logCertificate(info, 'TLS certificate loaded');
     }
     await claimDataDir(this.config.dataDir);
@@ -102,10 +99,18 @@ export class Supervisor implements PlacementHost {
     if (connId !== undefined) this.perAddress.placed(connId, worker);
     worker.handOff(socket, isTlsSocket(socket), connId, (err) => {
       if (!err) return;
-      this.log.warn({ err, workerId: worker.id }, 'hand-off failed; closing the client');
       worker.sessions--;
       this.clients--;
       if (connId !== undefined) this.perAddress.release(connId);
+      // The worker died between placement and hand-off (its exit not yet seen): the client has
+      // lost nothing yet, so it is placed again, once; a second failure closes it.
+      if (!this.stopping && !this.replaced.has(socket) && !socket.destroyed) {
+        this.replaced.add(socket);
+        this.log.warn({ err, workerId: worker.id }, 'hand-off failed; placing the client again');
+        this.admit(socket);
+        return;
+      }
+      this.log.warn({ err, workerId: worker.id }, 'hand-off failed; closing the client');
       socket.destroy();
     });
   }
@@ -129,7 +134,6 @@ export class Supervisor implements PlacementHost {
       return;
     }
     this.tls = loaded.material;
-    this.refusalTls.setMaterial(loaded.material);
     const workers = this.placement.workers();
     for (const w of workers) w.send({ type: 'reload-tls', ...loaded.material });
     this.logCertificate(loaded.info, 'TLS certificate reloaded; new connections use it', { workers: workers.length });
@@ -156,7 +160,6 @@ export class Supervisor implements PlacementHost {
       this.hub.send({ type: 'shutdown' });
       await waitOrKill([this.hub], deadline);
     }
-    this.refusalTls.destroyPending();
     this.log.info('stopped');
   }
 
@@ -182,22 +185,17 @@ export class Supervisor implements PlacementHost {
   }
 
   /**
-   * Refuses a client the supervisor will not place: one error line, then close. A TLS client
-   * can only read that line after a handshake, which the supervisor does for refusals alone and
-   * at most MAX_TLS_REFUSALS at a time: under a connect flood the rest are just closed, so
-   * refusing never costs the supervisor more than a few handshakes' CPU.
+   * Refuses a client the supervisor will not place: the connection is closed, without a line.
+   * The client has said nothing yet, so it is a core client (src/protocol/capabilities.ts),
+   * which must receive no `error` line; TLS clients are not even handshaken, so a refusal costs
+   * the supervisor no crypto under a connect flood. The reason is logged by the caller or here.
    */
   private refuse(socket: net.Socket, code: ErrorCode, reason: string): void {
-    if (!isTlsSocket(socket)) return endWith(socket, code, reason);
-    if (this.refusalTls.pendingCount >= MAX_TLS_REFUSALS) {
-      socket.destroy();
-      return;
-    }
-    this.refusalTls.accept(
-      socket,
-      (secure) => endWith(secure, code, reason),
-      () => {},
-    );
+    this.log.debug({ code, reason, remote: socket.remoteAddress }, 'refused a connection');
+    // Bytes it sent meanwhile (a hello) are discarded unread, so the close is a clean FIN, not a reset.
+    socket.resume();
+    socket.end();
+    setTimeout(() => socket.destroy(), 1000).unref();
   }
 
   /** A connect flood from one address must not flood the log too: one line per 10 s at most. */
@@ -235,6 +233,10 @@ export class Supervisor implements PlacementHost {
       } else {
         this.placement.onReady(child);
       }
+    } else if (msg.type === 'stopping') {
+      // Not ready any more: placement passes it over while it says goodbye to its clients.
+      child.ready = false;
+      this.log.warn({ workerId: child.id, childPid: child.pid }, 'worker stopping by itself; no new clients for it');
     } else if (msg.type === 'session-closed') {
       if (typeof msg.connId === 'number') this.perAddress.release(msg.connId);
       if (child.sessions > 0) {
@@ -244,16 +246,6 @@ export class Supervisor implements PlacementHost {
     }
   }
 }
-
-/** Sends the refusal's one line and closes; the socket goes for good a second later at most. */
-function endWith(socket: net.Socket, code: ErrorCode, reason: string): void {
-  socket.end(errorLine(code, reason));
-  setTimeout(() => socket.destroy(), 1000).unref();
-}
-
-/** TLS handshakes the supervisor runs at once only to send a refusal (see Supervisor.refuse). */
-const MAX_TLS_REFUSALS = 16;
-const REFUSAL_HANDSHAKE_MS = 3000;
 
 async function waitOrKill(children: Child[], deadline: number): Promise<void> {
   const timeout = new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), Math.max(0, deadline - Date.now())).unref());

@@ -45,6 +45,11 @@ export class ClientSession {
   resumeHash: string | null = null;
   /** The socket is gone; the session lingers until the hub has been told. */
   closed = false;
+  /**
+   * The client declared itself extended (`hello`, or any non-core type): it gets every message.
+   * Until then it gets only the seed-004 types (src/protocol/capabilities.ts).
+   */
+  extended = false;
   /** The supervisor's id of this connection (per-address accounting), reported when it ends. */
   connId: number | undefined = undefined;
   /** This connection's message rate (`rateLimit`, `rateBurst`); the worker consults it per line. */
@@ -73,7 +78,7 @@ export class ClientSession {
     private readonly socket: net.Socket,
     private readonly limits: SessionLimits,
     private readonly batcher: WriteBatcher,
-    onLine: (session: ClientSession, line: string) => void,
+    onLine: (session: ClientSession, line: string, utf8: boolean) => void,
     onClose: (session: ClientSession) => void,
   ) {
     this.splitter = new LineSplitter(limits.maxLineBytes);
@@ -86,9 +91,9 @@ export class ClientSession {
     this.onData = (chunk: Buffer) => {
       this.lastReceivedAt = Date.now();
       let lines = 0;
-      const ok = this.splitter.push(chunk, (line) => {
+      const ok = this.splitter.push(chunk, (line, utf8) => {
         lines++;
-        if (line.length > 0 && !this.closed && !this.ending) onLine(this, line);
+        if (line.length > 0 && !this.closed && !this.ending) onLine(this, line, utf8);
       });
       if (!ok) return this.disconnect(ErrorCode.LINE_TOO_LONG, `line longer than ${limits.maxLineBytes} bytes`);
       this.watchLine(lines > 0);
@@ -160,13 +165,17 @@ export class ClientSession {
     this.disconnect(ErrorCode.SLOW_CONSUMER, `slow consumer: more than ${this.limits.maxOutboundBytes} bytes waiting to be read`);
   }
 
-  /** Tells the client why, then closes once that is written. */
+  /**
+   * Tells an extended client why, then closes once that is written. A core client gets no line
+   * it would not know, just the close; the reason is logged when the socket closes (`closedBy`).
+   */
   disconnect(code: ErrorCode, reason: string): void {
     if (this.socket.destroyed || this.ending) return;
     this.ending = true;
     this.closedBy = code;
     this.stopTimers();
-    this.socket.end(errorLine(code, reason));
+    if (this.extended) this.socket.end(errorLine(code, reason));
+    else this.socket.end();
     this.socket.pause();
     // A client that does not read its last line does not hold the socket open.
     setTimeout(() => this.socket.destroy(), 2000).unref();

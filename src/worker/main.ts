@@ -58,6 +58,7 @@ function main(): void {
   };
   leaveStopSignalsToSupervisor(config.shutdownTimeoutMs, (signal) => {
     log.warn({ signal }, 'stop signal to this worker alone; stopping it');
+    process.send?.({ type: 'stopping' });
     stop();
   });
   // The supervisor is gone: our clients cannot be supervised any more; close them and go.

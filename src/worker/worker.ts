@@ -13,9 +13,11 @@ import {
 } from '../ipc/hub-link-messages';
 import { hubSocketPath } from '../ipc/paths';
 import { WriteBatcher } from '../net/write-batcher';
+import { HELLO_REPLY_LINE, coreServerLines, isCoreClientType } from '../protocol/capabilities';
 import { ErrorCode, errorLine } from '../protocol/errors';
+import type { ClientMessage, CoreControlRequest } from '../protocol/messages';
 import { foldName } from '../protocol/rules';
-import { parseClientLine, type ParseLimits } from '../protocol/validate';
+import { parseClientLine, type ParseLimits, type ParseResult } from '../protocol/validate';
 import { ClientSession } from './client-session';
 import { HubLink } from './hub-link';
 
@@ -88,7 +90,7 @@ export class Worker {
       socket,
       this.config,
       this.batcher,
-      (s, line) => this.onClientLine(s, line),
+      (s, line, utf8) => this.onClientLine(s, line, utf8),
       (s) => this.onClientClosed(s),
     );
     session.connId = connId;
@@ -116,17 +118,31 @@ export class Worker {
     return { workerId: this.workerId, sessions };
   }
 
-  private onClientLine(session: ClientSession, line: string): void {
+  private onClientLine(session: ClientSession, line: string, utf8: boolean): void {
     try {
-      this.forwardClientLine(session, line);
+      this.forwardClientLine(session, line, utf8);
     } catch (err) {
       // One bad line must never take down the other clients of this process.
       this.log.error({ err, sessionId: session.id }, 'failed to handle a client line');
-      session.send(errorLine(ErrorCode.INTERNAL_ERROR, 'the server could not handle this request'));
+      this.refuse(session, ErrorCode.INTERNAL_ERROR, 'the server could not handle this request');
     }
   }
 
-  private forwardClientLine(session: ClientSession, line: string): void {
+  /**
+   * Answers a line the worker itself refuses: an `error` for an extended client; nothing for a
+   * core one (seed 004 has no error message), whose dropped line is logged instead.
+   */
+  private refuse(session: ClientSession, code: ErrorCode, message: string): void {
+    if (session.extended) {
+      session.send(errorLine(code, message));
+      return;
+    }
+    // Rate-limited lines come in floods (until FLOODING closes the client): not worth a line each.
+    const level = code === ErrorCode.RATE_LIMITED ? 'debug' : 'info';
+    this.log[level]({ sessionId: session.id, identity: session.view?.identity, code, reason: message }, 'dropped a line of a core client (not answered)');
+  }
+
+  private forwardClientLine(session: ClientSession, line: string, utf8: boolean): void {
     // Before any parsing: a refused line costs a token check, not a JSON.parse.
     const verdict = session.rate.check(Date.now());
     if (verdict === 'flooding') {
@@ -135,23 +151,40 @@ export class Worker {
       return;
     }
     if (verdict === 'limited') {
-      session.send(errorLine(ErrorCode.RATE_LIMITED, `over ${this.config.rateLimit} messages a second; message dropped`));
+      this.refuse(session, ErrorCode.RATE_LIMITED, `over ${this.config.rateLimit} messages a second; message dropped`);
       return;
     }
-    const parsed = parseClientLine(line, this.parseLimits);
-    if (!parsed.ok) {
-      session.send(errorLine(parsed.code, parsed.message));
-      return;
-    }
+    const parsed = parseClientLine(line, this.parseLimits, utf8);
+    // Any type beyond seed 004, even one refused or unknown, is the client speaking extended.
+    const type = parsed.ok ? parsed.message.type : parsed.type;
+    if (type !== undefined && !session.extended && !isCoreClientType(type)) session.extended = true;
+    if (!parsed.ok) return this.refuseLine(session, parsed);
     session.noteValidMessage();
     const msg = parsed.message;
-    // Keepalive is the session's business: answered here, the hub never sees it.
-    if (msg.type === 'ping') {
-      session.send(PONG_LINE);
-      return;
-    }
+    // Keepalive and capabilities are the session's business: answered here, the hub never sees them.
+    if (msg.type === 'ping') return session.send(PONG_LINE);
+    if (msg.type === 'hello') return session.send(HELLO_REPLY_LINE);
+    this.toHub(session, msg);
+  }
+
+  private toHub(session: ClientSession, msg: Exclude<ClientMessage, { type: 'ping' | 'hello' }>): void {
     const frame = msg.type === 'message' ? encodeChat(session.id, msg.content) : encodeRequest(session.id, msg);
-    if (!this.hub.send(frame)) session.send(errorLine(ErrorCode.BUSY, 'server is recovering; request dropped, try again'));
+    if (!this.hub.send(frame)) this.refuse(session, ErrorCode.BUSY, 'server is recovering; request dropped, try again');
+  }
+
+  /**
+   * A refused line. A core client's core request whose name field is unusable (wrong type,
+   * ill-formed text) is answered the seed way: the hub gets it with that name empty, which no
+   * room or identity can be, and replies with its "no change" answer (newidentity with
+   * former == identity, roomchange with former == roomid, the roomlist without the room, empty
+   * roomcontents), in order with the client's other requests. Anything else is dropped.
+   */
+  private refuseLine(session: ClientSession, refused: Extract<ParseResult, { ok: false }>): void {
+    if (!session.extended) {
+      const noChange = seedRefusal(refused.type);
+      if (noChange) return this.toHub(session, noChange);
+    }
+    this.refuse(session, refused.code, refused.message);
   }
 
   private onClientClosed(session: ClientSession): void {
@@ -177,9 +210,17 @@ export class Worker {
         for (const s of members) s.send(s.blocked.size === 0 ? msg.lines : withoutBlocked(msg, s.blocked), true);
         return;
       }
-      case Kind.TO_SESSIONS:
-        for (const id of msg.ids) this.sessions.get(id)?.send(msg.line);
+      case Kind.TO_SESSIONS: {
+        // Worked out once per frame, and only when a core client is among the targets.
+        let core: Buffer | null = null;
+        for (const id of msg.ids) {
+          const s = this.sessions.get(id);
+          if (!s) continue;
+          if (s.extended) s.send(msg.line);
+          else if ((core ??= coreServerLines(msg.line)).length > 0) s.send(core);
+        }
         return;
+      }
       case Kind.STATE: {
         const session = this.sessions.get(msg.id);
         if (!session) return;
@@ -215,6 +256,24 @@ export class Worker {
     if (!members) return;
     members.delete(session);
     if (members.size === 0) this.rooms.delete(roomid);
+  }
+}
+
+/**
+ * The request whose hub answer is the seed-004 refusal of a core request of `type` (see
+ * Worker.refuseLine); null for `message`, `list`, `quit` and lines of no known type.
+ */
+function seedRefusal(type: string | undefined): CoreControlRequest | null {
+  switch (type) {
+    case 'identitychange':
+      return { type, identity: '' };
+    case 'join':
+    case 'who':
+    case 'createroom':
+    case 'delete':
+      return { type, roomid: '' };
+    default:
+      return null;
   }
 }
 

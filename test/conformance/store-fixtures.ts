@@ -13,8 +13,12 @@ export interface StoreUnderTest {
   store: Store;
   /** A new instance on the same data. Called after `store.close()`. */
   reopen(): Promise<Store>;
-  /** A new instance on the data of the backup that `store.backup(file)` wrote to `file`. */
-  openBackup(file: string): Promise<Store>;
+  /**
+   * A new instance on the data of the backup that `store.backup(file)` wrote to `file`.
+   * Absent: the implementation writes no backup files (its database has backup tools of its
+   * own), and `backup` must refuse with STORE_UNSUPPORTED.
+   */
+  openBackup?: (file: string) => Promise<Store>;
   cleanup(): Promise<void>;
 }
 

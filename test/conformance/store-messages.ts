@@ -42,6 +42,19 @@ export function messageTests(withStore: WithStore): void {
         assert.deepEqual(seqs(await store.roomSince('den', 0, 10)), [1, 2]);
       }));
 
+    test('a batch appended again stores each message once (a redelivery) and keeps a recall made since', () =>
+      withStore(async (store) => {
+        const batch = roomMessages('den', 1, 3);
+        await store.appendRoomMessages(batch);
+        await store.recallRoomMessage('den#2');
+        await store.appendRoomMessages(batch);
+        await store.appendRoomMessages([...batch.slice(1), roomMessage('den', 4)]);
+        await store.appendRoomMessages([roomMessage('hall', 1), roomMessage('hall', 1)]);
+        assert.deepEqual(ids(await store.roomSince('den', 0, 10)), ['den#1', 'den#2', 'den#3', 'den#4']);
+        assert.deepEqual(await store.getRoomMessage('den#2'), { ...roomMessage('den', 2), content: '', recalled: true });
+        assert.deepEqual(await store.lastRoomSeqs(), new Map([['den', 4], ['hall', 1]]));
+      }));
+
     test('roomHistory pages backwards from the newest, each page oldest first', () =>
       withStore(async (store) => {
         await store.appendRoomMessages(roomMessages('den', 1, 10));

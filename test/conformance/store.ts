@@ -89,13 +89,19 @@ export function storeConformance(name: string, make: () => Promise<StoreUnderTes
           await rejectsWith(store.appendRoomMessages([roomMessage('den', 1)]), 'STORE_NOT_OPEN');
         }));
 
-      test('backup writes a store that a new instance opens with the same data', () =>
+      test('backup writes a store that a new instance opens with the same data (or is refused as unsupported)', () =>
         withStore(async (store, sut, opened) => {
           await populate(store);
           const before = await snapshot(store);
           const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-store-backup-'));
           try {
             const file = path.join(dir, 'copy.db');
+            if (!sut.openBackup) {
+              await rejectsWith(store.backup(file), 'STORE_UNSUPPORTED');
+              assert.deepEqual(fs.readdirSync(dir), [], 'no file written');
+              assert.deepEqual(await snapshot(store), before, 'the store goes on');
+              return;
+            }
             await store.backup(file);
             await store.appendRoomMessages([roomMessage('den', 4)]);
             const copy = await sut.openBackup(file);

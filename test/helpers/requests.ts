@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
-import { TestClient, type Msg } from './client';
+import { TestClient, type ConnectOptions, type Msg } from './client';
 
 /** Request/reply helpers for tests that speak the protocol as a client would. */
 
@@ -27,29 +27,30 @@ export function expectFields(m: Msg, expected: Record<string, unknown>, what = '
 }
 
 /** Sends `msg`; resolves with the first later message that is an `error` or matches. */
-export async function ask(c: TestClient, msg: object, match: (m: Msg) => boolean, timeoutMs = 5000): Promise<Msg> {
+export async function ask(c: TestClient, msg: object | string, match: (m: Msg) => boolean, timeoutMs = 5000): Promise<Msg> {
   const earlier = new Set(c.received);
   c.send(msg);
   return c.waitFor((m) => !earlier.has(m) && (m.type === 'error' || match(m)), timeoutMs);
 }
 
 /** `msg` is answered with a message of `type` (matching `match`), not an error. */
-export async function ok(c: TestClient, msg: object, type: string, match: (m: Msg) => boolean = () => true, timeoutMs = 5000): Promise<Msg> {
+export async function ok(c: TestClient, msg: object | string, type: string, match: (m: Msg) => boolean = () => true, timeoutMs = 5000): Promise<Msg> {
   const m = await ask(c, msg, (x) => x.type === type && match(x), timeoutMs);
   assert.equal(m.type, type, `${JSON.stringify(msg)} answered with ${JSON.stringify(m)}`);
   return m;
 }
 
 /** `msg` is answered with error `code`; `success` names the reply an accepted request would get. */
-export async function refused(c: TestClient, msg: object, code: string, success: string[] = []): Promise<Msg> {
+export async function refused(c: TestClient, msg: object | string, code: string, success: string[] = []): Promise<Msg> {
   const m = await ask(c, msg, (x) => success.includes(x.type));
   expectFields(m, { type: 'error', code }, `${JSON.stringify(msg)}: `);
   assert.equal(typeof m.message, 'string');
   return m;
 }
 
-export async function welcomed(port: number, timeoutMs = 5000): Promise<Conn> {
-  const c = await TestClient.connect(port);
+/** Connects and consumes the welcome; `opts.core`: a pure seed-004 client (see TestClient). */
+export async function welcomed(port: number, timeoutMs = 5000, opts: ConnectOptions = {}): Promise<Conn> {
+  const c = await TestClient.connect(port, opts);
   try {
     const hello = await c.next(timeoutMs);
     assert.equal(hello.type, 'newidentity', `welcome starts with newidentity: ${JSON.stringify(hello)}`);

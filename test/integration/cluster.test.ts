@@ -170,3 +170,26 @@ test('kill -9 of a node: its clients leave on the other nodes within the heartbe
     assert.deepEqual(ids, [a.id]);
   }
 });
+
+test('a cluster node that cannot reach NATS refuses to start, saying so, within the connect timeout', async () => {
+  await assert.rejects(
+    startServer({ args: ['--cluster', 'nats://127.0.0.1:1', '--cluster-connect-timeout-ms', '500', '--workers', '1'] }),
+    (err: Error) => {
+      assert.match(err.message, /exited with 1 before listening/);
+      assert.match(err.message, /cannot reach the cluster's NATS servers \(nats:\/\/127\.0\.0\.1:1\) within 500 ms/);
+      return true;
+    },
+  );
+});
+
+test('a cluster with a PostgreSQL store is refused at configuration, with why', async () => {
+  const { loadConfig, ConfigError } = await import('../../src/config/load');
+  assert.throws(() => loadConfig({ argv: ['--cluster', 'nats://127.0.0.1:4222', '--store', 'postgres://sb@127.0.0.1:5432/sb'], env: {}, cwd: '/srv' }), (err: Error) => {
+    assert.ok(err instanceof ConfigError);
+    assert.match(err.message, /cluster with a PostgreSQL store is not built yet/);
+    return true;
+  });
+  assert.throws(() => loadConfig({ argv: ['--cluster', '127.0.0.1:4222'], env: {}, cwd: '/srv' }), /cluster: "127\.0\.0\.1:4222" is not nats:\/\/HOST:PORT/);
+  const config = loadConfig({ argv: ['--cluster', 'nats://127.0.0.1:4222'], env: {}, cwd: '/srv' });
+  assert.match(config.nodeId!, /^[A-Za-z0-9_-]+-[0-9a-f]{6}$/, 'a default node id: host name and 6 hex digits');
+});

@@ -98,6 +98,11 @@ describe('signals to one child alone', () => {
       assert.ok(ofVictim.length > 0 && others.length > 0, `clients on both workers: ${JSON.stringify(holders)}`);
 
       process.kill(victim, 'SIGTERM');
+      // While it says goodbye, new clients go to the other worker.
+      await server.waitForLog((l) => l.msg === 'worker stopping by itself; no new clients for it' && l.childPid === victim);
+      const during = await extendedClient(server.port);
+      clients.push(during);
+      assert.deepEqual(proc.pidsHoldingTcpConnection(server.port, during.localPort, workers), [workers[1]], 'placed on the worker that stays');
       for (const c of ofVictim) await assertToldShuttingDown(c);
       await until('the worker that got SIGTERM exits', () => !proc.isAlive(victim), SHUTDOWN_MS + 2000);
       await server.waitForLog((l) => l.msg === 'stop signal to this worker alone; stopping it' && l.pid === victim);

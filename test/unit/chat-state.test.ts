@@ -91,9 +91,27 @@ describe('ChatState', () => {
     assert.deepEqual(box.get('w:1'), [{ type: 'roomlist', rooms: [{ roomid: 'MainHall', count: 2 }, { roomid: 'jokes', count: 0 }] }]);
     assert.equal(state.roomOf('w:1'), 'MainHall');
     assert.deepEqual(state.roomContents('jokes'), { type: 'roomcontents', roomid: 'jokes', identities: [], owner: 'guest1' });
+    // Refused: the list without the room asked for, though it exists (seed clients judge by it).
     const dup = inboxes(state.request('w:2', { type: 'createroom', roomid: 'jokes' }));
-    assert.deepEqual(dup.get('w:2'), [{ type: 'roomlist', rooms: [{ roomid: 'MainHall', count: 2 }, { roomid: 'jokes', count: 0 }] }]);
+    assert.deepEqual(dup.get('w:2'), [{ type: 'roomlist', rooms: [{ roomid: 'MainHall', count: 2 }] }]);
     assert.equal(state.roomContents('jokes').type === 'roomcontents' && (state.roomContents('jokes') as { owner: string }).owner, 'guest1');
+  });
+
+  test('every refused createroom is answered with the list without the requested room', () => {
+    const state = new ChatState({ maxRoomsPerOwner: 1 });
+    state.connect('w:1');
+    state.connect('w:2');
+    state.request('w:1', { type: 'createroom', roomid: 'jokes' });
+    const listed = (key: string, roomid: string): string[][] => {
+      const box = inboxes(state.request(key, { type: 'createroom', roomid }));
+      return box.get(key)!.map((m) => (m.type === 'roomlist' ? m.rooms.map((r) => r.roomid) : [m.type]));
+    };
+    assert.deepEqual(listed('w:2', 'jokes'), [['MainHall']], 'an existing room');
+    assert.deepEqual(listed('w:2', 'MainHall'), [['jokes']], 'MainHall');
+    assert.deepEqual(listed('w:2', 'x!'), [['MainHall', 'jokes']], 'an invalid name');
+    // Over maxRoomsPerOwner: the same refusal, then the error for extended clients.
+    assert.deepEqual(listed('w:1', 'puns'), [['MainHall', 'jokes'], ['error']], 'over the cap');
+    assert.deepEqual(listed('w:1', 'jokes'), [['MainHall']], 'its own room again');
   });
 
   test('delete: owner only, members moved to MainHall as if they joined it', () => {

@@ -35,6 +35,11 @@ async function scriptedServer(reply: (line: Line, send: (m: object) => void, soc
       while ((nl = buffer.indexOf('\n')) !== -1) {
         const line = JSON.parse(buffer.slice(0, nl)) as Line;
         buffer = buffer.slice(nl + 1);
+        // The client's capability declaration, answered as Switchboard does; not recorded.
+        if (line.type === 'hello') {
+          send({ type: 'hello', capabilities: ['extended'] });
+          continue;
+        }
         received[index]!.push(line);
         if (line.type === 'quit') {
           send({ type: 'roomchange', identity: 'guest1', former: 'MainHall', roomid: '' });

@@ -19,6 +19,9 @@ interface Peer {
   send(message: object | string): void;
 }
 
+/** The client's first line on every connection: it reads every message type (docs/PROTOCOL.md). */
+const HELLO = '{"type":"hello","capabilities":["extended"]}';
+
 const WELCOME = [
   { type: 'newidentity', former: '', identity: 'guest1' },
   { type: 'roomchange', identity: 'guest1', former: '', roomid: 'MainHall' },
@@ -38,6 +41,8 @@ async function scriptedPeer(
   onConnect: (peer: Peer) => void = () => undefined,
 ) {
   const received: string[] = [];
+  /** The connections (by index) whose client sent the `hello` declaration, in order. */
+  const hellos: number[] = [];
   const events: string[] = [];
   let connections = 0;
   const server = net.createServer((socket) => {
@@ -54,6 +59,12 @@ async function scriptedPeer(
         const line = buffer.slice(0, nl);
         buffer = buffer.slice(nl + 1);
         if (line === '{"type":"session"}') continue;
+        // As Switchboard does: the client's declaration is answered, and kept apart from the rest.
+        if (line === HELLO) {
+          hellos.push(peer.index);
+          peer.send({ type: 'hello', capabilities: ['extended'] });
+          continue;
+        }
         received.push(line);
         events.push('recv ' + line);
         onLine(JSON.parse(line), peer);
@@ -71,6 +82,7 @@ async function scriptedPeer(
   return {
     target: typeof address === 'string' ? ['--unix', address] : [`127.0.0.1:${address.port}`],
     received,
+    hellos,
     events,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
@@ -152,6 +164,7 @@ test('over a Unix socket: waits for the welcome, sends in order, quits at end of
       'guest1 leaves MainHall',
       'Disconnected by server',
     ]);
+    assert.deepEqual(peer.hellos, [1], 'hello first');
     assert.deepEqual(peer.events, [
       'welcome',
       'recv {"type":"message","content":"one"}',
@@ -161,6 +174,23 @@ test('over a Unix socket: waits for the welcome, sends in order, quits at end of
   } finally {
     await peer.close();
     fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a server that closes before its welcome: the client says it may be full or refusing us', async () => {
+  // Switchboard refuses at admission (full, too many connections from one address, stopping)
+  // with a plain close: the client has not declared itself extended yet.
+  const server = net.createServer((socket) => socket.end());
+  await new Promise<void>((resolve) => server.listen({ port: 0, host: '127.0.0.1' }, resolve));
+  try {
+    const r = await client([`127.0.0.1:${(server.address() as net.AddressInfo).port}`, '--no-reconnect'], 'hi\n', { keepOpen: true });
+    assert.equal(r.code, 2);
+    assert.deepEqual(r.lines, [
+      'Disconnected by server before its welcome: it may be full, have too many connections from this address, or be shutting down',
+    ]);
+  } finally {
+    // Not awaited: its callback may never come once every connection is gone (the loop empties).
+    server.close();
   }
 });
 

@@ -257,6 +257,8 @@ export function replyMatcher(sent: ClientMessage, me: string): ((reply: ServerMe
       return or((r) => r.type === 'notice' && r.from === me);
     case 'reclaim':
       return or((r) => r.type === 'reclaimed');
+    case 'hello':
+      return or((r) => r.type === 'hello');
     case 'ack':
     case 'quit':
     // Not waited for: a server without the reconnection extension may say nothing.

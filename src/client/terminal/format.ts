@@ -120,6 +120,9 @@ function formatMessage(message: ServerMessage, state: ViewState, target: string,
     case 'disconnected':
     case 'notice':
       return formatModeration(message, state.identity);
+    case 'hello':
+      // The answer to the hello we send on connecting: nothing for the user.
+      return [];
   }
 }
 
@@ -152,21 +155,32 @@ export function promptFor(state: ViewState): string {
   return `[${sanitize(state.room)}] ${sanitize(state.identity)}> `;
 }
 
-/** The line shown when the server closes the connection. */
-export function formatDisconnect(lastEvent: ServerEvent | null): string {
+/**
+ * What a server that closes before its first line means: it refuses the connection at
+ * admission, which it does without a word (a client has not declared itself yet then).
+ */
+export const REFUSED_AT_CONNECT =
+  'Disconnected by server before its welcome: it may be full, have too many connections from this address, or be shutting down';
+
+/**
+ * The line shown when the server closes the connection.
+ *
+ * @param welcomed the server had started its welcome on this connection
+ */
+export function formatDisconnect(lastEvent: ServerEvent | null, welcomed = true): string {
   if (lastEvent && lastEvent.kind === 'known' && lastEvent.message.type === 'error') {
     const { code, message } = lastEvent.message;
     return `Disconnected by server: ${sanitize(message)} (${sanitize(code)})`;
   }
-  return 'Disconnected by server';
+  return lastEvent === null && !welcomed ? REFUSED_AT_CONNECT : 'Disconnected by server';
 }
 
 /** Seconds for the user, e.g. `0.3s`. */
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)}s`;
 
 /** The line shown when the connection is gone and a reconnection is scheduled. */
-export function formatReconnecting(lastEvent: ServerEvent | null, delayMs: number): string {
-  const why = formatDisconnect(lastEvent);
+export function formatReconnecting(lastEvent: ServerEvent | null, delayMs: number, welcomed = true): string {
+  const why = formatDisconnect(lastEvent, welcomed);
   const head = why === 'Disconnected by server' ? 'Connection lost' : why;
   return `${head}; reconnecting in ${seconds(delayMs)}…`;
 }

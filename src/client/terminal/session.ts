@@ -98,7 +98,7 @@ class Session {
         line: (event) => this.onServerLine(event),
         closed: (error) => this.onClosed(error),
         retrying: (delay, failed) =>
-          this.show(failed ? formatRetry(failed, delay) : formatReconnecting(this.lastEvent, delay)),
+          this.show(failed ? formatRetry(failed, delay) : formatReconnecting(this.lastEvent, delay, this.state.welcomed)),
       },
       options.maxLineBytes,
     );
@@ -263,6 +263,8 @@ class Session {
   // --- server side -----------------------------------------------------------------------
 
   private onOpened(count: number): void {
+    // First of all: we read every message type, not only seed 004's (docs/PROTOCOL.md).
+    this.send({ type: 'hello', capabilities: ['extended'] });
     this.connections = count;
     this.reconnecting = false;
     this.state = initialViewState;
@@ -370,7 +372,7 @@ class Session {
     for (const name of ['welcome', 'ack']) this.timers.clear(name);
     this.awaiting.cancel();
 
-    let line = formatDisconnect(this.lastEvent);
+    let line = formatDisconnect(this.lastEvent, this.state.welcomed);
     const code = (error as NodeJS.ErrnoException | null)?.code;
     if (error && line === 'Disconnected by server') line += ` (${code ?? error.message})`;
     const nothingToSend = this.inputEnded && !this.queue.some((item) => item !== END_OF_INPUT);

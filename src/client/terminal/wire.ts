@@ -101,6 +101,8 @@ export type ServerMessage =
   | { type: 'session'; token: string; graceMs: number }
   /** A `reclaim` succeeded: the identity and room we have now. */
   | { type: 'reclaimed'; identity: string; roomid: string }
+  /** The answer to our `hello`: the capabilities the server grants this connection. */
+  | { type: 'hello'; capabilities: string[] }
   | ModerationMessage;
 
 /** The client → server messages. */
@@ -141,7 +143,9 @@ export type ClientMessage =
   | { type: 'disconnect'; identity: string; reason?: string }
   | { type: 'notice'; content: string }
   | { type: 'session' }
-  | { type: 'reclaim'; token: string };
+  | { type: 'reclaim'; token: string }
+  /** Declares this client extended: sent first on every connection (docs/PROTOCOL.md). */
+  | { type: 'hello'; capabilities: string[] };
 
 /**
  * One line received from the server, classified:
@@ -293,6 +297,8 @@ function toServerMessage(o: Fields): ServerMessage | null {
       return isString(o.token) && isCount(o.graceMs) ? { type: 'session', token: o.token, graceMs: o.graceMs } : null;
     case 'reclaimed':
       return isString(o.identity) && isString(o.roomid) ? { type: 'reclaimed', identity: o.identity, roomid: o.roomid } : null;
+    case 'hello':
+      return isStrings(o.capabilities) ? { type: 'hello', capabilities: o.capabilities } : null;
     default:
       return toModerationMessage(o);
   }
