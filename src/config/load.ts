@@ -1,6 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import Ajv from 'ajv';
+import { parseClusterServers } from '../cluster/servers';
 import { closest, expectation, shown, type SettingSchema } from './describe';
 import { ConfigError } from './errors';
 import { ConfigSchema, type Config, type ConfigKey } from './schema';
@@ -72,11 +75,36 @@ export function loadConfig({ argv, env, cwd }: LoadInput): Config {
   if (merged.tlsPort !== null && (!merged.tlsCert || !merged.tlsKey)) {
     throw new ConfigError('invalid configuration: tlsPort needs tlsCert and tlsKey');
   }
+  if (merged.cluster) {
+    try {
+      parseClusterServers(merged.cluster as string);
+    } catch (err) {
+      throw new ConfigError(`invalid configuration: cluster: ${(err as Error).message} (expected nats://H1:P1,nats://H2:P2,...)`);
+    }
+    // Each node keeps its own copy of the history, rebuilt from the log (docs/CLUSTER.md). A
+    // shared PostgreSQL store needs one writer in log order (a shared durable consumer), not
+    // built yet: every node writing and clearing one shared history would race.
+    if (merged.store !== 'sqlite') {
+      throw new ConfigError('invalid configuration: cluster with a PostgreSQL store is not built yet (its single history writer is the next slice, docs/CLUSTER.md); a cluster node keeps its own SQLite copy of the history: leave store at "sqlite"');
+    }
+  }
   const config = merged as Record<ConfigKey, unknown>;
+  // Fixed here, once: the supervisor hands this config to its children, so all of them agree.
+  config.nodeId ??= defaultNodeId();
   config.dataDir = path.resolve(cwd, config.dataDir as string);
   for (const key of ['tlsCert', 'tlsKey'] as const) if (config[key]) config[key] = path.resolve(cwd, config[key] as string);
   if (config.unixSocket) config.unixSocket = path.resolve(cwd, config.unixSocket as string);
   return Object.freeze(config) as unknown as Config;
+}
+
+/**
+ * The host name (characters outside [A-Za-z0-9_-] made '-', at most 57 of them) and 6 random
+ * hex digits: a new node id at each start, so a restarted server never takes its former
+ * self's sessions for its own (docs/CLUSTER.md, "Node ids").
+ */
+function defaultNodeId(): string {
+  const host = os.hostname().replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 57) || 'node';
+  return `${host}-${randomBytes(3).toString('hex')}`;
 }
 
 /** A flag's or variable's string as a value: "null" (or nothing) switches a setting off, a list is comma-separated. */

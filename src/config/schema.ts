@@ -66,6 +66,20 @@ export const ConfigSchema = Type.Object(
       default: 3000,
       description: 'a restarted hub waits this long at most for the workers that were alive to re-register before it serves',
     }),
+    cluster: Type.Union([Type.Null(), Type.String({ minLength: 1 })], {
+      default: null,
+      description: 'NATS servers of the cluster log, comma-separated (nats://H1:P1,nats://H2:P2,...); null = one node, no cluster (docs/CLUSTER.md)',
+    }),
+    nodeId: Type.Union([Type.Null(), Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' })], {
+      default: null,
+      description: 'this node\'s name in the cluster, unique among the nodes; null = the host name and 6 random hex digits, new at each start',
+    }),
+    clusterConnectTimeoutMs: Type.Integer({ minimum: 100, default: 5000, description: 'a cluster node that cannot reach NATS (and its JetStream) within this refuses to start' }),
+    clusterProposeTimeoutMs: Type.Integer({ minimum: 100, default: 10000, description: 'a request not committed to the cluster log within this (retries included) is refused with CLUSTER_UNAVAILABLE' }),
+    clusterHeartbeatMs: Type.Integer({ minimum: 100, default: 1000, description: 'how often a cluster node refreshes its heartbeat key and checks the others\'' }),
+    clusterNodeTimeoutMs: Type.Integer({ minimum: 1000, default: 5000, description: 'a cluster node whose heartbeat key is this old is gone: its clients leave (the key\'s max age)' }),
+    clusterLogMaxMessages: Type.Integer({ minimum: 1000, default: 10_000_000, description: 'entries the cluster log keeps at most (the replay bound of a starting node)' }),
+    clusterLogMaxAgeMs: Type.Integer({ minimum: 60_000, default: 7 * 24 * 3600 * 1000, description: 'age after which cluster log entries are discarded (the replay bound of a starting node)' }),
     shutdownTimeoutMs: Type.Integer({ minimum: 100, default: 8000, description: 'graceful stop deadline before children are killed' }),
     logLevel: Type.Union(
       ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),

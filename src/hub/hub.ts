@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { ChatLimits, RestoredSession } from '../core/chat-state';
+import type { ChatLimits } from '../core/chat-state';
 import type { SessionKey } from '../core/effects';
 import { Kind, type Hello, type WorkerToHub } from '../ipc/hub-link-messages';
 import { ErrorCode } from '../protocol/errors';
@@ -10,13 +10,13 @@ import { AccountRateLimiter } from './account-rate-limit';
 import { Administrators } from './administrators';
 import { Accounts } from './accounts';
 import { DirectMessages } from './direct-messages';
+import { LocalOrder } from './local-order';
+import type { OrderSource, Ordering, RestoredOnLink } from './order-source';
 import { Profiles } from './profiles';
 import { RoomHistory } from './room-history';
 import { Router } from './router';
 import { RequestRefused, type HubContext } from './services';
 import type { WorkerLink } from './worker-link';
-
-type Restored = RestoredSession & { address: string; tokenHash: string | null; resumeHash: string | null };
 
 /** Requests that only read: worthless once their client has gone. */
 const READ_ONLY = new Set<string>(['history', 'resume', 'dmhistory', 'presence', 'who', 'list', 'roominfo']);
@@ -70,7 +70,9 @@ export class Hub {
   private readonly admins: Administrators;
   private recovering: boolean;
   private readonly awaited: Set<number>;
-  private readonly restored: Restored[] = [];
+  private readonly restored: RestoredOnLink[] = [];
+  /** Who orders the state-changing requests: this hub (one node) or the cluster's log. */
+  private readonly order: OrderSource;
   private readonly awaitingWelcome: Array<{ link: WorkerLink; id: number; address: string }> = [];
   private readonly heldDuringRecovery: Array<{ link: WorkerLink; msg: WorkerToHub }> = [];
   /** Sessions with a request in flight, and the frames that arrived meanwhile. */
@@ -82,8 +84,9 @@ export class Hub {
     recoveryDeadlineMs: number,
     private readonly log: Logger,
     private readonly limits: HubLimits = UNLIMITED,
+    ordering?: Ordering,
   ) {
-    this.router = new Router(store, log, limits);
+    this.router = new Router(store, log, limits, ordering);
     this.admins = new Administrators(store, limits.admins);
     this.accountRate = new AccountRateLimiter(limits.accountRateLimit);
     setInterval(() => this.accountRate.sweep(Date.now()), RATE_SWEEP_MS).unref();
@@ -95,6 +98,7 @@ export class Hub {
     this.accounts = new Accounts(this.ctx, this.directs, this.admins);
     this.history = new RoomHistory(this.ctx);
     this.profiles = new Profiles(this.ctx, this.directs);
+    this.order = ordering?.makeOrder(this.ctx) ?? new LocalOrder(this.ctx);
     this.awaited = new Set(expectedWorkers);
     this.recovering = this.awaited.size > 0;
     if (this.recovering) {
@@ -103,14 +107,9 @@ export class Hub {
     }
   }
 
-  /** Loads what the store knows before any worker is served: accounts, rooms, sequences. */
-  async load(): Promise<void> {
-    const { store } = this.ctx;
-    this.router.state.reserve(await store.listUsernames());
-    const rules = await store.listRoomRules();
-    this.router.state.loadPersistentRooms((await store.listRooms()).map((r) => ({ ...r, modes: rules.get(r.roomid) })));
-    this.router.sequencer.load(await store.lastRoomSeqs(), await store.roomEpochs());
-    if (!this.recovering) this.router.dropAbsentRooms();
+  /** Builds the state before any worker is served (the store's, or a cluster log's replay). */
+  load(): Promise<void> {
+    return this.order.load(this.recovering);
   }
 
   get sessionCount(): number {
@@ -162,7 +161,7 @@ export class Hub {
       removeWhere(this.awaitingWelcome, (w) => w.link === link);
       removeWhere(this.heldDuringRecovery, (h) => h.link === link);
     }
-    this.router.removeLink(link);
+    this.order.linkClosed(link);
   }
 
   private onHello(link: WorkerLink, hello: Hello): void {
@@ -185,7 +184,7 @@ export class Hub {
       this.log.info({ sessions: this.restored.length }, 'recovered');
     }
     const restored = this.restored.splice(0);
-    this.router.restore(restored);
+    this.order.restore(restored);
     // The guest rooms are back: what is stored of any other room belongs to no room now.
     if (recovered) this.router.dropAbsentRooms();
     for (const r of restored) {
@@ -197,7 +196,7 @@ export class Hub {
         this.router.sendTo(r.key, { type: 'error', code: ErrorCode.STORE_FAILED, message: 'your block list and role could not be reloaded; log in again' });
       });
     }
-    for (const { link, id, address } of this.awaitingWelcome.splice(0)) this.router.open(link, id, address);
+    for (const { link, id, address } of this.awaitingWelcome.splice(0)) this.opened(link, id, address);
     for (const { link, msg } of this.heldDuringRecovery.splice(0)) this.guarded(link, msg, () => this.handle(link, msg));
   }
 
@@ -219,7 +218,7 @@ export class Hub {
 
   private handle(link: WorkerLink, msg: WorkerToHub): void {
     if (msg.kind === Kind.HELLO) return;
-    if (msg.kind === Kind.OPEN) return this.router.open(link, msg.id, msg.address);
+    if (msg.kind === Kind.OPEN) return this.opened(link, msg.id, msg.address);
     const key = link.keyOf(msg.id);
     const waiting = this.busy.get(key);
     if (waiting) {
@@ -236,6 +235,12 @@ export class Hub {
     }
     const pending = this.guarded(link, msg, () => this.process(link, msg, key));
     if (pending) this.waitFor(key, pending);
+  }
+
+  /** A new client; its first requests wait until it is in the chat (a cluster's log took it). */
+  private opened(link: WorkerLink, id: number, address: string): void {
+    const pending = this.order.open(link, id, address);
+    if (pending) this.waitFor(link.keyOf(id), pending);
   }
 
   /**
@@ -257,9 +262,9 @@ export class Hub {
     switch (msg.kind) {
       case Kind.CHAT:
         if (!this.withinAccountRate(key)) return;
-        return this.router.chat(key, msg.content);
+        return this.order.chat(key, msg.content);
       case Kind.CLOSE:
-        return this.router.close(link, msg.id);
+        return this.order.close(link, msg.id);
       case Kind.REQUEST:
         return this.request(key, msg.request);
       default:
@@ -306,6 +311,8 @@ export class Hub {
   }
 
   private request(key: SessionKey, r: ControlRequest): Promise<void> | void {
+    const refusal = this.order.refusal(r.type);
+    if (refusal !== null) return this.router.sendTo(key, { type: 'error', code: ErrorCode.CLUSTER_UNSUPPORTED, message: refusal });
     switch (r.type) {
       case 'identitychange':
       case 'join':
@@ -314,7 +321,7 @@ export class Hub {
       case 'createroom':
       case 'delete':
       case 'quit':
-        return this.router.request(key, r);
+        return this.order.core(key, r);
       case 'register':
         return this.accounts.register(key, r.username, r.password);
       case 'login':

@@ -24,7 +24,15 @@ async function main(): Promise<void> {
   // The hub is the store's only writer: sequencing and persistence in one place.
   const store = createStore(config.store, config.dataDir);
   await store.migrate();
-  const hub = new Hub(store, expected, config.hubRecoveryTimeoutMs, log, config);
+  // A cluster node's state is the replicated log's: a restarted hub replays it, and its
+  // workers' sessions are closed (their clients reconnect) rather than restored.
+  const cluster = config.cluster
+    ? await (await import('../cluster/node')).joinCluster(config, store, log, (err) => {
+        log.fatal({ err }, 'the cluster log cannot be read; the hub stops (the supervisor restarts it)');
+        process.exit(1);
+      })
+    : null;
+  const hub = new Hub(store, cluster ? [] : expected, config.hubRecoveryTimeoutMs, log, config, cluster?.ordering);
   // Early, so a worker dying while this hub loads is not waited for until the deadline.
   process.on('message', (msg: SupervisorToChild) => {
     if (msg.type === 'worker-exited') hub.workerExited(msg.workerId);
@@ -49,6 +57,7 @@ async function main(): Promise<void> {
         log.error({ err, workerId: l.workerId }, 'undecodable frame from worker; dropping its link');
         socket.destroy();
       },
+      cluster?.nodeId,
     );
     socket.on('error', (err) => log.warn({ err, workerId: link.workerId }, 'worker link error'));
     socket.on('close', () => hub.onLinkClosed(link));
@@ -67,7 +76,11 @@ async function main(): Promise<void> {
     stopping = true;
     log.info({ sessions: hub.sessionCount }, 'hub stopping');
     server.close();
-    void hub.settled().finally(() => store.close().finally(() => process.exit(0)));
+    void hub
+      .settled()
+      .then(() => cluster?.stop())
+      .catch((err: Error) => log.warn({ err }, 'leaving the cluster failed'))
+      .finally(() => store.close().finally(() => process.exit(0)));
   };
   process.on('message', (msg: SupervisorToChild) => {
     if (msg.type === 'shutdown') stop();

@@ -27,6 +27,33 @@ interface Sequence {
   unsaved: 'restart' | 'keep' | null;
 }
 
+/**
+ * What the router needs of a sequencer: the one node's RoomSequencer, or a cluster's
+ * (src/cluster/cluster-sequencer.ts), where a seq follows from the replicated log's order.
+ */
+export interface Sequencer {
+  /** The stored sequences, read once at boot. */
+  load(lastSeqs: Map<string, number>, epochs: Map<string, string>): void;
+  /** Rooms whose sequence is known. */
+  knownRooms(): string[];
+  /** A room message; `stamp` fixes its id and ts (a cluster's proposer chose them). */
+  add(sender: SessionKey, roomid: string, identity: string, content: string, account: string | null, stamp?: MessageStamp): void;
+  /** Cuts the batch: recipients fixed now. Runs before every state change. */
+  flush(): void;
+  openRoom(roomid: string): void;
+  closeRoom(roomid: string): void;
+  /** The room's epoch and last seq, once everything sequenced before is stored. */
+  current(roomid: string): Promise<{ epoch: string; last: number }>;
+  /** Resolves once every step queued so far is done. */
+  settled(): Promise<void>;
+}
+
+/** A room message's id and time, when fixed before it reaches the sequencer. */
+export interface MessageStamp {
+  id: string;
+  ts: number;
+}
+
 export interface SequencerHooks {
   /** Workers with members in the room now: the recipients are fixed when the batch is cut. */
   workersOf(roomid: string): Iterable<WorkerLink>;
@@ -47,7 +74,7 @@ export interface SequencerHooks {
  * at +1 with no gap. A new room (created under a name used before) starts a new epoch at seq 1;
  * a room that is gone takes its history with it (docs/PROTOCOL.md, "Epochs").
  */
-export class RoomSequencer {
+export class RoomSequencer implements Sequencer {
   private readonly rooms = new Map<string, Sequence>();
   private readonly pending = new Map<string, PendingRoom>();
   private pendingBytes = 0;

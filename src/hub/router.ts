@@ -9,11 +9,19 @@ import { foldName } from '../protocol/rules';
 import type { Store } from '../store/store';
 import type { InboxDelivery } from './inbox-delivery';
 import { Outbox } from './outbox';
-import { RoomSequencer } from './room-sequencer';
+import { RoomSequencer, type MessageStamp, type Sequencer } from './room-sequencer';
 import { parseSessionKey, type WorkerLink } from './worker-link';
 
 /** Bytes queued to one worker above which a long reply waits before its next page. */
 const LINK_QUEUE_BYTES = 4 * 1024 * 1024;
+
+/** How a router is built for a cluster (src/cluster/); absent on one node. */
+export interface RouterOptions {
+  /** The clock ChatState decides by (a cluster's: the applied log entry's time). */
+  clock?: () => number;
+  /** The sequencer, given the outbox and the workers holding a room's members now. */
+  makeSequencer?: (outbox: Outbox, workersOf: (roomid: string) => Iterable<WorkerLink>) => Sequencer;
+}
 
 /** What the hub keeps of a session beside the room state. */
 export interface SessionExtras {
@@ -36,7 +44,7 @@ export interface SessionExtras {
 export class Router {
   readonly state: ChatState;
   readonly outbox = new Outbox();
-  readonly sequencer: RoomSequencer;
+  readonly sequencer: Sequencer;
   private readonly links = new Map<number, WorkerLink>();
   /** For each room, the workers holding members of it and how many: chat fan-out targets. */
   private readonly roomWorkers = new Map<string, Map<WorkerLink, number>>();
@@ -50,10 +58,12 @@ export class Router {
     private readonly store: Store,
     private readonly log: Logger,
     private readonly limits?: ChatLimits,
+    options: RouterOptions = {},
   ) {
-    this.state = new ChatState(limits);
-    this.sequencer = new RoomSequencer(store, this.outbox, {
-      workersOf: (roomid) => this.roomWorkers.get(roomid)?.keys() ?? [],
+    this.state = new ChatState(limits, options.clock);
+    const workersOf = (roomid: string): Iterable<WorkerLink> => this.roomWorkers.get(roomid)?.keys() ?? [];
+    this.sequencer = options.makeSequencer?.(this.outbox, workersOf) ?? new RoomSequencer(store, this.outbox, {
+      workersOf,
       storeFailed: (err, senders) => {
         this.log.error({ err, messages: senders.length }, 'storing room messages failed; not delivered');
         for (const key of new Set(senders)) this.sendTo(key, { type: 'error', code: ErrorCode.STORE_FAILED, message: 'your message could not be stored; it was not delivered' });
@@ -100,9 +110,19 @@ export class Router {
   }
 
   open(link: WorkerLink, id: number, address: string): void {
+    this.connect(this.register(link, id, address));
+  }
+
+  /** A new client of this node: known to its link, not yet to the chat (`connect`). */
+  register(link: WorkerLink, id: number, address: string): SessionKey {
     link.sessions.add(id);
     const key = link.keyOf(id);
     this.extras.set(key, { address, blocked: NO_ONE, tokenHash: null, resumeHash: null });
+    return key;
+  }
+
+  /** The client joins the chat: a guest name, MainHall, the welcome. */
+  connect(key: SessionKey): void {
     this.apply(this.state.connect(key));
   }
 
@@ -115,16 +135,54 @@ export class Router {
   }
 
   close(link: WorkerLink, id: number): void {
-    if (!link.sessions.delete(id)) return;
-    const key = link.keyOf(id);
+    if (!link.sessions.has(id)) return;
+    this.disconnect(link.keyOf(id));
+  }
+
+  /** The session's connection is gone (on any node of a cluster): it leaves as dropped. */
+  disconnect(key: SessionKey): void {
+    this.linkOf(key)?.sessions.delete(parseSessionKey(key).id);
     this.apply(this.state.disconnect(key, this.extras.get(key)?.resumeHash ?? null));
     this.extras.delete(key);
   }
 
-  chat(key: SessionKey, content: string): void {
+  /**
+   * Closes a connection of this node the chat does not know (a cluster node cannot take back
+   * sessions of an earlier hub, and one whose `connect` was not committed): its client reconnects.
+   */
+  end(key: SessionKey): void {
+    const link = this.linkOf(key);
+    const { id } = parseSessionKey(key);
+    this.extras.delete(key);
+    if (link) {
+      link.sessions.delete(id);
+      this.outbox.send(link, encodeEnd(id));
+    }
+  }
+
+  /** Sessions of this node's live links (a cluster node declared gone closes them all). */
+  localSessions(): SessionKey[] {
+    return [...this.links.values()].flatMap((link) => [...link.sessions].map((id) => link.keyOf(id)));
+  }
+
+  /**
+   * The link is gone and its sessions' departures are yet to be decided (a cluster's log):
+   * it no longer takes frames, and a worker restarted under its id may register.
+   */
+  detach(link: WorkerLink): void {
+    if (this.links.get(link.workerId!) !== link) return;
+    this.links.delete(link.workerId!);
+    for (const [roomid, workers] of this.roomWorkers) {
+      workers.delete(link);
+      if (workers.size === 0) this.roomWorkers.delete(roomid);
+    }
+  }
+
+  /** `stamp`: the message's id and time when already fixed (a cluster's proposer chose them). */
+  chat(key: SessionKey, content: string, stamp?: MessageStamp): void {
     const roomid = this.state.roomOf(key);
     if (roomid === undefined) return;
-    this.sequencer.add(key, roomid, this.state.identityOf(key)!, content, this.state.usernameOf(key) ?? null);
+    this.sequencer.add(key, roomid, this.state.identityOf(key)!, content, this.state.usernameOf(key) ?? null, stamp);
   }
 
   /**
@@ -284,7 +342,10 @@ export class Router {
     if (workers.size === 0) this.roomWorkers.delete(roomid);
   }
 
+  /** The link of a session of this node; undefined for another node's session (its node delivers). */
   private linkOf(key: SessionKey): WorkerLink | undefined {
-    return this.links.get(parseSessionKey(key).workerId);
+    const { node, workerId } = parseSessionKey(key);
+    const link = this.links.get(workerId);
+    return link?.node === node ? link : undefined;
   }
 }

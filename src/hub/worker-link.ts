@@ -19,6 +19,8 @@ export class WorkerLink {
     private readonly batcher: WriteBatcher,
     onMessage: (link: WorkerLink, msg: WorkerToHub) => void,
     onBroken: (link: WorkerLink, err: Error) => void,
+    /** The cluster node id this hub runs as ('' on one node): its sessions' keys start `<node>/`. */
+    readonly node = '',
   ) {
     socket.on('data', (chunk: Buffer) => {
       try {
@@ -30,7 +32,7 @@ export class WorkerLink {
   }
 
   keyOf(id: number): string {
-    return `${this.workerId}:${id}`;
+    return this.node ? `${this.node}/${this.workerId}:${id}` : `${this.workerId}:${id}`;
   }
 
   write(frame: Buffer): void {
@@ -38,8 +40,12 @@ export class WorkerLink {
   }
 }
 
-/** Splits a session key back into its worker id and local id. */
-export function parseSessionKey(key: string): { workerId: number; id: number } {
-  const colon = key.indexOf(':');
-  return { workerId: Number(key.slice(0, colon)), id: Number(key.slice(colon + 1)) };
+/**
+ * Splits a session key (`<workerId>:<id>`, or `<node>/<workerId>:<id>` in a cluster) back
+ * into its node ('' on one node), worker id and local id.
+ */
+export function parseSessionKey(key: string): { node: string; workerId: number; id: number } {
+  const slash = key.indexOf('/');
+  const colon = key.indexOf(':', slash + 1);
+  return { node: slash === -1 ? '' : key.slice(0, slash), workerId: Number(key.slice(slash + 1, colon)), id: Number(key.slice(colon + 1)) };
 }

@@ -30,6 +30,10 @@ export const ErrorCode = {
   INTERNAL_ERROR: 'INTERNAL_ERROR',
   /** The store could not record the request (e.g. disk full); nothing was delivered or changed. */
   STORE_FAILED: 'STORE_FAILED',
+  /** A clustered server does not serve this request type yet (docs/CLUSTER.md lists what it serves); nothing changed. */
+  CLUSTER_UNSUPPORTED: 'CLUSTER_UNSUPPORTED',
+  /** A clustered server could not get the request committed to its replicated log in time (NATS unreachable); nothing changed, retry. */
+  CLUSTER_UNAVAILABLE: 'CLUSTER_UNAVAILABLE',
   /** The request needs a logged-in account (`login` first). */
   NOT_LOGGED_IN: 'NOT_LOGGED_IN',
   /** Wrong username/password, or an unknown or revoked token. */

@@ -1,0 +1,220 @@
+import type { Logger } from 'pino';
+import type { SessionKey } from '../core/effects';
+import { newMessageId } from '../hub/message-ids';
+import type { OrderSource, RestoredOnLink } from '../hub/order-source';
+import { RequestRefused, type HubContext } from '../hub/services';
+import type { WorkerLink } from '../hub/worker-link';
+import { ErrorCode } from '../protocol/errors';
+import type { CoreControlRequest } from '../protocol/messages';
+import type { ApplyContext } from './apply-context';
+import type { ClusterLog } from './cluster-log';
+import { nodeOfKey, type LogEntry, type ReplicatedRequest } from './entries';
+import type { Liveness } from './liveness';
+import { Replica } from './replica';
+
+/** Requests a cluster node serves today; the others are refused with CLUSTER_UNSUPPORTED. */
+const SERVED = new Set(['identitychange', 'join', 'who', 'list', 'createroom', 'delete', 'quit', 'history', 'resume']);
+
+/** Entries as proposed, before the proposer stamps them with `pid` and `ts`. */
+type Proposal = LogEntry extends infer E ? (E extends LogEntry ? Omit<E, 'pid' | 'ts'> : never) : never;
+
+export interface ClusterOrderOptions {
+  nodeId: string;
+  /** `clusterProposeTimeoutMs`: also how long a committed entry may take to come back. */
+  proposeTimeoutMs: number;
+  /** `clusterHeartbeatMs`. */
+  heartbeatMs: number;
+  /** `clusterNodeTimeoutMs`: a node-gone proposal for a node is not repeated within this. */
+  nodeTimeoutMs: number;
+  /** The log can no longer be read: this replica cannot go on (the hub exits; it is restarted). */
+  onFatal(err: Error): void;
+}
+
+/**
+ * The hub of a cluster node as a replicated state machine. Every state-changing request this
+ * node receives is proposed to the log with everything a replica needs to decide it (the
+ * message id and time fixed here); every node applies the log in order to its own ChatState
+ * and delivers only to its own sessions (the router drops effects addressed to other nodes'
+ * sessions: their node delivers them). Read-only requests are answered from this replica.
+ */
+export class ClusterOrder implements OrderSource {
+  /** Proposals of this node waiting to come back from the log, by pid. */
+  private readonly waiting = new Map<string, () => void>();
+  private readonly replica: Replica;
+  private readonly seqWaiters: Array<{ seq: number; resolve: () => void }> = [];
+  /** Nodes this node proposed gone, and when: not proposed again within nodeTimeoutMs. */
+  private readonly goneProposed = new Map<string, number>();
+  private timer: NodeJS.Timeout | null = null;
+  private ticking = false;
+
+  constructor(
+    private readonly ctx: HubContext,
+    private readonly clusterLog: ClusterLog,
+    private readonly liveness: Liveness,
+    private readonly context: ApplyContext,
+    private readonly opts: ClusterOrderOptions,
+    private readonly log: Logger,
+  ) {
+    this.replica = new Replica(ctx.router, context, opts.nodeId, log);
+  }
+
+  /**
+   * Replays the log from its first entry to its last (the state is the log's: nothing is
+   * loaded from the store), then announces this node (`node-start`, which drops sessions an
+   * earlier run under this node id left) and starts the heartbeat. Refuses to start when the
+   * log has discarded entries: without snapshots (not built yet) the state cannot be rebuilt.
+   */
+  async load(): Promise<void> {
+    const position = await this.clusterLog.position();
+    if (position.first > 1) {
+      throw new Error(
+        `the cluster log has discarded its entries before seq ${position.first} (clusterLogMaxMessages/clusterLogMaxAgeMs) and snapshots are not built yet: ` +
+          'this node cannot rebuild the chat state; restart the whole cluster with an empty log (docs/CLUSTER.md)',
+      );
+    }
+    this.context.streamCreated = position.created;
+    const { store, router } = this.ctx;
+    router.sequencer.load(await store.lastRoomSeqs(), await store.roomEpochs());
+    await this.liveness.beat(Date.now());
+    this.clusterLog
+      .read(1, (entry, seq) => this.apply(entry, seq), (err, seq) => this.log.error({ err, seq }, 'undecodable cluster log entry; skipped'))
+      .then(
+        () => this.log.info('cluster log reading stopped'),
+        (err: Error) => this.opts.onFatal(err),
+      );
+    await this.appliedUpTo(position.last);
+    this.log.info({ replayed: position.last, streamCreated: position.created }, 'cluster log replayed');
+    await this.submit({ type: 'node-start', node: this.opts.nodeId });
+    this.timer = setInterval(() => void this.tick(), this.opts.heartbeatMs);
+    this.timer.unref();
+  }
+
+  open(link: WorkerLink, id: number, address: string): Promise<void> {
+    const key = this.ctx.router.register(link, id, address);
+    return this.submit({ type: 'connect', key }).catch((err: Error) => {
+      // Not in the chat, and never will be: told why, then closed (the client reconnects).
+      this.ctx.router.sendTo(key, { type: 'error', code: ErrorCode.CLUSTER_UNAVAILABLE, message: err.message });
+      this.ctx.router.end(key);
+    });
+  }
+
+  close(link: WorkerLink, id: number): Promise<void> | void {
+    if (!link.sessions.has(id)) return;
+    return this.leave(link.keyOf(id));
+  }
+
+  chat(key: SessionKey, content: string): Promise<void> | void {
+    if (!this.ctx.router.state.has(key)) return;
+    return this.submit({ type: 'chat', key, id: newMessageId(), content });
+  }
+
+  core(key: SessionKey, request: CoreControlRequest): Promise<void> | void {
+    if (request.type === 'who' || request.type === 'list') return this.ctx.router.request(key, request);
+    return this.submit({ type: 'request', key, request: replicated(request) });
+  }
+
+  linkClosed(link: WorkerLink): void {
+    const keys = [...link.sessions].map((id) => link.keyOf(id));
+    this.ctx.router.detach(link);
+    for (const key of keys) void this.leave(key);
+  }
+
+  /** A restarted hub of a cluster node cannot take its workers' sessions back: they are closed. */
+  restore(sessions: RestoredOnLink[]): void {
+    for (const s of sessions) this.ctx.router.end(s.key);
+  }
+
+  refusal(type: string): string | null {
+    return SERVED.has(type) ? null : `${type} is not available on a clustered server yet (docs/CLUSTER.md lists what is)`;
+  }
+
+  /** Stops the heartbeat (the node's key then expires: the others see it gone) and the log. */
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.clusterLog.close();
+  }
+
+  /** A connection's end, proposed; one that cannot be committed is logged (the session stays until its node is declared gone). */
+  private leave(key: SessionKey): Promise<void> {
+    return this.submit({ type: 'disconnect', key }).catch((err: Error) => this.log.error({ err, key }, 'a disconnect could not be committed to the cluster log'));
+  }
+
+  /**
+   * Proposes an entry and resolves once this replica has applied it. Rejects with
+   * CLUSTER_UNAVAILABLE when the log does not commit it in time. A committed entry that is
+   * slow to come back resolves after proposeTimeoutMs anyway (logged): the session's later
+   * requests must not wait forever; they are proposed behind it and so applied after it.
+   */
+  private async submit(proposal: Proposal): Promise<void> {
+    const entry = { ...proposal, pid: this.clusterLog.newProposalId(), ts: Date.now() } as LogEntry;
+    const applied = new Promise<void>((resolve) => this.waiting.set(entry.pid, resolve));
+    try {
+      await this.clusterLog.propose(entry);
+    } catch (err) {
+      this.waiting.delete(entry.pid);
+      throw new RequestRefused(ErrorCode.CLUSTER_UNAVAILABLE, `${(err as Error).message}; it may or may not take effect, check before retrying`);
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        this.log.warn({ pid: entry.pid, type: entry.type }, 'a committed cluster log entry has not come back in time');
+        resolve();
+      }, this.opts.proposeTimeoutMs);
+    });
+    await Promise.race([applied, late]);
+    clearTimeout(timer);
+  }
+
+  /** One entry back from the log: applied, then whoever waits for it is let go. */
+  private apply(entry: LogEntry, seq: number): void {
+    if (!this.replica.apply(entry, seq)) return;
+    const waiter = this.waiting.get(entry.pid);
+    if (waiter) {
+      this.waiting.delete(entry.pid);
+      waiter();
+    }
+    while (this.seqWaiters.length > 0 && this.seqWaiters[0]!.seq <= seq) this.seqWaiters.shift()!.resolve();
+  }
+
+  private appliedUpTo(seq: number): Promise<void> {
+    if (this.replica.appliedSeq >= seq) return Promise.resolve();
+    return new Promise((resolve) => this.seqWaiters.push({ seq, resolve }));
+  }
+
+  /** The heartbeat: refresh this node's key, then propose gone every node with sessions and no key. */
+  private async tick(): Promise<void> {
+    if (this.ticking) return;
+    this.ticking = true;
+    try {
+      const now = Date.now();
+      await this.liveness.beat(now);
+      const live = await this.liveness.liveNodes();
+      for (const [node, at] of this.goneProposed) if (now - at >= this.opts.nodeTimeoutMs) this.goneProposed.delete(node);
+      const nodes = new Set([...this.ctx.router.state.allSessions()].map((s) => nodeOfKey(s.key)));
+      for (const node of nodes) {
+        if (node === this.opts.nodeId || live.has(node) || this.goneProposed.has(node)) continue;
+        this.goneProposed.set(node, now);
+        void this.submit({ type: 'node-gone', node, by: this.opts.nodeId }).catch((err: Error) => this.log.warn({ err, node }, 'proposing a node gone failed; retried at a later heartbeat'));
+      }
+    } catch (err) {
+      this.log.warn({ err }, 'cluster heartbeat failed');
+    } finally {
+      this.ticking = false;
+    }
+  }
+}
+
+/** The request as a replica applies it: only the fields it needs (the rest is not logged). */
+function replicated(r: Exclude<CoreControlRequest, { type: 'who' | 'list' }>): ReplicatedRequest {
+  switch (r.type) {
+    case 'identitychange':
+      return { type: r.type, identity: r.identity };
+    case 'join':
+    case 'delete':
+      return { type: r.type, roomid: r.roomid };
+    case 'createroom':
+      return r.private === true ? { type: r.type, roomid: r.roomid, private: true } : { type: r.type, roomid: r.roomid };
+    case 'quit':
+      return { type: r.type };
+  }
+}

@@ -1,0 +1,37 @@
+import { jetstream } from '@nats-io/jetstream';
+import { Kvm, type KV } from '@nats-io/kv';
+import type { ClusterLog } from './cluster-log';
+
+/** The key-value bucket of heartbeats: one key per live node, gone `ttl` after its last refresh. */
+export const NODES_BUCKET = 'SWITCHBOARD_NODES';
+
+/**
+ * Heartbeats in a JetStream key-value bucket whose entries expire after `nodeTimeoutMs` (the
+ * bucket's max age: NATS 2.9 has no per-message TTL). A node refreshes its key every
+ * `clusterHeartbeatMs`; a node whose key has expired is gone. The bucket is replicated like
+ * the log, so the loss of one NATS server does not lose the heartbeats.
+ */
+export class Liveness {
+  private constructor(
+    private readonly kv: KV,
+    private readonly nodeId: string,
+  ) {}
+
+  /** Opens the bucket, making it on first use (`replicas` as the log's). */
+  static async open(log: ClusterLog, nodeId: string, nodeTimeoutMs: number, replicas: number): Promise<Liveness> {
+    const kv = await new Kvm(jetstream(log.nc)).create(NODES_BUCKET, { ttl: nodeTimeoutMs, history: 1, replicas });
+    return new Liveness(kv, nodeId);
+  }
+
+  /** Refreshes this node's key (its value: when, for whoever inspects the bucket). */
+  async beat(now: number): Promise<void> {
+    await this.kv.put(this.nodeId, JSON.stringify({ at: now }));
+  }
+
+  /** The nodes whose key has not expired. */
+  async liveNodes(): Promise<Set<string>> {
+    const live = new Set<string>();
+    for await (const key of await this.kv.keys()) live.add(key);
+    return live;
+  }
+}

@@ -1,0 +1,65 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema';
+import type { Ordering } from '../hub/order-source';
+import type { Store } from '../store/store';
+import { ApplyContext } from './apply-context';
+import { ClusterLog, type ClusterLogOptions } from './cluster-log';
+import { ClusterOrder } from './cluster-order';
+import { ClusterSequencer } from './cluster-sequencer';
+import { Liveness } from './liveness';
+import { parseClusterServers } from './servers';
+
+/** A hub's membership of a cluster: how its Hub is built, and how it leaves. */
+export interface ClusterMembership {
+  nodeId: string;
+  ordering: Ordering;
+  /** Stops the heartbeat and closes the connection to NATS. */
+  stop(): Promise<void>;
+}
+
+function logOptions(config: Config): ClusterLogOptions {
+  return {
+    servers: parseClusterServers(config.cluster!),
+    connectTimeoutMs: config.clusterConnectTimeoutMs,
+    proposeTimeoutMs: config.clusterProposeTimeoutMs,
+    maxMessages: config.clusterLogMaxMessages,
+    maxAgeMs: config.clusterLogMaxAgeMs,
+  };
+}
+
+/**
+ * The check `switchboard serve --cluster ...` makes before it starts anything: NATS reachable
+ * within `clusterConnectTimeoutMs`, JetStream answering, the log's stream there (made on first
+ * use). Rejects with ClusterUnavailable saying what failed.
+ */
+export async function probeCluster(config: Config): Promise<void> {
+  const log = await ClusterLog.open(config.nodeId!, logOptions(config));
+  await log.close();
+}
+
+/**
+ * Connects the hub of node `config.nodeId` to the cluster: the log, the heartbeat bucket, and
+ * the pieces the Hub is built with (the order source, its clock and sequencer).
+ * `onFatal`: the log can no longer be read (the hub exits and is restarted).
+ */
+export async function joinCluster(config: Config, store: Store, log: Logger, onFatal: (err: Error) => void): Promise<ClusterMembership> {
+  const nodeId = config.nodeId!;
+  const options = logOptions(config);
+  const clusterLog = await ClusterLog.open(nodeId, options);
+  const liveness = await Liveness.open(clusterLog, nodeId, config.clusterNodeTimeoutMs, Math.min(3, options.servers.length));
+  const context = new ApplyContext();
+  let order: ClusterOrder | null = null;
+  const ordering: Ordering = {
+    clock: context.now,
+    makeSequencer: (outbox, workersOf) => new ClusterSequencer(store, outbox, workersOf, context, log),
+    makeOrder: (ctx) =>
+      (order = new ClusterOrder(ctx, clusterLog, liveness, context, {
+        nodeId,
+        proposeTimeoutMs: config.clusterProposeTimeoutMs,
+        heartbeatMs: config.clusterHeartbeatMs,
+        nodeTimeoutMs: config.clusterNodeTimeoutMs,
+        onFatal,
+      }, log)),
+  };
+  return { nodeId, ordering, stop: () => (order ? order.stop() : clusterLog.close()) };
+}

@@ -1,0 +1,168 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, test } from 'node:test';
+import { ApplyContext } from '../../src/cluster/apply-context';
+import { ClusterSequencer } from '../../src/cluster/cluster-sequencer';
+import { decodeEntry, encodeEntry, type LogEntry, type ReplicatedRequest } from '../../src/cluster/entries';
+import { Replica } from '../../src/cluster/replica';
+import { Router } from '../../src/hub/router';
+import { createLogger } from '../../src/log/logger';
+import { createStore, type Store } from '../../src/store';
+
+/**
+ * Determinism of the cluster's replicated state machine: the same log entries fed to two
+ * replicas (the second under a different wall clock and randomness) leave them in the same
+ * state: sessions, names, rooms, owners, counts, epochs, seqs and stored history.
+ */
+
+const dirs: string[] = [];
+const stores: Store[] = [];
+after(async () => {
+  await Promise.all(stores.map((s) => s.close()));
+  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
+const log = createLogger('hub', 'silent');
+
+async function replica(nodeId: string): Promise<{ router: Router; replica: Replica; store: Store }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-replica-'));
+  dirs.push(dir);
+  const store = createStore('sqlite', dir);
+  stores.push(store);
+  await store.migrate();
+  const context = new ApplyContext();
+  context.streamCreated = '2026-01-01T00:00:00.000Z';
+  const router = new Router(store, log, { maxRoomsPerOwner: 2 }, {
+    clock: context.now,
+    makeSequencer: (outbox, workersOf) => new ClusterSequencer(store, outbox, workersOf, context, log),
+  });
+  return { router, replica: new Replica(router, context, nodeId, log), store };
+}
+
+/** A small seeded PRNG (mulberry32): the same log every run. */
+function prng(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A log of `count` entries from three nodes, with clashing names and rooms on purpose. */
+function makeLog(count: number, seed: number): LogEntry[] {
+  const rnd = prng(seed);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+  const nodes = ['n1', 'n2', 'n3'];
+  const names = ['alice', 'Alice', 'bob', 'carol', 'guest1', 'guest2', 'x y'];
+  const rooms = ['MainHall', 'r1', 'r2', 'R1', 'r3'];
+  const live: string[] = [];
+  let next = 0;
+  let ts = 1_700_000_000_000;
+  const out: LogEntry[] = [];
+  for (let i = 0; i < count; i++) {
+    ts += Math.floor(rnd() * 50);
+    const pid = `p${i}`;
+    const roll = rnd();
+    if (live.length < 3 || roll < 0.15) {
+      const key = `${pick(nodes)}/${1 + Math.floor(rnd() * 2)}:${++next}`;
+      live.push(key);
+      out.push({ type: 'connect', pid, ts, key });
+      continue;
+    }
+    const key = pick(live);
+    if (roll < 0.45) {
+      out.push({ type: 'chat', pid, ts, key, id: `m${i}`, content: `hello ${i}` });
+    } else if (roll < 0.85) {
+      const kinds: ReplicatedRequest[] = [
+        { type: 'identitychange', identity: pick(names) },
+        { type: 'join', roomid: pick(rooms) },
+        { type: 'createroom', roomid: pick(rooms), private: rnd() < 0.2 },
+        { type: 'delete', roomid: pick(rooms) },
+      ];
+      out.push({ type: 'request', pid, ts, key, request: pick(kinds) });
+    } else if (roll < 0.93) {
+      live.splice(live.indexOf(key), 1);
+      out.push(rnd() < 0.5 ? { type: 'disconnect', pid, ts, key } : { type: 'request', pid, ts, key, request: { type: 'quit' } });
+    } else {
+      const node = pick(nodes);
+      for (let j = live.length - 1; j >= 0; j--) if (live[j]!.startsWith(`${node}/`)) live.splice(j, 1);
+      out.push(rnd() < 0.7 ? { type: 'node-gone', pid, ts, node, by: pick(nodes) } : { type: 'node-start', pid, ts, node });
+    }
+  }
+  // A tail that leaves a room with members and messages, whatever came before.
+  const key = `n3/9:${++next}`;
+  out.push({ type: 'connect', pid: 't1', ts, key }, { type: 'request', pid: 't2', ts, key, request: { type: 'createroom', roomid: 'tail' } });
+  out.push({ type: 'request', pid: 't3', ts, key, request: { type: 'join', roomid: 'tail' } }, { type: 'chat', pid: 't4', ts, key, id: 'mt', content: 'last' });
+  return out;
+}
+
+/** Everything a client could observe of a replica, in a comparable form. */
+async function snapshot(r: { router: Router; store: Store }): Promise<unknown> {
+  const { state, sequencer } = r.router;
+  await sequencer.settled();
+  const sessions = [...state.allSessions()].map((s) => s.key).sort().map((k) => ({ k, ...state.view(k) }));
+  const list = state.roomList() as { rooms: Array<{ roomid: string; count: number }> };
+  const rooms = [];
+  for (const { roomid, count } of list.rooms) {
+    const { epoch, last } = await sequencer.current(roomid);
+    const stored = (await r.store.roomHistory(roomid, null, 10_000)).map((m) => `${m.seq}|${m.id}|${m.identity}|${m.ts}`);
+    rooms.push({ roomid, count, contents: state.roomContents(roomid), epoch, last, stored });
+  }
+  return { sessions, rooms };
+}
+
+test('the same log leaves two replicas in the same state, whatever their clocks and randomness', async () => {
+  const entries = makeLog(1500, 42).map((e) => decodeEntry(encodeEntry(e)));
+  const a = await replica('n1');
+  const b = await replica('n2');
+  entries.forEach((e, i) => assert.ok(a.replica.apply(e, i + 1)));
+  const realNow = Date.now;
+  const realRandom = Math.random;
+  try {
+    Date.now = () => realNow() + 86_400_000 * 365;
+    Math.random = () => 0.5;
+    entries.forEach((e, i) => assert.ok(b.replica.apply(e, i + 1)));
+  } finally {
+    Date.now = realNow;
+    Math.random = realRandom;
+  }
+  const [sa, sb] = [await snapshot(a), await snapshot(b)];
+  assert.deepEqual(sb, sa);
+  // Not vacuous: the log left sessions, rooms beyond MainHall and stored messages behind.
+  const s = sa as { sessions: unknown[]; rooms: Array<{ stored: string[] }> };
+  assert.ok(s.sessions.length > 0, 'sessions remain');
+  assert.ok(s.rooms.length > 1, 'rooms remain');
+  assert.ok(s.rooms.some((r) => r.stored.length > 0), 'messages stored');
+});
+
+test('an entry is applied once: a seq seen already changes nothing', async () => {
+  const a = await replica('n1');
+  const connect: LogEntry = { type: 'connect', pid: 'p1', ts: 1, key: 'n2/1:1' };
+  assert.equal(a.replica.apply(connect, 1), true);
+  assert.equal(a.replica.apply({ type: 'connect', pid: 'p2', ts: 2, key: 'n2/1:2' }, 1), false);
+  assert.equal(a.router.state.sessionCount, 1);
+  // node-gone is idempotent: twice, or for a node with no sessions, changes nothing more.
+  a.replica.apply({ type: 'node-gone', pid: 'p3', ts: 3, node: 'n2', by: 'n1' }, 2);
+  a.replica.apply({ type: 'node-gone', pid: 'p4', ts: 4, node: 'n2', by: 'n3' }, 3);
+  assert.equal(a.router.state.sessionCount, 0);
+});
+
+test('entries that do not decode are refused with what is wrong, never applied', () => {
+  const bad: Array<[string, RegExp]> = [
+    ['not json', /not JSON/],
+    ['[1]', /not a JSON object/],
+    ['{"type":"connect","ts":1,"key":"n/1:1"}', /bad pid/],
+    ['{"type":"connect","pid":"p","ts":-1,"key":"n/1:1"}', /bad ts/],
+    ['{"type":"connect","pid":"p","ts":1,"key":"1:1"}', /bad key/],
+    ['{"type":"chat","pid":"p","ts":1,"key":"n/1:1","id":"m","content":5}', /bad content/],
+    ['{"type":"request","pid":"p","ts":1,"key":"n/1:1","request":{"type":"register"}}', /bad request/],
+    ['{"type":"request","pid":"p","ts":1,"key":"n/1:1","request":{"type":"join"}}', /bad request/],
+    ['{"type":"node-gone","pid":"p","ts":1,"node":"a/b","by":"n"}', /bad node/],
+    ['{"type":"drop-table","pid":"p","ts":1}', /unknown entry type/],
+  ];
+  for (const [text, why] of bad) assert.throws(() => decodeEntry(Buffer.from(text)), why, text);
+});
