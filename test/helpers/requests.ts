@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
+import type { TestContext } from 'node:test';
 import { TestClient, type ConnectOptions, type Msg } from './client';
+import { within } from './wait';
 
 /** Request/reply helpers for tests that speak the protocol as a client would. */
 
@@ -87,3 +89,21 @@ export function runCli(args: string[], timeoutMs = 20_000): Promise<{ code: numb
   });
 }
 
+
+/** Sends a room message and waits for its echo to the sender. */
+export async function say(conn: Conn, content: string): Promise<Msg> {
+  return ok(conn.c, { type: 'message', content }, 'message', (m) => m.identity === conn.id && m.content === content);
+}
+
+/** Welcomed guests on `port()`, each closed when the test ends. */
+export function guestPool(t: TestContext, port: () => number): () => Promise<Conn> {
+  const open: TestClient[] = [];
+  t.after(async () => {
+    await Promise.all(open.map((c) => within(c.close(), 2000)));
+  });
+  return async (): Promise<Conn> => {
+    const conn = await welcomed(port());
+    open.push(conn.c);
+    return conn;
+  };
+}

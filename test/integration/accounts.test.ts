@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { TestClient, type Msg } from '../helpers/client';
 import { Streamer, type StreamingClient } from '../helpers/streamer';
-import { PASSWORD, expectFields, login, ok, refused, register, runCli as run, welcomed, type Account, type Conn } from '../helpers/requests';
+import { expectFields, login, ok, PASSWORD, refused, register, runCli as run, say, welcomed, type Account, type Conn } from '../helpers/requests';
 import * as proc from '../helpers/procfs';
 import { startServer, type RunningServer } from '../helpers/server';
 import { sleep, until, within } from '../helpers/wait';
@@ -67,10 +67,6 @@ async function createRoom(conn: Conn, roomid: string): Promise<void> {
 }
 
 /** Says `content` in the sender's room and waits for the sender's own copy. */
-async function say(conn: Conn, content: string): Promise<Msg> {
-  return ok(conn.c, { type: 'message', content }, 'message', (m) => m.identity === conn.id && m.content === content);
-}
-
 /** Clients of one test, closed when it ends. */
 function scope(t: TestContext, port: () => number) {
   const open: TestClient[] = [];

@@ -3,12 +3,11 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { after, describe, test, type TestContext } from 'node:test';
+import { after, describe, test } from 'node:test';
 import { TestClient, type Msg } from '../helpers/client';
-import { expectFields, login, ok, refused, register, runCli, welcomed, type Conn } from '../helpers/requests';
+import { expectFields, guestPool, login, ok, refused, register, runCli, say, type Conn } from '../helpers/requests';
 import { startServer, type RunningServer } from '../helpers/server';
 import { escape, TerminalClient } from '../helpers/terminal-client';
-import { within } from '../helpers/wait';
 
 /*
  * Item 7 of issue 9: a room's seq means one history only. Through the real server: a restore
@@ -39,22 +38,6 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-function clients(t: TestContext, port: () => number) {
-  const open: TestClient[] = [];
-  t.after(async () => {
-    await Promise.all(open.map((c) => within(c.close(), 2000)));
-  });
-  return async (): Promise<Conn> => {
-    const conn = await welcomed(port());
-    open.push(conn.c);
-    return conn;
-  };
-}
-
-async function say(conn: Conn, content: string): Promise<Msg> {
-  return ok(conn.c, { type: 'message', content }, 'message', (m) => m.identity === conn.id && m.content === content);
-}
-
 async function createAndJoin(conn: Conn, roomid: string, extra: object = {}): Promise<void> {
   const m = await ok(conn.c, { type: 'createroom', roomid, ...extra }, 'roomlist');
   assert.ok((m.rooms as Array<{ roomid: string }>).some((r) => r.roomid === roomid), `${roomid} created`);
@@ -78,7 +61,7 @@ describe('epochs', { timeout: 90_000 }, () => {
     const port = await freePort();
     let server: RunningServer = await startServer({ dataDir, args: ['--port', String(port)] });
     t.after(() => server.stop());
-    const guest = clients(t, () => server.port);
+    const guest = guestPool(t, () => server.port);
 
     const al = await guest();
     const alice = uniq('al');
@@ -136,7 +119,7 @@ describe('epochs', { timeout: 90_000 }, () => {
   test('a room created under the name of a deleted or abandoned one is a new room: nothing of the old one is reachable', async (t) => {
     const server = await startServer();
     t.after(() => server.stop());
-    const guest = clients(t, () => server.port);
+    const guest = guestPool(t, () => server.port);
     const owner = await guest();
     const ownerName = uniq('ow');
     await register(owner.c, ownerName);

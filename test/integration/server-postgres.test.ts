@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { after, describe, test, type TestContext } from 'node:test';
-import type { TestClient, Msg } from '../helpers/client';
+import { after, describe, test } from 'node:test';
+import type { Msg } from '../helpers/client';
 import { createDatabase, dropDatabase, postgresUnreachable, sql } from '../helpers/postgres-db';
 import { missingPrerequisite } from '../helpers/prerequisite';
-import { expectFields, login, ok, register, runCli, welcomed, type Conn } from '../helpers/requests';
+import { expectFields, guestPool, login, ok, register, runCli, say, type Conn } from '../helpers/requests';
 import { startServer, type RunningServer } from '../helpers/server';
-import { until, within } from '../helpers/wait';
+import { until } from '../helpers/wait';
 
 /**
  * The real server with `--store postgres://...` (the machine's PostgreSQL, a database of its
@@ -32,22 +32,6 @@ function tempDir(): string {
   return d;
 }
 
-function clients(t: TestContext, port: () => number) {
-  const open: TestClient[] = [];
-  t.after(async () => {
-    await Promise.all(open.map((c) => within(c.close(), 2000)));
-  });
-  return async (): Promise<Conn> => {
-    const conn = await welcomed(port());
-    open.push(conn.c);
-    return conn;
-  };
-}
-
-async function say(conn: Conn, content: string): Promise<Msg> {
-  return ok(conn.c, { type: 'message', content }, 'message', (m) => m.identity === conn.id && m.content === content);
-}
-
 async function join(conn: Conn, roomid: string): Promise<void> {
   await ok(conn.c, { type: 'join', roomid }, 'roomchange', (m) => m.identity === conn.id);
 }
@@ -60,7 +44,7 @@ describe('the server on PostgreSQL', { timeout: 90_000 }, () => {
     let server: RunningServer = await startServer({ args, dataDir: tempDir() });
     t.after(() => server.stop().then(() => undefined));
 
-    const guest1 = clients(t, () => server.port);
+    const guest1 = guestPool(t, () => server.port);
     const ann = await guest1();
     await register(ann.c, 'ann');
     const annToken = await login(ann, 'ann');
@@ -89,7 +73,7 @@ describe('the server on PostgreSQL', { timeout: 90_000 }, () => {
 
     // A new server, a new (empty) data dir, the same database.
     server = await startServer({ args, dataDir: tempDir() });
-    const guest2 = clients(t, () => server.port);
+    const guest2 = guestPool(t, () => server.port);
     const g = await guest2();
     assert.deepEqual((await ok(g.c, { type: 'history', roomid: 'den' }, 'history')).messages, said, 'history kept');
     const ann2 = await guest2();

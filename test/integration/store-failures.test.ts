@@ -6,7 +6,7 @@ import { after, before, describe, test, type TestContext } from 'node:test';
 import { hubPid } from '../helpers/chaos';
 import * as proc from '../helpers/procfs';
 import type { Msg, TestClient } from '../helpers/client';
-import { expectFields, login, ok, refused, register, welcomed, type Conn } from '../helpers/requests';
+import { expectFields, login, ok, refused, register, say, welcomed, type Conn } from '../helpers/requests';
 import { startServer, type RunningServer } from '../helpers/server';
 import { StoreFaults } from '../helpers/store-faults';
 import { sleep, within } from '../helpers/wait';
@@ -72,10 +72,6 @@ async function createAndJoin(conns: Conn[], roomid: string): Promise<void> {
   const m = await ok(conns[0]!.c, { type: 'createroom', roomid }, 'roomlist');
   assert.ok((m.rooms as Array<{ roomid: string }>).some((r) => r.roomid === roomid));
   for (const conn of conns) await ok(conn.c, { type: 'join', roomid }, 'roomchange', (x) => x.identity === conn.id && x.roomid === roomid);
-}
-
-async function say(conn: Conn, content: string): Promise<Msg> {
-  return ok(conn.c, { type: 'message', content }, 'message', (m) => m.identity === conn.id && m.content === content);
 }
 
 const contents = (c: TestClient, roomid: string): unknown[] => c.received.filter((m) => m.type === 'message' && m.roomid === roomid).map((m) => m.content);
