@@ -8,12 +8,22 @@ import { ErrorCode } from '../protocol/errors';
 import type { CoreControlRequest } from '../protocol/messages';
 import type { ApplyContext } from './apply-context';
 import type { ClusterLog } from './cluster-log';
-import { nodeOfKey, type LogEntry, type ReplicatedRequest } from './entries';
+import type { Outcome } from '../hub/outcomes';
+import { MAX_USERNAMES_PER_ENTRY, nodeOfKey, type LogEntry, type ReplicatedRequest } from './entries';
 import type { Liveness } from './liveness';
 import { Replica } from './replica';
 
-/** Requests a cluster node serves today; the others are refused with CLUSTER_UNSUPPORTED. */
-const SERVED = new Set(['identitychange', 'join', 'who', 'list', 'createroom', 'delete', 'quit', 'history', 'resume']);
+/**
+ * Requests a cluster node serves today; the others (`session`, `reclaim`: resume tokens) are
+ * refused with CLUSTER_UNSUPPORTED. Account-level requests do their store work on this node
+ * and propose their outcome (src/hub/outcomes.ts); store-only ones (block, dnd, status, ack,
+ * dmhistory) and reads (presence, roominfo) need no entry.
+ */
+const SERVED = new Set([
+  ...['identitychange', 'join', 'who', 'list', 'createroom', 'delete', 'quit', 'history', 'resume'],
+  ...['register', 'login', 'logout', 'dm', 'ack', 'dmhistory', 'recall', 'block', 'unblock', 'dnd', 'status', 'presence'],
+  ...['private', 'invite', 'uninvite', 'kick', 'ban', 'unban', 'roominfo', 'transfer', 'disconnect', 'notice'],
+]);
 
 /** Entries as proposed, before the proposer stamps them with `pid` and `ts`. */
 type Proposal = LogEntry extends infer E ? (E extends LogEntry ? Omit<E, 'pid' | 'ts'> : never) : never;
@@ -84,6 +94,7 @@ export class ClusterOrder implements OrderSource {
       );
     await this.appliedUpTo(position.last);
     this.log.info({ replayed: position.last, streamCreated: position.created }, 'cluster log replayed');
+    await this.reserveStoredAccounts();
     await this.submit({ type: 'node-start', node: this.opts.nodeId });
     this.timer = setInterval(() => void this.tick(), this.opts.heartbeatMs);
     this.timer.unref();
@@ -113,6 +124,10 @@ export class ClusterOrder implements OrderSource {
     return this.submit({ type: 'request', key, request: replicated(request) });
   }
 
+  decide(key: SessionKey, outcome: Outcome): Promise<void> {
+    return this.submit({ type: 'outcome', key, outcome });
+  }
+
   linkClosed(link: WorkerLink): void {
     const keys = [...link.sessions].map((id) => link.keyOf(id));
     this.ctx.router.detach(link);
@@ -132,6 +147,19 @@ export class ClusterOrder implements OrderSource {
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     await this.clusterLog.close();
+  }
+
+  /**
+   * Accounts of the shared store that the log never registered (made before the cluster, or
+   * before the log was remade) are reserved by an entry, so every replica reserves them at the
+   * same place in the log; names the replay reserved already are not proposed again.
+   */
+  private async reserveStoredAccounts(): Promise<void> {
+    const missing = (await this.ctx.store.listUsernames()).filter((u) => !this.ctx.router.state.isReserved(u));
+    for (let i = 0; i < missing.length; i += MAX_USERNAMES_PER_ENTRY) {
+      await this.submit({ type: 'accounts', usernames: missing.slice(i, i + MAX_USERNAMES_PER_ENTRY) });
+    }
+    if (missing.length > 0) this.log.info({ accounts: missing.length }, 'stored accounts the cluster log did not know reserved');
   }
 
   /** A connection's end, proposed; one that cannot be committed is logged (the session stays until its node is declared gone). */

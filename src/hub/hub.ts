@@ -90,7 +90,7 @@ export class Hub {
     this.admins = new Administrators(store, limits.admins);
     this.accountRate = new AccountRateLimiter(limits.accountRateLimit);
     setInterval(() => this.accountRate.sweep(Date.now()), RATE_SWEEP_MS).unref();
-    this.ctx = { router: this.router, store, log };
+    this.ctx = { router: this.router, store, log, decide: (key, outcome) => this.order.decide(key, outcome) };
     this.directs = new DirectMessages(this.ctx, {
       inbox: { messages: limits.maxInboxMessages, bytes: limits.maxInboxBytes },
       window: { entries: limits.inboxWindow, bytes: limits.maxOutboundBytes },
@@ -365,7 +365,7 @@ export class Hub {
       case 'transfer':
       case 'disconnect':
       case 'notice':
-        return this.router.moderate(key, r);
+        return r.type === 'roominfo' ? this.router.moderate(key, r) : this.ctx.decide(key, { type: 'moderate', request: r });
     }
   }
 }
