@@ -14,15 +14,17 @@ import type { Liveness } from './liveness';
 import { Replica } from './replica';
 
 /**
- * Requests a cluster node serves today; the others (`session`, `reclaim`: resume tokens) are
- * refused with CLUSTER_UNSUPPORTED. Account-level requests do their store work on this node
- * and propose their outcome (src/hub/outcomes.ts); store-only ones (block, dnd, status, ack,
- * dmhistory) and reads (presence, roominfo) need no entry.
+ * Requests a cluster node serves: every request type of today's protocol. A type added later
+ * is refused with CLUSTER_UNSUPPORTED until it is listed here, i.e. until what it changes is
+ * replicated. Account-level requests do their store work on this node and propose their
+ * outcome (src/hub/outcomes.ts); store-only ones (block, dnd, status, ack, dmhistory) and
+ * reads (presence, roominfo) need no entry.
  */
 const SERVED = new Set([
   ...['identitychange', 'join', 'who', 'list', 'createroom', 'delete', 'quit', 'history', 'resume'],
   ...['register', 'login', 'logout', 'dm', 'ack', 'dmhistory', 'recall', 'block', 'unblock', 'dnd', 'status', 'presence'],
   ...['private', 'invite', 'uninvite', 'kick', 'ban', 'unban', 'roominfo', 'transfer', 'disconnect', 'notice'],
+  ...['session', 'reclaim'],
 ]);
 
 /** Entries as proposed, before the proposer stamps them with `pid` and `ts`. */

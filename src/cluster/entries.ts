@@ -177,6 +177,9 @@ function isOutcome(v: unknown): v is Outcome {
         typeof o.by === 'string' &&
         (o.to === undefined || isValidIdentity(str(o.to)))
       );
+    case 'resume-token':
+    case 'reclaim':
+      return typeof o.hash === 'string' && /^[0-9a-f]{64}$/.test(o.hash);
     default:
       return false;
   }

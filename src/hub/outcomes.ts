@@ -25,7 +25,9 @@ export type Outcome =
   | /**
      * A message was recalled in the store. A room message's members are told (`roomid`, `seq`,
      * `epoch` set); a DM's recipient (`to`, its username) is, with `roomid` ''.
-     */ { type: 'recalled'; id: string; roomid: string; seq: number; epoch: string; by: string; to?: string };
+     */ { type: 'recalled'; id: string; roomid: string; seq: number; epoch: string; by: string; to?: string }
+  | /** The session's resume token is now the one of this hash (the token itself goes only to its client). */ { type: 'resume-token'; hash: string }
+  | /** The session presents a resume token (its hash): the held session comes back on it. */ { type: 'reclaim'; hash: string };
 
 /** Applies an outcome decided for session `key` to a router: the same on one node and on every replica. */
 export function applyOutcome(router: Router, key: SessionKey, outcome: Outcome): void {
@@ -54,5 +56,9 @@ export function applyOutcome(router: Router, key: SessionKey, outcome: Outcome):
         outcome.to === undefined ? new Set([...state.membersOf(roomid), key]) : new Set([key, state.sessionOfUser(outcome.to)].filter((k): k is SessionKey => k !== undefined));
       return router.apply([{ kind: 'deliver', to: [...audience], message: { type: 'recalled', id, roomid, seq, by, epoch } }]);
     }
+    case 'resume-token':
+      return router.setResumeHash(key, outcome.hash);
+    case 'reclaim':
+      return router.apply(state.reclaim(key, outcome.hash));
   }
 }

@@ -213,3 +213,25 @@ test('a ban on A moves the member on B out and refuses its rejoin; an administra
   await ok(admin.c, { type: 'notice', content: 'maintenance at noon' }, 'notice');
   for (const l of listeners) expectFields(await l.c.waitFor((x) => x.type === 'notice', 10_000), { from: ADMIN, content: 'maintenance at noon' });
 });
+
+test('a session dropped on A is reclaimed on B with its resume token: its name and room come back', async (t) => {
+  if (missingPrerequisite(t, present, SKIP)) return;
+  const a = await on(t, 0);
+  const room = uniq('resume');
+  await ok(a.c, { type: 'createroom', roomid: room }, 'roomlist');
+  await join(a, room);
+  const issued = await ok(a.c, { type: 'session' }, 'session');
+  assert.equal(typeof issued.token, 'string');
+  // A member on C keeps the room open while its owner is away.
+  const watcher = await on(t, 2);
+  await join(watcher, room);
+  await a.c.close();
+  await whoUntil(watcher, room, (ids) => !ids.includes(a.id));
+  const b = await on(t, 1);
+  const m = await ok(b.c, { type: 'reclaim', token: issued.token }, 'reclaimed', () => true, 10_000);
+  expectFields(m, { identity: a.id, roomid: room });
+  await whoUntil(watcher, room, (ids) => ids.includes(a.id));
+  // A token is good once.
+  const c = await on(t, 2);
+  await refused(c.c, { type: 'reclaim', token: issued.token }, 'NO_SUCH_SESSION', ['reclaimed']);
+});
