@@ -6,6 +6,7 @@ import { RequestRefused, type HubContext } from '../hub/services';
 import type { WorkerLink } from '../hub/worker-link';
 import { ErrorCode } from '../protocol/errors';
 import type { CoreControlRequest } from '../protocol/messages';
+import { isValidIdentity } from '../protocol/rules';
 import type { ApplyContext } from './apply-context';
 import type { ClusterLog } from './cluster-log';
 import type { Outcome } from '../hub/outcomes';
@@ -26,6 +27,11 @@ const SERVED = new Set([
   ...['private', 'invite', 'uninvite', 'kick', 'ban', 'unban', 'roominfo', 'transfer', 'disconnect', 'notice'],
   ...['session', 'reclaim'],
 ]);
+
+/** Null when a cluster node serves requests of `type`; otherwise why not (told with CLUSTER_UNSUPPORTED). */
+export function clusterRefusal(type: string): string | null {
+  return SERVED.has(type) ? null : `${type} is not available on a clustered server yet (docs/CLUSTER.md lists what is)`;
+}
 
 /** Entries as proposed, before the proposer stamps them with `pid` and `ts`. */
 type Proposal = LogEntry extends infer E ? (E extends LogEntry ? Omit<E, 'pid' | 'ts'> : never) : never;
@@ -142,7 +148,7 @@ export class ClusterOrder implements OrderSource {
   }
 
   refusal(type: string): string | null {
-    return SERVED.has(type) ? null : `${type} is not available on a clustered server yet (docs/CLUSTER.md lists what is)`;
+    return clusterRefusal(type);
   }
 
   /** Stops the heartbeat (the node's key then expires: the others see it gone) and the log. */
@@ -157,7 +163,8 @@ export class ClusterOrder implements OrderSource {
    * same place in the log; names the replay reserved already are not proposed again.
    */
   private async reserveStoredAccounts(): Promise<void> {
-    const missing = (await this.ctx.store.listUsernames()).filter((u) => !this.ctx.router.state.isReserved(u));
+    // A name that is no valid identity could not be taken by a guest anyway (and no entry carries it).
+    const missing = (await this.ctx.store.listUsernames()).filter((u) => isValidIdentity(u) && !this.ctx.router.state.isReserved(u));
     for (let i = 0; i < missing.length; i += MAX_USERNAMES_PER_ENTRY) {
       await this.submit({ type: 'accounts', usernames: missing.slice(i, i + MAX_USERNAMES_PER_ENTRY) });
     }

@@ -6,6 +6,7 @@ import { createDatabase, dropDatabase, postgresUnreachable } from '../helpers/po
 import { missingPrerequisite } from '../helpers/prerequisite';
 import { PASSWORD, expectFields, login, ok, refused, register, welcomed, type Conn } from '../helpers/requests';
 import { startServer, type RunningServer } from '../helpers/server';
+import { createStore } from '../../src/store';
 
 /**
  * Accounts across the nodes of a cluster (issue 10): three Switchboard nodes over a real
@@ -29,11 +30,17 @@ const RUN = Math.random().toString(36).slice(2, 5).padEnd(3, '0');
 let n = 0;
 /** A name unique in this run, valid as identity, username and room id. */
 const uniq = (prefix: string): string => `${prefix}${RUN}${(++n).toString(36)}`;
+/** An account the store has before any node starts (made by a single-node server, say): the log never registered it. */
+const LEGACY = uniq('Legacy');
 
 before(async () => {
   if (!present) return;
   nats = await startNatsCluster(3);
   database = await createDatabase('sb_cluster_accounts');
+  const store = createStore(database, '/nonexistent');
+  await store.migrate();
+  assert.equal(await store.createAccount({ username: LEGACY, passwordHash: 'x', createdAt: Date.now(), status: '', dnd: false }), true);
+  await store.close();
   for (const name of ['nodeA', 'nodeB', 'nodeC']) {
     nodes.push(
       await startServer({
@@ -102,10 +109,10 @@ test('register on A, log in on B; a login on C replaces the session on B; the na
   expectFields(replaced, { type: 'error', code: 'SESSION_REPLACED' });
   await b.c.closed;
 
-  // A guest on any node cannot take the registered name, in any case.
+  // A guest on any node cannot take the registered name, in any case, nor one the store had before the cluster.
   for (const i of [0, 2]) {
     const guest = await on(t, i);
-    for (const wanted of [username, username.toUpperCase()]) {
+    for (const wanted of [username, username.toUpperCase(), LEGACY.toLowerCase()]) {
       const m = await ok(guest.c, { type: 'identitychange', identity: wanted }, 'newidentity', (x) => x.former === guest.id, 10_000);
       assert.equal(m.identity, guest.id, `a guest on node ${i} kept its name instead of ${wanted}`);
     }

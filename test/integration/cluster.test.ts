@@ -143,14 +143,6 @@ test('who and list agree across nodes', async (t) => {
   for (const l of lists) assert.deepEqual(entry(l), { roomid: room, count: 2 });
 });
 
-test('requests a cluster does not serve yet are refused with CLUSTER_UNSUPPORTED, the connection goes on', async (t) => {
-  if (missingPrerequisite(t, present, SKIP)) return;
-  const a = await user(t, nodes[0]!);
-  const err = await ask(a.c, { type: 'register', username: uniq('u'), password: 'password123' }, typed('error'));
-  assert.equal(err.code, 'CLUSTER_UNSUPPORTED');
-  await ask(a.c, { type: 'list' }, typed('roomlist'));
-});
-
 test('kill -9 of a node: its clients leave on the other nodes within the heartbeat bound', async (t) => {
   if (missingPrerequisite(t, present, SKIP)) return;
   const doomed = await startNode('nodeD', true);

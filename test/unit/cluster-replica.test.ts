@@ -4,12 +4,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { ApplyContext } from '../../src/cluster/apply-context';
+import { clusterRefusal } from '../../src/cluster/cluster-order';
 import { ClusterSequencer } from '../../src/cluster/cluster-sequencer';
 import { decodeEntry, encodeEntry, type LogEntry, type ReplicatedRequest } from '../../src/cluster/entries';
 import { Replica } from '../../src/cluster/replica';
 import type { Outcome } from '../../src/hub/outcomes';
 import { Router } from '../../src/hub/router';
 import { createLogger } from '../../src/log/logger';
+import { CLIENT_MESSAGE_TYPES } from '../../src/protocol/validate';
 import { createStore, type Store } from '../../src/store';
 
 /**
@@ -195,4 +197,10 @@ test('entries that do not decode are refused with what is wrong, never applied',
     ['{"type":"accounts","pid":"p","ts":1,"usernames":[]}', /bad usernames/],
   ];
   for (const [text, why] of bad) assert.throws(() => decodeEntry(Buffer.from(text)), why, text);
+});
+
+test('a cluster node serves every request type of the protocol; a type it does not know is refused', () => {
+  // ping and hello are answered by the worker, message is a room message: none reaches the hub as a request.
+  for (const type of CLIENT_MESSAGE_TYPES.filter((t) => !['ping', 'hello', 'message'].includes(t))) assert.equal(clusterRefusal(type), null, type);
+  assert.match(clusterRefusal('futuretype') ?? '', /futuretype is not available on a clustered server yet/);
 });
