@@ -6,14 +6,32 @@ import { RequestRefused, type HubContext } from '../hub/services';
 import type { WorkerLink } from '../hub/worker-link';
 import { ErrorCode } from '../protocol/errors';
 import type { CoreControlRequest } from '../protocol/messages';
+import { isValidIdentity } from '../protocol/rules';
 import type { ApplyContext } from './apply-context';
 import type { ClusterLog } from './cluster-log';
-import { nodeOfKey, type LogEntry, type ReplicatedRequest } from './entries';
+import type { Outcome } from '../hub/outcomes';
+import { MAX_USERNAMES_PER_ENTRY, nodeOfKey, type LogEntry, type ReplicatedRequest } from './entries';
 import type { Liveness } from './liveness';
 import { Replica } from './replica';
 
-/** Requests a cluster node serves today; the others are refused with CLUSTER_UNSUPPORTED. */
-const SERVED = new Set(['identitychange', 'join', 'who', 'list', 'createroom', 'delete', 'quit', 'history', 'resume']);
+/**
+ * Requests a cluster node serves: every request type of today's protocol. A type added later
+ * is refused with CLUSTER_UNSUPPORTED until it is listed here, i.e. until what it changes is
+ * replicated. Account-level requests do their store work on this node and propose their
+ * outcome (src/hub/outcomes.ts); store-only ones (block, dnd, status, ack, dmhistory) and
+ * reads (presence, roominfo) need no entry.
+ */
+const SERVED = new Set([
+  ...['identitychange', 'join', 'who', 'list', 'createroom', 'delete', 'quit', 'history', 'resume'],
+  ...['register', 'login', 'logout', 'dm', 'ack', 'dmhistory', 'recall', 'block', 'unblock', 'dnd', 'status', 'presence'],
+  ...['private', 'invite', 'uninvite', 'kick', 'ban', 'unban', 'roominfo', 'transfer', 'disconnect', 'notice'],
+  ...['session', 'reclaim'],
+]);
+
+/** Null when a cluster node serves requests of `type`; otherwise why not (told with CLUSTER_UNSUPPORTED). */
+export function clusterRefusal(type: string): string | null {
+  return SERVED.has(type) ? null : `${type} is not available on a clustered server yet (docs/CLUSTER.md lists what is)`;
+}
 
 /** Entries as proposed, before the proposer stamps them with `pid` and `ts`. */
 type Proposal = LogEntry extends infer E ? (E extends LogEntry ? Omit<E, 'pid' | 'ts'> : never) : never;
@@ -84,6 +102,7 @@ export class ClusterOrder implements OrderSource {
       );
     await this.appliedUpTo(position.last);
     this.log.info({ replayed: position.last, streamCreated: position.created }, 'cluster log replayed');
+    await this.reserveStoredAccounts();
     await this.submit({ type: 'node-start', node: this.opts.nodeId });
     this.timer = setInterval(() => void this.tick(), this.opts.heartbeatMs);
     this.timer.unref();
@@ -113,6 +132,10 @@ export class ClusterOrder implements OrderSource {
     return this.submit({ type: 'request', key, request: replicated(request) });
   }
 
+  decide(key: SessionKey, outcome: Outcome): Promise<void> {
+    return this.submit({ type: 'outcome', key, outcome });
+  }
+
   linkClosed(link: WorkerLink): void {
     const keys = [...link.sessions].map((id) => link.keyOf(id));
     this.ctx.router.detach(link);
@@ -125,13 +148,27 @@ export class ClusterOrder implements OrderSource {
   }
 
   refusal(type: string): string | null {
-    return SERVED.has(type) ? null : `${type} is not available on a clustered server yet (docs/CLUSTER.md lists what is)`;
+    return clusterRefusal(type);
   }
 
   /** Stops the heartbeat (the node's key then expires: the others see it gone) and the log. */
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     await this.clusterLog.close();
+  }
+
+  /**
+   * Accounts of the shared store that the log never registered (made before the cluster, or
+   * before the log was remade) are reserved by an entry, so every replica reserves them at the
+   * same place in the log; names the replay reserved already are not proposed again.
+   */
+  private async reserveStoredAccounts(): Promise<void> {
+    // A name that is no valid identity could not be taken by a guest anyway (and no entry carries it).
+    const missing = (await this.ctx.store.listUsernames()).filter((u) => isValidIdentity(u) && !this.ctx.router.state.isReserved(u));
+    for (let i = 0; i < missing.length; i += MAX_USERNAMES_PER_ENTRY) {
+      await this.submit({ type: 'accounts', usernames: missing.slice(i, i + MAX_USERNAMES_PER_ENTRY) });
+    }
+    if (missing.length > 0) this.log.info({ accounts: missing.length }, 'stored accounts the cluster log did not know reserved');
   }
 
   /** A connection's end, proposed; one that cannot be committed is logged (the session stays until its node is declared gone). */

@@ -10,6 +10,10 @@
  * its own entry when it comes back.
  */
 
+import type { Outcome } from '../hub/outcomes';
+import { isValidIdentity } from '../protocol/rules';
+import { parseClientLine } from '../protocol/validate';
+
 /** Session keys in the cluster: `<nodeId>/<workerId>:<id>`, unique across the nodes. */
 const SESSION_KEY = /^[A-Za-z0-9_-]{1,64}\/\d{1,9}:\d{1,15}$/;
 const NODE_ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -36,6 +40,8 @@ export type LogEntry = Base &
     | /** A client's connection closed. */ { type: 'disconnect'; key: string }
     | /** A state-changing core request. */ { type: 'request'; key: string; request: ReplicatedRequest }
     | /** A room message: its id is fixed here, its seq by its place in the log. */ { type: 'chat'; key: string; id: string; content: string }
+    | /** What an account-level request decided on its node, after the store work (src/hub/outcomes.ts). */ { type: 'outcome'; key: string; outcome: Outcome }
+    | /** Accounts the shared store has that the log never registered (made before the cluster): reserved. */ { type: 'accounts'; usernames: string[] }
   );
 
 export type LogEntryType = LogEntry['type'];
@@ -85,6 +91,13 @@ export function decodeEntry(data: Uint8Array): LogEntry {
       need(SESSION_KEY.test(str(e.key)), 'key');
       need(isReplicatedRequest(e.request), 'request');
       return e as unknown as LogEntry;
+    case 'outcome':
+      need(SESSION_KEY.test(str(e.key)), 'key');
+      need(isOutcome(e.outcome), 'outcome');
+      return e as unknown as LogEntry;
+    case 'accounts':
+      need(isUsernames(e.usernames), 'usernames');
+      return e as unknown as LogEntry;
     default:
       throw new Error(`unknown entry type ${JSON.stringify(String(e.type).slice(0, 40))}`);
   }
@@ -120,3 +133,54 @@ function isReplicatedRequest(v: unknown): v is ReplicatedRequest {
   }
 }
 
+
+/** Usernames an entry reserves at most (a longer list goes in several entries). */
+export const MAX_USERNAMES_PER_ENTRY = 1000;
+
+function isUsernames(v: unknown): v is string[] {
+  return Array.isArray(v) && v.length > 0 && v.length <= MAX_USERNAMES_PER_ENTRY && v.every((u) => typeof u === 'string' && isValidIdentity(u));
+}
+
+const MODERATION = new Set(['private', 'invite', 'uninvite', 'kick', 'ban', 'unban', 'transfer', 'disconnect', 'notice']);
+
+/**
+ * The outcome shapes a replica applies. A moderation request is checked by the client
+ * protocol's own validation (the same schema its client's line passed); the rules are
+ * ChatState's, applied the same way on every replica.
+ */
+function isOutcome(v: unknown): v is Outcome {
+  if (typeof v !== 'object' || v === null) return false;
+  const o = v as Record<string, unknown>;
+  switch (o.type) {
+    case 'reserve':
+      return isUsernames(o.usernames);
+    case 'login':
+      return isValidIdentity(str(o.username)) && typeof o.admin === 'boolean';
+    case 'logout':
+      return true;
+    case 'moderate': {
+      const r = o.request as { type?: unknown } | null;
+      if (typeof r !== 'object' || r === null || !MODERATION.has(String(r.type))) return false;
+      return parseClientLine(JSON.stringify(r)).ok;
+    }
+    case 'dm': {
+      const m = o.message as Record<string, unknown> | null;
+      if (typeof m !== 'object' || m === null) return false;
+      return typeof m.id === 'string' && m.id.length > 0 && m.id.length <= 64 && isValidIdentity(str(m.from)) && isValidIdentity(str(m.to)) && typeof m.content === 'string' && Number.isSafeInteger(m.ts);
+    }
+    case 'recalled':
+      return (
+        typeof o.id === 'string' &&
+        typeof o.roomid === 'string' &&
+        Number.isSafeInteger(o.seq) &&
+        typeof o.epoch === 'string' &&
+        typeof o.by === 'string' &&
+        (o.to === undefined || isValidIdentity(str(o.to)))
+      );
+    case 'resume-token':
+    case 'reclaim':
+      return typeof o.hash === 'string' && /^[0-9a-f]{64}$/.test(o.hash);
+    default:
+      return false;
+  }
+}

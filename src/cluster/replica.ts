@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { applyOutcome } from '../hub/outcomes';
 import type { Router } from '../hub/router';
 import type { ApplyContext } from './apply-context';
 import { nodeOfKey, type LogEntry } from './entries';
@@ -54,6 +55,10 @@ export class Replica {
         return router.request(entry.key, entry.request);
       case 'chat':
         return router.chat(entry.key, entry.content, { id: entry.id, ts: entry.ts });
+      case 'outcome':
+        return applyOutcome(router, entry.key, entry.outcome);
+      case 'accounts':
+        return router.state.reserve(entry.usernames);
     }
   }
 

@@ -81,12 +81,6 @@ export function loadConfig({ argv, env, cwd }: LoadInput): Config {
     } catch (err) {
       throw new ConfigError(`invalid configuration: cluster: ${(err as Error).message} (expected nats://H1:P1,nats://H2:P2,...)`);
     }
-    // Each node keeps its own copy of the history, rebuilt from the log (docs/CLUSTER.md). A
-    // shared PostgreSQL store needs one writer in log order (a shared durable consumer), not
-    // built yet: every node writing and clearing one shared history would race.
-    if (merged.store !== 'sqlite') {
-      throw new ConfigError('invalid configuration: cluster with a PostgreSQL store is not built yet (its single history writer is the next slice, docs/CLUSTER.md); a cluster node keeps its own SQLite copy of the history: leave store at "sqlite"');
-    }
   }
   const config = merged as Record<ConfigKey, unknown>;
   // Fixed here, once: the supervisor hands this config to its children, so all of them agree.

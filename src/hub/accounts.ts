@@ -34,7 +34,8 @@ export class Accounts {
     if (taken()) throw new RequestRefused(ErrorCode.USERNAME_TAKEN, `${username} is taken`);
     const created = await this.ctx.store.createAccount({ username, passwordHash, createdAt: Date.now(), status: '', dnd: false });
     if (!created) throw new RequestRefused(ErrorCode.USERNAME_TAKEN, `${username} is taken`);
-    state.reserve([username]);
+    // Only the store's winner gets here: of two nodes racing for a name, one reserves it.
+    await this.ctx.decide(key, { type: 'reserve', usernames: [username] });
     this.ctx.router.sendTo(key, { type: 'registered', username });
   }
 
@@ -75,13 +76,8 @@ export class Accounts {
     const admin = await this.admins.isAdmin(username);
     // (The login effects below mirror both to the worker, which hands them back after a hub restart.)
     if (!router.state.has(key)) return;
-    router.apply(
-      router.state.login(key, username, {
-        type: 'error',
-        code: ErrorCode.SESSION_REPLACED,
-        message: `${username} logged in on another connection`,
-      }, admin),
-    );
+    // Replaces the account's session on any node (SESSION_REPLACED, told by the node that holds it).
+    await this.ctx.decide(key, { type: 'login', username, admin });
     router.sendTo(key, { type: 'loggedin', identity: username, token, admin });
     await this.directs.deliverInbox(key, username);
   }
@@ -96,7 +92,7 @@ export class Accounts {
       extras.blocked = NO_ONE;
       extras.inbox = undefined;
     }
-    router.apply(router.state.logout(key));
+    await this.ctx.decide(key, { type: 'logout' });
     router.sendTo(key, { type: 'loggedout', identity: router.state.identityOf(key) ?? '' });
   }
 }

@@ -43,7 +43,8 @@ export class DirectMessages {
     // Usernames are case-insensitive: the DM goes to the account under its stored spelling.
     const to = recipient.username;
     const toKey = router.state.sessionOfUser(to);
-    const blocks = toKey ? router.extrasOf(toKey)?.blocked : new Set(await store.blockedBy(to));
+    // The recipient's session keeps its list when it is on this node; the store has it otherwise.
+    const blocks = (toKey === undefined ? undefined : router.extrasOf(toKey)?.blocked) ?? new Set(await store.blockedBy(to));
     const blocked = [...(blocks ?? [])].some((name) => foldName(name) === foldName(from));
     const live = toKey !== undefined && !recipient.dnd && !blocked;
     const message: DirectMessage = { id: newMessageId(), from, to, content, ts: Date.now(), recalled: false };
@@ -51,10 +52,9 @@ export class DirectMessages {
     // in dmhistory. Otherwise it is stored, and queued in the inbox when it cannot go live;
     // a full inbox refuses it (as ejabberd's offline limit does), and the sender is told.
     if (!blocked) await this.store(message, !live);
-    const out = directOut(message);
-    router.sendTo(key, out);
-    const nowKey = router.state.sessionOfUser(to);
-    if (live && nowKey && nowKey !== key) router.sendTo(nowKey, out);
+    // Live: to the recipient's session wherever it is (a cluster's log carries it), and back.
+    if (live) return this.ctx.decide(key, { type: 'dm', message: { id: message.id, from, to, content, ts: message.ts } });
+    router.sendTo(key, directOut(message));
   }
 
   private async store(message: DirectMessage, queue: boolean): Promise<void> {

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { ChatLimits } from '../core/chat-state';
 import type { SessionKey } from '../core/effects';
+import { hashToken, newToken } from '../auth/tokens';
 import { Kind, type Hello, type WorkerToHub } from '../ipc/hub-link-messages';
 import { ErrorCode } from '../protocol/errors';
 import type { ControlRequest } from '../protocol/messages';
@@ -90,7 +91,7 @@ export class Hub {
     this.admins = new Administrators(store, limits.admins);
     this.accountRate = new AccountRateLimiter(limits.accountRateLimit);
     setInterval(() => this.accountRate.sweep(Date.now()), RATE_SWEEP_MS).unref();
-    this.ctx = { router: this.router, store, log };
+    this.ctx = { router: this.router, store, log, decide: (key, outcome) => this.order.decide(key, outcome) };
     this.directs = new DirectMessages(this.ctx, {
       inbox: { messages: limits.maxInboxMessages, bytes: limits.maxInboxBytes },
       window: { entries: limits.inboxWindow, bytes: limits.maxOutboundBytes },
@@ -302,6 +303,13 @@ export class Hub {
     else this.router.sendTo(key, { type: 'error', code: ErrorCode.INTERNAL_ERROR, message: 'the server could not handle this request' });
   }
 
+  /** `session`: a fresh resume token; its hash is decided (a cluster: on every replica), then the token goes to its client. */
+  private async issueResumeToken(key: SessionKey): Promise<void> {
+    const token = newToken();
+    await this.ctx.decide(key, { type: 'resume-token', hash: hashToken(token) });
+    this.router.sendTo(key, { type: 'session', token, graceMs: this.limits.reconnectGraceMs ?? 0 });
+  }
+
   /** A logged-in sender's message fits its account's budget; otherwise it is dropped and told. */
   private withinAccountRate(key: SessionKey): boolean {
     const username = this.router.state.usernameOf(key);
@@ -352,9 +360,9 @@ export class Hub {
       case 'presence':
         return this.profiles.presence(key, r.users);
       case 'session':
-        return this.router.issueResumeToken(key);
+        return this.issueResumeToken(key);
       case 'reclaim':
-        return this.router.reclaim(key, r.token);
+        return this.ctx.decide(key, { type: 'reclaim', hash: hashToken(r.token) });
       case 'private':
       case 'invite':
       case 'uninvite':
@@ -365,7 +373,7 @@ export class Hub {
       case 'transfer':
       case 'disconnect':
       case 'notice':
-        return this.router.moderate(key, r);
+        return r.type === 'roominfo' ? this.router.moderate(key, r) : this.ctx.decide(key, { type: 'moderate', request: r });
     }
   }
 }

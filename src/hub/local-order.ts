@@ -1,6 +1,7 @@
 import type { SessionKey } from '../core/effects';
 import type { CoreControlRequest } from '../protocol/messages';
 import type { OrderSource, RestoredOnLink } from './order-source';
+import { applyOutcome, type Outcome } from './outcomes';
 import type { HubContext } from './services';
 import type { WorkerLink } from './worker-link';
 
@@ -32,6 +33,10 @@ export class LocalOrder implements OrderSource {
 
   core(key: SessionKey, request: CoreControlRequest): void {
     this.ctx.router.request(key, request);
+  }
+
+  decide(key: SessionKey, outcome: Outcome): void {
+    applyOutcome(this.ctx.router, key, outcome);
   }
 
   linkClosed(link: WorkerLink): void {

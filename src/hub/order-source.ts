@@ -1,6 +1,7 @@
 import type { RestoredSession } from '../core/chat-state';
 import type { SessionKey } from '../core/effects';
 import type { CoreControlRequest } from '../protocol/messages';
+import type { Outcome } from './outcomes';
 import type { RouterOptions } from './router';
 import type { HubContext } from './services';
 import type { WorkerLink } from './worker-link';
@@ -28,6 +29,8 @@ export interface OrderSource {
   chat(key: SessionKey, content: string): Promise<void> | void;
   /** A core control request (identitychange, join, who, list, createroom, delete, quit). */
   core(key: SessionKey, request: CoreControlRequest): Promise<void> | void;
+  /** What an account-level request decided for session `key` (src/hub/outcomes.ts). */
+  decide(key: SessionKey, outcome: Outcome): Promise<void> | void;
   /** A worker's link closed: its sessions leave. */
   linkClosed(link: WorkerLink): void;
   /** Sessions workers re-registered after a hub restart. */

@@ -133,15 +133,13 @@ export class RoomHistory {
       }
       const { epoch } = await router.sequencer.current(message.roomid);
       await store.recallRoomMessage(id);
-      const audience = new Set([...state.membersOf(message.roomid), key]);
-      router.apply([{ kind: 'deliver', to: [...audience], message: { type: 'recalled', id, roomid: message.roomid, seq: message.seq, by: identity, epoch } }]);
+      await this.ctx.decide(key, { type: 'recalled', id, roomid: message.roomid, seq: message.seq, by: identity, epoch });
       return;
     }
     const direct = await store.getDirectMessage(id);
     if (!direct) throw new RequestRefused(ErrorCode.NO_SUCH_MESSAGE, `no message ${id}`);
     if (direct.from !== username) throw new RequestRefused(ErrorCode.NOT_ALLOWED, 'only its sender may recall a direct message');
     await store.recallDirectMessage(id);
-    const audience = [key, state.sessionOfUser(direct.to)].filter((k): k is SessionKey => k !== undefined);
-    router.apply([{ kind: 'deliver', to: audience, message: { type: 'recalled', id, roomid: '', seq: 0, by: identity, epoch: '' } }]);
+    await this.ctx.decide(key, { type: 'recalled', id, roomid: '', seq: 0, by: identity, epoch: '', to: direct.to });
   }
 }

@@ -1,5 +1,4 @@
 import type { Logger } from 'pino';
-import { hashToken, newToken } from '../auth/tokens';
 import { ChatState, type ChatLimits, type RestoredSession } from '../core/chat-state';
 import { NO_ONE, type Effect, type SessionKey } from '../core/effects';
 import { encodeEnd, encodeState, encodeToSessions } from '../ipc/hub-link-messages';
@@ -51,13 +50,15 @@ export class Router {
   /** The room each session was last mirrored in, to keep roomWorkers counts right. */
   private readonly mirroredRoom = new Map<SessionKey, string>();
   private readonly extras = new Map<SessionKey, SessionExtras>();
+  /** Resume token hashes of other nodes' sessions (a cluster; see setResumeHash). */
+  private readonly remoteResumeHashes = new Map<SessionKey, string>();
   /** Room persistence, in the order the hub decided it. */
   private roomWrites: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly store: Store,
     private readonly log: Logger,
-    private readonly limits?: ChatLimits,
+    limits?: ChatLimits,
     options: RouterOptions = {},
   ) {
     this.state = new ChatState(limits, options.clock);
@@ -142,7 +143,9 @@ export class Router {
   /** The session's connection is gone (on any node of a cluster): it leaves as dropped. */
   disconnect(key: SessionKey): void {
     this.linkOf(key)?.sessions.delete(parseSessionKey(key).id);
-    this.apply(this.state.disconnect(key, this.extras.get(key)?.resumeHash ?? null));
+    const resumeHash = this.extras.get(key)?.resumeHash ?? this.remoteResumeHashes.get(key) ?? null;
+    this.remoteResumeHashes.delete(key);
+    this.apply(this.state.disconnect(key, resumeHash));
     this.extras.delete(key);
   }
 
@@ -186,23 +189,17 @@ export class Router {
   }
 
   /**
-   * `session`: gives the session a fresh resume token (a new one each time asked; the last one
-   * given is the one that counts). Only its hash is kept, here and in the worker's mirror.
+   * `session`: the session's resume token is now the one hashed `hash` (a new one each time
+   * asked; the last one given is the one that counts). Only the hash is kept: for a session of
+   * this node here and in its worker's mirror; for another node's session (a cluster) beside
+   * the state, so that its drop holds it here too, even when its node is gone.
    */
-  issueResumeToken(key: SessionKey): void {
+  setResumeHash(key: SessionKey, hash: string): void {
     const extras = this.extras.get(key);
-    if (!extras) return;
-    const token = newToken();
-    extras.resumeHash = hashToken(token);
-    this.apply([
-      { kind: 'state', session: key },
-      { kind: 'deliver', to: [key], message: { type: 'session', token, graceMs: this.limits?.reconnectGraceMs ?? 0 } },
-    ]);
-  }
-
-  /** `reclaim`: the held session whose resume token this is comes back on this connection. */
-  reclaim(key: SessionKey, token: string): void {
-    this.apply(this.state.reclaim(key, hashToken(token)));
+    if (extras) {
+      extras.resumeHash = hash;
+      this.apply([{ kind: 'state', session: key }]);
+    } else if (this.state.has(key)) this.remoteResumeHashes.set(key, hash);
   }
 
   extrasOf(key: SessionKey): SessionExtras | undefined {
@@ -262,6 +259,7 @@ export class Router {
           const link = this.linkOf(fx.session);
           link?.sessions.delete(id);
           this.extras.delete(fx.session);
+          this.remoteResumeHashes.delete(fx.session);
           if (link) this.outbox.send(link, encodeEnd(id));
           break;
         }

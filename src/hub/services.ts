@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { SessionKey } from '../core/effects';
 import { ErrorCode } from '../protocol/errors';
 import type { Store } from '../store/store';
+import type { Outcome } from './outcomes';
 import type { Router } from './router';
 
 /** What every hub service works with. */
@@ -9,6 +10,12 @@ export interface HubContext {
   router: Router;
   store: Store;
   log: Logger;
+  /**
+   * Hands what an account-level request decided to the order source: applied at once on one
+   * node; in a cluster proposed to the log and applied on every replica, resolving once this
+   * node has applied it (a rejection: CLUSTER_UNAVAILABLE).
+   */
+  decide(key: SessionKey, outcome: Outcome): Promise<void> | void;
 }
 
 /** A refusal the client is told about: becomes an `error` line to the requester. */

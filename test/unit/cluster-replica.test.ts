@@ -4,11 +4,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { ApplyContext } from '../../src/cluster/apply-context';
+import { clusterRefusal } from '../../src/cluster/cluster-order';
 import { ClusterSequencer } from '../../src/cluster/cluster-sequencer';
 import { decodeEntry, encodeEntry, type LogEntry, type ReplicatedRequest } from '../../src/cluster/entries';
 import { Replica } from '../../src/cluster/replica';
+import type { Outcome } from '../../src/hub/outcomes';
 import { Router } from '../../src/hub/router';
 import { createLogger } from '../../src/log/logger';
+import { CLIENT_MESSAGE_TYPES } from '../../src/protocol/validate';
 import { createStore, type Store } from '../../src/store';
 
 /**
@@ -76,6 +79,20 @@ function makeLog(count: number, seed: number): LogEntry[] {
     const key = pick(live);
     if (roll < 0.45) {
       out.push({ type: 'chat', pid, ts, key, id: `m${i}`, content: `hello ${i}` });
+    } else if (roll < 0.6) {
+      // Account outcomes and moderation, as decided on a node after its store work.
+      const outcomes: Outcome[] = [
+        { type: 'reserve', usernames: [pick(names.filter((n) => n !== 'x y'))] },
+        { type: 'login', username: pick(['alice', 'bob', 'carol']), admin: rnd() < 0.3 },
+        { type: 'logout' },
+        { type: 'moderate', request: { type: 'ban', roomid: pick(rooms), identity: pick(names), seconds: Math.floor(rnd() * 3) } },
+        { type: 'moderate', request: { type: 'kick', roomid: pick(rooms), identity: pick(names) } },
+        { type: 'moderate', request: { type: 'private', roomid: pick(rooms), on: rnd() < 0.5 } },
+        { type: 'moderate', request: { type: 'invite', roomid: pick(rooms), identity: pick(names) } },
+        { type: 'moderate', request: { type: 'unban', roomid: pick(rooms), identity: pick(names) } },
+        { type: 'moderate', request: { type: 'transfer', roomid: pick(rooms), identity: pick(names) } },
+      ];
+      out.push(rnd() < 0.05 ? { type: 'accounts', pid, ts, usernames: ['dave', pick(['alice', 'bob'])] } : { type: 'outcome', pid, ts, key, outcome: pick(outcomes) });
     } else if (roll < 0.85) {
       const kinds: ReplicatedRequest[] = [
         { type: 'identitychange', identity: pick(names) },
@@ -97,6 +114,8 @@ function makeLog(count: number, seed: number): LogEntry[] {
   const key = `n3/9:${++next}`;
   out.push({ type: 'connect', pid: 't1', ts, key }, { type: 'request', pid: 't2', ts, key, request: { type: 'createroom', roomid: 'tail' } });
   out.push({ type: 'request', pid: 't3', ts, key, request: { type: 'join', roomid: 'tail' } }, { type: 'chat', pid: 't4', ts, key, id: 'mt', content: 'last' });
+  out.push({ type: 'outcome', pid: 't5', ts, key, outcome: { type: 'login', username: 'erin', admin: true } });
+  out.push({ type: 'outcome', pid: 't6', ts, key, outcome: { type: 'moderate', request: { type: 'ban', roomid: 'tail', identity: 'mallory', seconds: 60 } } });
   return out;
 }
 
@@ -110,9 +129,12 @@ async function snapshot(r: { router: Router; store: Store }): Promise<unknown> {
   for (const { roomid, count } of list.rooms) {
     const { epoch, last } = await sequencer.current(roomid);
     const stored = (await r.store.roomHistory(roomid, null, 10_000)).map((m) => `${m.seq}|${m.id}|${m.identity}|${m.ts}`);
-    rooms.push({ roomid, count, contents: state.roomContents(roomid), epoch, last, stored });
+    const modes = state.moderatedRoom(roomid)?.modes.snapshot(1_700_000_000_000);
+    rooms.push({ roomid, count, contents: state.roomContents(roomid), epoch, last, stored, modes });
   }
-  return { sessions, rooms };
+  const reserved = ['alice', 'bob', 'carol', 'dave', 'erin', 'guest1'].filter((n) => state.isReserved(n));
+  const admins = sessions.filter((s) => state.isAdmin(s.k)).map((s) => s.k);
+  return { sessions, rooms, reserved, admins };
 }
 
 test('the same log leaves two replicas in the same state, whatever their clocks and randomness', async () => {
@@ -137,6 +159,9 @@ test('the same log leaves two replicas in the same state, whatever their clocks 
   assert.ok(s.sessions.length > 0, 'sessions remain');
   assert.ok(s.rooms.length > 1, 'rooms remain');
   assert.ok(s.rooms.some((r) => r.stored.length > 0), 'messages stored');
+  const u = sa as { sessions: Array<{ username: string | null }>; reserved: string[] };
+  assert.ok(u.reserved.length > 0, 'accounts reserved');
+  assert.ok(u.sessions.some((x) => x.username !== null), 'sessions logged in');
 });
 
 test('an entry is applied once: a seq seen already changes nothing', async () => {
@@ -163,6 +188,19 @@ test('entries that do not decode are refused with what is wrong, never applied',
     ['{"type":"request","pid":"p","ts":1,"key":"n/1:1","request":{"type":"join"}}', /bad request/],
     ['{"type":"node-gone","pid":"p","ts":1,"node":"a/b","by":"n"}', /bad node/],
     ['{"type":"drop-table","pid":"p","ts":1}', /unknown entry type/],
+    ['{"type":"outcome","pid":"p","ts":1,"key":"n/1:1","outcome":{"type":"login","username":"a b","admin":false}}', /bad outcome/],
+    ['{"type":"outcome","pid":"p","ts":1,"key":"n/1:1","outcome":{"type":"login","username":"alice"}}', /bad outcome/],
+    ['{"type":"outcome","pid":"p","ts":1,"key":"n/1:1","outcome":{"type":"moderate","request":{"type":"ban","roomid":"r"}}}', /bad outcome/],
+    ['{"type":"outcome","pid":"p","ts":1,"key":"n/1:1","outcome":{"type":"moderate","request":{"type":"register","username":"a","password":"b"}}}', /bad outcome/],
+    ['{"type":"outcome","pid":"p","ts":1,"key":"n/1:1","outcome":{"type":"dm","message":{"id":"m","from":"alice","to":"bob","content":"x"}}}', /bad outcome/],
+    ['{"type":"outcome","pid":"p","ts":1,"key":"n/1:1","outcome":{"type":"shutdown"}}', /bad outcome/],
+    ['{"type":"accounts","pid":"p","ts":1,"usernames":[]}', /bad usernames/],
   ];
   for (const [text, why] of bad) assert.throws(() => decodeEntry(Buffer.from(text)), why, text);
+});
+
+test('a cluster node serves every request type of the protocol; a type it does not know is refused', () => {
+  // ping and hello are answered by the worker, message is a room message: none reaches the hub as a request.
+  for (const type of CLIENT_MESSAGE_TYPES.filter((t) => !['ping', 'hello', 'message'].includes(t))) assert.equal(clusterRefusal(type), null, type);
+  assert.match(clusterRefusal('futuretype') ?? '', /futuretype is not available on a clustered server yet/);
 });

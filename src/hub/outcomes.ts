@@ -1,0 +1,64 @@
+import type { SessionKey } from '../core/effects';
+import { ErrorCode } from '../protocol/errors';
+import type { ModerationClientMessage } from '../protocol/messages';
+import type { Router } from './router';
+
+/** The moderation requests that change the chat (roominfo only reads: answered where it is asked). */
+export type ReplicatedModeration = Exclude<ModerationClientMessage, { type: 'roominfo' }>;
+
+/**
+ * What an account-level request decided, once the store work is done by the node that took it
+ * (a password checked, an account created, a DM stored): the part that changes the chat state
+ * or reaches sessions elsewhere. One node applies it at once (LocalOrder); a cluster carries it
+ * in a log entry and every replica applies it in log order (src/cluster/). Everything needed is
+ * in the outcome, so applying it reads no store, no clock and no randomness.
+ */
+export type Outcome =
+  | /** Usernames become registered accounts: no one else may go by them. */ { type: 'reserve'; usernames: string[] }
+  | /** The session proved it is `username` (as stored); `admin`: its role, looked up by the decider. */ { type: 'login'; username: string; admin: boolean }
+  | /** The session is a guest again. */ { type: 'logout' }
+  | /** A moderation request of the session (its rules are ChatState's, applied on every replica). */ { type: 'moderate'; request: ReplicatedModeration }
+  | /** A stored DM that goes live to its recipient's session, wherever it is, and back to its sender. */ {
+      type: 'dm';
+      message: { id: string; from: string; to: string; content: string; ts: number };
+    }
+  | /**
+     * A message was recalled in the store. A room message's members are told (`roomid`, `seq`,
+     * `epoch` set); a DM's recipient (`to`, its username) is, with `roomid` ''.
+     */ { type: 'recalled'; id: string; roomid: string; seq: number; epoch: string; by: string; to?: string }
+  | /** The session's resume token is now the one of this hash (the token itself goes only to its client). */ { type: 'resume-token'; hash: string }
+  | /** The session presents a resume token (its hash): the held session comes back on it. */ { type: 'reclaim'; hash: string };
+
+/** Applies an outcome decided for session `key` to a router: the same on one node and on every replica. */
+export function applyOutcome(router: Router, key: SessionKey, outcome: Outcome): void {
+  const { state } = router;
+  switch (outcome.type) {
+    case 'reserve':
+      return state.reserve(outcome.usernames);
+    case 'login':
+      return router.apply(
+        state.login(key, outcome.username, { type: 'error', code: ErrorCode.SESSION_REPLACED, message: `${outcome.username} logged in on another connection` }, outcome.admin),
+      );
+    case 'logout':
+      return router.apply(state.logout(key));
+    case 'moderate':
+      return router.moderate(key, outcome.request);
+    case 'dm': {
+      const { message } = outcome;
+      const to = [key];
+      const recipient = state.sessionOfUser(message.to);
+      if (recipient !== undefined && recipient !== key) to.push(recipient);
+      return router.apply([{ kind: 'deliver', to, message: { type: 'dm', ...message } }]);
+    }
+    case 'recalled': {
+      const { id, roomid, seq, epoch, by } = outcome;
+      const audience =
+        outcome.to === undefined ? new Set([...state.membersOf(roomid), key]) : new Set([key, state.sessionOfUser(outcome.to)].filter((k): k is SessionKey => k !== undefined));
+      return router.apply([{ kind: 'deliver', to: [...audience], message: { type: 'recalled', id, roomid, seq, by, epoch } }]);
+    }
+    case 'resume-token':
+      return router.setResumeHash(key, outcome.hash);
+    case 'reclaim':
+      return router.apply(state.reclaim(key, outcome.hash));
+  }
+}
