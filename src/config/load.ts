@@ -81,11 +81,10 @@ export function loadConfig({ argv, env, cwd }: LoadInput): Config {
     } catch (err) {
       throw new ConfigError(`invalid configuration: cluster: ${(err as Error).message} (expected nats://H1:P1,nats://H2:P2,...)`);
     }
-    // Each node keeps its own copy of the history, rebuilt from the log (docs/CLUSTER.md). A
-    // shared PostgreSQL store needs one writer in log order (a shared durable consumer), not
-    // built yet: every node writing and clearing one shared history would race.
-    if (merged.store !== 'sqlite') {
-      throw new ConfigError('invalid configuration: cluster with a PostgreSQL store is not built yet (its single history writer is the next slice, docs/CLUSTER.md); a cluster node keeps its own SQLite copy of the history: leave store at "sqlite"');
+    // The nodes share one store of record (accounts, rooms, history): a file in one node's data
+    // dir cannot be it (docs/CLUSTER.md, "PostgreSQL in a cluster").
+    if (merged.store === 'sqlite') {
+      throw new ConfigError('invalid configuration: cluster needs store set to a postgres://USER@HOST:PORT/DB URL, the database every node of the cluster shares, not "sqlite" (one node\'s file)');
     }
   }
   const config = merged as Record<ConfigKey, unknown>;
