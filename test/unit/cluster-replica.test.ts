@@ -109,7 +109,7 @@ async function snapshot(r: { router: Router; store: Store }): Promise<unknown> {
   const rooms = [];
   for (const { roomid, count } of list.rooms) {
     const { epoch, last } = await sequencer.current(roomid);
-    const stored = (await r.store.roomHistory(roomid, null, 10_000)).map((m) => `${m.seq}|${m.id}|${m.identity}|${m.ts}`);
+    const stored = (await r.store.roomHistory(roomid, null, 10_000, epoch)).map((m) => `${m.seq}|${m.id}|${m.identity}|${m.ts}`);
     rooms.push({ roomid, count, contents: state.roomContents(roomid), epoch, last, stored });
   }
   return { sessions, rooms };
