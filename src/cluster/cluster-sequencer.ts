@@ -11,8 +11,6 @@ interface Sequence {
   epoch: string;
   /** Last seq given (at apply time, from log order). */
   last: number;
-  /** The epoch is yet to be written to this node's store. */
-  unsaved: boolean;
 }
 
 /**
@@ -20,13 +18,19 @@ interface Sequence {
  * room's next, in log order, so it is the same on every replica whatever any store does. An
  * epoch is derived from the log position of the entry that opened the room (ApplyContext).
  *
- * Each node writes what it applies to its own store (its history for `history`/`resume`) and
- * delivers to its own sessions once the write is done. A write that fails does not hold the
- * message back: it is committed in the replicated log already, and every other replica
- * delivers it; this node's history lacks it (logged). The node's stored history is a copy of
- * the log's: `load` forgets what an earlier run stored, and the replay writes it again.
+ * Every node writes what it applies to the one shared store (PostgreSQL), under the message's
+ * epoch, and delivers to its own sessions once its write is done: the sender's echo follows
+ * its node's write, so `history` anywhere right after includes the message. Every replica
+ * writes the same rows (same id, room, epoch and seq): the store keeps one, whichever node
+ * comes first, so a node that dies mid-write costs nothing. Nothing is ever deleted but an
+ * epoch that is over (its room gone or made anew), by its epoch: a node running behind the
+ * others, or replaying the log at its start, may write that epoch again for a while, never
+ * touch a newer one; reads are of the room's current epoch only. A write that fails does not
+ * hold the message back (it is committed in the replicated log, and the other nodes write it
+ * too): it is logged. Nothing is deleted at start: the store is shared (docs/CLUSTER.md).
  */
 export class ClusterSequencer implements Sequencer {
+  readonly epochKeyed = true;
   private readonly rooms = new Map<string, Sequence>();
   private pending = new Map<string, RoomMessage[]>();
   private scheduled = false;
@@ -40,10 +44,11 @@ export class ClusterSequencer implements Sequencer {
     private readonly log: Logger,
   ) {}
 
-  /** What an earlier run stored is dropped: the log's replay stores it again, seq for seq. */
-  load(lastSeqs: Map<string, number>, epochs: Map<string, string>): void {
-    for (const roomid of new Set([...lastSeqs.keys(), ...epochs.keys()])) this.write(() => this.store.deleteRoomHistory(roomid), roomid);
-  }
+  /**
+   * Nothing to take from the store: the sequences are the log's, rebuilt by its replay, and
+   * the store's history is every node's, so a starting node deletes none of it.
+   */
+  load(): void {}
 
   knownRooms(): string[] {
     return [...this.rooms.keys()];
@@ -52,7 +57,7 @@ export class ClusterSequencer implements Sequencer {
   add(_sender: SessionKey, roomid: string, identity: string, content: string, account: string | null, stamp?: MessageStamp): void {
     if (!stamp) throw new Error('a cluster room message needs the id and ts its proposer fixed');
     const sequence = this.sequence(roomid);
-    const message: RoomMessage = { id: stamp.id, roomid, identity, sender: account, content, ts: stamp.ts, seq: ++sequence.last, recalled: false };
+    const message: RoomMessage = { id: stamp.id, roomid, identity, sender: account, content, ts: stamp.ts, seq: ++sequence.last, recalled: false, epoch: sequence.epoch };
     const batch = this.pending.get(roomid);
     if (batch) batch.push(message);
     else this.pending.set(roomid, [message]);
@@ -73,10 +78,9 @@ export class ClusterSequencer implements Sequencer {
     this.pending = new Map();
     this.chain = this.chain.then(async () => {
       try {
-        for (const { roomid } of cut) await this.saveEpoch(roomid);
         await this.store.appendRoomMessages(cut.flatMap((c) => c.messages));
       } catch (err) {
-        this.log.error({ err, messages: cut.reduce((n, c) => n + c.messages.length, 0) }, 'storing applied room messages failed; delivered from the log, missing from this node\'s history');
+        this.log.error({ err, messages: cut.reduce((n, c) => n + c.messages.length, 0) }, 'storing applied room messages failed on this node; delivered from the log (the other nodes write them too)');
       }
       for (const { roomid, messages, workers, epoch } of cut) {
         const frame = encodeToRoom(roomid, messages.map((m) => ({ sender: m.identity, line: Buffer.from(encodeRoomMessage(m, epoch)) })));
@@ -86,15 +90,22 @@ export class ClusterSequencer implements Sequencer {
     });
   }
 
-  /** A room is opened by the entry being applied: its epoch follows from that entry's seq. */
+  /**
+   * A room is opened by the entry being applied: its epoch follows from that entry's seq. An
+   * epoch it replaces (none, when the room was closed first) is over: deleted by its epoch.
+   */
   openRoom(roomid: string): void {
-    this.rooms.set(roomid, { epoch: this.context.epochOf(roomid, this.context.seq), last: 0, unsaved: true });
-    this.write(() => this.saveEpoch(roomid), roomid);
+    const before = this.rooms.get(roomid);
+    const epoch = this.context.epochOf(roomid, this.context.seq);
+    this.rooms.set(roomid, { epoch, last: 0 });
+    if (before && before.epoch !== epoch) this.write(() => this.store.deleteEpochHistory(roomid, before.epoch), roomid);
   }
 
+  /** The room is gone: its epoch's messages are deleted, by that epoch (never a newer one's). */
   closeRoom(roomid: string): void {
+    const before = this.rooms.get(roomid);
     this.rooms.delete(roomid);
-    this.write(() => this.store.deleteRoomHistory(roomid), roomid);
+    if (before) this.write(() => this.store.deleteEpochHistory(roomid, before.epoch), roomid);
   }
 
   current(roomid: string): Promise<{ epoch: string; last: number }> {
@@ -114,15 +125,8 @@ export class ClusterSequencer implements Sequencer {
    */
   private sequence(roomid: string): Sequence {
     let sequence = this.rooms.get(roomid);
-    if (!sequence) this.rooms.set(roomid, (sequence = { epoch: this.context.epochOf(roomid, 0), last: 0, unsaved: true }));
+    if (!sequence) this.rooms.set(roomid, (sequence = { epoch: this.context.epochOf(roomid, 0), last: 0 }));
     return sequence;
-  }
-
-  private async saveEpoch(roomid: string): Promise<void> {
-    const sequence = this.rooms.get(roomid);
-    if (!sequence?.unsaved) return;
-    await this.store.setRoomEpoch(roomid, sequence.epoch, true);
-    sequence.unsaved = false;
   }
 
   /** A store step in the order applied; a failure is logged (the replica's state goes on). */

@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema';
 import type { Ordering } from '../hub/order-source';
+import { createStore } from '../store';
+import { redactUrl } from '../store/postgres-connection';
 import type { Store } from '../store/store';
 import { ApplyContext } from './apply-context';
 import { ClusterLog, type ClusterLogOptions } from './cluster-log';
@@ -30,11 +32,20 @@ function logOptions(config: Config): ClusterLogOptions {
 /**
  * The check `switchboard serve --cluster ...` makes before it starts anything: NATS reachable
  * within `clusterConnectTimeoutMs`, JetStream answering, the log's stream there (made on first
- * use). Rejects with ClusterUnavailable saying what failed.
+ * use); then the shared PostgreSQL store reachable (within its connect timeout) and migrated.
+ * Rejects with ClusterUnavailable, or an Error naming the store, saying what failed.
  */
 export async function probeCluster(config: Config): Promise<void> {
   const log = await ClusterLog.open(config.nodeId!, logOptions(config));
   await log.close();
+  const store = createStore(config.store, config.dataDir);
+  try {
+    await store.migrate();
+  } catch (err) {
+    throw new Error(`cannot reach the cluster's PostgreSQL store ${redactUrl(config.store)}: ${(err as Error).message}`, { cause: err });
+  } finally {
+    await store.close();
+  }
 }
 
 /**

@@ -81,6 +81,11 @@ export function loadConfig({ argv, env, cwd }: LoadInput): Config {
     } catch (err) {
       throw new ConfigError(`invalid configuration: cluster: ${(err as Error).message} (expected nats://H1:P1,nats://H2:P2,...)`);
     }
+    // The nodes share one store of record (accounts, rooms, history): a file in one node's data
+    // dir cannot be it (docs/CLUSTER.md, "PostgreSQL in a cluster").
+    if (merged.store === 'sqlite') {
+      throw new ConfigError('invalid configuration: cluster needs store set to a postgres://USER@HOST:PORT/DB URL, the database every node of the cluster shares, not "sqlite" (one node\'s file)');
+    }
   }
   const config = merged as Record<ConfigKey, unknown>;
   // Fixed here, once: the supervisor hands this config to its children, so all of them agree.

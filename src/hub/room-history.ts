@@ -27,7 +27,8 @@ export class RoomHistory {
     const { store } = this.ctx;
     // Blocked senders are left out while the page is filled, not after: a page is short only
     // when the scan bound was reached, and `next` then says where to go on.
-    const page = await pageBackward((b, n) => store.roomHistory(roomid, b, n), (m) => m.seq, this.notBlocked(key), before ?? null, clampLimit(limit, 50, 200));
+    const scope = this.ctx.router.sequencer.epochKeyed ? epoch : undefined;
+    const page = await pageBackward((b, n) => store.roomHistory(roomid, b, n, scope), (m) => m.seq, this.notBlocked(key), before ?? null, clampLimit(limit, 50, 200));
     this.ctx.router.sendTo(key, { type: 'history', roomid, epoch, messages: page.items.map((m) => roomOut(m, epoch)), next: page.next });
   }
 
@@ -93,7 +94,7 @@ export class RoomHistory {
         more = true;
         break;
       }
-      const page = await store.roomSince(roomid, after, ask);
+      const page = await store.roomSince(roomid, after, ask, router.sequencer.epochKeyed ? epoch : undefined);
       scanned += page.length;
       const lines: string[] = [];
       for (const m of page) {

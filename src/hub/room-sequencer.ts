@@ -32,6 +32,11 @@ interface Sequence {
  * (src/cluster/cluster-sequencer.ts), where a seq follows from the replicated log's order.
  */
 export interface Sequencer {
+  /**
+   * True: messages are stored under their epoch (`RoomMessage.epoch`) and read by it (a
+   * cluster, whose nodes all write one store); false: unlabelled (one node, the only writer).
+   */
+  readonly epochKeyed: boolean;
   /** The stored sequences, read once at boot. */
   load(lastSeqs: Map<string, number>, epochs: Map<string, string>): void;
   /** Rooms whose sequence is known. */
@@ -75,6 +80,7 @@ export interface SequencerHooks {
  * a room that is gone takes its history with it (docs/PROTOCOL.md, "Epochs").
  */
 export class RoomSequencer implements Sequencer {
+  readonly epochKeyed = false;
   private readonly rooms = new Map<string, Sequence>();
   private readonly pending = new Map<string, PendingRoom>();
   private pendingBytes = 0;

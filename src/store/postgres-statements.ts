@@ -83,15 +83,18 @@ export const SQL = {
   isAdmin: `SELECT 1 FROM admins WHERE ${fold('username')} = ${fold('$1::text')}`,
   listAdmins: 'SELECT username FROM admins ORDER BY username',
 
-  // Idempotent by (roomid, seq): a batch delivered twice stores each message once. A message
-  // already there under another id is a real conflict, found by checkRoomMessages.
-  insertRoomMessages: `INSERT INTO room_messages (roomid, seq, id, identity, sender, content, ts, recalled)
-    SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::boolean[])
-    ON CONFLICT (roomid, seq) DO NOTHING`,
-  // Keys of the batch held by a different message: the batch is not a redelivery.
-  checkRoomMessages: `SELECT count(*) AS n FROM unnest($1::text[], $2::bigint[], $3::text[]) AS b (roomid, seq, id)
-    JOIN room_messages m ON m.roomid = b.roomid AND m.seq = b.seq WHERE m.id <> b.id`,
-  lastRoomSeq: 'SELECT max(seq) AS seq FROM room_messages WHERE roomid = $1',
+  // Idempotent by (roomid, epoch, seq): a batch written twice (by several nodes, at once or
+  // not) stores each message once. No conflict target: with one, two nodes inserting the same
+  // row at once could fail on the id index instead of skipping. A message already there under
+  // another id, or an id under another key, is a real conflict, found by checkRoomMessages.
+  insertRoomMessages: `INSERT INTO room_messages (roomid, epoch, seq, id, identity, sender, content, ts, recalled)
+    SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::boolean[])
+    ON CONFLICT DO NOTHING`,
+  // Messages of the batch whose key or id the store holds for a different message: the batch is not a rewrite.
+  checkRoomMessages: `SELECT count(*) AS n FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[]) AS b (roomid, epoch, seq, id)
+    WHERE EXISTS (SELECT 1 FROM room_messages m WHERE m.roomid = b.roomid AND m.epoch = b.epoch AND m.seq = b.seq AND m.id <> b.id)
+       OR EXISTS (SELECT 1 FROM room_messages m WHERE m.id = b.id AND (m.roomid, m.epoch, m.seq) <> (b.roomid, b.epoch, b.seq))`,
+  lastRoomSeq: "SELECT max(seq) AS seq FROM room_messages WHERE roomid = $1 AND epoch = ''",
   // A loose index scan: one probe per distinct room instead of reading every message.
   lastRoomSeqs: `WITH RECURSIVE rooms (roomid) AS (
       (SELECT roomid FROM room_messages ORDER BY roomid LIMIT 1)
@@ -99,17 +102,21 @@ export const SQL = {
       SELECT (SELECT m.roomid FROM room_messages m WHERE m.roomid > rooms.roomid ORDER BY m.roomid LIMIT 1)
       FROM rooms WHERE rooms.roomid IS NOT NULL
     )
-    SELECT roomid, (SELECT max(seq) FROM room_messages m WHERE m.roomid = rooms.roomid) AS seq
-    FROM rooms WHERE roomid IS NOT NULL`,
+    SELECT roomid, seq FROM (
+      SELECT roomid, (SELECT max(seq) FROM room_messages m WHERE m.roomid = rooms.roomid AND m.epoch = '') AS seq
+      FROM rooms WHERE roomid IS NOT NULL
+    ) AS last WHERE seq IS NOT NULL`,
   // Newest first so LIMIT keeps the newest; the caller reverses to oldest first.
-  roomHistory: `SELECT ${ROOM_COLS} FROM room_messages WHERE roomid = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3`,
-  roomSince: `SELECT ${ROOM_COLS} FROM room_messages WHERE roomid = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
+  // Of one epoch ('' = unlabelled): a range of the primary key.
+  roomHistory: `SELECT ${ROOM_COLS} FROM room_messages WHERE roomid = $1 AND epoch = $4 AND seq < $2 ORDER BY seq DESC LIMIT $3`,
+  roomSince: `SELECT ${ROOM_COLS} FROM room_messages WHERE roomid = $1 AND epoch = $4 AND seq > $2 ORDER BY seq LIMIT $3`,
   getRoomMessage: `SELECT ${ROOM_COLS} FROM room_messages WHERE id = $1`,
   recallRoomMessage: "UPDATE room_messages SET content = '', recalled = true WHERE id = $1",
   roomEpochs: 'SELECT roomid, epoch FROM room_epochs',
   setRoomEpoch: 'INSERT INTO room_epochs (roomid, epoch) VALUES ($1, $2) ON CONFLICT (roomid) DO UPDATE SET epoch = excluded.epoch',
   deleteRoomEpoch: 'DELETE FROM room_epochs WHERE roomid = $1',
   deleteRoomMessages: 'DELETE FROM room_messages WHERE roomid = $1',
+  deleteEpochMessages: 'DELETE FROM room_messages WHERE roomid = $1 AND epoch = $2',
 
   // The recipient's row lock: every DM queued for one inbox waits here for the one before it,
   // so the size check below sees every entry committed ahead of it, whichever node wrote it.

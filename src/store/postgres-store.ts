@@ -9,6 +9,9 @@ import type { Account, DirectHistoryPage, DirectMessage, InboxEntry, InboxLimits
 /** Bound for "no upper bound" in `seq < $n` / `ts < $n`: one statement serves both cases. */
 const NO_BOUND = Number.MAX_SAFE_INTEGER;
 
+/** The epoch column of a single writer's messages: the room's current epoch, whatever it is named. */
+const UNLABELLED = '';
+
 /**
  * The Store on PostgreSQL (node-postgres, a pool of connections), for several Switchboard
  * nodes sharing one database. Same contract as SqliteStore (test/conformance/store.ts), and
@@ -17,9 +20,11 @@ const NO_BOUND = Number.MAX_SAFE_INTEGER;
  * - A DM queued for an inbox locks the recipient's account row, then checks the inbox limits,
  *   then inserts: two nodes filling one inbox take turns, so neither can pass the cap on a
  *   count the other is about to change. Inbox seqs come from a counter column on that row.
- * - `appendRoomMessages` is idempotent by (roomid, seq): a batch delivered twice (a shared
- *   consumer redelivering) stores each message once; a different message under a stored key
- *   is still STORE_CONFLICT.
+ * - `appendRoomMessages` is idempotent by (roomid, epoch, seq): a batch written by several
+ *   nodes (each cluster node writes what it applies), at once or not, stores each message
+ *   once; a different message under a stored key, or an id under another key, is still
+ *   STORE_CONFLICT. A cluster's messages are read and deleted by epoch, so a node running
+ *   behind never deletes or shows a newer epoch's.
  * - `backup(file)` is refused with STORE_UNSUPPORTED: a PostgreSQL database is backed up with
  *   PostgreSQL's own tools (pg_dump, pg_basebackup, continuous archiving; see README).
  *
@@ -165,11 +170,13 @@ export class PostgresStore implements Store {
     this.open();
     if (messages.length === 0) return;
     const roomids = messages.map((m) => m.roomid);
+    const epochs = messages.map((m) => m.epoch ?? UNLABELLED);
     const seqs = messages.map((m) => m.seq);
     const ids = messages.map((m) => m.id);
     await this.transaction(async (c) => {
       await c.query(SQL.insertRoomMessages, [
         roomids,
+        epochs,
         seqs,
         ids,
         messages.map((m) => m.identity),
@@ -178,8 +185,8 @@ export class PostgresStore implements Store {
         messages.map((m) => m.ts),
         messages.map((m) => m.recalled),
       ]);
-      const clash = (await c.query<{ n: number }>(SQL.checkRoomMessages, [roomids, seqs, ids])).rows[0]!.n;
-      if (clash > 0) throw new StoreError('STORE_CONFLICT', `${clash} message(s) of the batch take a (roomid, seq) held by another message`);
+      const clash = (await c.query<{ n: number }>(SQL.checkRoomMessages, [roomids, epochs, seqs, ids])).rows[0]!.n;
+      if (clash > 0) throw new StoreError('STORE_CONFLICT', `${clash} message(s) of the batch take a (roomid, seq) or an id held by another message`);
     });
   }
 
@@ -191,16 +198,16 @@ export class PostgresStore implements Store {
     return new Map((await this.query<{ roomid: string; seq: number }>(SQL.lastRoomSeqs)).rows.map((r) => [r.roomid, r.seq]));
   }
 
-  async roomHistory(roomid: string, beforeSeq: number | null, limit: number): Promise<RoomMessage[]> {
+  async roomHistory(roomid: string, beforeSeq: number | null, limit: number, epoch = UNLABELLED): Promise<RoomMessage[]> {
     const n = rowLimit(limit);
     if (n === 0) return this.none();
-    return (await this.query<RoomMessageRow>(SQL.roomHistory, [roomid, beforeSeq ?? NO_BOUND, n])).rows.reverse().map(toRoomMessage);
+    return (await this.query<RoomMessageRow>(SQL.roomHistory, [roomid, beforeSeq ?? NO_BOUND, n, epoch])).rows.reverse().map(toRoomMessage);
   }
 
-  async roomSince(roomid: string, afterSeq: number, limit: number): Promise<RoomMessage[]> {
+  async roomSince(roomid: string, afterSeq: number, limit: number, epoch = UNLABELLED): Promise<RoomMessage[]> {
     const n = rowLimit(limit);
     if (n === 0) return this.none();
-    return (await this.query<RoomMessageRow>(SQL.roomSince, [roomid, afterSeq, n])).rows.map(toRoomMessage);
+    return (await this.query<RoomMessageRow>(SQL.roomSince, [roomid, afterSeq, n, epoch])).rows.map(toRoomMessage);
   }
 
   async getRoomMessage(id: string): Promise<RoomMessage | null> {
@@ -228,6 +235,10 @@ export class PostgresStore implements Store {
       await c.query(SQL.deleteRoomMessages, [roomid]);
       await c.query(SQL.deleteRoomEpoch, [roomid]);
     });
+  }
+
+  async deleteEpochHistory(roomid: string, epoch: string): Promise<void> {
+    await this.query(SQL.deleteEpochMessages, [roomid, epoch]);
   }
 
   // Direct messages and offline delivery -------------------------------------------------

@@ -95,15 +95,16 @@ export function prepareStatements(db: Database) {
     listAdmins: db.prepare<[], { username: string }>('SELECT username FROM admins ORDER BY username'),
     listRooms: db.prepare<[], RoomRow>('SELECT roomid, owner, created_at FROM rooms ORDER BY roomid'),
 
-    // Idempotent by (roomid, seq) (see Store.appendRoomMessages): a key already held is
-    // skipped, and roomMessageIdAt tells a redelivery (same id) from a conflict.
-    insertRoomMessage: db.prepare<[string, number, string, string, string | null, string, number, number]>(
-      `INSERT INTO room_messages (roomid, seq, id, identity, sender, content, ts, recalled) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (roomid, seq) DO NOTHING`,
+    // Idempotent by (roomid, epoch, seq) (see Store.appendRoomMessages): a key already held is
+    // skipped, and roomMessageIdAt tells a redelivery (same id) from a conflict. Epoch '' is
+    // unlabelled (one writer's messages).
+    insertRoomMessage: db.prepare<[string, string, number, string, string, string | null, string, number, number]>(
+      `INSERT INTO room_messages (roomid, epoch, seq, id, identity, sender, content, ts, recalled) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (roomid, epoch, seq) DO NOTHING`,
     ),
-    roomMessageIdAt: db.prepare<[string, number], { id: string }>('SELECT id FROM room_messages WHERE roomid = ? AND seq = ?'),
+    roomMessageIdAt: db.prepare<[string, string, number], { id: string }>('SELECT id FROM room_messages WHERE roomid = ? AND epoch = ? AND seq = ?'),
     lastRoomSeq: db.prepare<[string], { seq: number | null }>(
-      'SELECT max(seq) AS seq FROM room_messages WHERE roomid = ?',
+      "SELECT max(seq) AS seq FROM room_messages WHERE roomid = ? AND epoch = ''",
     ),
     // A loose index scan: one seek per distinct room to find the next roomid, one for its max
     // seq. A plain GROUP BY would read every stored message at each hub boot.
@@ -114,15 +115,17 @@ export function prepareStatements(db: Database) {
          SELECT (SELECT min(roomid) FROM room_messages WHERE roomid > rooms.roomid) FROM rooms
          WHERE rooms.roomid IS NOT NULL
        )
-       SELECT roomid, (SELECT max(seq) FROM room_messages m WHERE m.roomid = rooms.roomid) AS seq
-       FROM rooms WHERE roomid IS NOT NULL`,
+       SELECT roomid, seq FROM (
+         SELECT roomid, (SELECT max(seq) FROM room_messages m WHERE m.roomid = rooms.roomid AND m.epoch = '') AS seq
+         FROM rooms WHERE roomid IS NOT NULL
+       ) WHERE seq IS NOT NULL`,
     ),
     // Newest first so LIMIT keeps the newest; the caller reverses to oldest first.
-    roomHistory: db.prepare<[string, number, number], RoomMessageRow>(
-      `SELECT ${ROOM_COLS} FROM room_messages WHERE roomid = ? AND seq < ? ORDER BY seq DESC LIMIT ?`,
+    roomHistory: db.prepare<[string, string, number, number], RoomMessageRow>(
+      `SELECT ${ROOM_COLS} FROM room_messages WHERE roomid = ? AND epoch = ? AND seq < ? ORDER BY seq DESC LIMIT ?`,
     ),
-    roomSince: db.prepare<[string, number, number], RoomMessageRow>(
-      `SELECT ${ROOM_COLS} FROM room_messages WHERE roomid = ? AND seq > ? ORDER BY seq LIMIT ?`,
+    roomSince: db.prepare<[string, string, number, number], RoomMessageRow>(
+      `SELECT ${ROOM_COLS} FROM room_messages WHERE roomid = ? AND epoch = ? AND seq > ? ORDER BY seq LIMIT ?`,
     ),
     getRoomMessage: db.prepare<[string], RoomMessageRow>(`SELECT ${ROOM_COLS} FROM room_messages WHERE id = ?`),
     recallRoomMessage: db.prepare<[string]>("UPDATE room_messages SET content = '', recalled = 1 WHERE id = ?"),
@@ -132,6 +135,7 @@ export function prepareStatements(db: Database) {
     ),
     deleteRoomEpoch: db.prepare<[string]>('DELETE FROM room_epochs WHERE roomid = ?'),
     deleteRoomMessages: db.prepare<[string]>('DELETE FROM room_messages WHERE roomid = ?'),
+    deleteEpochMessages: db.prepare<[string, string]>('DELETE FROM room_messages WHERE roomid = ? AND epoch = ?'),
 
     insertDirectMessage: db.prepare<[string, string, string, string, string, number, number]>(
       'INSERT INTO direct_messages (id, pair, sender, recipient, content, ts, recalled) VALUES (?, ?, ?, ?, ?, ?, ?)',

@@ -16,6 +16,9 @@ import type { Account, DirectHistoryPage, DirectMessage, InboxEntry, InboxLimits
 /** Bound for "no upper bound" in `seq < ?` / `ts < ?`: one statement serves both cases. */
 const NO_BOUND = Number.MAX_SAFE_INTEGER;
 
+/** The epoch column of a single writer's messages: the room's current epoch, whatever it is named. */
+const UNLABELLED = '';
+
 /**
  * The embedded Store: one SQLite file (WAL) through better-sqlite3.
  *
@@ -197,18 +200,18 @@ export class SqliteStore implements Store {
     return new Map(this.guard(() => q.lastRoomSeqs.all()).map((r) => [r.roomid, r.seq]));
   }
 
-  async roomHistory(roomid: string, beforeSeq: number | null, limit: number): Promise<RoomMessage[]> {
+  async roomHistory(roomid: string, beforeSeq: number | null, limit: number, epoch = UNLABELLED): Promise<RoomMessage[]> {
     const q = this.q();
     const n = rowLimit(limit);
     if (n === 0) return [];
-    return this.guard(() => q.roomHistory.all(roomid, beforeSeq ?? NO_BOUND, n)).reverse().map(toRoomMessage);
+    return this.guard(() => q.roomHistory.all(roomid, epoch, beforeSeq ?? NO_BOUND, n)).reverse().map(toRoomMessage);
   }
 
-  async roomSince(roomid: string, afterSeq: number, limit: number): Promise<RoomMessage[]> {
+  async roomSince(roomid: string, afterSeq: number, limit: number, epoch = UNLABELLED): Promise<RoomMessage[]> {
     const q = this.q();
     const n = rowLimit(limit);
     if (n === 0) return [];
-    return this.guard(() => q.roomSince.all(roomid, afterSeq, n)).map(toRoomMessage);
+    return this.guard(() => q.roomSince.all(roomid, epoch, afterSeq, n)).map(toRoomMessage);
   }
 
   async getRoomMessage(id: string): Promise<RoomMessage | null> {
@@ -235,6 +238,11 @@ export class SqliteStore implements Store {
   async deleteRoomHistory(roomid: string): Promise<void> {
     this.q();
     this.guard(() => this.setEpochTx!.immediate(roomid, null, true));
+  }
+
+  async deleteEpochHistory(roomid: string, epoch: string): Promise<void> {
+    const q = this.q();
+    this.guard(() => q.deleteEpochMessages.run(roomid, epoch));
   }
 
   // Direct messages and offline delivery -------------------------------------------------
@@ -329,8 +337,9 @@ export class SqliteStore implements Store {
     this.statements = q;
     this.appendRoomTx = this.db.transaction((messages: RoomMessage[]) => {
       for (const m of messages) {
-        const { changes } = q.insertRoomMessage.run(m.roomid, m.seq, m.id, m.identity, m.sender ?? null, m.recalled ? '' : m.content, m.ts, m.recalled ? 1 : 0);
-        if (changes === 0 && q.roomMessageIdAt.get(m.roomid, m.seq)?.id !== m.id) {
+        const epoch = m.epoch ?? UNLABELLED;
+        const { changes } = q.insertRoomMessage.run(m.roomid, epoch, m.seq, m.id, m.identity, m.sender ?? null, m.recalled ? '' : m.content, m.ts, m.recalled ? 1 : 0);
+        if (changes === 0 && q.roomMessageIdAt.get(m.roomid, epoch, m.seq)?.id !== m.id) {
           throw new StoreError('STORE_CONFLICT', `${m.roomid} seq ${m.seq} is held by another message`);
         }
       }

@@ -5,9 +5,15 @@
  * rows or driver errors, and nothing relies on SQLite-only semantics (e.g. rowid order):
  * order is always by an explicit column (room `seq`, inbox `seq`).
  *
- * The hub is the only writer of messages and sequences: it assigns `seq` itself (starting
- * from `lastRoomSeq` at boot) and hands whole batches to `appendRoomMessages`, so a
- * transaction per batch, not per message.
+ * One node's hub is the only writer of its messages and sequences: it assigns `seq` itself
+ * (starting from `lastRoomSeq` at boot) and hands whole batches to `appendRoomMessages`, so a
+ * transaction per batch, not per message. Its messages are stored unlabelled: their epoch is
+ * the room's in `roomEpochs`, and a new epoch deletes them.
+ *
+ * A cluster's nodes all write one shared store, each what its replica applies, and may run
+ * behind one another: their messages are stored under their epoch (`RoomMessage.epoch`), read
+ * by epoch, and deleted by epoch (`deleteEpochHistory`), so no write of a slow node can delete
+ * or show a newer room's messages (docs/CLUSTER.md, "PostgreSQL in a cluster").
  */
 
 export interface Account {
@@ -40,6 +46,13 @@ export interface RoomMessage {
   ts: number;
   /** True once recalled: content is then '' wherever it is read back. */
   recalled: boolean;
+  /**
+   * Written only (never set when read back: a reader names the epoch it reads). Given, the
+   * message is stored under this epoch of its room, beside any other epoch's messages (a
+   * cluster's writers); left out, it is stored unlabelled: the room's current epoch of a single
+   * writer, whatever `roomEpochs` names (renewing an epoch keeps them).
+   */
+  epoch?: string;
 }
 
 /** A direct message between two registered users. */
@@ -148,34 +161,44 @@ export interface Store {
 
   // Room history -----------------------------------------------------------------------
   /**
-   * Stores a batch atomically (one transaction): all or none. Idempotent by (roomid, seq), a
-   * requirement of every implementation: a message whose key is already held by the same
-   * message (same id) is skipped, so a batch delivered twice (a cluster's shared consumer
-   * redelivers after a crash) stores each message once and keeps any recall made since.
+   * Stores a batch atomically (one transaction): all or none. Idempotent by (roomid, epoch,
+   * seq) (`epoch` unset: unlabelled), a requirement of every implementation: a message whose
+   * key is already held by the same message (same id) is skipped, so a batch written twice
+   * (several cluster nodes writing what each applies, or a redelivery) stores each message once
+   * and keeps any recall made since, whichever writer comes first, at once or not.
    * A key held by a different message, or an id stored under another key, is STORE_CONFLICT.
    */
   appendRoomMessages(messages: RoomMessage[]): Promise<void>;
-  /** Highest stored seq of the room, 0 when none. */
+  /** Highest stored seq of the room (unlabelled messages), 0 when none. */
   lastRoomSeq(roomid: string): Promise<number>;
-  /** Highest stored seq of every room that has messages (the hub's sequencer starts from these). */
+  /** Highest stored seq (unlabelled messages) of every room that has some (one node's sequencer starts from these). */
   lastRoomSeqs(): Promise<Map<string, number>>;
-  /** Up to `limit` messages with seq < `beforeSeq` (or the newest when null), oldest first. */
-  roomHistory(roomid: string, beforeSeq: number | null, limit: number): Promise<RoomMessage[]>;
-  /** Up to `limit` messages with seq > `afterSeq`, oldest first. */
-  roomSince(roomid: string, afterSeq: number, limit: number): Promise<RoomMessage[]>;
+  /**
+   * Up to `limit` messages with seq < `beforeSeq` (or the newest when null), oldest first.
+   * `epoch`: the messages stored under that epoch; omitted, the unlabelled ones.
+   */
+  roomHistory(roomid: string, beforeSeq: number | null, limit: number, epoch?: string): Promise<RoomMessage[]>;
+  /** Up to `limit` messages with seq > `afterSeq`, oldest first; `epoch` as in roomHistory. */
+  roomSince(roomid: string, afterSeq: number, limit: number, epoch?: string): Promise<RoomMessage[]>;
   getRoomMessage(id: string): Promise<RoomMessage | null>;
   /**
    * The current epoch of every room that has one: an opaque string naming the room's sequence
-   * (see docs/PROTOCOL.md, "Epochs"). A room's stored messages are all of its current epoch.
+   * (see docs/PROTOCOL.md, "Epochs"). A room's unlabelled messages are all of its current epoch.
    */
   roomEpochs(): Promise<Map<string, string>>;
   /**
-   * Sets the room's epoch. With `restart` the room's stored messages are deleted in the same
+   * Sets the room's epoch. With `restart` the room's stored messages (of every epoch) are deleted in the same
    * transaction: its sequence starts again at 1 (a new room under an old name).
    */
   setRoomEpoch(roomid: string, epoch: string, restart: boolean): Promise<void>;
-  /** Deletes the room's messages and its epoch, in one transaction: the room is gone. */
+  /** Deletes the room's messages (of every epoch) and its epoch, in one transaction: the room is gone. */
   deleteRoomHistory(roomid: string): Promise<void>;
+  /**
+   * Deletes the room's messages stored under `epoch`, and nothing else: an epoch that is over
+   * (its room gone or made anew). Idempotent; a writer running behind the others can never
+   * delete a newer epoch's messages with it.
+   */
+  deleteEpochHistory(roomid: string, epoch: string): Promise<void>;
   /** Marks recalled and blanks the content; false when no such message. */
   recallRoomMessage(id: string): Promise<boolean>;
 

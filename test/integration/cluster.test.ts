@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test, type TestContext } from 'node:test';
 import { TestClient, type Msg } from '../helpers/client';
 import { natsServerPresent, startNatsCluster, type NatsCluster } from '../helpers/nats-cluster';
+import { createDatabase, dropDatabase, postgresUnreachable } from '../helpers/postgres-db';
 import { missingPrerequisite } from '../helpers/prerequisite';
 import { startServer, type RunningServer } from '../helpers/server';
 
@@ -10,12 +11,15 @@ import { startServer, type RunningServer } from '../helpers/server';
  * temporary directories, every process stopped by its pid). Clients are spread over the nodes.
  */
 
-const present = natsServerPresent();
-const SKIP = 'nats-server is not installed (/usr/sbin/nats-server): the cluster is not tested';
+const pgUnreachable = postgresUnreachable();
+const present = natsServerPresent() && pgUnreachable === null;
+const SKIP = pgUnreachable ?? 'nats-server is not installed (/usr/sbin/nats-server): the cluster is not tested';
 /** Heartbeat settings of the test nodes: a node is gone 2 s after its last refresh. */
 const HEARTBEAT = ['--cluster-heartbeat-ms', '300', '--cluster-node-timeout-ms', '2000'];
 
 let nats: NatsCluster | undefined;
+/** The PostgreSQL database the nodes share, made for this file and dropped at its end. */
+let storeUrl = '';
 const nodes: RunningServer[] = [];
 
 const RUN = Math.random().toString(36).slice(2, 6);
@@ -24,12 +28,13 @@ const uniq = (prefix: string): string => `${prefix}${RUN}${(++n).toString(36)}`;
 const typed = (type: string) => (m: Msg): boolean => m.type === type;
 
 async function startNode(name: string, detached = false): Promise<RunningServer> {
-  return startServer({ args: ['--cluster', nats!.url, '--node-id', name, '--workers', '1', ...HEARTBEAT], detached, startTimeoutMs: 30_000 });
+  return startServer({ args: ['--cluster', nats!.url, '--store', storeUrl, '--node-id', name, '--workers', '1', ...HEARTBEAT], detached, startTimeoutMs: 30_000 });
 }
 
 before(async () => {
   if (!present) return;
   nats = await startNatsCluster(3);
+  storeUrl = await createDatabase('sb_cluster');
   // One at a time: the first makes the log's stream, the others find it.
   for (const name of ['nodeA', 'nodeB', 'nodeC']) nodes.push(await startNode(name));
 });
@@ -37,6 +42,7 @@ before(async () => {
 after(async () => {
   await Promise.all(nodes.map((s) => s.stop()));
   await nats?.stop();
+  if (storeUrl) await dropDatabase(storeUrl);
 });
 
 /** A welcomed client on `node`, closed when the test ends. */
@@ -165,7 +171,7 @@ test('kill -9 of a node: its clients leave on the other nodes within the heartbe
 
 test('a cluster node that cannot reach NATS refuses to start, saying so, within the connect timeout', async () => {
   await assert.rejects(
-    startServer({ args: ['--cluster', 'nats://127.0.0.1:1', '--cluster-connect-timeout-ms', '500', '--workers', '1'] }),
+    startServer({ args: ['--cluster', 'nats://127.0.0.1:1', '--store', 'postgres://sb@127.0.0.1:1/sb', '--cluster-connect-timeout-ms', '500', '--workers', '1'] }),
     (err: Error) => {
       assert.match(err.message, /exited with 1 before listening/);
       assert.match(err.message, /cannot reach the cluster's NATS servers \(nats:\/\/127\.0\.0\.1:1\) within 500 ms/);
@@ -174,9 +180,17 @@ test('a cluster node that cannot reach NATS refuses to start, saying so, within 
   );
 });
 
-test('a bad --cluster value is refused at configuration; a node id is made when none is given', async () => {
-  const { loadConfig } = await import('../../src/config/load');
-  assert.throws(() => loadConfig({ argv: ['--cluster', '127.0.0.1:4222'], env: {}, cwd: '/srv' }), /cluster: "127\.0\.0\.1:4222" is not nats:\/\/HOST:PORT/);
-  const config = loadConfig({ argv: ['--cluster', 'nats://127.0.0.1:4222'], env: {}, cwd: '/srv' });
+test('a cluster with a SQLite store, or a bad --cluster value, is refused at configuration; a node id is made when none is given', async () => {
+  const { loadConfig, ConfigError } = await import('../../src/config/load');
+  for (const argv of [['--cluster', 'nats://127.0.0.1:4222'], ['--cluster', 'nats://127.0.0.1:4222', '--store', 'sqlite']]) {
+    assert.throws(() => loadConfig({ argv, env: {}, cwd: '/srv' }), (err: Error) => {
+      assert.ok(err instanceof ConfigError);
+      assert.match(err.message, /^invalid configuration: cluster needs store set to a postgres:\/\/USER@HOST:PORT\/DB URL, .*not "sqlite"/);
+      return true;
+    });
+  }
+  const PG = ['--store', 'postgres://sb@127.0.0.1:5432/sb'];
+  assert.throws(() => loadConfig({ argv: ['--cluster', '127.0.0.1:4222', ...PG], env: {}, cwd: '/srv' }), /cluster: "127\.0\.0\.1:4222" is not nats:\/\/HOST:PORT/);
+  const config = loadConfig({ argv: ['--cluster', 'nats://127.0.0.1:4222', ...PG], env: {}, cwd: '/srv' });
   assert.match(config.nodeId!, /^[A-Za-z0-9_-]+-[0-9a-f]{6}$/, 'a default node id: host name and 6 hex digits');
 });

@@ -200,8 +200,9 @@ if (unreachable) {
         await client.query('SET enable_seqscan = off');
         const hot: Array<[string, unknown[]]> = [
           [SQL.getAccount, ['ann']],
-          [SQL.roomHistory, ['den', 10, 50]],
-          [SQL.roomSince, ['den', 10, 50]],
+          [SQL.roomHistory, ['den', 10, 50, 'e1']],
+          [SQL.roomSince, ['den', 10, 50, '']],
+          [SQL.deleteEpochMessages, ['den', 'e1']],
           [SQL.lastRoomSeq, ['den']],
           [SQL.lastRoomSeqs, []],
           [SQL.getRoomMessage, ['m1']],

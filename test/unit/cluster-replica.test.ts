@@ -128,7 +128,7 @@ async function snapshot(r: { router: Router; store: Store }): Promise<unknown> {
   const rooms = [];
   for (const { roomid, count } of list.rooms) {
     const { epoch, last } = await sequencer.current(roomid);
-    const stored = (await r.store.roomHistory(roomid, null, 10_000)).map((m) => `${m.seq}|${m.id}|${m.identity}|${m.ts}`);
+    const stored = (await r.store.roomHistory(roomid, null, 10_000, epoch)).map((m) => `${m.seq}|${m.id}|${m.identity}|${m.ts}`);
     const modes = state.moderatedRoom(roomid)?.modes.snapshot(1_700_000_000_000);
     rooms.push({ roomid, count, contents: state.roomContents(roomid), epoch, last, stored, modes });
   }

@@ -129,6 +129,19 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       CREATE UNIQUE INDEX blocks_key ON blocks (username, lower(blocked COLLATE "C"));
     `,
   },
+  {
+    version: 2,
+    name: 'room messages keyed by (roomid, epoch, seq): several writers, each epoch apart',
+    // A cluster's nodes each write what they apply, running behind one another: a slow node may
+    // still write an epoch that is over while the room's new one fills (docs/CLUSTER.md), so
+    // the key holds the epoch. One node writes '' (unlabelled: the room's current epoch, as
+    // room_epochs names it, which a restore renews without touching the messages).
+    up: `
+      ALTER TABLE room_messages ADD COLUMN epoch TEXT COLLATE "C" NOT NULL DEFAULT '';
+      ALTER TABLE room_messages DROP CONSTRAINT room_messages_pkey;
+      ALTER TABLE room_messages ADD PRIMARY KEY (roomid, epoch, seq);
+    `,
+  },
 ];
 
 /** The schema version this build writes. */

@@ -163,6 +163,33 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
         SELECT roomid, lower(hex(randomblob(8))) FROM (SELECT DISTINCT roomid FROM room_messages);
     `,
   },
+  {
+    version: 5,
+    name: 'room messages keyed by (roomid, epoch, seq): several writers, each epoch apart',
+    // A cluster's nodes each write what they apply, running behind one another: a slow node may
+    // still write an epoch that is over while the room's new one fills (docs/CLUSTER.md), so
+    // the key holds the epoch. One node writes '' (unlabelled: the room's current epoch, as
+    // room_epochs names it, which a restore renews without touching the messages). SQLite
+    // cannot change a primary key in place: the table is rebuilt, its rows kept unlabelled.
+    up: `
+      CREATE TABLE room_messages_keyed (
+        roomid   TEXT    NOT NULL,
+        epoch    TEXT    NOT NULL,
+        seq      INTEGER NOT NULL,
+        id       TEXT    NOT NULL UNIQUE,
+        identity TEXT    NOT NULL,
+        content  TEXT    NOT NULL,
+        ts       INTEGER NOT NULL,
+        recalled INTEGER NOT NULL DEFAULT 0 CHECK (recalled IN (0, 1)),
+        sender   TEXT,
+        PRIMARY KEY (roomid, epoch, seq)
+      ) STRICT, WITHOUT ROWID;
+      INSERT INTO room_messages_keyed (roomid, epoch, seq, id, identity, content, ts, recalled, sender)
+        SELECT roomid, '', seq, id, identity, content, ts, recalled, sender FROM room_messages;
+      DROP TABLE room_messages;
+      ALTER TABLE room_messages_keyed RENAME TO room_messages;
+    `,
+  },
 ];
 
 /** The schema version this build writes. */
