@@ -112,6 +112,11 @@ async function clusterRun(o: ClusterOptions, nats: NatsCluster): Promise<RunRepo
     const members = c.connected + 1;
     const expected = r.sentInWindow * members;
     trafficNotes(notes, r, expected, o);
+    // Disconnects by node, with what that node logged at warn and above.
+    benches.forEach((b, i) => {
+      const own = mergeRuns(i === 0 ? [senderResult!, receiverResults[0]!] : [receiverResults[i]!], o.durationS);
+      b.noteDisconnects(own.disconnects, own.disconnectSamples.map((x) => `node${i + 1}: ${x}`));
+    });
     for (const b of benches.slice(1)) notes.push(...b.notes);
     const combined = combineUsage(nodeUsage.filter((u): u is ServerUsage => u !== undefined));
     const metrics: Record<string, number> = trafficMetrics(r, combined, o.durationS, expected > 0 ? (100 * r.deliveriesOfWindow) / expected : 0, {
@@ -150,7 +155,6 @@ async function clusterRun(o: ClusterOptions, nats: NatsCluster): Promise<RunRepo
 
 function trafficNotes(notes: string[], r: ReturnType<typeof mergeRuns>, expected: number, o: ClusterOptions): void {
   if (r.skipped > 0) notes.push(`sender skipped ${r.skipped} sends: its socket held > 4 MB unsent (server not reading)`);
-  if (r.disconnects > 0) notes.push(`${r.disconnects} clients were disconnected: ${r.disconnectSamples.join('; ')}`);
   if (r.deliveriesOfWindow < expected) notes.push(`${expected - r.deliveriesOfWindow} of ${expected} deliveries of window messages had not arrived ${(r.drainedMs / 1000).toFixed(1)} s after the window`);
   if (o.rate > 0 && r.messagesInPerS < o.rate * 0.95) notes.push(`offered ${o.rate} msg/s but sent ${r.messagesInPerS.toFixed(0)} msg/s (generator lag max ${r.sendLagMaxMs.toFixed(1)} ms)`);
 }
