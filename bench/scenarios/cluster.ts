@@ -62,7 +62,7 @@ export async function clusterRepeat(o: ClusterOptions, log: (s: string) => void)
     untrack();
   }
   await localParts(o, parts, notes);
-  model(o, cluster.metrics, parts, notes);
+  model(o, single.metrics, cluster.metrics, parts, notes);
   return [single, cluster, { scenario: 'cluster', server: 'switchboard', label: 'parts', params: cluster.params, metrics: parts, notes, ok: Object.keys(parts).length > 0 }];
 }
 
@@ -207,24 +207,29 @@ async function localParts(o: ClusterOptions, metrics: Record<string, number>, no
   }
 }
 
-/** The cost model's figures from this repeat's measures (bench/lib/cluster-model.ts), into `metrics`. */
-function model(o: ClusterOptions, m: Record<string, number>, metrics: Record<string, number>, notes: string[]): void {
+/**
+ * The cost model's figures from this repeat's measures (bench/lib/cluster-model.ts), into
+ * `metrics`. Per entry, every node: the apply rate's CPU plus the log read's, measured alone.
+ * Per delivery: the single node's CPU per delivery in the same repeat (a cluster node
+ * delivers to its own clients through the same router and workers); at a low rate it carries
+ * each message's fixed costs too, so it is an upper bound there. Each cluster node's own
+ * figures (CPU per own delivery, as run) are in the cluster report beside it.
+ */
+function model(o: ClusterOptions, single: Record<string, number>, m: Record<string, number>, metrics: Record<string, number>, notes: string[]): void {
   const a = (metrics['hub apply CPU µs per entry'] ?? NaN) + (metrics['log client CPU µs per read'] ?? 0);
+  const b = single['server CPU µs per delivery'] ?? NaN;
   const entries = (m['messages in/s'] ?? 0) * o.durationS;
-  // Nodes other than the sender's: their CPU is applying plus delivering, nothing else.
-  const perDelivery: number[] = [];
+  // What the nodes other than the sender's spend per own delivery once applying is taken out.
   for (let i = 2; i <= o.nodes; i++) {
-    const v = nodeUsPerDelivery(m[`node${i} CPU s`] ?? NaN, entries, a, (m[`node${i} deliveries/s`] ?? 0) * o.durationS);
-    if (Number.isFinite(v)) perDelivery.push(v);
+    metrics[`node${i} CPU µs per own delivery, less applying`] = nodeUsPerDelivery(m[`node${i} CPU s`] ?? NaN, entries, a, (m[`node${i} deliveries/s`] ?? 0) * o.durationS);
   }
-  const b = perDelivery.length > 0 ? perDelivery.reduce((x, y) => x + y, 0) / perDelivery.length : NaN;
   metrics['model: node CPU µs per entry applied (apply + read)'] = a;
-  metrics['model: node CPU µs per delivery (less applying)'] = b;
+  metrics['model: node CPU µs per delivery (single node\'s)'] = b;
   const cap = capacity(
     { applyUsPerEntry: a, nodeUsPerDelivery: b, natsUsPerEntry: metrics['log NATS CPU µs per entry'] ?? NaN, logCommitsPerS: metrics[`log commits/s, ${o.logWindow} in flight`] ?? NaN, hubAppliesPerS: metrics['hub apply entries/s'] ?? NaN },
     { nodes: o.nodes, nodeCores: 1, natsCores: 1, messagesPerS: 1000 },
   );
-  metrics['model: max messages/s into the cluster'] = cap.maxMessagesPerS;
+  metrics['model: max messages/s into the cluster (NATS on 1 core)'] = cap.maxMessagesPerS;
   metrics[`model: deliveries/s of ${o.nodes} one-core nodes at 1,000 msg/s`] = cap.deliveriesPerS;
   notes.push(`model: messages into the cluster bounded by ${cap.boundBy}`);
 }
