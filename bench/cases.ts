@@ -16,7 +16,8 @@ export type RawOptions = Record<string, string | undefined>;
 /** Dedicated placement is one process per client: refuse it past this many clients. */
 export const DEDICATED_MAX_CLIENTS = 200;
 
-function num(raw: RawOptions, key: string, fallback: number): number {
+/** A numeric option >= 0, or `fallback` when absent. */
+export function num(raw: RawOptions, key: string, fallback: number): number {
   const v = raw[key];
   if (v === undefined) return fallback;
   const n = Number(v);
@@ -24,7 +25,8 @@ function num(raw: RawOptions, key: string, fallback: number): number {
   return n;
 }
 
-function common(raw: RawOptions, server: ServerKind, clients: number, defaults: { genProcs: number; concurrency: number }): CommonOptions {
+/** The options every scenario takes, with a scenario's defaults. */
+export function common(raw: RawOptions, server: ServerKind, clients: number, defaults: { genProcs: number; concurrency: number }): CommonOptions {
   const placement = raw.placement ?? 'pool';
   if (placement !== 'pool' && placement !== 'dedicated') throw new Error(`--placement is pool or dedicated, got "${placement}"`);
   if (placement === 'dedicated' && clients > DEDICATED_MAX_CLIENTS && raw.force === undefined) {

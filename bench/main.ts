@@ -3,6 +3,7 @@
  * Run with `help` for the scenarios and options; docs/PERFORMANCE.md has the results.
  */
 import fs from 'node:fs';
+import { CLUSTER_USAGE, runCluster } from './cluster-case';
 import { DEDICATED_MAX_CLIENTS, SCENARIOS, type RawOptions, type Scenario } from './cases';
 import { printComparison, runCompared } from './compare';
 import { describeMachine, machineLine, type Machine } from './report';
@@ -23,6 +24,7 @@ scenarios (each starts the server it measures on 127.0.0.1, port 0, and stops it
                  --arrive-over spreads the first connects evenly over MS, right after the start.
   idle           --clients C (20000) --room-size S (100; 0 = stay in MainHall) --settle S (3)
                  RSS of every server process before and after; memory per connection.
+${CLUSTER_USAGE}
   smoke          a few seconds of fanout with 4 receivers against Switchboard and the baseline;
                  exit 0 if traffic flowed (CI).
   suite          the documented set (fanout load sweep, burst, rooms, connect-storm, idle,
@@ -92,6 +94,7 @@ async function main(): Promise<number> {
   const machine: Machine = describeMachine();
   console.log(machineLine(machine));
   if (command === 'smoke') return (await smoke()) ? 0 : 1;
+  if (command === 'cluster') return (await runCluster(raw, machine)) ? 0 : 1;
   if (command === 'suite') return (await runSuite(raw, machine)) ? 0 : 1;
   if (command === 'report') {
     renderSaved();

@@ -5,25 +5,29 @@
  * same base store (empty, or `--prefill` messages) and lasts about a second; the table
  * shows the median of the runs.
  *
- *   npx tsc -p . && node dist/bench/store-ingest.js [--runs 3] [--seconds 1] [--prefill 0]
- *                                                   [--ids v4|v7] [--full]
+ *   npx tsc -p . && node dist/bench/store-ingest.js [--store sqlite|postgres] [--runs 3] [--seconds 1]
+ *                                                   [--prefill 0] [--ids v4|v7] [--full]
  *
- * `--ids`: message ids as random UUIDv4 (what the hub makes today) or time-ordered UUIDv7.
- * The id is a unique index, and random keys dirty one index page per message, so v4 costs
- * more as the store grows; `--prefill 1000000` shows it. Both kinds run when not given.
- * `--full` switches the connection to synchronous=FULL (an fsync per commit) to show what
- * durability against power loss would cost; the store itself runs NORMAL.
+ * `--store postgres`: the PostgreSQL Store on a fresh database per run, made on the server
+ * of $SB_BENCH_POSTGRES (default postgres://postgres@127.0.0.1:5432) and dropped after;
+ * `--prefill` applies to SQLite only.
+ * `--ids`: message ids as random UUIDv4 or time-ordered UUIDv7 (what the hub makes). The id
+ * is a unique index, and random keys dirty one index page per message, so v4 costs more as
+ * the store grows; `--prefill 1000000` shows it. Both kinds run when not given.
+ * `--full` switches the SQLite connection to synchronous=FULL (an fsync per commit) to show
+ * what durability against power loss would cost; the store itself runs NORMAL.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { PostgresStore } from '../src/store/postgres-store';
 import { SqliteStore } from '../src/store/sqlite-store';
-import type { RoomMessage } from '../src/store/store';
+import { INGEST_ROOMS, makeBatches, timedIngest, type IdKind, type IngestRun } from './lib/ingest';
+import { BENCH_POSTGRES, createBenchDatabase, dropBenchDatabase } from './lib/postgres-db';
 
 const BATCH_SIZES = [1, 10, 100, 1000];
-const ROOMS = 8;
-const CONTENT = 'x'.repeat(60);
+/** A generous bound of messages a second either store takes: sizes the pre-built batches. */
+const MAX_RATE = 400_000;
 
 function flag(name: string, fallback: number): number {
   const i = process.argv.indexOf(name);
@@ -36,59 +40,21 @@ const prefill = flag('--prefill', 0);
 const full = process.argv.includes('--full');
 const idsArg = process.argv.indexOf('--ids');
 const idKinds: IdKind[] = idsArg >= 0 ? [process.argv[idsArg + 1] as IdKind] : ['v4', 'v7'];
+const storeArg = process.argv.indexOf('--store');
+const storeKind = storeArg >= 0 ? process.argv[storeArg + 1] : 'sqlite';
 
-type IdKind = 'v4' | 'v7';
-
-/** RFC 9562 UUIDv7: 48-bit ms timestamp, then random bits; sorts by creation time. */
-function uuidV7(): string {
-  const b = randomBytes(16);
-  b.writeUIntBE(Date.now(), 0, 6);
-  b[6] = (b[6]! & 0x0f) | 0x70;
-  b[8] = (b[8]! & 0x3f) | 0x80;
-  const h = b.toString('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-}
-
-const newId: Record<IdKind, () => string> = { v4: randomUUID, v7: uuidV7 };
-
-interface Run {
-  messagesPerSec: number;
-  /** Mean time of one appendRoomMessages call, in microseconds. */
-  batchUs: number;
-}
-
-/**
- * Messages are built before timing starts: the bench measures the store, not the generator.
- * Seqs continue from `firstSeq` in every room (the prefill leaves each room there).
- */
-function makeBatches(batchSize: number, count: number, ids: IdKind, firstSeq: number): RoomMessage[][] {
-  const seqs = new Array<number>(ROOMS).fill(firstSeq - 1);
-  const now = Date.now();
-  let n = 0;
-  const batches: RoomMessage[][] = [];
-  for (let b = 0; b < count; b++) {
-    const batch: RoomMessage[] = [];
-    for (let i = 0; i < batchSize; i++, n++) {
-      const room = n % ROOMS;
-      batch.push({ id: newId[ids](), roomid: `room${room}`, seq: ++seqs[room]!, identity: 'bench', content: CONTENT, ts: now, recalled: false });
-    }
-    batches.push(batch);
-  }
-  return batches;
-}
-
-/** A closed store file holding `prefill` messages (a multiple of ROOMS * 1000). */
+/** A closed store file holding `prefill` messages (a multiple of INGEST_ROOMS * 1000). */
 async function makeBase(dir: string, ids: IdKind): Promise<{ file: string; nextSeq: number }> {
   const file = path.join(dir, `base-${ids}.db`);
   const store = new SqliteStore(file);
   await store.migrate();
-  const batches = Math.ceil(prefill / (ROOMS * 1000));
-  for (const batch of makeBatches(ROOMS * 1000, batches, ids, 1)) await store.appendRoomMessages(batch);
+  const batches = Math.ceil(prefill / (INGEST_ROOMS * 1000));
+  for (const batch of makeBatches(INGEST_ROOMS * 1000, batches, ids, 1)) await store.appendRoomMessages(batch);
   await store.close();
   return { file, nextSeq: batches * 1000 + 1 };
 }
 
-async function runOnce(base: { file: string; nextSeq: number }, batchSize: number, ids: IdKind): Promise<Run> {
+async function runSqlite(base: { file: string; nextSeq: number }, batchSize: number, ids: IdKind): Promise<IngestRun> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-ingest-'));
   const file = path.join(dir, 'switchboard.db');
   fs.copyFileSync(base.file, file);
@@ -96,20 +62,22 @@ async function runOnce(base: { file: string; nextSeq: number }, batchSize: numbe
   try {
     await store.migrate();
     if (full) store['db'].pragma('synchronous = FULL');
-    // Enough pre-built batches for `seconds` at a generous rate; stop early when time is up.
-    const batches = makeBatches(batchSize, Math.ceil((400_000 * seconds) / batchSize) + 1, ids, base.nextSeq);
-    const deadline = process.hrtime.bigint() + BigInt(Math.round(seconds * 1e9));
-    const start = process.hrtime.bigint();
-    let done = 0;
-    while (done < batches.length && process.hrtime.bigint() < deadline) {
-      await store.appendRoomMessages(batches[done]!);
-      done++;
-    }
-    const elapsedNs = Number(process.hrtime.bigint() - start);
-    return { messagesPerSec: (done * batchSize * 1e9) / elapsedNs, batchUs: elapsedNs / 1e3 / done };
+    return await timedIngest(store, batchSize, seconds, { ids, firstSeq: base.nextSeq, maxRate: MAX_RATE });
   } finally {
     await store.close();
     fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function runPostgres(batchSize: number, ids: IdKind): Promise<IngestRun> {
+  const url = await createBenchDatabase();
+  const store = new PostgresStore(url);
+  try {
+    await store.migrate();
+    return await timedIngest(store, batchSize, seconds, { ids, firstSeq: 1, maxRate: MAX_RATE });
+  } finally {
+    await store.close();
+    await dropBenchDatabase(url);
   }
 }
 
@@ -119,17 +87,18 @@ function median(values: number[]): number {
 }
 
 async function main(): Promise<void> {
-  console.log(`store ingest: SqliteStore, synchronous=${full ? 'FULL' : 'NORMAL'}, ${ROOMS} rooms, 60-byte messages, ` +
-    `prefill ${prefill}, median of ${runs} runs of ${seconds}s, tmpdir ${os.tmpdir()}, load ${os.loadavg()[0]!.toFixed(1)}`);
+  if (storeKind !== 'sqlite' && storeKind !== 'postgres') throw new Error('--store is sqlite or postgres');
+  const what = storeKind === 'sqlite' ? `SqliteStore, synchronous=${full ? 'FULL' : 'NORMAL'}, prefill ${prefill}, tmpdir ${os.tmpdir()}` : `PostgresStore on ${BENCH_POSTGRES}, a fresh database per run`;
+  console.log(`store ingest: ${what}, ${INGEST_ROOMS} rooms, 60-byte messages, median of ${runs} runs of ${seconds}s, load ${os.loadavg()[0]!.toFixed(1)}`);
   console.log('| ids | batch | messages/s (median) | runs (messages/s) | µs per batch |');
   console.log('| --- | ---: | ---: | --- | ---: |');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-ingest-base-'));
   try {
     for (const ids of idKinds) {
-      const base = await makeBase(dir, ids);
+      const base = storeKind === 'sqlite' ? await makeBase(dir, ids) : null;
       for (const size of BATCH_SIZES) {
-        const results: Run[] = [];
-        for (let r = 0; r < runs; r++) results.push(await runOnce(base, size, ids));
+        const results: IngestRun[] = [];
+        for (let r = 0; r < runs; r++) results.push(base ? await runSqlite(base, size, ids) : await runPostgres(size, ids));
         const rates = results.map((x) => x.messagesPerSec);
         const fmt = (v: number) => Math.round(v).toLocaleString('en-US');
         const us = median(results.map((x) => x.batchUs)).toFixed(1);

@@ -39,11 +39,18 @@ export interface RunReport {
   ok: boolean;
 }
 
-const live = new Set<Bench>();
+/** What a bench started and must stop: benches, and anything else (a NATS cluster) via `track`. */
+const live = new Set<{ close(): Promise<void> }>();
 
 /** Stops every server and generator a bench started (on exit or Ctrl-C). */
 export async function stopAll(): Promise<void> {
   await Promise.all([...live].map((b) => b.close()));
+}
+
+/** Has `stopAll` stop `thing` too (on Ctrl-C) until the returned function is called. */
+export function track(thing: { close(): Promise<void> }): () => void {
+  live.add(thing);
+  return () => live.delete(thing);
 }
 
 /** A server under test, its sampler and the generator processes of one run. */
@@ -76,6 +83,11 @@ export class Bench {
     }
     const t = { workers: opts.workers, placement: opts.placement, clients, sioClient: opts.sioClient, nodeArgs: opts.serverNodeArgs, serverArgs: opts.serverArgs };
     return new Bench(opts.server === 'switchboard' ? await startSwitchboard(t) : await startSocketIo(t));
+  }
+
+  /** A bench around a target started elsewhere (a cluster's node): sampled, and stopped on close. */
+  static of(target: Target): Bench {
+    return new Bench(target);
   }
 
   get label(): string {
