@@ -58,6 +58,8 @@ export interface ClusterOrderOptions {
 export class ClusterOrder implements OrderSource {
   /** Proposals of this node waiting to come back from the log, by pid. */
   private readonly waiting = new Map<string, () => void>();
+  /** The stream seq of the last room message each local session had committed (see caughtUp). */
+  private readonly committed = new Map<SessionKey, number>();
   private readonly replica: Replica;
   private readonly seqWaiters: Array<{ seq: number; resolve: () => void }> = [];
   /** Nodes this node proposed gone, and when: not proposed again within nodeTimeoutMs. */
@@ -122,9 +124,22 @@ export class ClusterOrder implements OrderSource {
     return this.leave(link.keyOf(id));
   }
 
-  chat(key: SessionKey, content: string): Promise<void> | void {
+  /**
+   * A room message is done for its session once committed: its delivery (to the sender too)
+   * comes when the entry is applied, so the session's next message need not wait a whole log
+   * round trip. Proposals of one session still go one after another, so the log keeps the
+   * order the client sent them in (a retry after a lost ack cannot overtake a later one).
+   */
+  async chat(key: SessionKey, content: string): Promise<void> {
     if (!this.ctx.router.state.has(key)) return;
-    return this.submit({ type: 'chat', key, id: newMessageId(), content });
+    const seq = await this.commit({ type: 'chat', key, id: newMessageId(), content });
+    if (seq > (this.committed.get(key) ?? 0)) this.committed.set(key, seq);
+  }
+
+  caughtUp(key: SessionKey): Promise<void> | undefined {
+    const seq = this.committed.get(key);
+    if (seq === undefined || this.replica.appliedSeq >= seq) return undefined;
+    return this.appliedUpTo(seq);
   }
 
   core(key: SessionKey, request: CoreControlRequest): Promise<void> | void {
@@ -173,6 +188,7 @@ export class ClusterOrder implements OrderSource {
 
   /** A connection's end, proposed; one that cannot be committed is logged (the session stays until its node is declared gone). */
   private leave(key: SessionKey): Promise<void> {
+    this.committed.delete(key);
     return this.submit({ type: 'disconnect', key }).catch((err: Error) => this.log.error({ err, key }, 'a disconnect could not be committed to the cluster log'));
   }
 
@@ -186,10 +202,10 @@ export class ClusterOrder implements OrderSource {
     const entry = { ...proposal, pid: this.clusterLog.newProposalId(), ts: Date.now() } as LogEntry;
     const applied = new Promise<void>((resolve) => this.waiting.set(entry.pid, resolve));
     try {
-      await this.clusterLog.propose(entry);
+      await this.propose(entry);
     } catch (err) {
       this.waiting.delete(entry.pid);
-      throw new RequestRefused(ErrorCode.CLUSTER_UNAVAILABLE, `${(err as Error).message}; it may or may not take effect, check before retrying`);
+      throw err;
     }
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<void>((resolve) => {
@@ -200,6 +216,19 @@ export class ClusterOrder implements OrderSource {
     });
     await Promise.race([applied, late]);
     clearTimeout(timer);
+  }
+
+  /** Proposes an entry and resolves with its stream seq once committed, without waiting for it to be applied. */
+  private commit(proposal: Proposal): Promise<number> {
+    return this.propose({ ...proposal, pid: this.clusterLog.newProposalId(), ts: Date.now() } as LogEntry);
+  }
+
+  private async propose(entry: LogEntry): Promise<number> {
+    try {
+      return await this.clusterLog.propose(entry);
+    } catch (err) {
+      throw new RequestRefused(ErrorCode.CLUSTER_UNAVAILABLE, `${(err as Error).message}; it may or may not take effect, check before retrying`);
+    }
   }
 
   /** One entry back from the log: applied, then whoever waits for it is let go. */

@@ -319,6 +319,13 @@ export class Hub {
   }
 
   private request(key: SessionKey, r: ControlRequest): Promise<void> | void {
+    // Behind the session's own room messages still on their way through a cluster's log.
+    const behind = this.order.caughtUp(key);
+    if (behind) return behind.then(() => this.dispatch(key, r));
+    return this.dispatch(key, r);
+  }
+
+  private dispatch(key: SessionKey, r: ControlRequest): Promise<void> | void {
     const refusal = this.order.refusal(r.type);
     if (refusal !== null) return this.router.sendTo(key, { type: 'error', code: ErrorCode.CLUSTER_UNSUPPORTED, message: refusal });
     switch (r.type) {

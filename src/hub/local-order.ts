@@ -50,4 +50,9 @@ export class LocalOrder implements OrderSource {
   refusal(): null {
     return null;
   }
+
+  /** Applied as it arrives: always caught up. */
+  caughtUp(): undefined {
+    return undefined;
+  }
 }

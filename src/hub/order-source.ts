@@ -37,6 +37,13 @@ export interface OrderSource {
   restore(sessions: RestoredOnLink[]): void;
   /** Null when requests of `type` are served; otherwise why not (told with CLUSTER_UNSUPPORTED). */
   refusal(type: string): string | null;
+  /**
+   * Resolves once this replica reflects everything session `key` has had committed (undefined
+   * when it does already). A cluster commits a room message without waiting for it to come back
+   * through the log, so a session can send its next one at once; a request behind it waits here,
+   * so that a read (`who`, `history`, ...) sees the session's own messages.
+   */
+  caughtUp(key: SessionKey): Promise<void> | undefined;
 }
 
 /** How a hub is built for a cluster: its router's clock and sequencer, and its order source. */
