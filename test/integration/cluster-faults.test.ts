@@ -36,14 +36,17 @@ function startNode(name: string, opts: { detached?: boolean; dataDir?: string } 
   return startServer({ args: ['--cluster', nats!.url, '--node-id', name, '--workers', '1', ...HEARTBEAT], detached: opts.detached ?? false, dataDir: opts.dataDir, startTimeoutMs: 30_000 });
 }
 
-/** Stops a detached node as a dead machine: its whole process group (no-op once it is gone). */
+/**
+ * Stops a detached node as a dead machine: its whole process group (no-op once it is gone);
+ * then `stop` removes the data dir it made itself (a given one is left to its owner).
+ */
 async function killGroup(node: RunningServer): Promise<void> {
   try {
     process.kill(-node.pid, 'SIGKILL');
   } catch {
     // gone already
   }
-  await node.exited;
+  await node.stop('SIGKILL');
 }
 
 before(async () => {
