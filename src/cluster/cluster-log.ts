@@ -16,6 +16,32 @@ const LOG_SUBJECTS = 'sb.log.>';
 const DUPLICATE_WINDOW_MS = 120_000;
 /** Pause between attempts of a publish that failed (a NATS server or the stream leader moving). */
 const RETRY_PAUSE_MS = 250;
+/**
+ * Bound on one publish attempt. A publish in flight when the stream's leader dies is never
+ * acknowledged: without this bound it would wait out the whole propose timeout before its
+ * retry (measured: a 6 s pause of the stream on the loss of one NATS server of three). A retry
+ * carries the same msg id, so an attempt cut short that did get through is not applied twice.
+ */
+const PUBLISH_ATTEMPT_MS = 2000;
+/**
+ * The log reader's consumer heartbeat: the NATS server holding the consumer sends one after
+ * this much idleness within a pull (pulls expire after twice this and are renewed).
+ */
+const IDLE_HEARTBEAT_MS = 1000;
+/**
+ * Silence (no entry, no heartbeat, no expired pull) after which the reader's consumer is taken
+ * as lost and made again from the next seq. The client library's ordered consumer does not
+ * recover by itself when the NATS server holding it dies while this node is connected to that
+ * server (measured with @nats-io/jetstream 3.4.0 and nats-server 2.9: it stays silent, past a
+ * minute); this watch, and remaking it after every reconnection, does.
+ */
+const READER_STALL_MS = 4 * IDLE_HEARTBEAT_MS;
+/**
+ * Bound on making the reader's consumer (a JetStream API request). While JetStream elects a
+ * leader after a server's loss, such requests go unanswered: better retried every few seconds
+ * than waited on for the whole propose timeout (measured: a 10 s stall of a node's reader).
+ */
+const READER_REQUEST_MS = 2000;
 
 export interface ClusterLogOptions {
   /** `nats://H:P` URLs (parseClusterServers). */
@@ -50,7 +76,12 @@ export class ClusterUnavailable extends Error {}
  */
 export class ClusterLog {
   private reading: ConsumerMessages | null = null;
+  private closing = false;
   private proposals = 0;
+  /** The reader's JetStream client: its API requests bounded by READER_REQUEST_MS. */
+  private readonly readerJs: JetStreamClient;
+  /** Told when the reader's consumer is made again, and why (for the node's log). */
+  onReaderTrouble: ((err: Error, nextSeq: number) => void) | null = null;
   /** Distinguishes this run's proposal ids from an earlier run's under the same node id. */
   private readonly run = randomBytes(4).toString('hex');
 
@@ -60,7 +91,9 @@ export class ClusterLog {
     private readonly jsm: JetStreamManager,
     private readonly nodeId: string,
     private readonly proposeTimeoutMs: number,
-  ) {}
+  ) {
+    this.readerJs = jetstream(nc, { timeout: READER_REQUEST_MS });
+  }
 
   /**
    * Connects (bounded by `connectTimeoutMs`), checks JetStream answers, and makes the stream
@@ -106,9 +139,10 @@ export class ClusterLog {
   }
 
   /**
-   * Appends `entry` and resolves with its stream seq once committed. A failed publish is
-   * retried with the same message id until `proposeTimeoutMs`: JetStream drops a duplicate
-   * within its window, so the entry is applied once however many attempts got through.
+   * Appends `entry` and resolves with its stream seq once committed. A failed publish (or one
+   * unanswered after PUBLISH_ATTEMPT_MS) is retried with the same message id until
+   * `proposeTimeoutMs`: JetStream drops a duplicate within its window, so the entry is applied
+   * once however many attempts got through.
    * Rejects with ClusterUnavailable when no attempt was acknowledged in time.
    */
   async propose(entry: LogEntry): Promise<number> {
@@ -117,7 +151,7 @@ export class ClusterLog {
     let last: Error | undefined;
     while (Date.now() < deadline) {
       try {
-        const ack = await this.js.publish(`sb.log.${entry.type}`, data, { msgID: entry.pid, timeout: Math.max(100, deadline - Date.now()) });
+        const ack = await this.js.publish(`sb.log.${entry.type}`, data, { msgID: entry.pid, timeout: Math.max(100, Math.min(PUBLISH_ATTEMPT_MS, deadline - Date.now())) });
         return ack.seq;
       } catch (err) {
         last = err as Error;
@@ -131,27 +165,65 @@ export class ClusterLog {
   /**
    * Reads the log from stream seq `from` on, in order, for as long as the log is open: each
    * entry goes to `apply` with its seq; one that does not decode goes to `skip` (it is never
-   * applied, and never stops the reading). An ordered consumer: after a lost connection it
-   * resumes after the last seq it delivered, so nothing is skipped or applied twice.
+   * applied, and never stops the reading). An ordered consumer (an ephemeral one, on one NATS
+   * server), made again from the seq after the last one delivered whenever it may be lost:
+   * after this node's connection to NATS was re-established, and after READER_STALL_MS of
+   * silence. So nothing is skipped or delivered twice; a replica applies a seq once anyway.
    */
   async read(from: number, apply: (entry: LogEntry, seq: number) => void, skip: (err: Error, seq: number) => void): Promise<void> {
-    const consumer: Consumer = await this.js.consumers.get(LOG_STREAM, { opt_start_seq: Math.max(1, from) });
-    const messages = await consumer.consume();
-    this.reading = messages;
-    for await (const m of messages) {
-      let entry: LogEntry;
+    let next = Math.max(1, from);
+    let reconnected = false;
+    void (async () => {
+      for await (const s of this.nc.status()) if (s.type === 'reconnect') reconnected = true;
+    })();
+    while (!this.closing) {
+      let consumer: Consumer;
+      let messages: ConsumerMessages;
       try {
-        entry = decodeEntry(m.data);
+        consumer = await this.readerJs.consumers.get(LOG_STREAM, { opt_start_seq: next });
+        messages = await consumer.consume({ idle_heartbeat: IDLE_HEARTBEAT_MS, expires: 2 * IDLE_HEARTBEAT_MS });
       } catch (err) {
-        skip(err as Error, m.seq);
+        // JetStream is electing a leader, or this node is between NATS servers: again shortly.
+        if (this.closing || this.nc.isClosed()) break;
+        this.onReaderTrouble?.(err as Error, next);
+        await new Promise((r) => setTimeout(r, RETRY_PAUSE_MS));
         continue;
       }
-      apply(entry, m.seq);
+      this.reading = messages;
+      reconnected = false;
+      let heard = Date.now();
+      void (async () => {
+        for await (const s of messages.status()) if (s.type === 'heartbeat' || s.type === 'discard') heard = Date.now();
+      })();
+      const watch = setInterval(() => {
+        if (!reconnected && Date.now() - heard < READER_STALL_MS) return;
+        this.onReaderTrouble?.(new Error(reconnected ? 'reconnected to NATS' : `no word from the log's consumer for ${Date.now() - heard} ms`), next);
+        messages.stop();
+      }, IDLE_HEARTBEAT_MS);
+      try {
+        for await (const m of messages) {
+          heard = Date.now();
+          next = m.seq + 1;
+          let entry: LogEntry;
+          try {
+            entry = decodeEntry(m.data);
+          } catch (err) {
+            skip(err as Error, m.seq);
+            continue;
+          }
+          apply(entry, m.seq);
+        }
+      } finally {
+        clearInterval(watch);
+      }
+      // A consumer left behind on a live server would linger until its inactivity threshold.
+      void consumer.delete().catch(() => undefined);
     }
   }
 
   /** Stops reading and closes the connection (pending publishes fail). */
   async close(): Promise<void> {
+    this.closing = true;
     this.reading?.stop();
     await this.nc.close();
   }

@@ -255,6 +255,8 @@ export class ClusterOrder implements OrderSource {
       const now = Date.now();
       await this.liveness.beat(now);
       const live = await this.liveness.liveNodes();
+      // Just after a NATS fault, a missing key proves nothing yet (Liveness.sure).
+      if (!this.liveness.sure(now)) return;
       for (const [node, at] of this.goneProposed) if (now - at >= this.opts.nodeTimeoutMs) this.goneProposed.delete(node);
       const nodes = new Set([...this.ctx.router.state.allSessions()].map((s) => nodeOfKey(s.key)));
       for (const node of nodes) {

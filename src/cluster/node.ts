@@ -57,6 +57,7 @@ export async function joinCluster(config: Config, store: Store, log: Logger, onF
   const nodeId = config.nodeId!;
   const options = logOptions(config);
   const clusterLog = await ClusterLog.open(nodeId, options);
+  clusterLog.onReaderTrouble = (err, nextSeq) => log.warn({ err, nextSeq }, 'cluster log reader: its consumer may be lost; made again from the next seq');
   const liveness = await Liveness.open(clusterLog, nodeId, config.clusterNodeTimeoutMs, Math.min(3, options.servers.length));
   const context = new ApplyContext();
   let order: ClusterOrder | null = null;

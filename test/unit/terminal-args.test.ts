@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseConnectArgs, parseHostPort } from '../../src/client/terminal/args';
+import { parseConnectArgs, parseHostPort, parseServerList } from '../../src/client/terminal/args';
 
 test('HOST:PORT, HOST alone (port 4444) and bracketed IPv6', () => {
   assert.deepEqual(parseHostPort('127.0.0.1:5000'), { host: '127.0.0.1', port: 5000 });
@@ -17,7 +17,7 @@ test('connect arguments', () => {
   assert.deepEqual(parseConnectArgs(['127.0.0.1:5000', '--log', 'a.log']), {
     kind: 'run',
     options: {
-      target: { kind: 'tcp', host: '127.0.0.1', port: 5000 },
+      targets: [{ kind: 'tcp', host: '127.0.0.1', port: 5000 }],
       label: '127.0.0.1:5000',
       logFile: 'a.log',
       configDir: null,
@@ -28,7 +28,7 @@ test('connect arguments', () => {
   assert.deepEqual(parseConnectArgs(['--unix=/tmp/s.sock']), {
     kind: 'run',
     options: {
-      target: { kind: 'unix', path: '/tmp/s.sock' },
+      targets: [{ kind: 'unix', path: '/tmp/s.sock' }],
       label: '/tmp/s.sock',
       logFile: null,
       configDir: null,
@@ -49,11 +49,29 @@ test('connect arguments', () => {
 
 test('connect --tls, --ca and --insecure', () => {
   const secure = parseConnectArgs(['127.0.0.1:4443', '--tls', '--ca', 'cert.pem']);
-  assert.deepEqual(secure.kind === 'run' && secure.options.target, { kind: 'tcp', host: '127.0.0.1', port: 4443, tls: { caFile: 'cert.pem', insecure: false } });
+  assert.deepEqual(secure.kind === 'run' && secure.options.targets, [{ kind: 'tcp', host: '127.0.0.1', port: 4443, tls: { caFile: 'cert.pem', insecure: false } }]);
   const insecure = parseConnectArgs(['--tls', 'h', '--insecure']);
-  assert.deepEqual(insecure.kind === 'run' && insecure.options.target, { kind: 'tcp', host: 'h', port: 4444, tls: { caFile: null, insecure: true } });
+  assert.deepEqual(insecure.kind === 'run' && insecure.options.targets, [{ kind: 'tcp', host: 'h', port: 4444, tls: { caFile: null, insecure: true } }]);
   const plain = parseConnectArgs(['h:1']);
-  assert.equal(plain.kind === 'run' && 'tls' in plain.options.target, false);
+  assert.equal(plain.kind === 'run' && 'tls' in plain.options.targets[0]!, false);
   const bads = [['h', '--ca', 'c.pem'], ['h', '--insecure'], ['h', '--tls', '--ca'], ['h', '--tls', '--ca', 'c', '--insecure'], ['--unix', 'p', '--tls'], ['h', '--tls=yes']];
   for (const bad of bads) assert.equal(parseConnectArgs(bad).kind, 'error', bad.join(' '));
+});
+
+test('several servers: HOST:PORT,HOST:PORT,... in order, each checked, one label for the list', () => {
+  const list = parseConnectArgs(['127.0.0.1:5000,[::1]:5001,h', '--tls', '--ca', 'c.pem']);
+  assert.ok(list.kind === 'run');
+  const tls = { caFile: 'c.pem', insecure: false };
+  assert.deepEqual(list.options.targets, [
+    { kind: 'tcp', host: '127.0.0.1', port: 5000, tls },
+    { kind: 'tcp', host: '::1', port: 5001, tls },
+    { kind: 'tcp', host: 'h', port: 4444, tls },
+  ]);
+  assert.equal(list.options.label, '127.0.0.1:5000,[::1]:5001,h:4444');
+  assert.deepEqual(parseServerList('a:1,b:2'), [{ host: 'a', port: 1 }, { host: 'b', port: 2 }]);
+  for (const bad of ['a:1,', ',a:1', 'a:1,,b:2', 'a:1,b:0', 'a:1,:2']) {
+    const parsed = parseConnectArgs([bad]);
+    assert.equal(parsed.kind, 'error', bad);
+  }
+  assert.match((parseConnectArgs(['a:1,b:x']) as { message: string }).message, /invalid port "x"/);
 });

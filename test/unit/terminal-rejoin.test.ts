@@ -155,3 +155,106 @@ test('the resume token of the dropped connection is reclaimed first; each connec
     await server.close();
   }
 });
+
+// --- several servers (the nodes of a cluster): failover ---------------------------------
+
+/** A loopback port nothing listens on (it was free a moment ago). */
+async function deadTarget(): Promise<string> {
+  const probe = net.createServer();
+  await new Promise<void>((resolve) => probe.listen({ port: 0, host: '127.0.0.1' }, resolve));
+  const { port } = probe.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return `127.0.0.1:${port}`;
+}
+
+const inEpoch = (seq: number) => ({ ...said(seq), epoch: 'e1' });
+
+test('several servers: a dropped connection comes back on the next one, which the room is resumed on with its seq and epoch', async () => {
+  let a: Awaited<ReturnType<typeof scriptedServer>> | null = null;
+  a = await scriptedServer((line, send, socket) => {
+    if (line.type !== 'join') return;
+    send({ type: 'roomchange', identity: 'guest1', former: 'MainHall', roomid: 'Attic' });
+    send(inEpoch(1));
+    send(inEpoch(2));
+    // The node dies: its socket goes, and it no longer accepts connections.
+    setTimeout(() => {
+      socket.destroy();
+      void a!.close();
+    }, 20);
+  });
+  const b = await scriptedServer((line, send) => {
+    if (line.type === 'join') send({ type: 'roomchange', identity: 'guest1', former: 'MainHall', roomid: 'Attic' });
+    if (line.type === 'resume') {
+      // The other node has what was missed, same seq and epoch; and a repeat of a seen one.
+      send(inEpoch(2));
+      send(inEpoch(3));
+      send({ type: 'resumed', roomid: 'Attic', seq: 3, epoch: 'e1', more: false });
+    }
+    if (line.type === 'session') send({ type: 'error', code: 'CLUSTER_UNSUPPORTED', message: 'not here' });
+  });
+  const client = startClient(`${a.target},${b.target}`);
+  try {
+    client.stdin.write('/join Attic\n');
+    await client.waitFor(/bob: n3\n/);
+    client.stdin.end();
+    assert.equal(await client.done, 0);
+    assert.deepEqual(b.received[1]!.slice(0, 2), [
+      { type: 'join', roomid: 'Attic' },
+      { type: 'resume', roomid: 'Attic', since: 2, epoch: 'e1' },
+    ]);
+    const lines = client.lines();
+    assert.ok(lines.includes(`Reconnected to ${b.target} as guest1`), lines.join('\n'));
+    assert.ok(lines[0]!.startsWith(`Connected to ${a.target} as guest1`), lines[0]);
+    assert.deepEqual(lines.filter((l) => l.startsWith('bob: ')), ['bob: n1', 'bob: n2', 'bob: n3'], 'each message once, in order');
+  } finally {
+    client.stdin.end();
+    await b.close();
+  }
+});
+
+test('several servers: the first that answers is used; reconnection goes round them in turn, a dead one costs an attempt', async () => {
+  const dead = await deadTarget();
+  let drops = 0;
+  const a = await scriptedServer((line, _send, socket) => {
+    if (line.type === 'identitychange' && drops++ === 0) setTimeout(() => socket.destroy(), 20);
+  });
+  const c = await scriptedServer((line, send) => {
+    if (line.type === 'identitychange') send({ type: 'newidentity', former: 'guest1', identity: line.identity as string });
+  });
+  // Dead first: the start goes on to the next. Then A drops: the next is dead again (one
+  // failed attempt), then C.
+  const client = startClient(`${dead},${a.target},${dead},${c.target}`);
+  try {
+    client.stdin.write('#identitychange zed\n');
+    await client.waitFor(/Reconnected to [^\n]* as guest1\n/);
+    client.stdin.write('#identitychange zed\n');
+    await client.waitFor(/guest1 is now zed\n/);
+    client.stdin.end();
+    assert.equal(await client.done, 0);
+    const lines = client.lines();
+    assert.ok(lines[0]!.startsWith(`Connected to ${a.target} as guest1`), lines[0]);
+    const after = lines.slice(lines.findIndex((l) => l.startsWith('Connection lost')));
+    assert.match(after[1]!, /^Reconnect failed \(ECONNREFUSED\); retrying in /);
+    assert.equal(after[2], `Reconnected to ${c.target} as guest1`);
+    assert.equal(a.received.length, 2, 'A was dialled once');
+  } finally {
+    client.stdin.end();
+    await a.close();
+    await c.close();
+  }
+});
+
+test('several servers, none answering: one line per server on stderr, exit code 1', async () => {
+  const [d1, d2] = [await deadTarget(), await deadTarget()];
+  const stderr = new PassThrough();
+  let err = '';
+  stderr.on('data', (d) => (err += d));
+  const config = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-rejoin-'));
+  try {
+    const code = await runConnect([`${d1},${d2}`, '--config-dir', config], { io: { stdin: new PassThrough(), stdout: new PassThrough(), stderr } });
+    assert.equal(code, 1);
+    assert.deepEqual(err.split('\n').filter(Boolean).map((l) => l.replace(/ \(.*$/, '')), [`cannot connect to ${d1}: ECONNREFUSED`, `cannot connect to ${d2}: ECONNREFUSED`]);
+  } finally {
+    fs.rmSync(config, { recursive: true, force: true });
+  }
+});

@@ -14,8 +14,15 @@ export interface TlsTarget {
 export type Target = { kind: 'tcp'; host: string; port: number; tls?: TlsTarget } | { kind: 'unix'; path: string };
 
 export interface ConnectOptions {
-  readonly target: Target;
-  /** How the target is named to the user, e.g. `127.0.0.1:4444` or the socket path. */
+  /**
+   * The servers, in the order given (one, or several nodes of a cluster: `H1:P1,H2:P2,...`).
+   * Never empty; a Unix socket is always alone.
+   */
+  readonly targets: readonly Target[];
+  /**
+   * How the servers are named to the user, e.g. `127.0.0.1:4444`, the socket path, or the
+   * list as given (`h1:4444,h2:4444`): also the key of the saved login, one for the cluster.
+   */
   readonly label: string;
   /** File the session is appended to, or null. */
   readonly logFile: string | null;
@@ -35,10 +42,12 @@ export type ParsedArgs =
 export const DEFAULT_PORT = 4444;
 
 export const USAGE = [
-  'usage: switchboard connect HOST[:PORT] [options]',
+  'usage: switchboard connect HOST[:PORT][,HOST[:PORT]...] [options]',
   '       switchboard connect --unix PATH [options]',
   '',
   `Connects to a Switchboard chat server (default port ${DEFAULT_PORT}). Type #help once connected.`,
+  'With several servers (the nodes of a cluster), it connects to the first that answers and,',
+  'when the connection drops, reconnects to the next in turn, resuming the room it was in.',
   '  --unix PATH        connect to the server\'s Unix socket instead of TCP',
   '  --tls              use TLS (the server\'s --tls-port); the certificate is checked against',
   '                     Node\'s trusted roots (plus any in NODE_EXTRA_CA_CERTS)',
@@ -74,7 +83,23 @@ export function parseHostPort(text: string): { host: string; port: number } | st
   return { host, port };
 }
 
-function labelOf(target: Target): string {
+/**
+ * Parses `HOST[:PORT]` or a comma-separated list of them (the nodes of a cluster); an error
+ * message names the first bad entry.
+ */
+export function parseServerList(text: string): Array<{ host: string; port: number }> | string {
+  const servers: Array<{ host: string; port: number }> = [];
+  for (const entry of text.split(',')) {
+    if (entry === '') return `empty server in "${text}"`;
+    const hostPort = parseHostPort(entry);
+    if (typeof hostPort === 'string') return hostPort;
+    servers.push(hostPort);
+  }
+  return servers;
+}
+
+/** How one server is named to the user: `host:port`, `[v6]:port` or the socket path. */
+export function labelOf(target: Target): string {
   if (target.kind === 'unix') return target.path;
   return target.host.includes(':') ? `[${target.host}]:${target.port}` : `${target.host}:${target.port}`;
 }
@@ -84,7 +109,9 @@ function labelOf(target: Target): string {
  *
  * @example
  * parseConnectArgs(['127.0.0.1', '--log', 'chat.log'])
- * // → { kind: 'run', options: { target: { kind: 'tcp', host: '127.0.0.1', port: 4444 }, ... } }
+ * // → { kind: 'run', options: { targets: [{ kind: 'tcp', host: '127.0.0.1', port: 4444 }], ... } }
+ * parseConnectArgs(['10.0.0.1:4444,10.0.0.2:4444'])
+ * // → two targets, label '10.0.0.1:4444,10.0.0.2:4444'
  */
 export function parseConnectArgs(argv: readonly string[]): ParsedArgs {
   let logFile: string | null = null;
@@ -124,15 +151,16 @@ export function parseConnectArgs(argv: readonly string[]): ParsedArgs {
   if (!tls && (caFile !== null || insecure)) return { kind: 'error', message: '--ca and --insecure go with --tls' };
   if (caFile !== null && insecure) return { kind: 'error', message: 'give either --ca FILE or --insecure, not both' };
   if (tls && unixPath !== null) return { kind: 'error', message: '--tls is for HOST:PORT, not --unix' };
-  let target: Target;
+  let targets: Target[];
   if (unixPath !== null) {
     if (positional.length > 0) return { kind: 'error', message: 'give either HOST:PORT or --unix PATH, not both' };
-    target = { kind: 'unix', path: unixPath };
+    targets = [{ kind: 'unix', path: unixPath }];
   } else {
     if (positional.length === 0) return { kind: 'error', message: 'missing HOST:PORT or --unix PATH' };
-    const hostPort = parseHostPort(positional[0]!);
-    if (typeof hostPort === 'string') return { kind: 'error', message: hostPort };
-    target = tls ? { kind: 'tcp', ...hostPort, tls: { caFile, insecure } } : { kind: 'tcp', ...hostPort };
+    const servers = parseServerList(positional[0]!);
+    if (typeof servers === 'string') return { kind: 'error', message: servers };
+    targets = servers.map((hostPort): Target => (tls ? { kind: 'tcp', ...hostPort, tls: { caFile, insecure } } : { kind: 'tcp', ...hostPort }));
   }
-  return { kind: 'run', options: { target, label: labelOf(target), logFile, configDir, autoLogin, reconnect } };
+  const label = targets.map(labelOf).join(',');
+  return { kind: 'run', options: { targets, label, logFile, configDir, autoLogin, reconnect } };
 }

@@ -7,8 +7,9 @@
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import { parseConnectArgs, USAGE } from './args';
+import { labelOf, parseConnectArgs, USAGE } from './args';
 import { connectSocket, describeTlsFailure } from './connection';
+import { ServerRing } from './failover';
 import { noSessionLog, openSessionLog, type SessionLog } from './session-log';
 import { runSession } from './session';
 import { ExitCode, type SessionTimings } from './session-options';
@@ -48,6 +49,8 @@ const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
  *
  * A login is saved for the server in the config directory, and used again on the next run;
  * a dropped connection is reopened with backoff, the login, room and missed messages restored.
+ * Given several servers (`H1:P1,H2:P2,...`, the nodes of a cluster), it starts on the first
+ * that answers and reopens a dropped connection on the next in turn (ServerRing).
  */
 export async function runConnect(argv: string[], options: RunConnectOptions = {}): Promise<number> {
   const io: TerminalIo = options.io ?? { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr };
@@ -60,10 +63,12 @@ export async function runConnect(argv: string[], options: RunConnectOptions = {}
     io.stderr.write(`switchboard connect: ${parsed.message}\n${USAGE}\n`);
     return ExitCode.startFailed;
   }
-  const { target, label, logFile, configDir, autoLogin, reconnect } = parsed.options;
+  const { targets, label, logFile, configDir, autoLogin, reconnect } = parsed.options;
   const connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   const tokens = fileTokenStore(configDir ?? defaultConfigDir(options.env ?? process.env, os.homedir()), label);
-  const secure = target.kind === 'tcp' ? target.tls : undefined;
+  // Every server of a list is reached alike (all over TLS with the same trust, or none).
+  const first = targets[0]!;
+  const secure = first.kind === 'tcp' ? first.tls : undefined;
   let caPem: string | null = null;
   if (secure?.caFile) {
     try {
@@ -87,16 +92,19 @@ export async function runConnect(argv: string[], options: RunConnectOptions = {}
     }
   }
 
+  const ring = new ServerRing(targets.length, (i) => connectSocket(targets[i]!, connectTimeoutMs, caPem));
   try {
     let socket;
     try {
-      socket = await connectSocket(target, connectTimeoutMs, caPem);
+      socket = await ring.first();
     } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      const tlsProblem = secure ? describeTlsFailure(e) : null;
-      const line = `cannot connect to ${label}: ${tlsProblem ?? `${e.code ?? 'error'} (${e.message})`}`;
-      io.stderr.write(line + '\n');
-      log.failed(line);
+      // One line per server, in order: the reason each could not be reached.
+      (err as AggregateError).errors.forEach((e: NodeJS.ErrnoException, i: number) => {
+        const tlsProblem = secure ? describeTlsFailure(e) : null;
+        const line = `cannot connect to ${labelOf(targets[i]!)}: ${tlsProblem ?? `${e.code ?? 'error'} (${e.message})`}`;
+        io.stderr.write(line + '\n');
+        log.failed(line);
+      });
       return ExitCode.startFailed;
     }
     return await runSession({
@@ -104,10 +112,11 @@ export async function runConnect(argv: string[], options: RunConnectOptions = {}
       streams: { input: io.stdin, output: io.stdout, errorOutput: io.stderr },
       interactive: io.stdin.isTTY === true && io.stdout.isTTY === true,
       label,
+      serverLabel: targets.length > 1 ? () => labelOf(targets[ring.index]!) : undefined,
       log,
       timings: options.timings,
       maxLineBytes: options.maxLineBytes,
-      reconnect: reconnect ? () => connectSocket(target, connectTimeoutMs, caPem) : null,
+      reconnect: reconnect ? () => ring.next() : null,
       tokens,
       autoLogin,
     });

@@ -47,12 +47,20 @@ export interface SessionOptions {
   streams: UiStreams;
   /** Interactive (prompt, readline) rather than line mode. */
   interactive: boolean;
-  /** How the server is named to the user. */
+  /** How the server (or the list of servers) is named to the user. */
   label: string;
+  /**
+   * With several servers: the one the open connection is to, named in `Connected to ...`
+   * and `Reconnected to ...`; absent: `label`.
+   */
+  serverLabel?: () => string;
   log: SessionLog;
   timings?: Partial<SessionTimings>;
   maxLineBytes?: number;
-  /** Opens a new connection to the same server; null or absent: a dropped connection ends the session. */
+  /**
+   * Opens a new connection (to the same server, or with several to the next: ServerRing);
+   * null or absent: a dropped connection ends the session.
+   */
   reconnect?: (() => Promise<Socket>) | null;
   /** The login saved for this server. */
   tokens?: TokenStore;

@@ -302,7 +302,7 @@ class Session {
     const before = this.state;
     this.state = applyServerMessage(before, message);
     if (this.state !== before) this.ui.setPrompt(promptFor(this.state));
-    this.showAll(formatServerEvent(event, before, this.options.label, this.connections > 1));
+    this.showAll(formatServerEvent(event, before, this.options.serverLabel?.() ?? this.options.label, this.connections > 1));
     this.delivery.shown(message);
 
     switch (message.type) {
