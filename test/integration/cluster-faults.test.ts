@@ -5,6 +5,7 @@ import path from 'node:path';
 import { after, before, test, type TestContext } from 'node:test';
 import { TestClient, type Msg } from '../helpers/client';
 import { natsServerPresent, startNatsCluster, type NatsCluster, type NatsServerProcess } from '../helpers/nats-cluster';
+import { createDatabase, dropDatabase, postgresUnreachable } from '../helpers/postgres-db';
 import { missingPrerequisite } from '../helpers/prerequisite';
 import { descendants, socketInodes, tcpTable } from '../helpers/procfs';
 import { startServer, type RunningServer } from '../helpers/server';
@@ -18,13 +19,16 @@ import { sleep } from '../helpers/wait';
  * never by time; the recovery times are reported as diagnostics.
  */
 
-const present = natsServerPresent();
-const SKIP = 'nats-server is not installed (/usr/sbin/nats-server): the cluster failures are not tested';
+const pgUnreachable = postgresUnreachable();
+const present = natsServerPresent() && pgUnreachable === null;
+const SKIP = pgUnreachable ?? 'nats-server is not installed (/usr/sbin/nats-server): the cluster failures are not tested';
 /** Heartbeat settings of the test nodes: a node is gone 2 s after its last refresh. */
 const NODE_TIMEOUT_MS = 2000;
 const HEARTBEAT = ['--cluster-heartbeat-ms', '300', '--cluster-node-timeout-ms', String(NODE_TIMEOUT_MS)];
 
 let nats: NatsCluster | undefined;
+/** The PostgreSQL database the nodes share, made for this file and dropped at its end. */
+let storeUrl = '';
 /** The nodes that live through the whole file (A, B). */
 const nodes: RunningServer[] = [];
 
@@ -33,7 +37,7 @@ let n = 0;
 const uniq = (prefix: string): string => `${prefix}${RUN}${(++n).toString(36)}`;
 
 function startNode(name: string, opts: { detached?: boolean; dataDir?: string } = {}): Promise<RunningServer> {
-  return startServer({ args: ['--cluster', nats!.url, '--node-id', name, '--workers', '1', ...HEARTBEAT], detached: opts.detached ?? false, dataDir: opts.dataDir, startTimeoutMs: 30_000 });
+  return startServer({ args: ['--cluster', nats!.url, '--store', storeUrl, '--node-id', name, '--workers', '1', ...HEARTBEAT], detached: opts.detached ?? false, dataDir: opts.dataDir, startTimeoutMs: 30_000 });
 }
 
 /**
@@ -52,12 +56,14 @@ async function killGroup(node: RunningServer): Promise<void> {
 before(async () => {
   if (!present) return;
   nats = await startNatsCluster(3);
+  storeUrl = await createDatabase('sb_cluster_faults');
   for (const name of ['nodeA', 'nodeB']) nodes.push(await startNode(name));
 });
 
 after(async () => {
   await Promise.all(nodes.map((s) => s.stop()));
   await nats?.stop();
+  if (storeUrl) await dropDatabase(storeUrl);
 });
 
 /** A welcomed client on `node`, closed when the test ends. */
