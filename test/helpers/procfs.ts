@@ -174,9 +174,12 @@ export function tcpTable(): TcpEntry[] {
  * Sockets no process owns any more (TIME_WAIT, orphans) have inode 0 and are left out.
  */
 export function tcpConnectionInodes(localPort: number, remotePort: number): number[] {
-  return tcpTable()
+  // Distinct: the kernel may list one socket twice in a read of /proc/net/tcp while the table
+  // changes under it (other connections opening and closing meanwhile).
+  const inodes = tcpTable()
     .filter((r) => r.localPort === localPort && r.remotePort === remotePort && r.inode !== 0)
     .map((r) => r.inode);
+  return [...new Set(inodes)];
 }
 
 /** The socket inodes among the open file descriptors of `pid` (empty when gone/unreadable). */
