@@ -31,9 +31,12 @@ const PERMANENT = new Set<StoreErrorCode>(['STORE_CONFLICT', 'STORE_UNKNOWN_ACCO
  * keeping appends and deletes in one queue keeps their order (an ended epoch's rows are never
  * written back after its delete).
  *
- * Bounded by `maxBytes` (`clusterHistoryBacklogBytes`): proposers refuse new room messages
- * while it is full (`full`); a step that arrives anyway (entries committed before) is dropped
- * and logged, its rows left to the other nodes' writes.
+ * Bounded by `maxBytes` (`clusterHistoryBacklogBytes`): this node refuses new room messages
+ * while it is full (`full`), so a cluster whose store is down stops taking messages at the
+ * bound rather than delivering what would never be stored. Messages committed before (by any
+ * node) are still kept, up to twice the bound; past that (this node alone cannot reach the
+ * store while the others go on) they are dropped and logged, their rows left to the other
+ * nodes' writes.
  */
 export class HistoryBacklog {
   private readonly steps: Array<{ step: HistoryStep; bytes: number }> = [];
@@ -97,7 +100,7 @@ export class HistoryBacklog {
 
   private push(step: HistoryStep): void {
     const bytes = sizeOf(step);
-    if (step.kind === 'append' && this.bytes + bytes > this.maxBytes) {
+    if (step.kind === 'append' && this.bytes + bytes > 2 * this.maxBytes) {
       this.log.error({ ...describe(step), backlogBytes: this.bytes, maxBytes: this.maxBytes }, 'room history backlog full (clusterHistoryBacklogBytes): these rows are left to the other nodes\' writes');
       return;
     }
