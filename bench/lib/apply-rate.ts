@@ -54,7 +54,7 @@ export async function measureApply(o: { members: number; count: number; contentB
     context.streamCreated = new Date(0).toISOString();
     const router = new Router(store, log, undefined, {
       clock: context.now,
-      makeSequencer: (outbox, workersOf) => new ClusterSequencer(store, outbox, workersOf, context, log),
+      makeSequencer: (outbox, workersOf) => new ClusterSequencer(store, outbox, workersOf, context, log, 64 * 1024 * 1024),
     });
     const replica = new Replica(router, context, 'bench-node', log);
     const entries = applyLog(o.members, o.count, o.contentBytes);

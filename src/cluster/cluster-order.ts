@@ -44,6 +44,11 @@ export interface ClusterOrderOptions {
   heartbeatMs: number;
   /** `clusterNodeTimeoutMs`: a node-gone proposal for a node is not repeated within this. */
   nodeTimeoutMs: number;
+  /**
+   * True while this node owes the store so much room history (PostgreSQL down) that it keeps
+   * no more (`clusterHistoryBacklogBytes`): room messages are refused before they are committed.
+   */
+  historyFull(): boolean;
   /** The log can no longer be read: this replica cannot go on (the hub exits; it is restarted). */
   onFatal(err: Error): void;
 }
@@ -132,6 +137,11 @@ export class ClusterOrder implements OrderSource {
    */
   async chat(key: SessionKey, content: string): Promise<void> {
     if (!this.ctx.router.state.has(key)) return;
+    // A message committed now could be delivered but never stored: refused while the
+    // history owed to the store is at its bound (it drains once PostgreSQL is back).
+    if (this.opts.historyFull()) {
+      throw new RequestRefused(ErrorCode.STORE_UNREACHABLE, 'room history cannot be stored right now (the store is unreachable and this node keeps no more for later); message not sent, send it again later');
+    }
     const seq = await this.commit({ type: 'chat', key, id: newMessageId(), content });
     if (seq > (this.committed.get(key) ?? 0)) this.committed.set(key, seq);
   }

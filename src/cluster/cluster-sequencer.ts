@@ -6,6 +6,7 @@ import { encodeRoomMessage, type MessageStamp, type Sequencer } from '../hub/roo
 import type { WorkerLink } from '../hub/worker-link';
 import type { RoomMessage, Store } from '../store/store';
 import type { ApplyContext } from './apply-context';
+import { HistoryBacklog } from './history-backlog';
 
 interface Sequence {
   epoch: string;
@@ -27,7 +28,10 @@ interface Sequence {
  * others, or replaying the log at its start, may write that epoch again for a while, never
  * touch a newer one; reads are of the room's current epoch only. A write that fails does not
  * hold the message back (it is committed in the replicated log, and the other nodes write it
- * too): it is logged. Nothing is deleted at start: the store is shared (docs/CLUSTER.md).
+ * too): it is kept in order with the writes after it (HistoryBacklog) and retried until the
+ * store takes it, so once PostgreSQL is back the table has every message delivered; a read
+ * first writes what is owed (or fails with the store's error). Nothing is deleted at start:
+ * the store is shared (docs/CLUSTER.md).
  */
 export class ClusterSequencer implements Sequencer {
   readonly epochKeyed = true;
@@ -35,14 +39,20 @@ export class ClusterSequencer implements Sequencer {
   private pending = new Map<string, RoomMessage[]>();
   private scheduled = false;
   private chain: Promise<void> = Promise.resolve();
+  /** History writes owed to the store (PostgreSQL down), retried in order. */
+  readonly backlog: HistoryBacklog;
 
+  /** `backlogBytes`: `clusterHistoryBacklogBytes`, the bound of the writes kept for a retry. */
   constructor(
-    private readonly store: Store,
+    store: Store,
     private readonly outbox: Outbox,
     private readonly workersOf: (roomid: string) => Iterable<WorkerLink>,
     private readonly context: ApplyContext,
-    private readonly log: Logger,
-  ) {}
+    log: Logger,
+    backlogBytes: number,
+  ) {
+    this.backlog = new HistoryBacklog(store, backlogBytes, log);
+  }
 
   /**
    * Nothing to take from the store: the sequences are the log's, rebuilt by its replay, and
@@ -77,11 +87,8 @@ export class ClusterSequencer implements Sequencer {
     const cut = [...this.pending].map(([roomid, messages]) => ({ roomid, messages, workers: [...this.workersOf(roomid)], epoch: this.rooms.get(roomid)!.epoch }));
     this.pending = new Map();
     this.chain = this.chain.then(async () => {
-      try {
-        await this.store.appendRoomMessages(cut.flatMap((c) => c.messages));
-      } catch (err) {
-        this.log.error({ err, messages: cut.reduce((n, c) => n + c.messages.length, 0) }, 'storing applied room messages failed on this node; delivered from the log (the other nodes write them too)');
-      }
+      // Never rejects: a failed write is kept for the retries; the message is delivered anyway.
+      await this.backlog.write({ kind: 'append', messages: cut.flatMap((c) => c.messages) });
       for (const { roomid, messages, workers, epoch } of cut) {
         const frame = encodeToRoom(roomid, messages.map((m) => ({ sender: m.identity, line: Buffer.from(encodeRoomMessage(m, epoch)) })));
         for (const worker of workers) slot.add(worker, frame);
@@ -98,20 +105,21 @@ export class ClusterSequencer implements Sequencer {
     const before = this.rooms.get(roomid);
     const epoch = this.context.epochOf(roomid, this.context.seq);
     this.rooms.set(roomid, { epoch, last: 0 });
-    if (before && before.epoch !== epoch) this.write(() => this.store.deleteEpochHistory(roomid, before.epoch), roomid);
+    if (before && before.epoch !== epoch) this.write(roomid, before.epoch);
   }
 
   /** The room is gone: its epoch's messages are deleted, by that epoch (never a newer one's). */
   closeRoom(roomid: string): void {
     const before = this.rooms.get(roomid);
     this.rooms.delete(roomid);
-    if (before) this.write(() => this.store.deleteEpochHistory(roomid, before.epoch), roomid);
+    if (before) this.write(roomid, before.epoch);
   }
 
+  /** Once everything applied before is written: what is owed is written first, or this rejects with the store's error. */
   current(roomid: string): Promise<{ epoch: string; last: number }> {
     this.flush();
     const { epoch } = this.sequence(roomid);
-    return this.chain.then(() => ({ epoch, last: this.rooms.get(roomid)?.last ?? 0 }));
+    return this.chain.then(() => this.backlog.drain()).then(() => ({ epoch, last: this.rooms.get(roomid)?.last ?? 0 }));
   }
 
   settled(): Promise<void> {
@@ -129,8 +137,8 @@ export class ClusterSequencer implements Sequencer {
     return sequence;
   }
 
-  /** A store step in the order applied; a failure is logged (the replica's state goes on). */
-  private write(step: () => Promise<void>, roomid: string): void {
-    this.chain = this.chain.then(step).catch((err: Error) => this.log.error({ err, roomid }, 'storing a room\'s history change failed on this node'));
+  /** An ended epoch's delete, in the order applied; a failure is kept for the retries (the replica's state goes on). */
+  private write(roomid: string, epoch: string): void {
+    this.chain = this.chain.then(() => this.backlog.write({ kind: 'delete-epoch', roomid, epoch }));
   }
 }

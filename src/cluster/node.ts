@@ -61,17 +61,26 @@ export async function joinCluster(config: Config, store: Store, log: Logger, onF
   const liveness = await Liveness.open(clusterLog, nodeId, config.clusterNodeTimeoutMs, Math.min(3, options.servers.length));
   const context = new ApplyContext();
   let order: ClusterOrder | null = null;
+  let sequencer: ClusterSequencer | null = null;
   const ordering: Ordering = {
     clock: context.now,
-    makeSequencer: (outbox, workersOf) => new ClusterSequencer(store, outbox, workersOf, context, log),
+    makeSequencer: (outbox, workersOf) => (sequencer = new ClusterSequencer(store, outbox, workersOf, context, log, config.clusterHistoryBacklogBytes)),
     makeOrder: (ctx) =>
       (order = new ClusterOrder(ctx, clusterLog, liveness, context, {
         nodeId,
         proposeTimeoutMs: config.clusterProposeTimeoutMs,
         heartbeatMs: config.clusterHeartbeatMs,
         nodeTimeoutMs: config.clusterNodeTimeoutMs,
+        historyFull: () => sequencer?.backlog.full ?? false,
         onFatal,
       }, log)),
   };
-  return { nodeId, ordering, stop: () => (order ? order.stop() : clusterLog.close()) };
+  return {
+    nodeId,
+    ordering,
+    stop: () => {
+      sequencer?.backlog.stop();
+      return order ? order.stop() : clusterLog.close();
+    },
+  };
 }

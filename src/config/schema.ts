@@ -79,6 +79,11 @@ export const ConfigSchema = Type.Object(
     clusterHeartbeatMs: Type.Integer({ minimum: 100, default: 1000, description: 'how often a cluster node refreshes its heartbeat key and checks the others\'' }),
     clusterNodeTimeoutMs: Type.Integer({ minimum: 1000, default: 5000, description: 'a cluster node whose heartbeat key is this old is gone: its clients leave (the key\'s max age)' }),
     clusterLogMaxMessages: Type.Integer({ minimum: 1000, default: 10_000_000, description: 'entries the cluster log keeps at most (the replay bound of a starting node)' }),
+    clusterHistoryBacklogBytes: Type.Integer({
+      minimum: 65536,
+      default: 64 * 1024 * 1024,
+      description: 'room messages a cluster node keeps for a retry while PostgreSQL cannot take them (bytes of content); when full, new room messages are refused with STORE_UNREACHABLE',
+    }),
     clusterLogMaxAgeMs: Type.Integer({ minimum: 60_000, default: 7 * 24 * 3600 * 1000, description: 'age after which cluster log entries are discarded (the replay bound of a starting node)' }),
     shutdownTimeoutMs: Type.Integer({ minimum: 100, default: 8000, description: 'graceful stop deadline before children are killed' }),
     logLevel: Type.Union(

@@ -17,6 +17,7 @@ import { Profiles } from './profiles';
 import { RoomHistory } from './room-history';
 import { Router } from './router';
 import { RequestRefused, type HubContext } from './services';
+import { storeRefusalCode, storeRefusalReason } from './store-refusal';
 import type { WorkerLink } from './worker-link';
 
 /** Requests that only read: worthless once their client has gone. */
@@ -194,7 +195,7 @@ export class Hub {
       // block list and administrator role until it logs in again, and is told so.
       this.reloadAccount(r.key, r.username).catch((err: Error) => {
         this.log.error({ err, username: r.username }, 'reloading a restored account failed');
-        this.router.sendTo(r.key, { type: 'error', code: ErrorCode.STORE_FAILED, message: 'your block list and role could not be reloaded; log in again' });
+        this.router.sendTo(r.key, { type: 'error', code: storeRefusalCode(err), message: 'your block list and role could not be reloaded; log in again' });
       });
     }
     for (const { link, id, address } of this.awaitingWelcome.splice(0)) this.opened(link, id, address);
@@ -298,8 +299,9 @@ export class Hub {
       return;
     }
     this.log.error({ err }, 'request failed');
-    // Only the store's own failures are STORE_FAILED; anything else is a bug in the hub.
-    if (isStoreError(err)) this.router.sendTo(key, { type: 'error', code: ErrorCode.STORE_FAILED, message: 'the server could not complete this request' });
+    // Only the store's own failures are STORE_FAILED (STORE_UNREACHABLE when its server is
+    // down); anything else is a bug in the hub.
+    if (isStoreError(err)) this.router.sendTo(key, { type: 'error', code: storeRefusalCode(err), message: `the server could not complete this request: ${storeRefusalReason(err)}` });
     else this.router.sendTo(key, { type: 'error', code: ErrorCode.INTERNAL_ERROR, message: 'the server could not handle this request' });
   }
 

@@ -2,13 +2,13 @@ import type { Logger } from 'pino';
 import { ChatState, type ChatLimits, type RestoredSession } from '../core/chat-state';
 import { NO_ONE, type Effect, type SessionKey } from '../core/effects';
 import { encodeEnd, encodeState, encodeToSessions } from '../ipc/hub-link-messages';
-import { ErrorCode } from '../protocol/errors';
 import type { CoreControlRequest, ModerationClientMessage, ServerMessage } from '../protocol/messages';
 import { foldName } from '../protocol/rules';
 import type { Store } from '../store/store';
 import type { InboxDelivery } from './inbox-delivery';
 import { Outbox } from './outbox';
 import { RoomSequencer, type MessageStamp, type Sequencer } from './room-sequencer';
+import { storeRefusalCode, storeRefusalReason } from './store-refusal';
 import { parseSessionKey, type WorkerLink } from './worker-link';
 
 /** Bytes queued to one worker above which a long reply waits before its next page. */
@@ -67,7 +67,7 @@ export class Router {
       workersOf,
       storeFailed: (err, senders) => {
         this.log.error({ err, messages: senders.length }, 'storing room messages failed; not delivered');
-        for (const key of new Set(senders)) this.sendTo(key, { type: 'error', code: ErrorCode.STORE_FAILED, message: 'your message could not be stored; it was not delivered' });
+        for (const key of new Set(senders)) this.sendTo(key, { type: 'error', code: storeRefusalCode(err), message: `your message could not be stored (${storeRefusalReason(err)}); it was not delivered` });
       },
       roomWriteFailed: (err, roomid) => this.log.error({ err, roomid }, 'storing the start or end of a room\'s history failed; retried before its next use'),
     });
@@ -294,7 +294,7 @@ export class Router {
     this.roomWrites = this.roomWrites.then(write).catch((err: Error) => {
       this.log.error({ err, roomid }, 'storing a room change failed');
       if (by !== undefined && this.state.has(by)) {
-        this.sendTo(by, { type: 'error', code: ErrorCode.STORE_FAILED, message: `the change to ${roomid} could not be stored: it is in force until the server restarts` });
+        this.sendTo(by, { type: 'error', code: storeRefusalCode(err), message: `the change to ${roomid} could not be stored: it is in force until the server restarts` });
       }
     });
   }

@@ -30,6 +30,12 @@ export const ErrorCode = {
   INTERNAL_ERROR: 'INTERNAL_ERROR',
   /** The store could not record the request (e.g. disk full); nothing was delivered or changed. */
   STORE_FAILED: 'STORE_FAILED',
+  /**
+   * The store's database server (PostgreSQL) cannot be reached right now: stopped,
+   * restarting or failing over. Handled as STORE_FAILED (nothing delivered or changed), but
+   * transient: the server serves again by itself once its database is back; send it again later.
+   */
+  STORE_UNREACHABLE: 'STORE_UNREACHABLE',
   /** A clustered server does not serve this request type yet (docs/CLUSTER.md lists what it serves); nothing changed. */
   CLUSTER_UNSUPPORTED: 'CLUSTER_UNSUPPORTED',
   /** A clustered server could not get the request committed to its replicated log in time (NATS unreachable); nothing changed, retry. */

@@ -16,6 +16,13 @@ export type StoreErrorCode =
   | 'STORE_BUSY'
   /** The storage itself failed (disk full, I/O error, unreadable or corrupt file). */
   | 'STORE_UNAVAILABLE'
+  /**
+   * The store's database server cannot be reached right now: the connection was refused,
+   * reset or timed out, or the server is shutting down or starting (PostgreSQL stopped,
+   * restarting, failing over). Transient: the same call succeeds once the server is back, and
+   * the store reconnects by itself.
+   */
+  | 'STORE_UNREACHABLE'
   /** The file is not a Switchboard store (not SQLite, or no schema_migrations). */
   | 'STORE_NOT_A_STORE'
   /** The store was written by a newer Switchboard (a migration this build does not know). */

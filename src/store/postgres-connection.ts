@@ -13,7 +13,7 @@ import { StoreError, type StoreErrorCode } from './errors';
 const POOL_MAX = 8;
 
 /**
- * How long a request waits for a connection before STORE_UNAVAILABLE: while PostgreSQL is down
+ * How long a request waits for a connection before STORE_UNREACHABLE: while PostgreSQL is down
  * a request fails with a coded error in bounded time instead of hanging.
  */
 const CONNECT_TIMEOUT_MS = 5_000;
@@ -45,7 +45,7 @@ export function openPool(url: string): Pool {
   });
   // An idle connection that breaks (server restart, network) is reported here; without a
   // listener Node would throw it and end the process. The pool has already discarded it and
-  // the next request opens a new one (or fails with STORE_UNAVAILABLE), so nothing is lost.
+  // the next request opens a new one (or fails with STORE_UNREACHABLE), so nothing is lost.
   pool.on('error', () => undefined);
   return pool;
 }
@@ -57,7 +57,7 @@ export interface HeldConnection {
 }
 
 /**
- * Takes a connection from the pool (STORE_UNAVAILABLE when none can be had in time). While it
+ * Takes a connection from the pool (STORE_UNREACHABLE when none can be had in time). While it
  * is held, a break of the connection (a server restart) is also emitted as an 'error' event,
  * besides failing the statement in flight: unhandled, Node would end the process with it. The
  * failed statement already carries the error to the caller, so the event is only absorbed.
@@ -103,17 +103,19 @@ function codeFor(err: unknown): StoreErrorCode {
     if (code === '23503') return ROOM_TABLES.has(err.table ?? '') ? 'STORE_UNKNOWN_ROOM' : 'STORE_UNKNOWN_ACCOUNT';
     // serialization_failure, deadlock_detected, lock_not_available (lock_timeout), query_canceled
     if (code === '40001' || code === '40P01' || code === '55P03' || code === '57014') return 'STORE_BUSY';
-    // connection exceptions, authentication, no such database, insufficient resources (disk
-    // full, out of memory, too many connections), operator intervention (shutdown, cannot
-    // connect now), system errors, corruption
-    if (/^(08|28|3D|53|57P|58|XX)/.test(code)) return 'STORE_UNAVAILABLE';
+    // connection exceptions; admin_shutdown, crash_shutdown, cannot_connect_now: the server
+    // is stopping, was restarted under the session, or is still starting
+    if (/^08/.test(code) || code === '57P01' || code === '57P02' || code === '57P03') return 'STORE_UNREACHABLE';
+    // authentication, no such database, insufficient resources (disk full, out of memory,
+    // too many connections), the database dropped, system errors, corruption
+    if (/^(28|3D|53|57P|58|XX)/.test(code)) return 'STORE_UNAVAILABLE';
     return 'STORE_FAILED';
   }
   // Sockets refused or reset, DNS failures: the server is not reachable.
-  if (typeof (err as NodeJS.ErrnoException).syscall === 'string') return 'STORE_UNAVAILABLE';
+  if (typeof (err as NodeJS.ErrnoException).syscall === 'string') return 'STORE_UNREACHABLE';
   // node-postgres's own words for a connection that failed or broke (no SQLSTATE).
   if (err instanceof Error && /connection terminated|timeout exceeded when trying to connect|connection timeout|Connection ended|not queryable/i.test(err.message)) {
-    return 'STORE_UNAVAILABLE';
+    return 'STORE_UNREACHABLE';
   }
   return 'STORE_FAILED';
 }

@@ -57,7 +57,7 @@ export async function migratePostgres(pool: Pool, migrations: readonly PostgresM
   } catch (err) {
     const mapped = notAStore(err);
     // A statement's error leaves the session usable; a broken connection must not be pooled.
-    if (mapped.code === 'STORE_UNAVAILABLE' || !(err instanceof DatabaseError || err instanceof StoreError)) broken = mapped;
+    if (mapped.code === 'STORE_UNAVAILABLE' || mapped.code === 'STORE_UNREACHABLE' || !(err instanceof DatabaseError || err instanceof StoreError)) broken = mapped;
     throw mapped;
   } finally {
     held.release(broken);

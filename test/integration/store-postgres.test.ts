@@ -132,19 +132,19 @@ if (unreachable) {
         const busy = Promise.allSettled(Array.from({ length: 3 }, () => sql(url, 'SELECT 1').then(() => store!.appendRoomMessages(roomMessages('den', 1, 200)))));
         const killed = await sql<{ n: number }>(url, "SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'switchboard'");
         assert.ok(killed[0]!.n > 0, 'sessions were killed');
-        for (const r of await busy) if (r.status === 'rejected') assert.ok(isStoreError(r.reason, 'STORE_UNAVAILABLE'), String(r.reason));
+        for (const r of await busy) if (r.status === 'rejected') assert.ok(isStoreError(r.reason, 'STORE_UNREACHABLE'), String(r.reason));
         let failures = 0;
         for (;;) {
           try {
             assert.equal((await store!.getAccount('ann'))?.username, 'ann');
             break;
           } catch (err) {
-            assert.ok(isStoreError(err, 'STORE_UNAVAILABLE'), String(err));
+            assert.ok(isStoreError(err, 'STORE_UNREACHABLE'), String(err));
             assert.ok(++failures <= 20, 'reconnects: at most one failure per broken pooled session');
           }
         }
         const settled = await busy;
-        t.diagnostic(`${settled.filter((r) => r.status === 'rejected').length} busy and ${failures} later requests failed with STORE_UNAVAILABLE`);
+        t.diagnostic(`${settled.filter((r) => r.status === 'rejected').length} busy and ${failures} later requests failed with STORE_UNREACHABLE`);
         await store!.appendRoomMessages(roomMessages('den', 1, 200));
         assert.equal(await store!.lastRoomSeq('den'), 200);
       } finally {
@@ -239,12 +239,12 @@ if (unreachable) {
 }
 
 describe('PostgresStore without a server', () => {
-  test('an unreachable server is STORE_UNAVAILABLE, in bounded time, from migrate and from any method', async () => {
+  test('an unreachable server is STORE_UNREACHABLE, in bounded time, from migrate and from any method', async () => {
     // Port 1 on loopback: nothing listens there, the connection is refused at once.
     const store = new PostgresStore('postgres://switchboard:secret@127.0.0.1:1/switchboard');
     try {
-      await rejectsWith(store.migrate(), 'STORE_UNAVAILABLE');
-      await rejectsWith(store.getAccount('ann'), 'STORE_UNAVAILABLE');
+      await rejectsWith(store.migrate(), 'STORE_UNREACHABLE');
+      await rejectsWith(store.getAccount('ann'), 'STORE_UNREACHABLE');
       assert.equal(store.description, 'postgres://switchboard:***@127.0.0.1:1/switchboard', 'no password in messages');
     } finally {
       await store.close();

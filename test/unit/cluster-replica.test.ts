@@ -39,7 +39,7 @@ async function replica(nodeId: string): Promise<{ router: Router; replica: Repli
   context.streamCreated = '2026-01-01T00:00:00.000Z';
   const router = new Router(store, log, { maxRoomsPerOwner: 2 }, {
     clock: context.now,
-    makeSequencer: (outbox, workersOf) => new ClusterSequencer(store, outbox, workersOf, context, log),
+    makeSequencer: (outbox, workersOf) => new ClusterSequencer(store, outbox, workersOf, context, log, 64 * 1024 * 1024),
   });
   return { router, replica: new Replica(router, context, nodeId, log), store };
 }
