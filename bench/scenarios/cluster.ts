@@ -71,12 +71,14 @@ async function clusterRun(o: ClusterOptions, nats: NatsCluster): Promise<RunRepo
   const benches: Bench[] = [];
   const natsSamplers = nats.servers.map((s) => new ServerSampler(s.process.pid!, () => 'nats-server'));
   const params = { nodes: o.nodes, receivers: o.receivers, rate: o.rate || `burst (${o.inflight} in flight)`, duration: o.durationS, size: o.size, workers: o.workers };
+  // The nodes' one shared store of record (a cluster needs PostgreSQL): a fresh database per run.
+  const storeUrl = await createBenchDatabase();
   try {
     // One at a time: the first makes the log's stream, the others find it.
     for (let i = 0; i < o.nodes; i++) {
       const target = await startSwitchboard({
         workers: o.workers, placement: 'pool', clients: o.receivers + 1, sioClient: 'socket.io-client', nodeArgs: o.serverNodeArgs,
-        serverArgs: ['--cluster', nats.url, '--node-id', `bench${i + 1}`, ...o.serverArgs],
+        serverArgs: ['--cluster', nats.url, '--store', storeUrl, '--node-id', `bench${i + 1}`, ...o.serverArgs],
       });
       benches.push(Bench.of(target));
     }
@@ -150,6 +152,7 @@ async function clusterRun(o: ClusterOptions, nats: NatsCluster): Promise<RunRepo
   } finally {
     for (const s of natsSamplers) s.stop();
     await Promise.all(benches.map((b) => b.close()));
+    await dropBenchDatabase(storeUrl);
   }
 }
 
