@@ -8,6 +8,12 @@ import type { RoomMessage, Store } from '../store/store';
 import type { ApplyContext } from './apply-context';
 import { HistoryBacklog } from './history-backlog';
 
+/** The messages of one cut, per room, with the recipients fixed when it was cut. */
+interface Cut {
+  slot: ReturnType<Outbox['hold']>;
+  rooms: Array<{ roomid: string; messages: RoomMessage[]; workers: WorkerLink[]; epoch: string }>;
+}
+
 interface Sequence {
   epoch: string;
   /** Last seq given (at apply time, from log order). */
@@ -39,6 +45,8 @@ export class ClusterSequencer implements Sequencer {
   private pending = new Map<string, RoomMessage[]>();
   private scheduled = false;
   private chain: Promise<void> = Promise.resolve();
+  /** Cuts waiting for the next write (group commit), or null when none is waiting. */
+  private unwritten: Cut[] | null = null;
   /** History writes owed to the store (PostgreSQL down), retried in order. */
   readonly backlog: HistoryBacklog;
 
@@ -80,20 +88,35 @@ export class ClusterSequencer implements Sequencer {
     }
   }
 
-  /** Cuts the batch: recipients fixed now (the members as of the entry), delivery once written. */
+  /**
+   * Cuts the batch: recipients fixed now (the members as of the entry), delivery once written.
+   * Group commit: while a write is under way, the cuts made meanwhile wait together and go to
+   * the store in one transaction after it (each still delivered to its own recipients, in
+   * order). One transaction per event-loop turn would cap a node at the store's commit rate
+   * (each commit a disk flush) however fast the log is.
+   */
   flush(): void {
     if (this.pending.size === 0) return;
-    const slot = this.outbox.hold();
-    const cut = [...this.pending].map(([roomid, messages]) => ({ roomid, messages, workers: [...this.workersOf(roomid)], epoch: this.rooms.get(roomid)!.epoch }));
+    const cut: Cut = { slot: this.outbox.hold(), rooms: [...this.pending].map(([roomid, messages]) => ({ roomid, messages, workers: [...this.workersOf(roomid)], epoch: this.rooms.get(roomid)!.epoch })) };
     this.pending = new Map();
+    if (this.unwritten) {
+      this.unwritten.push(cut);
+      return;
+    }
+    const cuts = [cut];
+    this.unwritten = cuts;
     this.chain = this.chain.then(async () => {
+      // From here on, new cuts start the next write, behind this one.
+      if (this.unwritten === cuts) this.unwritten = null;
       // Never rejects: a failed write is kept for the retries; the message is delivered anyway.
-      await this.backlog.write({ kind: 'append', messages: cut.flatMap((c) => c.messages) });
-      for (const { roomid, messages, workers, epoch } of cut) {
-        const frame = encodeToRoom(roomid, messages.map((m) => ({ sender: m.identity, line: Buffer.from(encodeRoomMessage(m, epoch)) })));
-        for (const worker of workers) slot.add(worker, frame);
+      await this.backlog.write({ kind: 'append', messages: cuts.flatMap((c) => c.rooms.flatMap((r) => r.messages)) });
+      for (const { slot, rooms } of cuts) {
+        for (const { roomid, messages, workers, epoch } of rooms) {
+          const frame = encodeToRoom(roomid, messages.map((m) => ({ sender: m.identity, line: Buffer.from(encodeRoomMessage(m, epoch)) })));
+          for (const worker of workers) slot.add(worker, frame);
+        }
+        slot.release();
       }
-      slot.release();
     });
   }
 
@@ -139,6 +162,8 @@ export class ClusterSequencer implements Sequencer {
 
   /** An ended epoch's delete, in the order applied; a failure is kept for the retries (the replica's state goes on). */
   private write(roomid: string, epoch: string): void {
+    // Cuts after this delete are written after it.
+    this.unwritten = null;
     this.chain = this.chain.then(() => this.backlog.write({ kind: 'delete-epoch', roomid, epoch }));
   }
 }
