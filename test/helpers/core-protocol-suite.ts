@@ -1,16 +1,16 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
-import { TestClient, type Msg } from '../helpers/client';
-import { startServer, type RunningServer } from '../helpers/server';
+import { TestClient, type Msg } from './client';
+import { startServer, type RunningServer } from './server';
 
 /**
  * Conformance of the core chat protocol (seed 004, shared/PROTOCOL-CORE.md) against the real
- * server, in both placements. Every test has its own clients and rooms and closes its clients;
- * a test waits for the reply to each step before the next, since requests from different clients
- * (on different workers) may otherwise be sequenced in either order.
+ * server: one suite, run by test/integration/protocol.test.ts against one server in both
+ * placements and by test/integration/cluster-protocol.test.ts against a 3-node cluster with
+ * its clients spread over the nodes. Every test has its own clients and rooms and closes its
+ * clients; a test waits for the reply to each step before the next, since requests from
+ * different clients (on different workers, or nodes) may otherwise be sequenced in either order.
  */
 
 const MAIN = 'MainHall';
@@ -31,10 +31,27 @@ interface User {
   id: string;
 }
 
-const placements: Array<{ name: string; args: string[] }> = [
-  { name: 'pool', args: ['--placement', 'pool', '--workers', '2'] },
-  { name: 'dedicated', args: ['--placement', 'dedicated', '--spares', '2'] },
-];
+/** What the suite runs against, once started. */
+export interface SuiteTarget {
+  /** Where the next client connects: one server's port, or the next node of a cluster in turn. */
+  next(): number;
+  /** A Unix socket the server (a cluster: one of its nodes) listens on, beside TCP. */
+  unixPath: string;
+  /** The one server, when the target is one (its tests of one process's mechanics need it). */
+  single?: { server: RunningServer; placement: 'pool' | 'dedicated'; args: string[] };
+}
+
+/** A way to run the suite: one server in a placement, or a cluster. */
+export interface SuiteVariant {
+  name: string;
+  /** Several nodes: the tests of one server's own mechanics are left out (each says why). */
+  cluster: boolean;
+  /** Why it cannot run on this machine (skipped with that reason; a failure under CI=true), or null. */
+  missing(): string | null;
+  /** Starts the server(s) with `args` added to every `serve` (a line limit, no rate limits). */
+  start(args: string[]): Promise<SuiteTarget>;
+  stop(): Promise<void>;
+}
 
 // ---- helpers ---------------------------------------------------------------------------------
 
@@ -223,23 +240,26 @@ function serverPidOf(c: TestClient, serverPort: number, exclude: number): number
   return undefined;
 }
 
-// ---- the suite, once per placement -----------------------------------------------------------
+// ---- the suite, once per variant -------------------------------------------------------------
 
-for (const placement of placements) {
-  describe(`core protocol (${placement.name} placement)`, () => {
-    let server: RunningServer;
-    const unixPath = path.join(os.tmpdir(), `sb-proto-${process.pid}-${placement.name}.sock`);
-    const tcp = (): Target => server.port;
+/** Defines the core protocol suite against `variant` (one `describe`). */
+export function defineCoreProtocolSuite(variant: SuiteVariant): void {
+  const missing = variant.missing();
+  // Skipped visibly where the machine lacks what the variant needs; never under CI.
+  const skip = missing !== null && process.env.CI !== 'true' ? missing : false;
+  describe(variant.name, { skip }, () => {
+    let target: SuiteTarget;
+    const tcp = (): Target => target.next();
 
     before(async () => {
+      if (missing !== null) throw new Error(`${missing} (a failure under CI=true: a test must not skip silently)`);
       // Some tests send requests back to back faster than the default rate limit allows; the
       // limits have their own suite (limits.test.ts).
       const unlimited = ['--rate-limit', '1000', '--rate-burst', '1000', '--account-rate-limit', '1000'];
-      server = await startServer({ args: [...placement.args, '--max-line-bytes', String(MAX_LINE), '--unix-socket', unixPath, ...unlimited] });
+      target = await variant.start(['--max-line-bytes', String(MAX_LINE), ...unlimited]);
     });
     after(async () => {
-      await server?.stop();
-      fs.rmSync(unixPath, { force: true });
+      await variant.stop();
     });
 
     // -- connect --
@@ -638,13 +658,18 @@ for (const placement of placements) {
       const first = await s.user();
       await waitAlone(first);
       const all = [first, ...(await s.users(3))];
-      const pids = all.map((u) => serverPidOf(u.c, server.port, server.pid));
+      // A cluster spreads its clients over the nodes by construction; which worker process of
+      // which node holds them is one server's concern.
+      const single = target.single;
+      const pids = single ? all.map((u) => serverPidOf(u.c, single.server.port, single.server.pid)) : [];
       const x = all[0]!;
       let y = all[1]!;
-      if (pids.every((p) => p !== undefined)) {
+      if (!single) {
+        t.diagnostic('clients connected to the nodes in turn');
+      } else if (pids.every((p) => p !== undefined)) {
         t.diagnostic(`server processes holding the clients: ${pids.join(', ')}`);
         const distinct = new Set(pids).size;
-        if (placement.name === 'dedicated') assert.equal(distinct, 4, 'one worker process per client');
+        if (single.placement === 'dedicated') assert.equal(distinct, 4, 'one worker process per client');
         else assert.ok(distinct >= 2, `clients spread over the pool: ${pids.join(',')}`);
         y = all[pids.findIndex((p) => p !== pids[0])]!;
       } else {
@@ -830,7 +855,7 @@ for (const placement of placements) {
     test('the Unix-socket listener speaks the same protocol, with the TCP clients', async (t) => {
       const s = scope(t, tcp);
       const viaTcp = await s.user();
-      const raw = await s.raw({ path: unixPath });
+      const raw = await s.raw({ path: target.unixPath });
       const hello = await nextIs(raw, { type: 'newidentity', former: '' });
       const viaUnix: User = { c: raw, id: hello.identity as string };
       assert.match(viaUnix.id, GUEST);
@@ -852,10 +877,14 @@ for (const placement of placements) {
 
     // -- admission and shutdown (a server of their own) --
 
-    describe('limits', () => {
+    // One server's only: --max-clients is counted by each node's own supervisor (a cluster's
+    // limit is per node, as is this test's server of its own), and a cluster node's stop is a
+    // node leaving the cluster, tested with the cluster's failures (cluster-faults.test.ts).
+    const perNode = variant.cluster ? 'one server\'s admission and stop (a cluster node\'s are per node; its leaving is in cluster-faults.test.ts)' : false;
+    describe('limits', { skip: perNode }, () => {
       let small: RunningServer;
       before(async () => {
-        small = await startServer({ args: [...placement.args, '--max-clients', '2'] });
+        small = await startServer({ args: [...target.single!.args, '--max-clients', '2'] });
       });
       after(async () => {
         await small?.stop();
