@@ -158,7 +158,7 @@ export class ClusterOrder implements OrderSource {
    * came in (the stream's last seq, one JetStream request), so a `who` or `list` on any node
    * shows every change committed before it, whichever node took it: what one server shows. When
    * the log does not answer within `clusterHeartbeatMs` (NATS down, a leader election), it
-   * resolves anyway: the read is answered from this replica as it is (docs/CLUSTER.md, "Reads").
+   * resolves anyway: the read is answered from this replica as it is (docs/CLUSTER.md, "The core protocol on a cluster").
    */
   private readBarrier(): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
