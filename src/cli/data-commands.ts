@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { hubSocketPath } from '../ipc/paths';
 import { storeKind } from '../store';
 import { restoreBackup } from '../store/sqlite-backup';
-import type { RoomMessage } from '../store/store';
+import type { RoomMessage, Store } from '../store/store';
 import { answers } from '../supervisor/data-dir';
 import { STORE_OPTIONS, openStoreOf } from './store-option';
 
@@ -16,29 +16,32 @@ import { STORE_OPTIONS, openStoreOf } from './store-option';
 
 const EXPORT_PAGE = 1000;
 
-/** `switchboard export [--data-dir D | --store URL] --room R [--format text|json]`: the room's history on stdout. */
+/**
+ * `switchboard export [--data-dir D | --store URL] --room R [--epoch E] [--format text|json]`:
+ * the room's history on stdout, of one epoch. One node's store holds one epoch per room (its
+ * messages unlabelled, their epoch named in `room_epochs`). A cluster's store holds each message
+ * under its epoch and no current epoch (that is the log's): its current epoch is the newest
+ * stored one, and an ended epoch's messages are there only while a node running behind writes
+ * them again (docs/CLUSTER.md). So: the newest epoch (by its newest message), or `--epoch E`;
+ * when the room has messages under several, stderr names the others.
+ */
 export async function runExport(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { ...STORE_OPTIONS, room: { type: 'string' }, format: { type: 'string', default: 'text' } } });
+  const { values } = parseArgs({ args: argv, options: { ...STORE_OPTIONS, room: { type: 'string' }, epoch: { type: 'string' }, format: { type: 'string', default: 'text' } } });
   if (!values.room) throw new Error('export needs --room ROOM');
   if (values.format !== 'text' && values.format !== 'json') throw new Error('--format is text or json');
   const store = openStoreOf(values);
   const out = process.stdout;
   const json = values.format === 'json';
-  let after = 0;
   let first = true;
   try {
-    // A room the store never heard of is a typo, not an empty transcript. The stored messages
-    // of a room are those of its current epoch only: older ones went with the room.
     const room = values.room;
-    const epoch = (await store.roomEpochs()).get(room);
-    if (epoch === undefined && (await store.lastRoomSeq(room)) === 0 && !(await store.listRooms()).some((r) => r.roomid === room)) {
-      throw new Error(`no room ${room} in the store (no stored messages)`);
-    }
+    const chosen = await chooseEpoch(store, room, values.epoch);
     if (json) out.write('[');
+    let after = 0;
     for (;;) {
-      const page = await store.roomSince(values.room, after, EXPORT_PAGE);
+      const page = await store.roomSince(room, after, EXPORT_PAGE, chosen.stored === '' ? undefined : chosen.stored);
       for (const m of page) {
-        out.write(json ? `${first ? '\n' : ',\n'}${JSON.stringify({ ...m, epoch: epoch ?? "" })}` : transcriptLine(m));
+        out.write(json ? `${first ? '\n' : ',\n'}${JSON.stringify({ ...m, epoch: chosen.name })}` : transcriptLine(m));
         first = false;
       }
       if (page.length < EXPORT_PAGE) break;
@@ -49,6 +52,32 @@ export async function runExport(argv: string[]): Promise<number> {
   }
   if (json) out.write(first ? ']\n' : '\n]\n');
   return 0;
+}
+
+/**
+ * The epoch of `room` to export: `stored` its label in the store ('' for unlabelled), `name`
+ * the epoch as clients know it. Throws for a room the store never heard of (a typo, not an
+ * empty transcript) and for an `--epoch` it holds no messages under.
+ */
+async function chooseEpoch(store: Store, room: string, wanted: string | undefined): Promise<{ stored: string; name: string }> {
+  const current = (await store.roomEpochs()).get(room);
+  // One node's unlabelled messages are of the epoch room_epochs names.
+  const epochs = (await store.storedEpochs(room)).map((e) => ({ ...e, stored: e.epoch, name: e.epoch === '' ? (current ?? '') : e.epoch }));
+  const described = (list: typeof epochs): string => list.map((e) => `${e.name || '(unnamed)'} (${e.messages} messages)`).join(', ');
+  if (wanted !== undefined) {
+    const match = epochs.find((e) => e.name === wanted);
+    if (!match) throw new Error(`no messages of room ${room} under epoch ${wanted} in the store (${epochs.length > 0 ? `its epochs: ${described(epochs)}` : 'it has none'})`);
+    return match;
+  }
+  if (epochs.length === 0) {
+    if (current === undefined && !(await store.listRooms()).some((r) => r.roomid === room)) throw new Error(`no room ${room} in the store (no stored messages)`);
+    return { stored: '', name: current ?? '' };
+  }
+  const newest = epochs[epochs.length - 1]!;
+  if (epochs.length > 1) {
+    process.stderr.write(`room ${room} has messages under ${epochs.length} epochs; exporting the newest, ${described([newest])}; the others: ${described(epochs.slice(0, -1))} (--epoch E exports one)\n`);
+  }
+  return newest;
 }
 
 function transcriptLine(m: RoomMessage): string {

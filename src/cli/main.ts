@@ -5,7 +5,7 @@ const USAGE = `Usage:
   switchboard serve [flags]                 start the chat server
   switchboard connect HOST[:PORT] [--tls [--ca FILE] [--insecure]] [--log FILE] [--no-reconnect] ...
   switchboard connect --unix PATH [...]     the terminal client (connect --help: all options)
-  switchboard export --data-dir DIR --room ROOM [--format text|json]
+  switchboard export --data-dir DIR --room ROOM [--epoch E] [--format text|json]
                                             a room's transcript on stdout
   switchboard backup --data-dir DIR --out FILE
                                             consistent online backup (server may run)

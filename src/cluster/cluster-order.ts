@@ -71,6 +71,8 @@ export class ClusterOrder implements OrderSource {
   private readonly goneProposed = new Map<string, number>();
   private timer: NodeJS.Timeout | null = null;
   private ticking = false;
+  /** The stream seq of the last entry read past without applying it (it did not decode). */
+  private skippedSeq = 0;
 
   constructor(
     private readonly ctx: HubContext,
@@ -102,7 +104,7 @@ export class ClusterOrder implements OrderSource {
     router.sequencer.load(await store.lastRoomSeqs(), await store.roomEpochs());
     await this.liveness.beat(Date.now());
     this.clusterLog
-      .read(1, (entry, seq) => this.apply(entry, seq), (err, seq) => this.log.error({ err, seq }, 'undecodable cluster log entry; skipped'))
+      .read(1, (entry, seq) => this.apply(entry, seq), (err, seq) => this.skip(err, seq))
       .then(
         () => this.log.info('cluster log reading stopped'),
         (err: Error) => this.opts.onFatal(err),
@@ -153,8 +155,29 @@ export class ClusterOrder implements OrderSource {
   }
 
   core(key: SessionKey, request: CoreControlRequest): Promise<void> | void {
-    if (request.type === 'who' || request.type === 'list') return this.ctx.router.request(key, request);
+    if (request.type === 'who' || request.type === 'list') {
+      return this.readBarrier().then(() => {
+        if (this.ctx.router.state.has(key)) this.ctx.router.request(key, request);
+      });
+    }
     return this.submit({ type: 'request', key, request: replicated(request) });
+  }
+
+  /**
+   * Resolves once this replica has applied every entry the log had committed when the read
+   * came in (the stream's last seq, one JetStream request), so a `who` or `list` on any node
+   * shows every change committed before it, whichever node took it: what one server shows. When
+   * the log does not answer within `clusterHeartbeatMs` (NATS down, a leader election), it
+   * resolves anyway: the read is answered from this replica as it is (docs/CLUSTER.md, "The core protocol on a cluster").
+   */
+  private readBarrier(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.opts.heartbeatMs)));
+    const caught = this.clusterLog.position().then(
+      (position) => this.appliedUpTo(position.last),
+      (err: Error) => this.log.debug({ err }, 'read barrier: the log did not answer; read from this replica as it is'),
+    );
+    return Promise.race([caught, late]).finally(() => clearTimeout(timer));
   }
 
   decide(key: SessionKey, outcome: Outcome): Promise<void> {
@@ -249,12 +272,29 @@ export class ClusterOrder implements OrderSource {
       this.waiting.delete(entry.pid);
       waiter();
     }
+    this.passed(seq);
+  }
+
+  /** An entry that does not decode: never applied, but read past (a read waiting for its seq goes on). */
+  private skip(err: Error, seq: number): void {
+    this.log.error({ err, seq }, 'undecodable cluster log entry; skipped');
+    if (seq > this.skippedSeq) this.skippedSeq = seq;
+    this.passed(seq);
+  }
+
+  private passed(seq: number): void {
     while (this.seqWaiters.length > 0 && this.seqWaiters[0]!.seq <= seq) this.seqWaiters.shift()!.resolve();
   }
 
   private appliedUpTo(seq: number): Promise<void> {
-    if (this.replica.appliedSeq >= seq) return Promise.resolve();
-    return new Promise((resolve) => this.seqWaiters.push({ seq, resolve }));
+    if (Math.max(this.replica.appliedSeq, this.skippedSeq) >= seq) return Promise.resolve();
+    // Kept sorted by seq (apply lets go from the front): reads and sessions wait for seqs
+    // learned in any order.
+    return new Promise((resolve) => {
+      let at = this.seqWaiters.length;
+      while (at > 0 && this.seqWaiters[at - 1]!.seq > seq) at--;
+      this.seqWaiters.splice(at, 0, { seq, resolve });
+    });
   }
 
   /** The heartbeat: refresh this node's key, then propose gone every node with sessions and no key. */

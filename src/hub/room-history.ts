@@ -115,7 +115,26 @@ export class RoomHistory {
     router.sendTo(key, { type: 'resumed', roomid, seq: after, epoch, more });
   }
 
-  /** The sender (an account), the room's owner or an administrator recalls a room message; a DM only its sender. */
+  /**
+   * Whether a stored room message is of its room's current epoch. One server's stored messages
+   * all are (a new epoch deletes the old one's at once). A cluster's store may hold an ended
+   * epoch's rows for a while: a node running behind writes them again until it applies the
+   * room's end (docs/CLUSTER.md), and a room of the same name may exist meanwhile; such a
+   * message is no longer anyone's to recall. The lookup by id does not say the epoch, so the
+   * current epoch is asked for the same seq and id.
+   */
+  private async ofCurrentEpoch(m: RoomMessage): Promise<boolean> {
+    const { sequencer } = this.ctx.router;
+    if (!sequencer.epochKeyed) return true;
+    const { epoch } = await sequencer.current(m.roomid);
+    const [same] = await this.ctx.store.roomSince(m.roomid, m.seq - 1, 1, epoch);
+    return same?.id === m.id;
+  }
+
+  /**
+   * The sender (an account), the room's owner or an administrator recalls a room message of its
+   * room's current epoch (NO_SUCH_MESSAGE otherwise); a DM only its sender.
+   */
   async recall(key: SessionKey, id: string): Promise<void> {
     const { router, store } = this.ctx;
     const { state } = router;
@@ -123,8 +142,8 @@ export class RoomHistory {
     const username = state.usernameOf(key) ?? null;
     await router.sequencer.settled();
     const message = await store.getRoomMessage(id);
-    // Only a room that exists has a history: its stored messages are all of its current epoch.
-    if (message && state.ownerOf(message.roomid) !== undefined) {
+    // Only a room that exists has a history, and only its current epoch's messages are in it.
+    if (message && state.ownerOf(message.roomid) !== undefined && (await this.ofCurrentEpoch(message))) {
       // Sent by this account, not by whoever went by the same name (a guest before it registered).
       const sender = message.sender ?? null;
       const ownMessage = username !== null && sender !== null && foldName(sender) === foldName(username);

@@ -117,6 +117,8 @@ export const SQL = {
   deleteRoomEpoch: 'DELETE FROM room_epochs WHERE roomid = $1',
   deleteRoomMessages: 'DELETE FROM room_messages WHERE roomid = $1',
   deleteEpochMessages: 'DELETE FROM room_messages WHERE roomid = $1 AND epoch = $2',
+  // A range of the primary key (roomid, epoch, seq).
+  storedEpochs: 'SELECT epoch, count(*)::int AS messages, max(ts)::float8 AS last_ts FROM room_messages WHERE roomid = $1 GROUP BY epoch ORDER BY last_ts, epoch',
 
   // The recipient's row lock: every DM queued for one inbox waits here for the one before it,
   // so the size check below sees every entry committed ahead of it, whichever node wrote it.

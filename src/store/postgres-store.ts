@@ -4,7 +4,7 @@ import { LATEST_POSTGRES_VERSION } from './migrations/postgres';
 import { holdConnection, openPool, redactUrl, toStoreError } from './postgres-connection';
 import { currentPostgresVersion, migratePostgres } from './postgres-migrate';
 import { SQL, type AccountRow, type DirectMessageRow, type InboxRow, type RoomMessageRow, type RoomRow } from './postgres-statements';
-import type { Account, DirectHistoryPage, DirectMessage, InboxEntry, InboxLimits, InboxSize, PersistentRoom, RoomMessage, RoomRules, Store } from './store';
+import type { Account, DirectHistoryPage, DirectMessage, InboxEntry, InboxLimits, InboxSize, PersistentRoom, RoomMessage, RoomRules, Store, StoredEpoch } from './store';
 
 /** Bound for "no upper bound" in `seq < $n` / `ts < $n`: one statement serves both cases. */
 const NO_BOUND = Number.MAX_SAFE_INTEGER;
@@ -239,6 +239,11 @@ export class PostgresStore implements Store {
 
   async deleteEpochHistory(roomid: string, epoch: string): Promise<void> {
     await this.query(SQL.deleteEpochMessages, [roomid, epoch]);
+  }
+
+  async storedEpochs(roomid: string): Promise<StoredEpoch[]> {
+    const rows = (await this.query<{ epoch: string; messages: number; last_ts: number }>(SQL.storedEpochs, [roomid])).rows;
+    return rows.map((r) => ({ epoch: r.epoch, messages: r.messages, lastTs: r.last_ts }));
   }
 
   // Direct messages and offline delivery -------------------------------------------------

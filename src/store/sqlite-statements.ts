@@ -130,6 +130,10 @@ export function prepareStatements(db: Database) {
     getRoomMessage: db.prepare<[string], RoomMessageRow>(`SELECT ${ROOM_COLS} FROM room_messages WHERE id = ?`),
     recallRoomMessage: db.prepare<[string]>("UPDATE room_messages SET content = '', recalled = 1 WHERE id = ?"),
     roomEpochs: db.prepare<[], { roomid: string; epoch: string }>('SELECT roomid, epoch FROM room_epochs'),
+    // A range of the primary key (roomid, epoch, seq).
+    storedEpochs: db.prepare<[string], { epoch: string; messages: number; last_ts: number }>(
+      'SELECT epoch, count(*) AS messages, max(ts) AS last_ts FROM room_messages WHERE roomid = ? GROUP BY epoch ORDER BY last_ts, epoch',
+    ),
     setRoomEpoch: db.prepare<[string, string]>(
       'INSERT INTO room_epochs (roomid, epoch) VALUES (?, ?) ON CONFLICT (roomid) DO UPDATE SET epoch = excluded.epoch',
     ),

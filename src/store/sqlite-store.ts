@@ -11,7 +11,7 @@ import {
   type RoomRow,
   type SqliteStatements,
 } from './sqlite-statements';
-import type { Account, DirectHistoryPage, DirectMessage, InboxEntry, InboxLimits, InboxSize, PersistentRoom, RoomMessage, RoomRules, Store } from './store';
+import type { Account, DirectHistoryPage, DirectMessage, InboxEntry, InboxLimits, InboxSize, PersistentRoom, RoomMessage, RoomRules, Store, StoredEpoch } from './store';
 
 /** Bound for "no upper bound" in `seq < ?` / `ts < ?`: one statement serves both cases. */
 const NO_BOUND = Number.MAX_SAFE_INTEGER;
@@ -243,6 +243,11 @@ export class SqliteStore implements Store {
   async deleteEpochHistory(roomid: string, epoch: string): Promise<void> {
     const q = this.q();
     this.guard(() => q.deleteEpochMessages.run(roomid, epoch));
+  }
+
+  async storedEpochs(roomid: string): Promise<StoredEpoch[]> {
+    const q = this.q();
+    return this.guard(() => q.storedEpochs.all(roomid)).map((r) => ({ epoch: r.epoch, messages: r.messages, lastTs: r.last_ts }));
   }
 
   // Direct messages and offline delivery -------------------------------------------------

@@ -114,6 +114,15 @@ export interface RoomRules {
   bans: Array<{ identity: string; by: string; reason: string; until: number }>;
 }
 
+/** One epoch of a room's stored messages (`Store.storedEpochs`). */
+export interface StoredEpoch {
+  /** The label the messages are stored under; '' for unlabelled ones (one node's). */
+  epoch: string;
+  messages: number;
+  /** The newest message's `ts` (ms since the epoch). */
+  lastTs: number;
+}
+
 export interface Store {
   /** Creates or upgrades the schema (versioned migrations, applied in order, once each). */
   migrate(): Promise<void>;
@@ -199,6 +208,14 @@ export interface Store {
    * delete a newer epoch's messages with it.
    */
   deleteEpochHistory(roomid: string, epoch: string): Promise<void>;
+  /**
+   * The epochs the room's stored messages are under, oldest first (by their newest message's
+   * `ts`, then label); empty when it has none. A cluster's store holds one per room, its current
+   * one, but for an ended epoch a node running behind writes again for a while (or whose deletion
+   * failed on every node): `switchboard export` reads this, as the store keeps no current epoch
+   * for a cluster's rooms (their epochs are the log's).
+   */
+  storedEpochs(roomid: string): Promise<StoredEpoch[]>;
   /** Marks recalled and blanks the content; false when no such message. */
   recallRoomMessage(id: string): Promise<boolean>;
 

@@ -104,6 +104,21 @@ export function epochTests(withStore: WithStore): void {
         assert.deepEqual(await store.roomSince('den', 0, 10, 'e2'), [], 'deleteRoomHistory takes every epoch');
         assert.deepEqual(seqs(await store.roomSince('hall', 0, 10, 'e1')), [1]);
       }));
+
+    test('storedEpochs: the epochs a room\'s messages are under, with their counts, oldest (by newest message) first', () =>
+      withStore(async (store) => {
+        assert.deepEqual(await store.storedEpochs('den'), []);
+        const late = (ms: RoomMessage[], by: number): RoomMessage[] => ms.map((m) => ({ ...m, ts: m.ts + by }));
+        await store.appendRoomMessages([...late(under('den', 'new', 1, 2), 1000), ...under('den', 'old', 1, 3), ...under('hall', 'x', 1, 1)]);
+        await store.appendRoomMessages(roomMessages('den', 1, 1));
+        assert.deepEqual(await store.storedEpochs('den'), [
+          { epoch: '', messages: 1, lastTs: 1_700_000_000_001 },
+          { epoch: 'old', messages: 3, lastTs: 1_700_000_000_003 },
+          { epoch: 'new', messages: 2, lastTs: 1_700_000_001_002 },
+        ]);
+        await store.deleteEpochHistory('den', 'old');
+        assert.deepEqual((await store.storedEpochs('den')).map((e) => e.epoch), ['', 'new']);
+      }));
   });
 }
 
