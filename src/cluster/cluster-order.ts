@@ -311,6 +311,8 @@ export class ClusterOrder implements OrderSource {
       const nodes = new Set([...this.ctx.router.state.allSessions()].map((s) => nodeOfKey(s.key)));
       for (const node of nodes) {
         if (node === this.opts.nodeId || live.has(node) || this.goneProposed.has(node)) continue;
+        // Missing from the listing: read its key itself before calling it gone (Liveness.isLive).
+        if (await this.liveness.isLive(node)) continue;
         this.goneProposed.set(node, now);
         void this.submit({ type: 'node-gone', node, by: this.opts.nodeId }).catch((err: Error) => this.log.warn({ err, node }, 'proposing a node gone failed; retried at a later heartbeat'));
       }

@@ -44,6 +44,16 @@ export class Liveness {
   }
 
   /**
+   * Whether `node`'s key is there now, read directly. A listing (`liveNodes`) can miss a key
+   * that is being refreshed at that moment (its old value purged, the new one not yet seen by
+   * the listing), so a node missing from a listing is read once more before it is called gone.
+   */
+  async isLive(node: string): Promise<boolean> {
+    const entry = await this.noting(this.kv.get(node));
+    return entry !== null && entry.operation === 'PUT';
+  }
+
+  /**
    * Whether a missing key may be taken to mean a gone node: not within `nodeTimeoutMs` of a
    * failure of this node's own heartbeat or listing. Such a failure is mostly JetStream's (a
    * NATS server lost, a leader being elected), and then every node's heartbeats failed alike:
