@@ -195,7 +195,9 @@ test('a new node and a restarted one start from a snapshot when the log has disc
   // More traffic meanwhile, so that B's start has entries after the snapshot to replay.
   for (let i = 0; i < EVERY + 5; i++) a.c.send({ type: 'message', content: `n ${i}` });
   await c.c.waitFor((m) => m.type === 'message' && m.content === `n ${EVERY + 4}`, 60_000);
+  const restartedAt = Date.now();
   const B2 = await startNode('snapB', { detached: true, dataDir: dirB });
+  const readyMs = Date.now() - restartedAt;
   nodes[1] = B2;
   assert.ok((restoredAt(B2) ?? 0) >= first - 1, `node B restarted from a snapshot (at seq ${restoredAt(B2)})`);
   await whoUntil(a.c, room, (ids) => !ids.includes(b.id) && ids.length === 2);
@@ -208,7 +210,7 @@ test('a new node and a restarted one start from a snapshot when the log has disc
   await assertBanned(t, B2, room);
   const last = await nextMessage(c.c, [a.c, b2.c, c.c], room, 'after B');
   assert.deepEqual([last.seq, last.epoch], [COUNT + 1 + EVERY + 5 + 1, next.epoch]);
-  t.diagnostic(`log first seq ${first} after ${COUNT} messages; node C restored the snapshot at ${at}, restarted node B the one at ${restoredAt(B2)}; snapshots kept: ${JSON.stringify(await snapshotSeqs())}`);
+  t.diagnostic(`log first seq ${first} after ${COUNT} messages; node C restored the snapshot at ${at}, restarted node B the one at ${restoredAt(B2)}, serving ${readyMs} ms after its process started; snapshots kept: ${JSON.stringify(await snapshotSeqs())}`);
 });
 
 // Last: it removes the snapshots.
