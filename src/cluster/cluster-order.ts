@@ -13,6 +13,9 @@ import type { Outcome } from '../hub/outcomes';
 import { MAX_USERNAMES_PER_ENTRY, nodeOfKey, type LogEntry, type ReplicatedRequest } from './entries';
 import type { Liveness } from './liveness';
 import { Replica } from './replica';
+import { restoreSnapshot, takeSnapshot } from './snapshot';
+import type { SnapshotStore } from './snapshot-store';
+import { newestUsableSnapshot, Snapshotter, type SnapshotPolicy } from './snapshotter';
 
 /**
  * Requests a cluster node serves: every request type of today's protocol. A type added later
@@ -51,6 +54,10 @@ export interface ClusterOrderOptions {
   historyFull(): boolean;
   /** The log can no longer be read: this replica cannot go on (the hub exits; it is restarted). */
   onFatal(err: Error): void;
+  /** When snapshots are taken and how many kept (src/cluster/snapshotter.ts). */
+  snapshots: SnapshotPolicy;
+  /** The snapshot store of the log's stream made at `streamCreated`. */
+  openSnapshots(streamCreated: string): Promise<SnapshotStore>;
 }
 
 /**
@@ -73,6 +80,9 @@ export class ClusterOrder implements OrderSource {
   private ticking = false;
   /** The stream seq of the last entry read past without applying it (it did not decode). */
   private skippedSeq = 0;
+  private snapshotter: Snapshotter | null = null;
+  /** The stream seq the log's reader is to give next: a later one means entries were discarded unread. */
+  private nextRead = 1;
 
   constructor(
     private readonly ctx: HubContext,
@@ -86,31 +96,37 @@ export class ClusterOrder implements OrderSource {
   }
 
   /**
-   * Replays the log from its first entry to its last (the state is the log's: nothing is
-   * loaded from the store), then announces this node (`node-start`, which drops sessions an
-   * earlier run under this node id left) and starts the heartbeat. Refuses to start when the
-   * log has discarded entries: without snapshots (not built yet) the state cannot be rebuilt.
+   * Restores the newest usable snapshot (one at a seq >= the log's first - 1) and replays the
+   * log from the entry after it to its last; without one, replays from seq 1, which needs a
+   * log that has discarded nothing (the state is the log's: nothing is loaded from the store).
+   * Then announces this node (`node-start`, which drops sessions an earlier run under this
+   * node id left), starts the heartbeat and the snapshots. Refuses to start (rejects, saying
+   * why) when the log has discarded entries and no snapshot covers them.
    */
   async load(): Promise<void> {
     const position = await this.clusterLog.position();
-    if (position.first > 1) {
-      throw new Error(
-        `the cluster log has discarded its entries before seq ${position.first} (clusterLogMaxMessages/clusterLogMaxAgeMs) and snapshots are not built yet: ` +
-          'this node cannot rebuild the chat state; restart the whole cluster with an empty log (docs/CLUSTER.md)',
-      );
-    }
     this.context.streamCreated = position.created;
+    const snapshots = await this.opts.openSnapshots(position.created);
+    const snapshot = await newestUsableSnapshot(snapshots, position.first, this.log);
+    if (snapshot) {
+      restoreSnapshot(snapshot, this.ctx.router, this.context, this.replica);
+      this.log.info({ seq: snapshot.seq, sessions: snapshot.chat.sessions.length, rooms: snapshot.chat.rooms.length }, 'cluster snapshot restored');
+    } else if (position.first > 1) {
+      throw new Error(noSnapshotReason(position.first));
+    }
+    this.nextRead = this.replica.appliedSeq + 1;
     const { store, router } = this.ctx;
     router.sequencer.load(await store.lastRoomSeqs(), await store.roomEpochs());
     await this.liveness.beat(Date.now());
+    this.snapshotter = new Snapshotter(snapshots, () => takeSnapshot(router, this.context, this.replica), this.opts.snapshots, this.log, this.replica.appliedSeq);
     this.clusterLog
-      .read(1, (entry, seq) => this.apply(entry, seq), (err, seq) => this.skip(err, seq))
+      .read(this.nextRead, (entry, seq) => this.apply(entry, seq), (err, seq) => this.skip(err, seq))
       .then(
         () => this.log.info('cluster log reading stopped'),
         (err: Error) => this.opts.onFatal(err),
       );
     await this.appliedUpTo(position.last);
-    this.log.info({ replayed: position.last, streamCreated: position.created }, 'cluster log replayed');
+    this.log.info({ replayed: position.last, from: snapshot ? snapshot.seq + 1 : 1, streamCreated: position.created }, 'cluster log replayed');
     await this.reserveStoredAccounts();
     await this.submit({ type: 'node-start', node: this.opts.nodeId });
     this.timer = setInterval(() => void this.tick(), this.opts.heartbeatMs);
@@ -202,6 +218,7 @@ export class ClusterOrder implements OrderSource {
   /** Stops the heartbeat (the node's key then expires: the others see it gone) and the log. */
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    this.snapshotter?.stop();
     await this.clusterLog.close();
   }
 
@@ -264,9 +281,24 @@ export class ClusterOrder implements OrderSource {
     }
   }
 
+  /**
+   * The reader gives `seq`: anything but the next seq expected means the log discarded entries
+   * this replica had not read (it fell more than the log's bound behind, or the log moved on
+   * between a snapshot's choice and the reading): it cannot go on, and restarts from a snapshot.
+   */
+  private inOrder(seq: number): boolean {
+    if (seq < this.nextRead) return false;
+    if (seq > this.nextRead) {
+      this.opts.onFatal(new Error(`the cluster log gave seq ${seq} where ${this.nextRead} was next: entries were discarded before this replica read them`));
+      return false;
+    }
+    this.nextRead = seq + 1;
+    return true;
+  }
+
   /** One entry back from the log: applied, then whoever waits for it is let go. */
   private apply(entry: LogEntry, seq: number): void {
-    if (!this.replica.apply(entry, seq)) return;
+    if (!this.inOrder(seq) || !this.replica.apply(entry, seq)) return;
     const waiter = this.waiting.get(entry.pid);
     if (waiter) {
       this.waiting.delete(entry.pid);
@@ -277,6 +309,7 @@ export class ClusterOrder implements OrderSource {
 
   /** An entry that does not decode: never applied, but read past (a read waiting for its seq goes on). */
   private skip(err: Error, seq: number): void {
+    if (!this.inOrder(seq)) return;
     this.log.error({ err, seq }, 'undecodable cluster log entry; skipped');
     if (seq > this.skippedSeq) this.skippedSeq = seq;
     this.passed(seq);
@@ -284,6 +317,8 @@ export class ClusterOrder implements OrderSource {
 
   private passed(seq: number): void {
     while (this.seqWaiters.length > 0 && this.seqWaiters[0]!.seq <= seq) this.seqWaiters.shift()!.resolve();
+    // Between two entries: the one place the state is a log position.
+    this.snapshotter?.applied(seq);
   }
 
   private appliedUpTo(seq: number): Promise<void> {
@@ -337,4 +372,12 @@ function replicated(r: Exclude<CoreControlRequest, { type: 'who' | 'list' }>): R
     case 'quit':
       return { type: r.type };
   }
+}
+
+/** Why a node cannot start when the log's first entry is `first` and no snapshot covers what came before. */
+export function noSnapshotReason(first: number): string {
+  return (
+    `the cluster log has discarded its entries before seq ${first} (clusterLogMaxMessages/clusterLogMaxAgeMs) and no snapshot at seq ${first - 1} or later can be read: ` +
+    'this node cannot rebuild the chat state; keep clusterSnapshotEvery well below clusterLogMaxMessages (docs/CLUSTER.md, "Snapshots"), or restart the whole cluster with an empty log'
+  );
 }

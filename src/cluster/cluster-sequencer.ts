@@ -72,6 +72,17 @@ export class ClusterSequencer implements Sequencer {
     return [...this.rooms.keys()];
   }
 
+  /** Every room's sequence as [roomid, epoch, last seq given]: what a snapshot keeps (src/cluster/snapshot.ts). */
+  sequences(): Array<[string, string, number]> {
+    return [...this.rooms].map(([roomid, { epoch, last }]) => [roomid, epoch, last]);
+  }
+
+  /** Puts back what `sequences` gave (a snapshot's restore, before any entry is applied); nothing is written. */
+  loadSequences(sequences: ReadonlyArray<readonly [string, string, number]>): void {
+    this.rooms.clear();
+    for (const [roomid, epoch, last] of sequences) this.rooms.set(roomid, { epoch, last });
+  }
+
   add(_sender: SessionKey, roomid: string, identity: string, content: string, account: string | null, stamp?: MessageStamp): void {
     if (!stamp) throw new Error('a cluster room message needs the id and ts its proposer fixed');
     const sequence = this.sequence(roomid);

@@ -6,10 +6,12 @@ import { redactUrl } from '../store/postgres-connection';
 import type { Store } from '../store/store';
 import { ApplyContext } from './apply-context';
 import { ClusterLog, type ClusterLogOptions } from './cluster-log';
-import { ClusterOrder } from './cluster-order';
+import { ClusterOrder, noSnapshotReason } from './cluster-order';
 import { ClusterSequencer } from './cluster-sequencer';
 import { Liveness } from './liveness';
 import { parseClusterServers } from './servers';
+import { SnapshotStore } from './snapshot-store';
+import { newestUsableSnapshot } from './snapshotter';
 
 /** A hub's membership of a cluster: how its Hub is built, and how it leaves. */
 export interface ClusterMembership {
@@ -32,12 +34,21 @@ function logOptions(config: Config): ClusterLogOptions {
 /**
  * The check `switchboard serve --cluster ...` makes before it starts anything: NATS reachable
  * within `clusterConnectTimeoutMs`, JetStream answering, the log's stream there (made on first
- * use); then the shared PostgreSQL store reachable (within its connect timeout) and migrated.
- * Rejects with ClusterUnavailable, or an Error naming the store, saying what failed.
+ * use), and the state rebuildable from it (a log that discarded entries needs a snapshot
+ * covering them); then the shared PostgreSQL store reachable (within its connect timeout) and
+ * migrated. Rejects with ClusterUnavailable, or an Error naming what failed.
  */
-export async function probeCluster(config: Config): Promise<void> {
+export async function probeCluster(config: Config, logger: Logger): Promise<void> {
   const log = await ClusterLog.open(config.nodeId!, logOptions(config));
-  await log.close();
+  try {
+    const { first, created } = await log.position();
+    if (first > 1) {
+      const snapshots = await SnapshotStore.open(log, created, Math.min(3, logOptions(config).servers.length));
+      if (!(await newestUsableSnapshot(snapshots, first, logger))) throw new Error(noSnapshotReason(first));
+    }
+  } finally {
+    await log.close();
+  }
   const store = createStore(config.store, config.dataDir);
   try {
     await store.migrate();
@@ -73,6 +84,8 @@ export async function joinCluster(config: Config, store: Store, log: Logger, onF
         nodeTimeoutMs: config.clusterNodeTimeoutMs,
         historyFull: () => sequencer?.backlog.full ?? false,
         onFatal,
+        snapshots: { every: config.clusterSnapshotEvery, intervalMs: config.clusterSnapshotIntervalMs, keep: config.clusterSnapshotKeep },
+        openSnapshots: (created) => SnapshotStore.open(clusterLog, created, Math.min(3, options.servers.length)),
       }, log)),
   };
   return {

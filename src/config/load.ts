@@ -86,6 +86,13 @@ export function loadConfig({ argv, env, cwd }: LoadInput): Config {
     if (merged.store === 'sqlite') {
       throw new ConfigError('invalid configuration: cluster needs store set to a postgres://USER@HOST:PORT/DB URL, the database every node of the cluster shares, not "sqlite" (one node\'s file)');
     }
+    // A snapshot must be stored before the log discards the entries it covers (docs/CLUSTER.md, "Snapshots").
+    if ((merged.clusterSnapshotEvery as number) * 2 > (merged.clusterLogMaxMessages as number)) {
+      throw new ConfigError(`invalid configuration: clusterSnapshotEvery (${merged.clusterSnapshotEvery}) must be at most half of clusterLogMaxMessages (${merged.clusterLogMaxMessages}): the log would discard entries no snapshot covers`);
+    }
+    if ((merged.clusterSnapshotIntervalMs as number) * 2 > (merged.clusterLogMaxAgeMs as number)) {
+      throw new ConfigError(`invalid configuration: clusterSnapshotIntervalMs (${merged.clusterSnapshotIntervalMs}) must be at most half of clusterLogMaxAgeMs (${merged.clusterLogMaxAgeMs}): the log would discard entries no snapshot covers`);
+    }
   }
   const config = merged as Record<ConfigKey, unknown>;
   // Fixed here, once: the supervisor hands this config to its children, so all of them agree.

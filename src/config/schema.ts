@@ -78,13 +78,16 @@ export const ConfigSchema = Type.Object(
     clusterProposeTimeoutMs: Type.Integer({ minimum: 100, default: 10000, description: 'a request not committed to the cluster log within this (retries included) is refused with CLUSTER_UNAVAILABLE' }),
     clusterHeartbeatMs: Type.Integer({ minimum: 100, default: 1000, description: 'how often a cluster node refreshes its heartbeat key and checks the others\'' }),
     clusterNodeTimeoutMs: Type.Integer({ minimum: 1000, default: 5000, description: 'a cluster node whose heartbeat key is this old is gone: its clients leave (the key\'s max age)' }),
-    clusterLogMaxMessages: Type.Integer({ minimum: 1000, default: 10_000_000, description: 'entries the cluster log keeps at most (the replay bound of a starting node)' }),
+    clusterLogMaxMessages: Type.Integer({ minimum: 100, default: 10_000_000, description: 'entries the cluster log keeps at most (a starting node restores a snapshot and replays the rest); at least 2 x clusterSnapshotEvery' }),
     clusterHistoryBacklogBytes: Type.Integer({
       minimum: 65536,
       default: 64 * 1024 * 1024,
       description: 'room messages a cluster node keeps for a retry while PostgreSQL cannot take them (bytes of content); when full, new room messages are refused with STORE_UNREACHABLE',
     }),
-    clusterLogMaxAgeMs: Type.Integer({ minimum: 60_000, default: 7 * 24 * 3600 * 1000, description: 'age after which cluster log entries are discarded (the replay bound of a starting node)' }),
+    clusterLogMaxAgeMs: Type.Integer({ minimum: 60_000, default: 7 * 24 * 3600 * 1000, description: 'age after which cluster log entries are discarded; at least 2 x clusterSnapshotIntervalMs' }),
+    clusterSnapshotEvery: Type.Integer({ minimum: 10, default: 10_000, description: 'a cluster node snapshots the chat state at every log seq that is a multiple of this (docs/CLUSTER.md, "Snapshots")' }),
+    clusterSnapshotIntervalMs: Type.Integer({ minimum: 1000, default: 3_600_000, description: 'and after this long when entries were applied since its last snapshot (so a slow log is covered before its entries age out)' }),
+    clusterSnapshotKeep: Type.Integer({ minimum: 2, default: 3, description: 'cluster snapshots kept; older ones are removed' }),
     shutdownTimeoutMs: Type.Integer({ minimum: 100, default: 8000, description: 'graceful stop deadline before children are killed' }),
     logLevel: Type.Union(
       ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),

@@ -6,6 +6,7 @@ import { HeldNames } from './held-names';
 import { deliver, isOwner, newRoom, ownerName, send, type Room, type Session } from './model';
 import { Moderation } from './moderation';
 import { RoomModes, type RoomModesSnapshot } from './room-modes';
+import type { ChatStateImage } from './state-image';
 
 /** A session as a worker re-registers it after a hub restart. */
 export interface RestoredSession extends SessionView {
@@ -348,6 +349,50 @@ export class ChatState {
     }
     for (const r of restored) this.readmit(fx, this.sessions.get(r.key)!);
     return fx;
+  }
+
+  /**
+   * The whole state as plain data, changing nothing (expired bans and lapsed holds are kept as
+   * they are: they lapse when next looked at, on the original and on a copy alike). A cluster
+   * snapshot (src/cluster/snapshot.ts); `loadImage` puts it back.
+   */
+  image(): ChatStateImage {
+    return {
+      sessions: [...this.sessions.values()].map((s) => ({ key: s.key, identity: s.identity, roomid: s.roomid, owned: [...s.owned], username: s.username, admin: s.admin })),
+      rooms: [...this.rooms.values()].map((r) => ({ id: r.id, owner: r.owner?.key ?? null, ownerUser: r.ownerUser, members: [...r.members].map((m) => m.key), modes: r.modes.image() })),
+      reserved: [...this.reserved.values()],
+      held: this.held.list(),
+      guestHint: this.lowestFreeGuestHint,
+      roomsOfUser: [...this.roomsOfUser],
+    };
+  }
+
+  /**
+   * Replaces a new state (no session yet) by `image`, checked beforehand by
+   * checkChatStateImage: the same sessions, rooms, names, holds and counts, in the same orders.
+   * Throws when this state has sessions already.
+   */
+  loadImage(image: ChatStateImage): void {
+    if (this.sessions.size > 0) throw new Error('a state image loads only into a new state');
+    this.rooms.clear();
+    this.roomOrder = null;
+    for (const s of image.sessions) {
+      const session: Session = { key: s.key, identity: s.identity, roomid: s.roomid, owned: new Set(s.owned), username: s.username, admin: s.admin };
+      this.sessions.set(s.key, session);
+      this.byIdentity.set(foldName(s.identity), session);
+    }
+    for (const r of image.rooms) {
+      const room = this.addRoom(r.id, r.owner === null ? null : this.sessions.get(r.owner)!);
+      room.ownerUser = r.ownerUser;
+      for (const key of r.members) room.members.add(this.sessions.get(key)!);
+      room.modes = RoomModes.from(r.modes);
+    }
+    this.reserved.clear();
+    this.reserve(image.reserved);
+    this.held.load(image.held);
+    this.lowestFreeGuestHint = image.guestHint;
+    this.roomsOfUser.clear();
+    for (const [username, count] of image.roomsOfUser) this.roomsOfUser.set(username, count);
   }
 
   roomList(): ServerMessage {

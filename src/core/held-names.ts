@@ -68,6 +68,20 @@ export class HeldNames {
     return this.byName.size;
   }
 
+  /** Every hold, lapsed or not, oldest first: what a snapshot keeps (src/core/state-image.ts). */
+  list(): HeldSession[] {
+    return [...this.byName.values()].map((held) => ({ ...held }));
+  }
+
+  /** Puts back holds as `list` gave them, in that order (into an empty set: a snapshot's restore). */
+  load(holds: readonly HeldSession[]): void {
+    for (const held of holds) {
+      const copy = { ...held };
+      this.byName.set(foldName(copy.identity), copy);
+      this.byToken.set(copy.tokenHash, copy);
+    }
+  }
+
   /** Drops the holds lapsed at `now` (telling `freed` of each). */
   sweep(now: number): void {
     for (const held of this.byName.values()) {

@@ -84,6 +84,14 @@ export class RoomModes {
     return this.banOf(name, now) !== undefined && this.bans.delete(foldName(name));
   }
 
+  /**
+   * Every entry as kept, expired bans included and nothing dropped on the way (unlike
+   * `snapshot`, this reads without changing anything): what a cluster snapshot keeps.
+   */
+  image(): RoomModesSnapshot {
+    return { private: this.isPrivate, invited: [...this.invited.values()], bans: [...this.bans.values()].map((b) => ({ ...b })) };
+  }
+
   /** The rules in force at `now`, in a stable order (for replies and the store). */
   snapshot(now: number): RoomModesSnapshot {
     this.bansInForce(now);

@@ -202,6 +202,28 @@ export class Router {
     } else if (this.state.has(key)) this.remoteResumeHashes.set(key, hash);
   }
 
+  /**
+   * The resume token hashes every replica of a cluster knows, as [session key, hash]: this
+   * node's sessions' (in their extras) and the others' (beside the state). What a snapshot
+   * keeps (src/cluster/snapshot.ts).
+   */
+  resumeHashes(): Array<[SessionKey, string]> {
+    const out: Array<[SessionKey, string]> = [];
+    for (const s of this.state.allSessions()) {
+      const hash = this.extras.get(s.key)?.resumeHash ?? this.remoteResumeHashes.get(s.key);
+      if (hash) out.push([s.key, hash]);
+    }
+    return out;
+  }
+
+  /**
+   * Puts back `resumeHashes` into a router with no session of its own yet (a snapshot's
+   * restore at start): each is kept beside the state, as another node's session's is.
+   */
+  loadResumeHashes(hashes: ReadonlyArray<readonly [SessionKey, string]>): void {
+    for (const [key, hash] of hashes) if (this.state.has(key)) this.remoteResumeHashes.set(key, hash);
+  }
+
   extrasOf(key: SessionKey): SessionExtras | undefined {
     return this.extras.get(key);
   }

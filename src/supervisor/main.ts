@@ -31,7 +31,7 @@ export async function runServe(config: Config): Promise<number> {
   try {
     // A cluster node that cannot reach its log refuses to start, with the reason, at once.
     // Loaded only then: one node does not pay for the NATS client.
-    if (config.cluster) await (await import('../cluster/node')).probeCluster(config);
+    if (config.cluster) await (await import('../cluster/node')).probeCluster(config, log);
     addresses = await supervisor.start();
   } catch (err) {
     log.fatal({ err }, 'cannot start');

@@ -8,6 +8,7 @@ import { clusterRefusal } from '../../src/cluster/cluster-order';
 import { ClusterSequencer } from '../../src/cluster/cluster-sequencer';
 import { decodeEntry, encodeEntry, type LogEntry, type ReplicatedRequest } from '../../src/cluster/entries';
 import { Replica } from '../../src/cluster/replica';
+import { decodeSnapshot, encodeSnapshot, restoreSnapshot, takeSnapshot } from '../../src/cluster/snapshot';
 import type { Outcome } from '../../src/hub/outcomes';
 import { Router } from '../../src/hub/router';
 import { createLogger } from '../../src/log/logger';
@@ -29,7 +30,7 @@ after(async () => {
 
 const log = createLogger('hub', 'silent');
 
-async function replica(nodeId: string): Promise<{ router: Router; replica: Replica; store: Store }> {
+async function replica(nodeId: string): Promise<{ router: Router; replica: Replica; store: Store; context: ApplyContext }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-replica-'));
   dirs.push(dir);
   const store = createStore('sqlite', dir);
@@ -37,11 +38,11 @@ async function replica(nodeId: string): Promise<{ router: Router; replica: Repli
   await store.migrate();
   const context = new ApplyContext();
   context.streamCreated = '2026-01-01T00:00:00.000Z';
-  const router = new Router(store, log, { maxRoomsPerOwner: 2 }, {
+  const router = new Router(store, log, { maxRoomsPerOwner: 2, reconnectGraceMs: 2000, maxHeldNames: 4 }, {
     clock: context.now,
     makeSequencer: (outbox, workersOf) => new ClusterSequencer(store, outbox, workersOf, context, log, 64 * 1024 * 1024),
   });
-  return { router, replica: new Replica(router, context, nodeId, log), store };
+  return { router, replica: new Replica(router, context, nodeId, log), store, context };
 }
 
 /** A small seeded PRNG (mulberry32): the same log every run. */
@@ -62,6 +63,7 @@ function makeLog(count: number, seed: number): LogEntry[] {
   const nodes = ['n1', 'n2', 'n3'];
   const names = ['alice', 'Alice', 'bob', 'carol', 'guest1', 'guest2', 'x y'];
   const rooms = ['MainHall', 'r1', 'r2', 'R1', 'r3'];
+  const hashes = ['a', 'b', 'c', 'd', 'e'].map((c) => c.repeat(64));
   const live: string[] = [];
   let next = 0;
   let ts = 1_700_000_000_000;
@@ -91,6 +93,10 @@ function makeLog(count: number, seed: number): LogEntry[] {
         { type: 'moderate', request: { type: 'invite', roomid: pick(rooms), identity: pick(names) } },
         { type: 'moderate', request: { type: 'unban', roomid: pick(rooms), identity: pick(names) } },
         { type: 'moderate', request: { type: 'transfer', roomid: pick(rooms), identity: pick(names) } },
+        // Resume tokens: a drop then holds the name (for the grace period) on every replica.
+        { type: 'resume-token', hash: pick(hashes) },
+        { type: 'resume-token', hash: pick(hashes) },
+        { type: 'reclaim', hash: pick(hashes) },
       ];
       out.push(rnd() < 0.05 ? { type: 'accounts', pid, ts, usernames: ['dave', pick(['alice', 'bob'])] } : { type: 'outcome', pid, ts, key, outcome: pick(outcomes) });
     } else if (roll < 0.85) {
@@ -162,6 +168,86 @@ test('the same log leaves two replicas in the same state, whatever their clocks 
   const u = sa as { sessions: Array<{ username: string | null }>; reserved: string[] };
   assert.ok(u.reserved.length > 0, 'accounts reserved');
   assert.ok(u.sessions.some((x) => x.username !== null), 'sessions logged in');
+});
+
+test('a replica restored from a snapshot at any point and applying the rest equals one that applied everything', async () => {
+  // First an account's room with rules (it outlives its owner's connection), then the random log.
+  const key = 'n3/8:1';
+  const ts = 1_699_999_999_000;
+  const prefix: LogEntry[] = [
+    { type: 'connect', pid: 'k1', ts, key },
+    { type: 'outcome', pid: 'k2', ts, key, outcome: { type: 'login', username: 'olga', admin: false } },
+    { type: 'request', pid: 'k3', ts, key, request: { type: 'createroom', roomid: 'kept', private: true } },
+    { type: 'outcome', pid: 'k4', ts, key, outcome: { type: 'moderate', request: { type: 'invite', roomid: 'kept', identity: 'bob' } } },
+    { type: 'outcome', pid: 'k5', ts, key, outcome: { type: 'moderate', request: { type: 'ban', roomid: 'kept', identity: 'mallory' } } },
+    { type: 'outcome', pid: 'k6', ts, key, outcome: { type: 'moderate', request: { type: 'ban', roomid: 'kept', identity: 'guest3', seconds: 1 } } },
+  ];
+  const entries = [...prefix, ...makeLog(1500, 42)].map((e) => decodeEntry(encodeEntry(e)));
+  // Many points, so that a part of the state left out of snapshots shows in some replica's end state.
+  const rnd = prng(7);
+  const points = [1, entries.length - 1, ...Array.from({ length: 40 }, () => 1 + Math.floor(rnd() * (entries.length - 2)))];
+  const a = await replica('n1');
+  const taken = new Map<number, Uint8Array>();
+  entries.forEach((e, i) => {
+    assert.ok(a.replica.apply(e, i + 1));
+    // Between two entries, as a node takes it: serialized at once.
+    if (points.includes(i + 1)) taken.set(i + 1, encodeSnapshot(takeSnapshot(a.router, a.context, a.replica)));
+  });
+  const whole = JSON.stringify(takeSnapshot(a.router, a.context, a.replica));
+  const observed = (await snapshot(a)) as { rooms: Array<{ stored?: unknown }> };
+  for (const r of observed.rooms) delete r.stored;
+  for (const [seq, data] of taken) {
+    const b = await replica('n2');
+    restoreSnapshot(decodeSnapshot(data), b.router, b.context, b.replica);
+    assert.equal(b.replica.appliedSeq, seq);
+    // The restored state is the original's: taken again, the same snapshot.
+    assert.equal(JSON.stringify(takeSnapshot(b.router, b.context, b.replica)), Buffer.from(data).toString('utf8'), `round trip at ${seq}`);
+    entries.forEach((e, i) => assert.equal(b.replica.apply(e, i + 1), i + 1 > seq, `seq ${i + 1} after a snapshot at ${seq}`));
+    assert.equal(JSON.stringify(takeSnapshot(b.router, b.context, b.replica)), whole, `restored at ${seq}`);
+    // What clients see too (history aside: a restored node writes only what it applies; the others wrote the rest).
+    const seen = (await snapshot(b)) as { rooms: Array<{ stored?: unknown }> };
+    for (const r of seen.rooms) delete r.stored;
+    assert.deepEqual(seen, observed, `restored at ${seq}`);
+  }
+  // Not vacuous: the state snapshotted holds what the comparisons are about.
+  const last = JSON.parse(whole) as { chat: { sessions: unknown[]; held: unknown[]; rooms: Array<{ modes: { bans: unknown[] } }> }; sequences: unknown[]; resumeHashes: unknown[] };
+  assert.ok(last.chat.sessions.length > 0 && last.chat.rooms.some((r) => r.modes.bans.length > 0) && last.sequences.length > 1);
+  const held = await Promise.all([...taken.values()].map((d) => decodeSnapshot(d)));
+  assert.ok(held.some((h) => h.chat.held.length > 0) && held.some((h) => h.resumeHashes.length > 0), 'names held and resume hashes known at some snapshot');
+  assert.ok(held.some((h) => h.chat.rooms.some((r) => r.modes.private || r.modes.invited.length > 0 || r.modes.bans.length > 0)), 'room rules at some snapshot');
+});
+
+test('a snapshot that does not fit the schema is refused with what is wrong', async () => {
+  const a = await replica('n1');
+  makeLog(300, 3).forEach((e, i) => a.replica.apply(e, i + 1));
+  const good = takeSnapshot(a.router, a.context, a.replica);
+  const bad = (change: (s: Record<string, any>) => void): Uint8Array => {
+    const s = JSON.parse(JSON.stringify(good)) as Record<string, any>;
+    change(s);
+    return Buffer.from(JSON.stringify(s));
+  };
+  const cases: Array<[Uint8Array, RegExp]> = [
+    [Buffer.from('{'), /not JSON/],
+    [bad((s) => (s.format = 'pickle')), /bad format/],
+    [bad((s) => (s.version = 2)), /unsupported snapshot version 2/],
+    [bad((s) => (s.seq = -1)), /bad seq/],
+    [bad((s) => delete s.chat.rooms), /bad chat\.rooms: not an array/],
+    [bad((s) => s.chat.rooms.shift()), /bad chat\.(rooms: no MainHall|sessions)/],
+    [bad((s) => s.chat.rooms[0].members.push('n9/1:1')), /bad chat\.rooms\[0\]\.members/],
+    [bad((s) => (s.chat.sessions[0].identity = s.chat.sessions[1].identity.toUpperCase())), /bad chat\.sessions\[1\]\.identity/],
+    [bad((s) => (s.chat.guestHint = 0)), /bad chat\.guestHint/],
+    [bad((s) => s.resumeHashes.push(['n9/1:1', 'f'.repeat(64)])), /bad resumeHashes/],
+    [bad((s) => s.sequences.push(s.sequences[0])), /bad sequences/],
+  ];
+  assert.ok(good.chat.sessions.length >= 2);
+  for (const [data, why] of cases) assert.throws(() => decodeSnapshot(data), why, why.source);
+  // A restore is only into a new replica, and only of this log.
+  const b = await replica('n2');
+  b.replica.apply({ type: 'connect', pid: 'p', ts: 1, key: 'n2/1:1' }, 1);
+  assert.throws(() => restoreSnapshot(good, b.router, b.context, b.replica), /applied nothing/);
+  const c = await replica('n3');
+  c.context.streamCreated = '2027-01-01T00:00:00.000Z';
+  assert.throws(() => restoreSnapshot(good, c.router, c.context, c.replica), /not of this one/);
 });
 
 test('an entry is applied once: a seq seen already changes nothing', async () => {
