@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { after, before, test, type TestContext } from 'node:test';
+import { after, before, test } from 'node:test';
 import { TestClient, type Msg } from '../helpers/client';
+import { ask, killGroup, user, whoUntil } from '../helpers/cluster-client';
 import { natsServerPresent, startNatsCluster, type NatsCluster, type NatsServerProcess } from '../helpers/nats-cluster';
 import { createDatabase, dropDatabase, postgresUnreachable } from '../helpers/postgres-db';
 import { missingPrerequisite } from '../helpers/prerequisite';
@@ -40,18 +41,6 @@ function startNode(name: string, opts: { detached?: boolean; dataDir?: string } 
   return startServer({ args: ['--cluster', nats!.url, '--store', storeUrl, '--node-id', name, '--workers', '1', ...HEARTBEAT], detached: opts.detached ?? false, dataDir: opts.dataDir, startTimeoutMs: 30_000 });
 }
 
-/**
- * Stops a detached node as a dead machine: its whole process group (no-op once it is gone);
- * then `stop` removes the data dir it made itself (a given one is left to its owner).
- */
-async function killGroup(node: RunningServer): Promise<void> {
-  try {
-    process.kill(-node.pid, 'SIGKILL');
-  } catch {
-    // gone already
-  }
-  await node.stop('SIGKILL');
-}
 
 before(async () => {
   if (!present) return;
@@ -66,17 +55,7 @@ after(async () => {
   if (storeUrl) await dropDatabase(storeUrl);
 });
 
-/** A welcomed client on `node`, closed when the test ends. */
-async function user(t: TestContext, node: RunningServer): Promise<{ c: TestClient; id: string }> {
-  const { client, identity } = await TestClient.welcomed(node.port);
-  t.after(() => client.close());
-  return { c: client, id: identity };
-}
 
-async function ask(c: TestClient, request: object, pred: (m: Msg) => boolean, timeoutMs = 15_000): Promise<Msg> {
-  c.send(request);
-  return c.waitFor(pred, timeoutMs);
-}
 
 const joined = (id: string, room: string) => (m: Msg): boolean => m.type === 'roomchange' && m.identity === id && m.roomid === room;
 
@@ -84,17 +63,6 @@ async function join(u: { c: TestClient; id: string }, room: string): Promise<voi
   await ask(u.c, { type: 'join', roomid: room }, joined(u.id, room));
 }
 
-/** Polls `who` of `roomid` from `c` until `pred` holds on its identities (bounded). */
-async function whoUntil(c: TestClient, roomid: string, pred: (ids: string[]) => boolean, timeoutMs = 15_000): Promise<string[]> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const m = await ask(c, { type: 'who', roomid }, (x) => x.type === 'roomcontents' && x.roomid === roomid);
-    const ids = m.identities as string[];
-    if (pred(ids)) return ids;
-    if (Date.now() > deadline) throw new Error(`who ${roomid} never matched; last: ${JSON.stringify(ids)}`);
-    await sleep(100);
-  }
-}
 
 /** The room messages a connection received, live and replayed, in arrival order. */
 const roomMessages = (c: TestClient, room: string): Msg[] => c.received.filter((m) => m.type === 'message' && m.roomid === room);

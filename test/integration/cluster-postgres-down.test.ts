@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { after, before, test, type TestContext } from 'node:test';
+import { after, before, test } from 'node:test';
 import { Client } from 'pg';
 import { TestClient, type Msg } from '../helpers/client';
+import { user } from '../helpers/cluster-client';
 import { natsServerPresent, startNatsCluster, type NatsCluster } from '../helpers/nats-cluster';
 import { missingPrerequisite } from '../helpers/prerequisite';
 import { makePrivatePostgres, privatePostgresMissing, type PrivatePostgres } from '../helpers/private-postgres';
@@ -52,11 +53,6 @@ after(async () => {
   await pg?.destroy();
 });
 
-async function user(t: TestContext, node: RunningServer): Promise<{ c: TestClient; id: string }> {
-  const { client, identity } = await TestClient.welcomed(node.port);
-  t.after(() => client.close());
-  return { c: client, id: identity };
-}
 
 /** Sends `request`; resolves with the first later reply of type `success`, or an error. */
 async function ask(c: TestClient, request: object, success: (m: Msg) => boolean, timeoutMs = 15_000): Promise<Msg> {

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test, type TestContext } from 'node:test';
 import { TestClient, type Msg } from '../helpers/client';
+import { ask, killGroup, user, whoUntil } from '../helpers/cluster-client';
 import { natsServerPresent, startNatsCluster, type NatsCluster } from '../helpers/nats-cluster';
 import { createDatabase, dropDatabase, postgresUnreachable } from '../helpers/postgres-db';
 import { missingPrerequisite } from '../helpers/prerequisite';
@@ -38,15 +39,6 @@ function startNode(name: string, opts: { detached?: boolean; dataDir?: string } 
   return startServer({ args: ['--cluster', nats!.url, '--store', storeUrl, '--node-id', name, '--workers', '1', ...FLAGS], detached: opts.detached ?? false, dataDir: opts.dataDir, startTimeoutMs: 30_000 });
 }
 
-/** Stops a detached node as a dead machine: its whole process group. */
-async function killGroup(node: RunningServer): Promise<void> {
-  try {
-    process.kill(-node.pid, 'SIGKILL');
-  } catch {
-    // gone already
-  }
-  await node.stop('SIGKILL');
-}
 
 before(async () => {
   if (!present) return;
@@ -87,28 +79,8 @@ const snapshotSeqs = (): Promise<number[]> =>
       .sort((a, b) => b - a);
   });
 
-async function user(t: TestContext, node: RunningServer): Promise<{ c: TestClient; id: string }> {
-  const { client, identity } = await TestClient.welcomed(node.port);
-  t.after(() => client.close());
-  return { c: client, id: identity };
-}
 
-async function ask(c: TestClient, request: object, pred: (m: Msg) => boolean, timeoutMs = 15_000): Promise<Msg> {
-  c.send(request);
-  return c.waitFor(pred, timeoutMs);
-}
 
-/** Polls `who` of `roomid` from `c` until `pred` holds on its identities (bounded). */
-async function whoUntil(c: TestClient, roomid: string, pred: (ids: string[]) => boolean, timeoutMs = 15_000): Promise<string[]> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const m = await ask(c, { type: 'who', roomid }, (x) => x.type === 'roomcontents' && x.roomid === roomid);
-    const ids = m.identities as string[];
-    if (pred(ids)) return ids;
-    if (Date.now() > deadline) throw new Error(`who ${roomid} never matched; last: ${JSON.stringify(ids)}`);
-    await sleep(100);
-  }
-}
 
 /** What a node shows of the chat, from one of its clients: rooms with counts, members and owners of each, a room's history. */
 async function view(c: TestClient, room: string): Promise<unknown> {

@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { after, before, test, type TestContext } from 'node:test';
+import { after, before, test } from 'node:test';
 import { TestClient, type Msg } from '../helpers/client';
+import { ask, user } from '../helpers/cluster-client';
 import { natsServerPresent, startNatsCluster, type NatsCluster } from '../helpers/nats-cluster';
 import { createDatabase, dropDatabase, postgresUnreachable, sql } from '../helpers/postgres-db';
 import { missingPrerequisite } from '../helpers/prerequisite';
@@ -63,16 +64,7 @@ after(async () => {
   for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
 });
 
-async function user(t: TestContext, node: RunningServer): Promise<{ c: TestClient; id: string }> {
-  const { client, identity } = await TestClient.welcomed(node.port);
-  t.after(() => client.close());
-  return { c: client, id: identity };
-}
 
-async function ask(c: TestClient, request: object, pred: (m: Msg) => boolean, timeoutMs = 15_000): Promise<Msg> {
-  c.send(request);
-  return c.waitFor(pred, timeoutMs);
-}
 
 async function history(c: TestClient, roomid: string): Promise<Msg> {
   return ask(c, { type: 'history', roomid, limit: 200 }, (m) => m.type === 'history' && m.roomid === roomid);

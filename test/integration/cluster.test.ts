@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
-import { after, before, test, type TestContext } from 'node:test';
-import { TestClient, type Msg } from '../helpers/client';
+import { after, before, test } from 'node:test';
+import type { Msg } from '../helpers/client';
+import { ask, user, whoUntil } from '../helpers/cluster-client';
 import { natsServerPresent, startNatsCluster, type NatsCluster } from '../helpers/nats-cluster';
 import { createDatabase, dropDatabase, postgresUnreachable } from '../helpers/postgres-db';
 import { missingPrerequisite } from '../helpers/prerequisite';
@@ -45,30 +46,8 @@ after(async () => {
   if (storeUrl) await dropDatabase(storeUrl);
 });
 
-/** A welcomed client on `node`, closed when the test ends. */
-async function user(t: TestContext, node: RunningServer): Promise<{ c: TestClient; id: string }> {
-  const { client, identity } = await TestClient.welcomed(node.port);
-  t.after(() => client.close());
-  return { c: client, id: identity };
-}
 
-/** Sends `request` and waits for the first reply matching `pred`. */
-async function ask(c: TestClient, request: object, pred: (m: Msg) => boolean, timeoutMs = 10_000): Promise<Msg> {
-  c.send(request);
-  return c.waitFor(pred, timeoutMs);
-}
 
-/** Polls `who` of `roomid` from `c` until `pred` holds on its identities (bounded). */
-async function whoUntil(c: TestClient, roomid: string, pred: (ids: string[]) => boolean, timeoutMs = 10_000): Promise<string[]> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const m = await ask(c, { type: 'who', roomid }, (x) => x.type === 'roomcontents' && x.roomid === roomid);
-    const ids = m.identities as string[];
-    if (pred(ids)) return ids;
-    if (Date.now() > deadline) throw new Error(`who ${roomid} never matched; last: ${JSON.stringify(ids)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 test('guests on different nodes get distinct names; MainHall agrees on every node', async (t) => {
   if (missingPrerequisite(t, present, SKIP)) return;
