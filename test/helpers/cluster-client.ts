@@ -1,6 +1,8 @@
 import type { TestContext } from 'node:test';
 import { TestClient, type Msg } from './client';
 import type { RunningServer } from './server';
+import { natsServerPresent } from './nats-cluster';
+import { postgresUnreachable } from './postgres-db';
 import { sleep } from './wait';
 
 /** Client-side helpers shared by the cluster test files (several nodes, one chat). */
@@ -38,4 +40,17 @@ export async function killGroup(node: RunningServer): Promise<void> {
     // gone already
   }
   await node.stop('SIGKILL');
+}
+
+/** Heartbeat settings of test nodes: a node is gone 2 s after its last refresh. */
+export const TEST_NODE_TIMEOUT_MS = 2000;
+export const TEST_HEARTBEAT = ['--cluster-heartbeat-ms', '300', '--cluster-node-timeout-ms', String(TEST_NODE_TIMEOUT_MS)];
+
+/**
+ * Whether a cluster test can run here (nats-server and the machine's PostgreSQL), and the skip
+ * message naming what is missing (`what`: what goes untested).
+ */
+export function clusterPrerequisites(what: string): { present: boolean; skip: string } {
+  const pgUnreachable = postgresUnreachable();
+  return { present: natsServerPresent() && pgUnreachable === null, skip: pgUnreachable ?? `nats-server is not installed (/usr/sbin/nats-server): ${what} not tested` };
 }

@@ -4,9 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { TestClient, type Msg } from '../helpers/client';
-import { ask, killGroup, user, whoUntil } from '../helpers/cluster-client';
-import { natsServerPresent, startNatsCluster, type NatsCluster, type NatsServerProcess } from '../helpers/nats-cluster';
-import { createDatabase, dropDatabase, postgresUnreachable } from '../helpers/postgres-db';
+import { ask, clusterPrerequisites, killGroup, TEST_HEARTBEAT, TEST_NODE_TIMEOUT_MS, user, whoUntil } from '../helpers/cluster-client';
+import { startNatsCluster, type NatsCluster, type NatsServerProcess } from '../helpers/nats-cluster';
+import { createDatabase, dropDatabase } from '../helpers/postgres-db';
 import { missingPrerequisite } from '../helpers/prerequisite';
 import { descendants, socketInodes, tcpTable } from '../helpers/procfs';
 import { startServer, type RunningServer } from '../helpers/server';
@@ -20,12 +20,7 @@ import { sleep } from '../helpers/wait';
  * never by time; the recovery times are reported as diagnostics.
  */
 
-const pgUnreachable = postgresUnreachable();
-const present = natsServerPresent() && pgUnreachable === null;
-const SKIP = pgUnreachable ?? 'nats-server is not installed (/usr/sbin/nats-server): the cluster failures are not tested';
-/** Heartbeat settings of the test nodes: a node is gone 2 s after its last refresh. */
-const NODE_TIMEOUT_MS = 2000;
-const HEARTBEAT = ['--cluster-heartbeat-ms', '300', '--cluster-node-timeout-ms', String(NODE_TIMEOUT_MS)];
+const { present, skip: SKIP } = clusterPrerequisites('the cluster failures are');
 
 let nats: NatsCluster | undefined;
 /** The PostgreSQL database the nodes share, made for this file and dropped at its end. */
@@ -38,7 +33,7 @@ let n = 0;
 const uniq = (prefix: string): string => `${prefix}${RUN}${(++n).toString(36)}`;
 
 function startNode(name: string, opts: { detached?: boolean; dataDir?: string } = {}): Promise<RunningServer> {
-  return startServer({ args: ['--cluster', nats!.url, '--store', storeUrl, '--node-id', name, '--workers', '1', ...HEARTBEAT], detached: opts.detached ?? false, dataDir: opts.dataDir, startTimeoutMs: 30_000 });
+  return startServer({ args: ['--cluster', nats!.url, '--store', storeUrl, '--node-id', name, '--workers', '1', ...TEST_HEARTBEAT], detached: opts.detached ?? false, dataDir: opts.dataDir, startTimeoutMs: 30_000 });
 }
 
 
@@ -179,7 +174,7 @@ test('kill -9 of a node during a stream: its receiver resumes on another node wi
   assert.equal(left.roomid, '');
   const leftAfterMs = Date.now() - killedAt;
   assert.deepEqual((await whoUntil(sender.c, room, (ids) => !ids.includes(receiver.id))).sort(), [sender.id, watcher.id, again.id].sort());
-  t.diagnostic(`kill -9 of a node: receiver resumed on another node ${recoveredMs} ms after the kill (reconnect, join, resume); its leave seen on the others by ${leftAfterMs} ms (node timeout ${NODE_TIMEOUT_MS} ms); ${overlap} message(s) came both live and replayed (dropped by seq)`);
+  t.diagnostic(`kill -9 of a node: receiver resumed on another node ${recoveredMs} ms after the kill (reconnect, join, resume); its leave seen on the others by ${leftAfterMs} ms (node timeout ${TEST_NODE_TIMEOUT_MS} ms); ${overlap} message(s) came both live and replayed (dropped by seq)`);
 });
 
 test('a node restarted on its data dir replays the log and serves the same rooms, seqs and epochs as the others', async (t) => {

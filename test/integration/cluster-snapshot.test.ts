@@ -4,9 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test, type TestContext } from 'node:test';
 import { TestClient, type Msg } from '../helpers/client';
-import { ask, killGroup, user, whoUntil } from '../helpers/cluster-client';
-import { natsServerPresent, startNatsCluster, type NatsCluster } from '../helpers/nats-cluster';
-import { createDatabase, dropDatabase, postgresUnreachable } from '../helpers/postgres-db';
+import { ask, clusterPrerequisites, killGroup, user, whoUntil } from '../helpers/cluster-client';
+import { startNatsCluster, type NatsCluster } from '../helpers/nats-cluster';
+import { createDatabase, dropDatabase } from '../helpers/postgres-db';
 import { missingPrerequisite } from '../helpers/prerequisite';
 import { startServer, type RunningServer } from '../helpers/server';
 import { sleep } from '../helpers/wait';
@@ -19,9 +19,7 @@ import { sleep } from '../helpers/wait';
  * the next message's seq and epoch). With the snapshots gone, a start is refused with the reason.
  */
 
-const pgUnreachable = postgresUnreachable();
-const present = natsServerPresent() && pgUnreachable === null;
-const SKIP = pgUnreachable ?? 'nats-server is not installed (/usr/sbin/nats-server): cluster snapshots are not tested';
+const { present, skip: SKIP } = clusterPrerequisites('cluster snapshots are');
 const MAX_MESSAGES = 100;
 const EVERY = 20;
 const FLAGS = [

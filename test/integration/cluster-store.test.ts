@@ -4,9 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { TestClient, type Msg } from '../helpers/client';
-import { ask, user } from '../helpers/cluster-client';
-import { natsServerPresent, startNatsCluster, type NatsCluster } from '../helpers/nats-cluster';
-import { createDatabase, dropDatabase, postgresUnreachable, sql } from '../helpers/postgres-db';
+import { ask, clusterPrerequisites, TEST_HEARTBEAT, user } from '../helpers/cluster-client';
+import { startNatsCluster, type NatsCluster } from '../helpers/nats-cluster';
+import { createDatabase, dropDatabase, sql } from '../helpers/postgres-db';
 import { missingPrerequisite } from '../helpers/prerequisite';
 import { startServer, type RunningServer } from '../helpers/server';
 
@@ -18,10 +18,7 @@ import { startServer, type RunningServer } from '../helpers/server';
  * a room deleted and made again starts a new epoch with none of the old messages anywhere.
  */
 
-const pgUnreachable = postgresUnreachable();
-const present = natsServerPresent() && pgUnreachable === null;
-const SKIP = pgUnreachable ?? 'nats-server is not installed (/usr/sbin/nats-server): the cluster is not tested';
-const HEARTBEAT = ['--cluster-heartbeat-ms', '300', '--cluster-node-timeout-ms', '2000'];
+const { present, skip: SKIP } = clusterPrerequisites('the cluster is');
 
 let nats: NatsCluster | undefined;
 let storeUrl = '';
@@ -42,7 +39,7 @@ interface Row {
 
 /** A node of the cluster; `dataDir` given: a restart of an earlier node on its data dir. */
 async function startNode(name: string, dataDir: string, detached = false): Promise<RunningServer> {
-  return startServer({ args: ['--cluster', nats!.url, '--store', storeUrl, '--node-id', name, '--workers', '1', ...HEARTBEAT], dataDir, detached, startTimeoutMs: 45_000 });
+  return startServer({ args: ['--cluster', nats!.url, '--store', storeUrl, '--node-id', name, '--workers', '1', ...TEST_HEARTBEAT], dataDir, detached, startTimeoutMs: 45_000 });
 }
 
 before(async () => {

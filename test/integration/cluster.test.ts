@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Msg } from '../helpers/client';
-import { ask, user, whoUntil } from '../helpers/cluster-client';
-import { natsServerPresent, startNatsCluster, type NatsCluster } from '../helpers/nats-cluster';
-import { createDatabase, dropDatabase, postgresUnreachable } from '../helpers/postgres-db';
+import { ask, clusterPrerequisites, TEST_HEARTBEAT, user, whoUntil } from '../helpers/cluster-client';
+import { startNatsCluster, type NatsCluster } from '../helpers/nats-cluster';
+import { createDatabase, dropDatabase } from '../helpers/postgres-db';
 import { missingPrerequisite } from '../helpers/prerequisite';
 import { startServer, type RunningServer } from '../helpers/server';
 
@@ -12,11 +12,7 @@ import { startServer, type RunningServer } from '../helpers/server';
  * temporary directories, every process stopped by its pid). Clients are spread over the nodes.
  */
 
-const pgUnreachable = postgresUnreachable();
-const present = natsServerPresent() && pgUnreachable === null;
-const SKIP = pgUnreachable ?? 'nats-server is not installed (/usr/sbin/nats-server): the cluster is not tested';
-/** Heartbeat settings of the test nodes: a node is gone 2 s after its last refresh. */
-const HEARTBEAT = ['--cluster-heartbeat-ms', '300', '--cluster-node-timeout-ms', '2000'];
+const { present, skip: SKIP } = clusterPrerequisites('the cluster is');
 
 let nats: NatsCluster | undefined;
 /** The PostgreSQL database the nodes share, made for this file and dropped at its end. */
@@ -29,7 +25,7 @@ const uniq = (prefix: string): string => `${prefix}${RUN}${(++n).toString(36)}`;
 const typed = (type: string) => (m: Msg): boolean => m.type === type;
 
 async function startNode(name: string, detached = false): Promise<RunningServer> {
-  return startServer({ args: ['--cluster', nats!.url, '--store', storeUrl, '--node-id', name, '--workers', '1', ...HEARTBEAT], detached, startTimeoutMs: 30_000 });
+  return startServer({ args: ['--cluster', nats!.url, '--store', storeUrl, '--node-id', name, '--workers', '1', ...TEST_HEARTBEAT], detached, startTimeoutMs: 30_000 });
 }
 
 before(async () => {
