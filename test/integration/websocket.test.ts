@@ -11,7 +11,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { TestClient, type Msg } from '../helpers/client';
 import { startServer, type RunningServer } from '../helpers/server';
-import { sleep, within } from '../helpers/wait';
+import * as proc from '../helpers/procfs';
+import { sleep, until, within } from '../helpers/wait';
 import { WsTestClient } from '../helpers/ws-client';
 
 const BIN = path.resolve(__dirname, '..', '..', '..', 'bin', 'switchboard.js');
@@ -265,6 +266,28 @@ test('SIGTERM closes WebSocket clients with 1001 and the reason', T, async () =>
     assert.ok(!core.client.received.some((m) => m.type === 'error'), 'the core client got no error frame');
     const exit = await stopped;
     assert.equal(exit.code, 0);
+  } finally {
+    await server.stop();
+  }
+});
+
+test('dedicated placement: a page load and a WebSocket session each get a worker, which ends with them', T, async () => {
+  const server = await startServer({ args: ['--http-port', '0', '--placement', 'dedicated', '--spares', '1'] });
+  try {
+    const page = await fetch(`http://127.0.0.1:${server.httpPort}/`, { headers: { Connection: 'close' } });
+    assert.equal(page.status, 200);
+    await page.text();
+    const { client: web, identity } = await WsTestClient.welcomed(`ws://127.0.0.1:${server.httpPort}/ws`);
+    const { client: term } = await TestClient.welcomed(server.port);
+    web.send({ type: 'message', content: 'dedicated' });
+    await term.waitFor((m) => m.type === 'message' && m.content === 'dedicated' && m.identity === identity);
+    const localPort = (web.ws as unknown as { _socket: net.Socket })._socket.localPort!;
+    const [holder] = proc.pidsHoldingTcpConnection(server.httpPort!, localPort, proc.descendants(server.pid));
+    assert.ok(holder !== undefined && holder !== server.pid, 'a worker process holds the WebSocket');
+    await web.close();
+    assert.ok(await within(until('the worker to exit', () => !proc.isAlive(holder)), 10_000), 'its worker ended with it');
+    await term.waitFor((m) => m.type === 'roomchange' && m.identity === identity && m.roomid === '');
+    await term.close();
   } finally {
     await server.stop();
   }
