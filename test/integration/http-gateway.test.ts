@@ -116,6 +116,27 @@ describe('static files of the web app', () => {
     assert.equal(JSON.parse(ws.body).error, 'UPGRADE_REQUIRED');
   });
 
+  test('slow headers: a request whose headers are not complete within 10 s gets 408 and a close', T, async () => {
+    const socket = net.connect(server.httpPort!, '127.0.0.1');
+    let text = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (c: string) => (text += c));
+    socket.on('error', () => {});
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    const t0 = Date.now();
+    socket.write(`GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n`);
+    // One header every second: never idle, never done.
+    const drip = setInterval(() => socket.write(`X-Drip-${Date.now()}: 1\r\n`), 1000);
+    try {
+      await closed;
+    } finally {
+      clearInterval(drip);
+    }
+    const ms = Date.now() - t0;
+    assert.match(text, /^HTTP\/1\.1 408 /);
+    assert.ok(ms >= 9000 && ms < 15_000, `closed after ${ms} ms`);
+  });
+
   test('bounded headers: over 16 KiB of them is refused (431) and the server keeps serving', T, async () => {
     const big = await raw(server.httpPort!, `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\nConnection: close\r\n\r\n`);
     assert.equal(big.status, 431);
