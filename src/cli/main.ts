@@ -16,6 +16,13 @@ const USAGE = `Usage:
                                             run; applies from the account's next login)
   export, backup and admin take --store postgres://USER@HOST:PORT/DB instead of --data-dir
   for a PostgreSQL store (back it up with pg_dump, restore with pg_restore or psql)
+  switchboard status [--data-dir DIR] [--json]
+                                            the running server: processes (pid, uptime,
+                                            clients, RSS, CPU), listeners, rooms, clients, rates
+  switchboard admin notice TEXT | disconnect USER [REASON] | close-room ROOM [--data-dir DIR]
+                                            act on the running server as an administrator
+  switchboard reload [--data-dir DIR]       re-read the config file (as SIGHUP): live settings
+                                            apply at once; prints applied / needs-a-restart
   switchboard cert --out DIR [--days N] [--host NAME...]
                                             self-signed development TLS pair:
                                             DIR/cert.pem, DIR/key.pem (needs openssl)
@@ -43,14 +50,15 @@ async function run(command: string | undefined, rest: string[]): Promise<number>
   switch (command) {
     case 'serve': {
       let config;
+      const loadInput = { argv: rest, env: process.env, cwd: process.cwd() };
       try {
-        config = loadConfig({ argv: rest, env: process.env, cwd: process.cwd() });
+        config = loadConfig(loadInput);
       } catch (err) {
         if (!(err instanceof ConfigError)) throw err;
         process.stderr.write(`switchboard serve: ${err.message}\n`);
         return 2;
       }
-      return runServe(config);
+      return runServe(config, loadInput);
     }
     case 'export':
       return (await import('./data-commands')).runExport(rest);
@@ -60,6 +68,10 @@ async function run(command: string | undefined, rest: string[]): Promise<number>
       return (await import('./data-commands')).runRestore(rest);
     case 'admin':
       return (await import('./admin-command')).runAdmin(rest);
+    case 'status':
+      return (await import('./status-command')).runStatus(rest);
+    case 'reload':
+      return (await import('./live-commands')).runReload(rest);
     case 'cert':
       return (await import('./cert-command')).runCert(rest);
     case 'connect': {

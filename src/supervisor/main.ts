@@ -1,3 +1,4 @@
+import type { LoadInput } from '../config/load';
 import type { Config } from '../config/schema';
 import { usePrivateUmask } from '../fs/private-files';
 import { STOP_SIGNALS } from '../ipc/child-signals';
@@ -12,17 +13,18 @@ import { HangupDetector } from './terminal';
  * orderly stop. A second stop signal during the stop ends the supervisor at once (its default
  * action); the children then notice their IPC channel close and close their clients themselves.
  */
-export async function runServe(config: Config): Promise<number> {
+export async function runServe(config: Config, loadInput: LoadInput | null = null): Promise<number> {
   // Whatever the server and its children create is the owner's alone (see private-files).
   usePrivateUmask();
   const log = createLogger('supervisor', config.logLevel);
-  const supervisor = new Supervisor(config, log);
+  const supervisor = new Supervisor(config, log, loadInput);
   const hangup = new HangupDetector();
   let stopOnSignal: ((signal: string) => void) | null = null;
-  // SIGHUP reloads the TLS certificate pair (other settings need a restart), unless the
-  // terminal is gone. Set before the start so an early SIGHUP does not end the process.
+  // SIGHUP reloads the settings and the TLS certificate pair (src/config/reload.ts), unless
+  // the terminal is gone. Set before the start so an early SIGHUP does not end the process.
   process.on('SIGHUP', () => {
-    if (!hangup.terminalLost()) return supervisor.reloadTls();
+    // A bad configuration is logged by the reload, which changes nothing.
+    if (!hangup.terminalLost()) return void supervisor.reload().catch(() => {});
     // Nothing can be written to a hung-up terminal; logging must not stop the stop.
     for (const out of [process.stdout, process.stderr]) out.on('error', () => {});
     stopOnSignal?.('SIGHUP');
