@@ -1,8 +1,10 @@
-import { ConfigError, describeFlags, loadConfig } from '../config/load';
-import { runServe } from '../supervisor/main';
+import { describeFlags } from '../config/load';
 
 const USAGE = `Usage:
   switchboard serve [flags]                 start the chat server
+  switchboard serve --daemon --pid-file FILE --log-file FILE [flags]
+                                            as a daemon: detached, in its own session; exits
+                                            once the server serves (--pid-file also works alone)
   switchboard connect HOST[:PORT] [--tls [--ca FILE] [--insecure]] [--log FILE] [--no-reconnect] ...
   switchboard connect --unix PATH [...]     the terminal client (connect --help: all options)
   switchboard export --data-dir DIR --room ROOM [--epoch E] [--format text|json]
@@ -48,18 +50,8 @@ export function main(argv: string[]): void {
 
 async function run(command: string | undefined, rest: string[]): Promise<number> {
   switch (command) {
-    case 'serve': {
-      let config;
-      const loadInput = { argv: rest, env: process.env, cwd: process.cwd() };
-      try {
-        config = loadConfig(loadInput);
-      } catch (err) {
-        if (!(err instanceof ConfigError)) throw err;
-        process.stderr.write(`switchboard serve: ${err.message}\n`);
-        return 2;
-      }
-      return runServe(config, loadInput);
-    }
+    case 'serve':
+      return (await import('./serve-command')).runServeCommand(rest);
     case 'export':
       return (await import('./data-commands')).runExport(rest);
     case 'backup':
