@@ -184,10 +184,13 @@ function suggest(name: string, names: string[], show: (n: string) => string): st
   return near ? ` (did you mean ${show(near)}? switchboard help lists every setting)` : ' (switchboard help lists every setting)';
 }
 
-/** Lines for `switchboard help`: every flag with its default and meaning. */
+/**
+ * Lines for `switchboard help`: every flag with its default, meaning, accepted values and
+ * whether a reload (SIGHUP, `switchboard reload`) applies it live or it needs a restart.
+ */
 export function describeFlags(): string[] {
   return keys.map((k) => {
     const s = ConfigSchema.properties[k] as { default?: unknown; description?: string };
-    return `  --${kebab(k)} (${upperSnake(k)}, default ${JSON.stringify(s.default)}): ${s.description ?? ''} [${expectation(s as SettingSchema)}; ${reloadabilityOf(k) === 'live' ? 'reloadable' : 'restart to change'}]`;
+    return `  --${kebab(k)} (${upperSnake(k)}, default ${JSON.stringify(s.default)}): ${s.description ?? ''} [${expectation(s as SettingSchema)}] (${reloadabilityOf(k) === 'live' ? 'reload: live' : 'reload: restart'})`;
   });
 }
