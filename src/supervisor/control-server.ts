@@ -6,7 +6,10 @@ import { LineSplitter } from '../protocol/line-splitter';
 import { CONTROL_OPS, type ControlHost } from './control-ops';
 import { answers } from './data-dir';
 
-/** Request lines read ahead of the one being handled, at most: beyond, the connection is paused. */
+/**
+ * Request lines read ahead of the one being handled: beyond, the connection is paused (what
+ * one chunk already held is kept, so a connection holds at most a chunk's worth more).
+ */
 const MAX_QUEUED_LINES = 8;
 
 /**

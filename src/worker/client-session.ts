@@ -121,11 +121,7 @@ export class ClientSession {
   startReading(): void {
     if (this.closed || this.ending) return;
     this.lastReceivedAt = Date.now();
-    if (this.limits.firstMessageTimeoutMs > 0 && !this.validSeen) {
-      this.firstMessageTimer = this.after(this.limits.firstMessageTimeoutMs, () =>
-        this.disconnect(ErrorCode.FIRST_MESSAGE_TIMEOUT, `no valid message within ${this.limits.firstMessageTimeoutMs} ms of connecting`),
-      );
-    }
+    this.armFirstMessage(this.limits.firstMessageTimeoutMs);
     this.armIdle(this.limits.idleTimeoutMs);
     // Attaching the listener is what starts the flow; before it, bytes wait in the kernel.
     this.socket.on('data', this.onData);
@@ -231,10 +227,20 @@ export class ClientSession {
     this.inbound.retune(maxBytesPerSecond, 2 * maxBytesPerSecond);
     if (this.closed || this.ending || this.lastReceivedAt === 0) return;
     if (!this.idleArmed) this.armIdle(idleTimeoutMs);
+    if (this.firstMessageTimer === null) this.armFirstMessage(this.limits.firstMessageTimeoutMs);
     if (lineTimeoutMs > 0 && this.lineTimer === null && this.splitter.bufferedBytes > 0) {
       this.lineStartedAt = Date.now();
       this.lineTimer = this.after(lineTimeoutMs, () => this.checkLine());
     }
+  }
+
+  private armFirstMessage(ms: number): void {
+    if (ms <= 0 || this.validSeen) return;
+    this.firstMessageTimer = this.after(ms, () => {
+      this.firstMessageTimer = null;
+      // Switched off by a reload since it was armed.
+      if (this.limits.firstMessageTimeoutMs > 0) this.disconnect(ErrorCode.FIRST_MESSAGE_TIMEOUT, `no valid message within ${ms} ms of connecting`);
+    });
   }
 
   private armIdle(ms: number): void {

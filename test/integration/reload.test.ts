@@ -4,9 +4,20 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Msg } from '../helpers/client';
-import { expectFields, runCli, welcomed, type Conn } from '../helpers/requests';
+import { ask, expectFields, login, refused, register, runCli, welcomed, type Conn } from '../helpers/requests';
 import { startServer, type RunningServer } from '../helpers/server';
 import { sleep, within } from '../helpers/wait';
+
+/** Polls an async probe until it gives something truthy; fails after `timeoutMs`. */
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 5000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v) return v;
+    if (Date.now() >= deadline) throw new Error(`timed out waiting for: ${what}`);
+    await sleep(100);
+  }
+}
 
 /**
  * Settings reloaded while the server runs (SIGHUP, `switchboard reload`): a live setting
@@ -73,6 +84,23 @@ describe('reloading settings', () => {
     write(base);
     assert.equal((await runCli(['reload', '--data-dir', server.dataDir])).code, 0);
     conn = await welcomed(server.port);
+  });
+
+  test('an account named in admins by a reload is an administrator at once, without logging in again', async (t) => {
+    const alice = await welcomed(server.port);
+    t.after(() => within(alice.c.close(), 2000));
+    await register(alice.c, 'alice');
+    await login(alice, 'alice');
+    await refused(alice.c, { type: 'notice', content: 'before' }, 'NOT_ALLOWED', ['notice']);
+    write({ ...base, admins: ['alice'] });
+    const r = await runCli(['reload', '--data-dir', server.dataDir]);
+    assert.match(r.stdout, /^applied: --admins \[\] -> \["alice"\]$/m);
+    await until('alice is an administrator', async () => {
+      const m = await ask(alice.c, { type: 'notice', content: 'after' }, (x) => x.type === 'notice');
+      return m.type === 'notice' || undefined;
+    });
+    write(base);
+    assert.equal((await runCli(['reload', '--data-dir', server.dataDir])).code, 0);
   });
 
   test('a restart-only setting is named in the log and kept', async () => {
