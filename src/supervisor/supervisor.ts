@@ -143,7 +143,7 @@ export class Supervisor implements PlacementHost, ControlledServer {
   reloadTls(): ReloadReport['tls'] {
     if (this.stopping) return null;
     if (this.config.tlsPort === null) {
-      this.log.info('reload: TLS is off, no certificate to reload');
+      this.log.debug('reload: TLS is off, no certificate to reload');
       return null;
     }
     let loaded;
