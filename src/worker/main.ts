@@ -8,6 +8,7 @@ import { HttpGateway } from './http-gateway';
 import { featureRoutes } from './http-routes';
 import { createStaticRoute } from './static-route';
 import { Worker } from './worker';
+import { serveWorkerOperations } from './operations';
 
 function main(): void {
   const config = configFromParent(process.env);
@@ -39,6 +40,7 @@ function main(): void {
         })
       : null;
 
+  serveWorkerOperations(worker, tls, log);
   process.on('message', (msg: SupervisorToChild, handle?: net.Socket) => {
     if (msg.type === 'conn' && handle) {
       served = true;
