@@ -292,3 +292,24 @@ test('dedicated placement: a page load and a WebSocket session each get a worker
     await server.stop();
   }
 });
+
+test('first-message and idle timeouts close WebSocket sessions with 1008 and the code', T, async () => {
+  const server = await startServer({ args: ['--http-port', '0', '--first-message-timeout-ms', '1000', '--idle-timeout-ms', '2500'] });
+  try {
+    const url = `ws://127.0.0.1:${server.httpPort}/ws`;
+    const silent = await WsTestClient.welcomed(url, { core: true });
+    const pinger = await WsTestClient.welcomed(url);
+    pinger.client.send({ type: 'ping' });
+    await pinger.client.waitFor((m) => m.type === 'pong');
+    const first = await silent.client.closed;
+    assert.equal(first.code, 1008);
+    assert.match(first.reason, /^FIRST_MESSAGE_TIMEOUT: /);
+    assert.equal(pinger.client.isOpen, true, 'the one that spoke is still open');
+    const idle = await pinger.client.closed;
+    assert.equal(idle.code, 1008);
+    assert.match(idle.reason, /^IDLE_TIMEOUT: /);
+    assert.ok(pinger.client.received.some(isError('IDLE_TIMEOUT')), 'the extended client got the error frame too');
+  } finally {
+    await server.stop();
+  }
+});
