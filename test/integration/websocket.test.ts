@@ -313,3 +313,33 @@ test('first-message and idle timeouts close WebSocket sessions with 1008 and the
     await server.stop();
   }
 });
+
+test('slowloris over WebSocket: a frame started and not finished within --line-timeout-ms closes with LINE_TIMEOUT', T, async () => {
+  const server = await startServer({ args: ['--http-port', '0', '--line-timeout-ms', '1500'] });
+  try {
+    const url = `ws://127.0.0.1:${server.httpPort}/ws`;
+    const slow = await WsTestClient.welcomed(url);
+    const steady = await WsTestClient.welcomed(url);
+    // A masked text frame announcing 100 bytes, of which 10 are sent, then a byte a second.
+    const raw = (slow.client.ws as unknown as { _socket: net.Socket })._socket;
+    raw.write(Buffer.concat([Buffer.from([0x81, 0x80 | 100, 1, 2, 3, 4]), Buffer.alloc(10, 0x20)]));
+    const drip = setInterval(() => raw.write(Buffer.from([0x20])), 400);
+    const t0 = Date.now();
+    // Meanwhile an idle-but-complete client is not affected: it pings slower than the timeout.
+    steady.client.send({ type: 'ping' });
+    await sleep(1000);
+    steady.client.send({ type: 'ping' });
+    const closed = await slow.client.closed.finally(() => clearInterval(drip));
+    const ms = Date.now() - t0;
+    assert.equal(closed.code, 1008);
+    assert.match(closed.reason, /^LINE_TIMEOUT: /);
+    assert.ok(ms >= 1200 && ms < 6000, `closed after ${ms} ms`);
+    await sleep(1000);
+    steady.client.send({ type: 'ping' });
+    await steady.client.waitFor((m) => m.type === 'pong');
+    assert.equal(steady.client.isOpen, true);
+    await steady.client.close();
+  } finally {
+    await server.stop();
+  }
+});
