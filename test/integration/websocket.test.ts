@@ -88,7 +88,8 @@ describe('WebSocket sessions beside TCP', () => {
     const s = clients(t, () => server);
     const web = await s.ws();
     const term = await s.tcp();
-    assert.deepEqual(web.c.helloReply, { type: 'hello', capabilities: ['extended'] });
+    // Answered after the welcome, like any early line.
+    assert.deepEqual(await until('the hello reply', () => web.c.helloReply), { type: 'hello', capabilities: ['extended'] });
     await sameRoom([web, term]);
     await chat(web, term, 'from the browser');
     await chat(term, web, 'from the terminal');
