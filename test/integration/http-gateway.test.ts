@@ -220,3 +220,29 @@ test('HTTP connections count towards --max-connections-per-address, and free the
     await server.stop();
   }
 });
+
+test('idle HTTP connections do not starve a worker: pages and WebSocket chat keep flowing beside 150 of them', T, async (t) => {
+  const server = await startServer({ args: ['--http-port', '0', '--workers', '1', '--max-connections-per-address', '200'] });
+  const idle: net.Socket[] = [];
+  try {
+    for (let i = 0; i < 150; i++) {
+      const s = net.connect(server.httpPort!, '127.0.0.1');
+      s.on('error', () => {});
+      // Half say nothing; half start a request and never finish it.
+      if (i % 2 === 1) s.write('GET / HTTP/1.1\r\nHost: x\r\n');
+      idle.push(s);
+    }
+    await sleep(300);
+    const t0 = Date.now();
+    assert.equal((await get(server.httpPort!, '/')).status, 200);
+    const a = await WsTestClient.welcomed(`ws://127.0.0.1:${server.httpPort}/ws`);
+    const b = await WsTestClient.welcomed(`ws://127.0.0.1:${server.httpPort}/ws`);
+    a.client.send({ type: 'message', content: 'through the crowd' });
+    await b.client.waitFor((m) => m.type === 'message' && m.content === 'through the crowd');
+    t.diagnostic(`page + two sessions + a message in ${Date.now() - t0} ms`);
+    await Promise.all([a.client.close(), b.client.close()]);
+  } finally {
+    for (const s of idle) s.destroy();
+    await server.stop();
+  }
+});
