@@ -46,7 +46,7 @@ export function applyOutcome(router: Router, key: SessionKey, outcome: Outcome):
       return state.reserve(outcome.usernames);
     case 'login':
       return router.apply(
-        state.login(key, outcome.username, { type: 'error', code: ErrorCode.SESSION_REPLACED, message: `${outcome.username} logged in on another connection` }, outcome.admin),
+        state.login(key, outcome.username, { type: 'error', code: ErrorCode.SESSION_REPLACED, message: `${outcome.username} logged in on a newer device; this one, the oldest, is closed (the number of devices per account is limited)` }, outcome.admin),
       );
     case 'logout':
       return router.apply(state.logout(key));
