@@ -44,6 +44,8 @@ export class PresenceService {
 
   /** The presence of `username` changed: its watchers' devices on this node are told (queued; never throws). */
   changed(username: string): void {
+    // Nobody here to tell (a cluster node replaying its log at start): no store reads.
+    if (!this.ctx.router.hasLocalSessions()) return;
     this.queue = this.queue
       .then(() => this.push(username))
       .catch((err: Error) => this.ctx.log.error({ err, username }, 'pushing a presence change failed'));

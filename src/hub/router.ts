@@ -226,6 +226,12 @@ export class Router {
     for (const [key, hash] of hashes) if (this.state.has(key)) this.remoteResumeHashes.set(key, hash);
   }
 
+  /** True when a live link of this node holds a session (a cluster replaying its log at start holds none). */
+  hasLocalSessions(): boolean {
+    for (const link of this.links.values()) if (link.sessions.size > 0) return true;
+    return false;
+  }
+
   /** The devices of `username` (in any case) connected to this node. */
   localSessionsOfUser(username: string): SessionKey[] {
     return this.state.sessionsOfUser(username).filter((key) => this.linkOf(key) !== undefined);
