@@ -64,6 +64,8 @@ test('two devices of one account on two nodes: the same DM, the name once, repla
   // Carol (node A) watches alice before alice is online.
   const c1 = await user(t, nodeA);
   await login(c1, carol);
+  // The contact list every login brings (empty), before the one the add answers.
+  await c1.c.waitFor((m) => m.type === 'contacts', 15_000);
   const list = await ok(c1.c, { type: 'contacts', action: 'add', username: alice }, 'contacts', () => true, 15_000);
   expectFields((list.contacts as Msg[])[0]!, { username: alice, online: false, state: 'offline' });
 
