@@ -131,4 +131,20 @@ describe('devices in ChatState', () => {
     bad.sessions[0]!.username = null;
     assert.throws(() => checkChatStateImage(bad));
   });
+
+  test('a restarted hub takes back two devices of one account; a guest going by the name is renamed', () => {
+    const s = new ChatState({ maxRoomsPerOwner: 10, maxDevices: 5 }, () => 1_000);
+    s.reserve(['alice']);
+    const fx = s.restore([
+      { key: 'w:1', identity: 'alice', roomid: 'MainHall', owned: [], username: 'alice' },
+      { key: 'w:2', identity: 'alice', roomid: 'den', owned: [], username: 'alice' },
+      { key: 'w:3', identity: 'alice', roomid: 'MainHall', owned: [], username: null },
+    ]);
+    assert.deepEqual(s.sessionsOfUser('alice'), ['w:1', 'w:2']);
+    assert.equal(s.identityOf('w:2'), 'alice');
+    assert.notEqual(s.identityOf('w:3'), 'alice');
+    assert.ok(inboxes(fx).get('w:3')?.some((m) => m.type === 'newidentity'));
+    s.disconnect('w:1');
+    assert.equal(s.sessionNamed('alice')?.key, 'w:2');
+  });
 });
