@@ -28,6 +28,11 @@ describe('devices in ChatState', () => {
     assert.deepEqual(s.sessionsOfUser('ALICE'), ['w:1', 'w:2', 'w:3']);
     for (const k of ['w:1', 'w:2', 'w:3']) assert.equal(s.identityOf(k), 'alice');
     assert.deepEqual(s.roomContents('MainHall'), { type: 'roomcontents', roomid: 'MainHall', identities: ['alice', 'guest4', 'guest5'], owner: '' });
+    assert.deepEqual(s.roomList(), { type: 'roomlist', rooms: [{ roomid: 'MainHall', count: 3 }] }, 'roomlist counts names, not connections');
+    s.request('w:2', { type: 'createroom', roomid: 'den' });
+    s.request('w:2', { type: 'join', roomid: 'den' });
+    assert.deepEqual(s.roomList(), { type: 'roomlist', rooms: [{ roomid: 'MainHall', count: 3 }, { roomid: 'den', count: 1 }] });
+    s.request('w:2', { type: 'join', roomid: 'MainHall' });
     const fx = s.login('w:4', 'alice', REPLACED);
     assert.deepEqual(inboxes(fx).get('w:1')?.[0], REPLACED);
     assert.ok(fx.some((e) => e.kind === 'end' && e.session === 'w:1'));
@@ -119,6 +124,7 @@ describe('devices in ChatState', () => {
     checkChatStateImage(image);
     const copy = new ChatState({ maxRoomsPerOwner: 10, maxDevices: 2 }, () => 1_000);
     copy.loadImage(image);
+    assert.deepEqual(copy.roomList(), s.roomList());
     assert.deepEqual(copy.sessionsOfUser('alice'), ['w:2', 'w:1']);
     assert.equal(copy.isAway('alice'), true);
     assert.deepEqual(copy.roomContents('MainHall'), s.roomContents('MainHall'));
