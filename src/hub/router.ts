@@ -56,6 +56,10 @@ export class Router {
   private roomWrites: Promise<void> = Promise.resolve();
   /** Keys of no session whose messages someone reads here (the control socket's console: see watch). */
   private readonly watchers = new Map<SessionKey, (message: ServerMessage) => void>();
+  /** Told of each `presence` effect (the hub's PresenceService); absent: nobody is. */
+  onPresence?: (username: string) => void;
+  /** Told of each `inbox-acked` outcome (the hub's DirectMessages: this node's devices of the account move on). */
+  onInboxAcked?: (username: string, upto: number) => void;
 
   constructor(
     private readonly store: Store,
@@ -226,6 +230,17 @@ export class Router {
     for (const [key, hash] of hashes) if (this.state.has(key)) this.remoteResumeHashes.set(key, hash);
   }
 
+  /** True when a live link of this node holds a session (a cluster replaying its log at start holds none). */
+  hasLocalSessions(): boolean {
+    for (const link of this.links.values()) if (link.sessions.size > 0) return true;
+    return false;
+  }
+
+  /** The devices of `username` (in any case) connected to this node. */
+  localSessionsOfUser(username: string): SessionKey[] {
+    return this.state.sessionsOfUser(username).filter((key) => this.linkOf(key) !== undefined);
+  }
+
   extrasOf(key: SessionKey): SessionExtras | undefined {
     return this.extras.get(key);
   }
@@ -314,6 +329,9 @@ export class Router {
           break;
         case 'room-closed':
           this.sequencer.closeRoom(fx.roomid);
+          break;
+        case 'presence':
+          this.onPresence?.(fx.username);
           break;
       }
     }
