@@ -93,6 +93,11 @@ export const ConfigSchema = Type.Object(
       ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
       { default: 'info', description: 'pino log level' },
     ),
+    metricsPort: Type.Union([Type.Null(), Type.Integer({ minimum: 0, maximum: 65535 })], {
+      default: null,
+      description: 'HTTP port of GET /metrics (Prometheus), /healthz and /readyz (0 = any free port; null = off); docs/OPERATIONS.md',
+    }),
+    metricsHost: Type.String({ minLength: 1, default: '127.0.0.1', description: 'address the metrics and health HTTP server listens on' }),
   },
   { additionalProperties: false },
 );

@@ -21,7 +21,13 @@ export type SupervisorToChild =
    * Hub: worker `workerId` has exited (crashed, or a dedicated worker whose client left). A
    * restarted hub still waiting for that worker's HELLO stops waiting for it.
    */
-  | { type: 'worker-exited'; workerId: number };
+  | { type: 'worker-exited'; workerId: number }
+  /**
+   * Metrics (src/metrics, docs/OPERATIONS.md): the child answers with a 'metrics-report' of the
+   * same `id`. `want`: 'metrics', its registries as prom-client JSON; 'health', the hub's
+   * readiness (store, cluster) only.
+   */
+  | { type: 'metrics-request'; id: number; want: 'metrics' | 'health' };
 
 export type ChildToSupervisor =
   /** The child is ready to serve (hub: listening; worker: linked to the hub). */
@@ -35,7 +41,16 @@ export type ChildToSupervisor =
    * A worker's client session ended (the supervisor counts clients per worker), with the
    * `connId` its `conn` carried, if any (the supervisor counts connections per address).
    */
-  | { type: 'session-closed'; connId?: number };
+  | { type: 'session-closed'; connId?: number }
+  /**
+   * The answer to 'metrics-request' `id`: `app` and `process` are prom-client JSON
+   * (`Registry.getMetricsAsJSON()`; empty when only health was asked), `health` the hub's
+   * readiness checks (absent from workers).
+   */
+  | { type: 'metrics-report'; id: number; app: unknown[]; process: unknown[]; health?: ChildHealth };
+
+/** A child's readiness checks for `/readyz`: each names a check and whether it passes, with why not. */
+export type ChildHealth = Record<string, { ok: boolean; reason?: string }>;
 
 export function isChildMessage(value: unknown): value is ChildToSupervisor {
   return typeof value === 'object' && value !== null && typeof (value as { type?: unknown }).type === 'string';

@@ -3,6 +3,7 @@ import { usePrivateUmask } from '../fs/private-files';
 import { STOP_SIGNALS } from '../ipc/child-signals';
 import { createLogger } from '../log/logger';
 import type { ListenAddresses } from './listeners';
+import { startMetricsServer, type MetricsServer } from './metrics-server';
 import { Supervisor } from './supervisor';
 import { HangupDetector } from './terminal';
 
@@ -28,7 +29,10 @@ export async function runServe(config: Config): Promise<number> {
     stopOnSignal?.('SIGHUP');
   });
   let addresses;
+  let metrics: MetricsServer | null = null;
   try {
+    // Before the start, so that probes see /healthz alive and /readyz not ready while it starts.
+    if (config.metricsPort !== null) metrics = await startMetricsServer(config, supervisor, log);
     // A cluster node that cannot reach its log refuses to start, with the reason, at once.
     // Loaded only then: one node does not pay for the NATS client.
     if (config.cluster) await (await import('../cluster/node')).probeCluster(config, log);
@@ -37,6 +41,7 @@ export async function runServe(config: Config): Promise<number> {
     log.fatal({ err }, 'cannot start');
     process.stderr.write(`switchboard: ${(err as Error).message}\n`);
     await supervisor.stop();
+    await metrics?.close();
     return 1;
   }
   log.info({ ...addresses, placement: config.placement, workers: config.workers, dataDir: config.dataDir }, 'listening');
@@ -48,7 +53,10 @@ export async function runServe(config: Config): Promise<number> {
       // From now on any stop signal has its default action: a second Ctrl-C ends at once.
       for (const s of STOP_SIGNALS) process.removeAllListeners(s);
       log.info({ signal }, 'signal received');
-      void supervisor.stop().then(() => resolve(0));
+      void supervisor
+        .stop()
+        .then(() => metrics?.close())
+        .then(() => resolve(0));
     };
     stopOnSignal = stop;
     for (const signal of STOP_SIGNALS) process.once(signal, () => stop(signal));

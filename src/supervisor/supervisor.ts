@@ -3,6 +3,7 @@ import os from 'node:os';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema';
 import type { ChildToSupervisor } from '../ipc/supervisor-messages';
+import { supervisorMetrics } from '../metrics/supervisor-metrics';
 import { readTlsFiles, type TlsCertInfo, type TlsMaterial } from '../net/tls';
 import { ErrorCode } from '../protocol/errors';
 import { AddressLimit } from './address-limit';
@@ -67,7 +68,10 @@ export class Supervisor implements PlacementHost {
       this.startHub();
     });
     await this.placement.start();
-    const { servers, addresses } = await openListeners(this.config, (socket) => this.admit(socket));
+    const { servers, addresses } = await openListeners(this.config, (socket) => {
+      supervisorMetrics.acceptedOn(isTlsSocket(socket), socket.remoteAddress);
+      this.admit(socket);
+    });
     this.servers = servers;
     return addresses;
   }
@@ -85,6 +89,7 @@ export class Supervisor implements PlacementHost {
       const clean = code === 0 && signal === null;
       if (!this.stopping && !(clean && this.config.placement === 'dedicated')) {
         this.log.error({ workerId: child.id, childPid: child.pid, code, signal, clientsLost: lost }, 'worker died');
+        supervisorMetrics.restarts.incFor('worker');
       }
       this.placement.onExit(child, Date.now() - child.startedAt);
       this.hub?.send({ type: 'worker-exited', workerId: child.id });
@@ -192,6 +197,7 @@ export class Supervisor implements PlacementHost {
    */
   private refuse(socket: net.Socket, code: ErrorCode, reason: string): void {
     this.log.debug({ code, reason, remote: socket.remoteAddress }, 'refused a connection');
+    supervisorMetrics.refused.incFor(code);
     // Bytes it sent meanwhile (a hello) are discarded unread, so the close is a clean FIN, not a reset.
     socket.resume();
     socket.end();
@@ -217,10 +223,16 @@ export class Supervisor implements PlacementHost {
       if (this.stopping) return;
       const delay = this.hubBackoff.next(Date.now() - hub.startedAt);
       this.log.error({ childPid: hub.pid, code, signal, restartInMs: delay }, 'hub died; restarting it');
+      supervisorMetrics.restarts.incFor('hub');
       setTimeout(() => {
         if (!this.stopping) this.startHub();
       }, delay);
     });
+  }
+
+  /** The hub now running (null before its first start) and the workers placement holds (metrics, readiness). */
+  processes(): { hub: Child | null; workers: Child[] } {
+    return { hub: this.hub, workers: this.placement.workers() };
   }
 
   private onChildMessage(child: Child, msg: ChildToSupervisor): void {

@@ -3,6 +3,9 @@ import { configFromParent } from '../config/from-parent';
 import { leaveStopSignalsToSupervisor } from '../ipc/child-signals';
 import type { SupervisorToChild } from '../ipc/supervisor-messages';
 import { createLogger, type Logger } from '../log/logger';
+import { answerMetricsRequests } from '../metrics/child-reporter';
+import { createProcessMetrics } from '../metrics/process-metrics';
+import { listenerOf, registerWorkerMetrics, trackConnection, workerMetrics } from '../metrics/worker-metrics';
 import { TlsAcceptor, type HandshakeFailure } from '../net/tls';
 import { Worker } from './worker';
 
@@ -31,10 +34,18 @@ function main(): void {
   process.on('message', (msg: SupervisorToChild, handle?: net.Socket) => {
     if (msg.type === 'conn' && handle) {
       served = true;
-      if (!msg.tls) worker.adopt(handle, msg.connId);
+      if (!msg.tls) {
+        trackConnection(handle, listenerOf(handle, false));
+        worker.adopt(handle, msg.connId);
+      }
       // The session starts once the handshake is done; a failed one closes only that socket
       // and counts as a session that ended (the supervisor counted it in).
-      else tls.accept(handle, (secure) => worker.adopt(secure, msg.connId), (failure) => {
+      else tls.accept(handle, (secure) => {
+        workerMetrics.tlsHandshakes.incFor('ok');
+        trackConnection(secure, 'tls');
+        worker.adopt(secure, msg.connId);
+      }, (failure) => {
+        workerMetrics.tlsHandshakes.incFor(failure.reason.replace('-', '_'));
         logHandshakeFailure(log, failure);
         sessionClosed(worker.sessionCount, msg.connId);
       });
@@ -68,6 +79,12 @@ function main(): void {
     tls.destroyPending();
     void worker.shutdown(1000).then(() => process.exit(0));
   });
+  if (config.metricsPort !== null) {
+    // One process per client (dedicated) would make per-process series without bound: only the counters then.
+    const metrics = createProcessMetrics('worker', workerId, !dedicated);
+    registerWorkerMetrics(metrics.app, () => tls.pendingCount, () => worker.hubQueueBytes);
+    answerMetricsRequests(metrics);
+  }
   worker.start();
 }
 
