@@ -115,8 +115,12 @@ async function readiness(config: Config, source: MetricsSource, collector: Metri
   const ready = workers.filter((w) => w.alive && w.ready).length;
   checks.workers = ready > 0 ? { ok: true } : { ok: false, reason: 'no worker is ready to take clients' };
   let hubChecks: ChildHealth | null = null;
-  if (hubUp) hubChecks = await collector.health(hub);
-  const unanswered = hubUp ? `the hub did not answer within ${CHILD_TIMEOUT_MS} ms` : 'the hub is not running';
+  if (hubUp) {
+    hubChecks = await collector.health(hub);
+    // A hub that does not answer is as good as down (busy for seconds, or just killed).
+    if (hubChecks === null) checks.hub = { ok: false, reason: `the hub did not answer within ${CHILD_TIMEOUT_MS} ms` };
+  }
+  const unanswered = 'unknown: the hub did not answer';
   checks.store = hubChecks?.store ?? { ok: false, reason: unanswered };
   if (config.cluster !== null) checks.cluster = hubChecks?.cluster ?? { ok: false, reason: unanswered };
   return checks;
