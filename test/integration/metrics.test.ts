@@ -1,4 +1,9 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { hubPid, sleep, workerPids } from '../helpers/chaos';
 import { TestClient } from '../helpers/client';
@@ -159,6 +164,35 @@ describe('metrics and health endpoints (pool, two workers)', () => {
     const s = await scrape(port);
     assert.equal(total(s, 'switchboard_process_restarts_total', { role: 'hub' }), 1);
     assert.notEqual(hubPid(server), pid);
+  });
+});
+
+describe('TLS handshakes and connections by listener', () => {
+  test('a good handshake and a failed one are counted; the TLS session shows as open on the tls listener', async (t) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-metrics-tls-'));
+    t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const bin = path.resolve(__dirname, '..', '..', '..', 'bin', 'switchboard.js');
+    const made = spawnSync(process.execPath, [bin, 'cert', '--out', dir], { encoding: 'utf8', timeout: 30_000 });
+    assert.equal(made.status, 0, made.stderr);
+    const server = await startServer({ args: ['--workers', '1', '--metrics-port', '0', '--tls-port', '0', '--tls-cert', path.join(dir, 'cert.pem'), '--tls-key', path.join(dir, 'key.pem')] });
+    t.after(() => server.stop());
+    const port = await metricsPort(server);
+    const { client } = await TestClient.welcomedTls(server.tlsPort!, { ca: fs.readFileSync(path.join(dir, 'cert.pem'), 'utf8') });
+    clients.push(client);
+    // Plain text to the TLS port: the worker's handshake fails.
+    const plain = net.createConnection({ host: '127.0.0.1', port: server.tlsPort! });
+    plain.on('error', () => {});
+    plain.write('{"type":"hello"}\n');
+    await new Promise((resolve) => plain.on('close', resolve));
+    const s = await eventually('both handshakes counted', async () => {
+      const s = await scrape(port);
+      return total(s, 'switchboard_tls_handshakes_total') === 2 ? s : null;
+    });
+    assert.equal(total(s, 'switchboard_tls_handshakes_total', { result: 'ok' }), 1);
+    assert.equal(total(s, 'switchboard_connections_accepted_total', { listener: 'tls' }), 2);
+    assert.equal(total(s, 'switchboard_connections', { listener: 'tls', state: 'open' }), 1);
+    assert.equal(total(s, 'switchboard_connections', { listener: 'tcp', state: 'open' }), 0);
+    client.socket.destroy();
   });
 });
 
