@@ -3,7 +3,7 @@ import type { ChatLimits } from '../core/chat-state';
 import type { SessionKey } from '../core/effects';
 import { hashToken, newToken } from '../auth/tokens';
 import { Kind, type Hello, type WorkerToHub } from '../ipc/hub-link-messages';
-import { requestHandled } from '../metrics/hub-metrics';
+import { requestHandled, timeRequest } from '../metrics/hub-metrics';
 import { ErrorCode } from '../protocol/errors';
 import type { ControlRequest } from '../protocol/messages';
 import { isStoreError } from '../store/errors';
@@ -267,6 +267,7 @@ export class Hub {
 
   /** Handles one frame; returns a promise when it waits for the store. Timed (metrics). */
   private process(link: WorkerLink, msg: WorkerToHub, key: SessionKey): Promise<void> | void {
+    if (!timeRequest(msg)) return this.route(link, msg, key);
     const started = performance.now();
     const result = this.route(link, msg, key);
     requestHandled(msg, started, result);

@@ -112,7 +112,8 @@ describe('metrics and health endpoints (pool, two workers)', () => {
     assert.equal(total(moved, 'switchboard_connections', { listener: 'tcp', state: 'open' }), 2);
     assert.ok(delta('switchboard_connections_accepted_total', { listener: 'tcp' }) >= 2);
     assert.ok(delta('switchboard_errors_total') >= 1, 'the INVALID_MESSAGE error');
-    assert.ok(delta('switchboard_hub_request_duration_seconds_count', { type: 'message' }) >= messages);
+    // One chat message in 8 is timed (the others cost no clock read).
+    assert.ok(delta('switchboard_hub_request_duration_seconds_count', { type: 'message' }) >= Math.floor(messages / 8));
     assert.ok(total(moved, 'switchboard_store_operation_duration_seconds_count', { operation: 'appendRoomMessages' }) >= 1);
     assert.equal(delta('switchboard_admissions_refused_total', { reason: 'TOO_MANY_USERS' }), 0);
 
