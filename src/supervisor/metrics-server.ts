@@ -5,6 +5,7 @@ import { Registry } from 'prom-client';
 import type { Config } from '../config/schema';
 import type { ChildHealth } from '../ipc/supervisor-messages';
 import { MetricsCollector } from '../metrics/collector';
+import { AsyncGauge, register } from '../metrics/fast-metrics';
 import { createProcessMetrics } from '../metrics/process-metrics';
 import { registerSupervisorMetrics, supervisorMetrics } from '../metrics/supervisor-metrics';
 import type { Child } from './child';
@@ -43,7 +44,7 @@ export async function startMetricsServer(config: Config, source: MetricsSource, 
     const { hub, workers } = source.processes();
     return { hub: hub?.alive ? 1 : 0, worker: workers.filter((w) => w.alive).length };
   });
-  const collector = new MetricsCollector(
+  const collector: MetricsCollector = new MetricsCollector(
     own,
     () => {
       const { hub, workers } = source.processes();
@@ -51,6 +52,12 @@ export async function startMetricsServer(config: Config, source: MetricsSource, 
     },
     CHILD_TIMEOUT_MS,
     (child) => supervisorMetrics.scrapeTimeouts.incFor(child.role),
+  );
+  register(
+    own.app,
+    new AsyncGauge('switchboard_readiness_check', 'The /readyz checks: 1 when the check passes, by check (hub, workers, store, cluster, supervisor).', async () =>
+      Object.entries(await readiness(config, source, collector)).map(([check, c]) => ({ value: c.ok ? 1 : 0, labels: { check } })),
+    ),
   );
   const server = http.createServer((req, res) => {
     const url = (req.url ?? '/').split('?')[0];

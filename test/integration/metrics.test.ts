@@ -165,6 +165,21 @@ describe('metrics and health endpoints (pool, two workers)', () => {
     const s = await scrape(port);
     assert.equal(total(s, 'switchboard_process_restarts_total', { role: 'hub' }), 1);
     assert.notEqual(hubPid(server), pid);
+    assert.deepEqual(s.filter((x) => x.name === 'switchboard_readiness_check').map((x) => `${x.labels.check}=${x.value}`).sort(), ['hub=1', 'store=1', 'workers=1']);
+  });
+
+  test('every metric the Grafana dashboard and the documented alerts use is exported', async () => {
+    const docs = path.resolve(__dirname, '..', '..', '..', 'docs');
+    const used = new Set<string>();
+    for (const file of ['grafana-dashboard.json', 'OPERATIONS.md']) {
+      for (const m of fs.readFileSync(path.join(docs, file), 'utf8').matchAll(/\b((?:switchboard|nodejs|process)_[a-z0-9_]+)/g)) used.add(m[1]!.replace(/_bucket$/, ''));
+    }
+    const res = await get(port, '/metrics');
+    const families = new Set([...res.body.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]!));
+    // Cluster gauges exist on clustered nodes only.
+    const missing = [...used].filter((name) => !families.has(name) && !name.startsWith('switchboard_cluster_'));
+    assert.deepEqual(missing, []);
+    assert.ok(used.size > 20);
   });
 });
 
