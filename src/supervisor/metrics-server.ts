@@ -120,7 +120,9 @@ async function readiness(config: Config, source: MetricsSource, collector: Metri
   const hubUp = hub !== null && hub.alive && hub.ready;
   checks.hub = hubUp ? { ok: true } : { ok: false, reason: hub?.alive ? 'the hub is starting (or recovering after a restart)' : 'the hub is not running (being restarted)' };
   const ready = workers.filter((w) => w.alive && w.ready).length;
-  checks.workers = ready > 0 ? { ok: true } : { ok: false, reason: 'no worker is ready to take clients' };
+  // Dedicated placement with no spares starts each client's worker on demand: none need be up.
+  const onDemand = config.placement === 'dedicated' && config.spares === 0;
+  checks.workers = ready > 0 || onDemand ? { ok: true } : { ok: false, reason: 'no worker is ready to take clients' };
   let hubChecks: ChildHealth | null = null;
   if (hubUp) {
     hubChecks = await collector.health(hub);
