@@ -5,7 +5,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { hubPid, sleep, workerPids } from '../helpers/chaos';
+import { holderOf, hubPid, sleep, workerPids } from '../helpers/chaos';
 import { TestClient } from '../helpers/client';
 import { get, metricsPort, parseExposition, scrape, total, type Sample } from '../helpers/metrics';
 import * as proc from '../helpers/procfs';
@@ -209,6 +209,32 @@ describe('TLS handshakes and connections by listener', () => {
     assert.equal(total(s, 'switchboard_connections', { listener: 'tls', state: 'open' }), 1);
     assert.equal(total(s, 'switchboard_connections', { listener: 'tcp', state: 'open' }), 0);
     client.socket.destroy();
+  });
+});
+
+describe('dedicated placement', () => {
+  test('no per-process series for the per-client workers; a client\'s worker ends and its counters stay', async (t) => {
+    const server = await startServer({ args: ['--placement', 'dedicated', '--spares', '1', '--metrics-port', '0'] });
+    t.after(() => server.stop());
+    const port = await metricsPort(server);
+    const a = await guest(server.port);
+    const b = await guest(server.port);
+    for (let i = 0; i < 5; i++) a.send({ type: 'message', content: `m${i}` });
+    await b.waitFor((m) => m.type === 'message' && m.content === 'm4', 10_000);
+    const before = await eventually('the messages counted', async () => {
+      const s = await scrape(port);
+      return total(s, 'switchboard_messages_in_total', { kind: 'chat' }) === 5 ? s : null;
+    });
+    assert.deepEqual([...new Set(before.filter((s) => s.name === 'nodejs_heap_size_used_bytes').map((s) => s.labels.role))].sort(), ['hub', 'supervisor']);
+    // a leaves: its worker process exits (the dedicated model), its counters must stay.
+    const holder = holderOf(server, a.localPort);
+    assert.ok(holder !== undefined, 'the worker holding a');
+    a.socket.destroy();
+    await eventually('a\'s worker process gone', async () => !proc.isAlive(holder));
+    const after = await scrape(port);
+    assert.equal(total(after, 'switchboard_connections', { state: 'open' }), 1);
+    assert.equal(total(after, 'switchboard_messages_in_total', { kind: 'chat' }), 5);
+    assert.equal(total(after, 'switchboard_process_restarts_total'), 0, 'a worker that ends with its client is no restart');
   });
 });
 
