@@ -37,9 +37,12 @@ export const workerMetrics = {
   ),
 };
 
-/** A client socket the worker serves: counted as open until it closes; its bytes are counted. */
-export function trackConnection(socket: net.Socket, listener: ListenerKind): void {
-  live.set(socket, listener);
+/**
+ * A client socket the worker serves: counted as open until it closes; its bytes are counted.
+ * Its listener: TLS for a TLS socket, Unix for one without a remote address, else TCP.
+ */
+export function trackConnection(socket: net.Socket): void {
+  live.set(socket, listenerOf(socket));
   socket.once('close', () => {
     live.delete(socket);
     closedBytesIn += socket.bytesRead;
@@ -47,9 +50,8 @@ export function trackConnection(socket: net.Socket, listener: ListenerKind): voi
   });
 }
 
-/** The listener a socket handed over by the supervisor came in on (Unix-socket clients have no address). */
-export function listenerOf(socket: net.Socket, tls: boolean): ListenerKind {
-  return tls ? 'tls' : socket.remoteAddress === undefined ? 'unix' : 'tcp';
+function listenerOf(socket: net.Socket): ListenerKind {
+  return (socket as { encrypted?: boolean }).encrypted === true ? 'tls' : socket.remoteAddress === undefined ? 'unix' : 'tcp';
 }
 
 /**

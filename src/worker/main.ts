@@ -5,7 +5,7 @@ import type { SupervisorToChild } from '../ipc/supervisor-messages';
 import { createLogger, type Logger } from '../log/logger';
 import { answerMetricsRequests } from '../metrics/child-reporter';
 import { createProcessMetrics } from '../metrics/process-metrics';
-import { listenerOf, registerWorkerMetrics, trackConnection, workerMetrics } from '../metrics/worker-metrics';
+import { registerWorkerMetrics, workerMetrics } from '../metrics/worker-metrics';
 import { TlsAcceptor, type HandshakeFailure } from '../net/tls';
 import { Worker } from './worker';
 
@@ -34,15 +34,11 @@ function main(): void {
   process.on('message', (msg: SupervisorToChild, handle?: net.Socket) => {
     if (msg.type === 'conn' && handle) {
       served = true;
-      if (!msg.tls) {
-        trackConnection(handle, listenerOf(handle, false));
-        worker.adopt(handle, msg.connId);
-      }
+      if (!msg.tls) worker.adopt(handle, msg.connId);
       // The session starts once the handshake is done; a failed one closes only that socket
       // and counts as a session that ended (the supervisor counted it in).
       else tls.accept(handle, (secure) => {
         workerMetrics.tlsHandshakes.incFor('ok');
-        trackConnection(secure, 'tls');
         worker.adopt(secure, msg.connId);
       }, (failure) => {
         workerMetrics.tlsHandshakes.incFor(failure.reason.replace('-', '_'));

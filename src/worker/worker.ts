@@ -12,7 +12,7 @@ import {
   type HubToWorker,
 } from '../ipc/hub-link-messages';
 import { hubSocketPath } from '../ipc/paths';
-import { workerMetrics } from '../metrics/worker-metrics';
+import { trackConnection, workerMetrics } from '../metrics/worker-metrics';
 import { WriteBatcher } from '../net/write-batcher';
 import { HELLO_REPLY_LINE, coreServerLines, isCoreClientType } from '../protocol/capabilities';
 import { ErrorCode, errorLine } from '../protocol/errors';
@@ -90,6 +90,7 @@ export class Worker {
 
   /** A client socket handed over by the supervisor. */
   adopt(socket: net.Socket, connId?: number): void {
+    trackConnection(socket);
     const id = this.nextId++;
     const session = new ClientSession(
       id,

@@ -34,7 +34,7 @@ async function eventually<T>(what: string, probe: () => Promise<T | null | undef
 }
 
 const clients: TestClient[] = [];
-async function guest(port: number, opts: { core?: boolean } = {}): Promise<TestClient> {
+async function guest(port: number | { path: string }, opts: { core?: boolean } = {}): Promise<TestClient> {
   const { client } = await TestClient.welcomed(port, 20_000, opts);
   clients.push(client);
   return client;
@@ -184,17 +184,19 @@ describe('metrics and health endpoints (pool, two workers)', () => {
 });
 
 describe('TLS handshakes and connections by listener', () => {
-  test('a good handshake and a failed one are counted; the TLS session shows as open on the tls listener', async (t) => {
+  test('a good handshake and a failed one are counted; TLS and Unix-socket sessions show on their listeners', async (t) => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-metrics-tls-'));
     t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
     const bin = path.resolve(__dirname, '..', '..', '..', 'bin', 'switchboard.js');
     const made = spawnSync(process.execPath, [bin, 'cert', '--out', dir], { encoding: 'utf8', timeout: 30_000 });
     assert.equal(made.status, 0, made.stderr);
-    const server = await startServer({ args: ['--workers', '1', '--metrics-port', '0', '--tls-port', '0', '--tls-cert', path.join(dir, 'cert.pem'), '--tls-key', path.join(dir, 'key.pem')] });
+    const unixSocket = path.join(dir, 'chat.sock');
+    const server = await startServer({ args: ['--workers', '1', '--metrics-port', '0', '--tls-port', '0', '--tls-cert', path.join(dir, 'cert.pem'), '--tls-key', path.join(dir, 'key.pem'), '--unix-socket', unixSocket] });
     t.after(() => server.stop());
     const port = await metricsPort(server);
     const { client } = await TestClient.welcomedTls(server.tlsPort!, { ca: fs.readFileSync(path.join(dir, 'cert.pem'), 'utf8') });
     clients.push(client);
+    const local = await guest({ path: unixSocket });
     // Plain text to the TLS port: the worker's handshake fails.
     const plain = net.createConnection({ host: '127.0.0.1', port: server.tlsPort! });
     plain.on('error', () => {});
@@ -208,7 +210,10 @@ describe('TLS handshakes and connections by listener', () => {
     assert.equal(total(s, 'switchboard_connections_accepted_total', { listener: 'tls' }), 2);
     assert.equal(total(s, 'switchboard_connections', { listener: 'tls', state: 'open' }), 1);
     assert.equal(total(s, 'switchboard_connections', { listener: 'tcp', state: 'open' }), 0);
+    assert.equal(total(s, 'switchboard_connections', { listener: 'unix', state: 'open' }), 1);
+    assert.equal(total(s, 'switchboard_connections_accepted_total', { listener: 'unix' }), 1);
     client.socket.destroy();
+    local.socket.destroy();
   });
 });
 
