@@ -10,6 +10,7 @@ import { TestClient } from '../helpers/client';
 import { get, metricsPort, parseExposition, scrape, total, type Sample } from '../helpers/metrics';
 import * as proc from '../helpers/procfs';
 import { startServer, type RunningServer } from '../helpers/server';
+import { StoreFaults } from '../helpers/store-faults';
 
 /**
  * Issue 12, "Metrics and health", through the real server and real HTTP: the exposition parses
@@ -214,6 +215,37 @@ describe('TLS handshakes and connections by listener', () => {
     assert.equal(total(s, 'switchboard_connections_accepted_total', { listener: 'unix' }), 1);
     client.socket.destroy();
     local.socket.destroy();
+  });
+});
+
+describe('store failures', () => {
+  test('a failing store is counted by code and makes /readyz 503 naming the store; ready again once it works', async (t) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-metrics-store-'));
+    t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const faults = new StoreFaults(dir);
+    const server = await startServer({ args: ['--workers', '1', '--metrics-port', '0'], env: faults.env() });
+    t.after(() => server.stop());
+    const port = await metricsPort(server);
+    await eventually('readyz 200', async () => (await get(port, '/readyz')).status === 200);
+    const a = await guest(server.port);
+    // Room messages cannot be stored, nor anything else written (the readiness probe included).
+    faults.fail('appendRoomMessages', 'revokeToken');
+    a.send({ type: 'message', content: 'lost' });
+    await a.waitFor((m) => m.type === 'error' && m.code === 'STORE_FAILED', 10_000);
+    const down = await eventually('readyz 503', async () => {
+      const r = await get(port, '/readyz');
+      return r.status === 503 ? r : null;
+    });
+    const checks = (JSON.parse(down.body) as { checks: Record<string, { ok: boolean; reason?: string }> }).checks;
+    assert.equal(checks.store!.ok, false);
+    assert.match(checks.store!.reason!, /STORE_UNAVAILABLE/);
+    assert.equal(checks.hub!.ok, true);
+    const s = await scrape(port);
+    assert.ok(total(s, 'switchboard_store_errors_total', { code: 'STORE_UNAVAILABLE' }) >= 2, 'the batch and the probe');
+    assert.ok(total(s, 'switchboard_errors_total', { code: 'STORE_FAILED' }) >= 1, 'the client was told');
+    assert.equal(total(s, 'switchboard_readiness_check', { check: 'store' }), 0);
+    faults.clear();
+    await eventually('readyz 200 again', async () => (await get(port, '/readyz')).status === 200);
   });
 });
 
