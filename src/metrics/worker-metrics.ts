@@ -10,6 +10,15 @@ export type ListenerKind = 'tcp' | 'tls' | 'unix';
 const live = new Map<net.Socket, ListenerKind>();
 let closedBytesIn = 0;
 let closedBytesOut = 0;
+/** Set once the metrics are registered (`--metrics-port` on): until then nothing is tracked. */
+let tracking = false;
+
+/** One listener shared by every tracked socket (`this` is the socket): no closure per connection. */
+function onTrackedClose(this: net.Socket): void {
+  live.delete(this);
+  closedBytesIn += this.bytesRead;
+  closedBytesOut += this.bytesWritten;
+}
 
 /**
  * A worker's counters. The per-message ones (`messagesIn`, `deliveries`) are one add each; the
@@ -42,12 +51,9 @@ export const workerMetrics = {
  * Its listener: TLS for a TLS socket, Unix for one without a remote address, else TCP.
  */
 export function trackConnection(socket: net.Socket): void {
+  if (!tracking) return;
   live.set(socket, listenerOf(socket));
-  socket.once('close', () => {
-    live.delete(socket);
-    closedBytesIn += socket.bytesRead;
-    closedBytesOut += socket.bytesWritten;
-  });
+  socket.once('close', onTrackedClose);
 }
 
 function listenerOf(socket: net.Socket): ListenerKind {
@@ -60,6 +66,7 @@ function listenerOf(socket: net.Socket): ListenerKind {
  * the link socket's buffer).
  */
 export function registerWorkerMetrics(registry: Registry, pendingHandshakes: () => number, hubQueueBytes: () => number): void {
+  tracking = true;
   for (const m of Object.values(workerMetrics)) register(registry, m);
   register(
     registry,
