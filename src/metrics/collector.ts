@@ -96,7 +96,7 @@ export class MetricsCollector {
     this.watched.add(child);
     child.process.on('message', (msg: ChildToSupervisor) => {
       if (typeof msg !== 'object' || msg === null || msg.type !== 'metrics-report') return;
-      this.waiting.get(msg.id)?.({ app: msg.app as MetricJson[], process: msg.process as MetricJson[], health: msg.health });
+      this.waiting.get(msg.id)?.({ app: fromJson(msg.app as MetricJson[]), process: fromJson(msg.process as MetricJson[]), health: msg.health });
     });
     void child.exited.then(() => {
       this.gone.add(child);
@@ -124,4 +124,13 @@ export class MetricsCollector {
  */
 function perProcess(metrics: MetricJson[]): MetricJson[] {
   return metrics.map((m) => ({ ...m, aggregator: 'first' }));
+}
+
+/**
+ * A report as it crossed the IPC channel (JSON): a NaN or infinite value arrives as null, which
+ * prom-client would print as +Inf; it is NaN again ("no value") here.
+ */
+function fromJson(metrics: MetricJson[]): MetricJson[] {
+  for (const m of metrics) for (const v of m.values) if (typeof v.value !== 'number') v.value = NaN;
+  return metrics;
 }

@@ -25,7 +25,7 @@ export interface Sample {
 
 const NAME = '[a-zA-Z_:][a-zA-Z0-9_:]*';
 const LABEL = `[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\\\\n]|\\\\[\\\\"n])*"`;
-const SAMPLE_LINE = new RegExp(`^(${NAME})(?:\\{((?:${LABEL})(?:,${LABEL})*)?,?\\})? (-?(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:[eE][-+]?[0-9]+)?|NaN|\\+Inf|-Inf)(?: -?[0-9]+)?$`);
+const SAMPLE_LINE = new RegExp(`^(${NAME})(?:\\{((?:${LABEL})(?:,${LABEL})*)?,?\\})? (-?(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:[eE][-+]?[0-9]+)?|NaN|Nan|\\+Inf|-Inf)(?: -?[0-9]+)?$`);
 const HELP_LINE = new RegExp(`^# HELP (${NAME}) .*$`);
 const TYPE_LINE = new RegExp(`^# TYPE (${NAME}) (counter|gauge|histogram|summary|untyped)$`);
 
@@ -61,6 +61,7 @@ export function parseExposition(text: string): Sample[] {
     const key = `${name}${JSON.stringify(Object.entries(labels).sort())}`;
     if (seen.has(key)) throw new Error(`line ${i + 1}: series given twice: ${line}`);
     seen.add(key);
+    // prom-client prints NaN as "Nan"; Prometheus reads either (Go's ParseFloat ignores case).
     const raw = m[3]!;
     samples.push({ name, labels, value: raw === '+Inf' ? Infinity : raw === '-Inf' ? -Infinity : Number(raw) });
   });
