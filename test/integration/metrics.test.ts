@@ -173,7 +173,7 @@ describe('metrics and health endpoints (pool, two workers)', () => {
     const docs = path.resolve(__dirname, '..', '..', '..', 'docs');
     const used = new Set<string>();
     for (const file of ['grafana-dashboard.json', 'OPERATIONS.md']) {
-      for (const m of fs.readFileSync(path.join(docs, file), 'utf8').matchAll(/\b((?:switchboard|nodejs|process)_[a-z0-9_]+)/g)) used.add(m[1]!.replace(/_bucket$/, ''));
+      for (const m of fs.readFileSync(path.join(docs, file), 'utf8').matchAll(/\b((?:switchboard|nodejs|process)_[a-z0-9_]+)/g)) used.add(m[1]!.replace(/_(bucket|sum|count)$/, ''));
     }
     const res = await get(port, '/metrics');
     const families = new Set([...res.body.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]!));
