@@ -136,6 +136,11 @@ export class ClusterOrder implements OrderSource {
     this.timer.unref();
   }
 
+  /** Stream seq of the last log entry this replica applied (metrics: the log lag). */
+  get appliedSeq(): number {
+    return this.replica.appliedSeq;
+  }
+
   open(link: WorkerLink, id: number, address: string): Promise<void> {
     const key = this.ctx.router.register(link, id, address);
     return this.submit({ type: 'connect', key }).catch((err: Error) => {

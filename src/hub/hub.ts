@@ -3,6 +3,7 @@ import type { ChatLimits } from '../core/chat-state';
 import type { SessionKey } from '../core/effects';
 import { hashToken, newToken } from '../auth/tokens';
 import { Kind, type Hello, type WorkerToHub } from '../ipc/hub-link-messages';
+import { requestHandled, timeRequest } from '../metrics/hub-metrics';
 import { ErrorCode } from '../protocol/errors';
 import type { ControlRequest } from '../protocol/messages';
 import { isStoreError } from '../store/errors';
@@ -189,6 +190,11 @@ export class Hub {
     }
   }
 
+  /** Bytes waiting in the outbox behind messages not yet stored (metrics). */
+  get outboxBytes(): number {
+    return this.router.outbox.pendingBytes();
+  }
+
   /** Resolves once every room message sequenced so far is stored. */
   settled(): Promise<void> {
     return this.router.sequencer.settled();
@@ -330,8 +336,16 @@ export class Hub {
     }
   }
 
-  /** Handles one frame; returns a promise when it waits for the store. */
+  /** Handles one frame; returns a promise when it waits for the store. Timed (metrics). */
   private process(link: WorkerLink, msg: WorkerToHub, key: SessionKey): Promise<void> | void {
+    if (!timeRequest(msg)) return this.route(link, msg, key);
+    const started = performance.now();
+    const result = this.route(link, msg, key);
+    requestHandled(msg, started, result);
+    return result;
+  }
+
+  private route(link: WorkerLink, msg: WorkerToHub, key: SessionKey): Promise<void> | void {
     switch (msg.kind) {
       case Kind.CHAT:
         if (!this.withinAccountRate(key)) return;

@@ -4,6 +4,7 @@ import { NO_ONE, type Effect, type SessionKey } from '../core/effects';
 import { encodeEnd, encodeState, encodeToSessions } from '../ipc/hub-link-messages';
 import type { CoreControlRequest, ModerationClientMessage, ServerMessage } from '../protocol/messages';
 import { foldName } from '../protocol/rules';
+import { hubMetrics } from '../metrics/hub-metrics';
 import type { Store } from '../store/store';
 import type { InboxDelivery } from './inbox-delivery';
 import { Outbox } from './outbox';
@@ -298,6 +299,7 @@ export class Router {
       switch (fx.kind) {
         case 'deliver':
           if (this.watchers.size > 0) for (const key of fx.to) this.watchers.get(key)?.(fx.message);
+          if (fx.message.type === 'error') hubMetrics.errors.incFor(fx.message.code);
           this.deliver(fx.to, Buffer.from(JSON.stringify(fx.message) + '\n'));
           break;
         case 'state':
