@@ -1,6 +1,6 @@
 import type { SessionKey } from '../core/effects';
 import { ErrorCode } from '../protocol/errors';
-import type { ModerationClientMessage } from '../protocol/messages';
+import type { Attachment, ModerationClientMessage } from '../protocol/messages';
 import type { Router } from './router';
 
 /** The moderation requests that change the chat (roominfo only reads: answered where it is asked). */
@@ -20,7 +20,7 @@ export type Outcome =
   | /** A moderation request of the session (its rules are ChatState's, applied on every replica). */ { type: 'moderate'; request: ReplicatedModeration }
   | /** A stored DM that goes live to its recipient's session, wherever it is, and back to its sender. */ {
       type: 'dm';
-      message: { id: string; from: string; to: string; content: string; ts: number };
+      message: { id: string; from: string; to: string; content: string; ts: number; attachment?: Attachment };
     }
   | /**
      * A message was recalled in the store. A room message's members are told (`roomid`, `seq`,
