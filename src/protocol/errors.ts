@@ -102,6 +102,8 @@ export const ErrorCode = {
   FILE_TOO_LARGE: 'FILE_TOO_LARGE',
   /** HTTP upload: the account's stored uploads would pass `fileQuotaBytes` (413). */
   QUOTA_EXCEEDED: 'QUOTA_EXCEEDED',
+  /** A WebSocket client sent a binary frame: protocol messages are text frames. The connection is closed (1003). */
+  BINARY_FRAME: 'BINARY_FRAME',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
