@@ -45,9 +45,10 @@ export interface ReceivedBlob {
 /**
  * Streams `body` to a temporary file in the blob directory (the same file system, so the final
  * rename is atomic) while hashing it, sniffing its type and counting it: past `maxBytes` it
- * stops reading, removes the temporary file and rejects with BlobTooLarge. The bytes are
- * fsync'd before it resolves. Memory: one chunk at a time (the stream is read with `for await`,
- * which pauses it while a write is under way), plus the first SNIFF_BYTES.
+ * stops reading (the stream is left paused, not destroyed, so an HTTP caller can still answer
+ * 413 on its connection), removes the temporary file and rejects with BlobTooLarge. The bytes
+ * are fsync'd before it resolves. Memory: one chunk at a time (the stream is paused while a
+ * chunk is written), plus the first SNIFF_BYTES.
  */
 export async function receiveBlob(dir: string, body: Readable, maxBytes: number): Promise<ReceivedBlob> {
   await fs.promises.mkdir(dir, { recursive: true });
@@ -64,18 +65,49 @@ export async function receiveBlob(dir: string, body: Readable, maxBytes: number)
     await fs.promises.rm(thumbTmp, { force: true });
   };
   try {
-    for await (const chunk of body as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > maxBytes) throw new BlobTooLarge(maxBytes);
-      hash.update(chunk);
-      text.push(chunk);
-      if (headBytes < SNIFF_BYTES) {
-        head.push(chunk.subarray(0, SNIFF_BYTES - headBytes));
-        headBytes += Math.min(chunk.length, SNIFF_BYTES - headBytes);
-      }
-      let written = 0;
-      while (written < chunk.length) written += (await handle.write(chunk, written)).bytesWritten;
-    }
+    await new Promise<void>((resolve, reject) => {
+      let writing: Promise<void> = Promise.resolve();
+      let failed = false;
+      const stop = (err: Error): void => {
+        if (failed) return;
+        failed = true;
+        body.off('data', onData);
+        body.off('end', onEnd);
+        // Paused, not destroyed: an HTTP caller still answers on the same connection.
+        body.pause();
+        reject(err);
+      };
+      const onData = (chunk: Buffer): void => {
+        size += chunk.length;
+        if (size > maxBytes) return stop(new BlobTooLarge(maxBytes));
+        hash.update(chunk);
+        text.push(chunk);
+        if (headBytes < SNIFF_BYTES) {
+          head.push(Buffer.from(chunk.subarray(0, SNIFF_BYTES - headBytes)));
+          headBytes += Math.min(chunk.length, SNIFF_BYTES - headBytes);
+        }
+        // One chunk in memory at a time: the stream waits while it is written.
+        body.pause();
+        writing = writing.then(async () => {
+          let written = 0;
+          while (written < chunk.length) written += (await handle.write(chunk, written)).bytesWritten;
+          if (!failed) body.resume();
+        });
+        writing.catch(stop);
+      };
+      const onEnd = (): void => {
+        writing.then(() => {
+          if (!failed) resolve();
+        }, stop);
+      };
+      body.on('data', onData);
+      body.once('end', onEnd);
+      body.once('error', stop);
+      body.once('close', () => {
+        if (!body.readableEnded) stop(new Error('the body ended early (the client went away)'));
+      });
+      body.resume();
+    });
     await handle.sync();
     await handle.close();
   } catch (err) {

@@ -1,6 +1,7 @@
 import { hashToken } from '../auth/tokens';
 import type { SessionKey } from '../core/effects';
 import { FILE_ID, filesDir, removeBlob } from '../files/blob-store';
+import { cleanFileName } from '../files/file-name';
 import type { FileAnswer, FileAskFrame, FileRefusal } from '../ipc/file-messages';
 import { encodeFileAnswer } from '../ipc/hub-link-messages';
 import { ErrorCode } from '../protocol/errors';
@@ -155,18 +156,4 @@ export class FileService {
 
 function refusal(code: FileRefusal, message: string): FileAnswer {
   return { ok: false, code, message };
-}
-
-/** Longest file name kept, in characters. */
-export const MAX_FILE_NAME = 255;
-
-/**
- * A file name as the uploader gave it, made harmless to show and to save: no path, no control
- * characters, no quotes, at most MAX_FILE_NAME characters; '' when nothing is left.
- */
-export function cleanFileName(name: string): string {
-  const base = name.split(/[/\\]/).pop() ?? '';
-  // eslint-disable-next-line no-control-regex
-  const clean = base.replace(/[\u0000-\u001f\u007f"<>]/g, '').trim();
-  return [...(clean === '.' || clean === '..' ? '' : clean)].slice(0, MAX_FILE_NAME).join('');
 }
