@@ -77,14 +77,24 @@ function refuse(res: http.ServerResponse, answer: Extract<FileAnswer, { ok: fals
 }
 
 /**
- * Answers 413 while the client may still be sending: the rest of its body is read and dropped
- * (closing with unread bytes would reset the connection before it reads the answer), for a
- * short while only, and the connection is closed after.
+ * Answers 413 while the client may still be sending. The answer is written whole at once but
+ * ended only once the body has been read and dropped (or DRAIN_AFTER_REFUSAL_MS passed): Node
+ * closes a connection that is not kept alive as soon as its answer ends, and closing with
+ * the client's bytes unread resets the connection, which can make the client lose the answer.
  */
 function refuseTooLarge(req: http.IncomingMessage, res: http.ServerResponse, code: 'FILE_TOO_LARGE' | 'QUOTA_EXCEEDED', message: string): void {
-  sendJsonError(res, 413, code, message, { Connection: 'close' });
+  const body = JSON.stringify({ error: code, message });
+  res.writeHead(413, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' });
+  res.write(body);
+  const finish = (): void => {
+    clearTimeout(timer);
+    if (!res.writableEnded) res.end();
+  };
+  const timer = setTimeout(finish, DRAIN_AFTER_REFUSAL_MS).unref();
+  if (req.readableEnded) return finish();
+  req.once('end', finish);
+  req.once('close', finish);
   req.resume();
-  setTimeout(() => req.socket.destroy(), DRAIN_AFTER_REFUSAL_MS).unref();
 }
 
 async function upload(deps: FilesRouteDeps, dir: string, req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
