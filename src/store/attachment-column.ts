@@ -20,3 +20,9 @@ export function decodeAttachment(text: string | null | undefined): Attachment | 
     return null;
   }
 }
+
+/** `{ attachment }` when the column holds one, else nothing: a message without a file has no such field. */
+export function withAttachment(text: string | null | undefined): { attachment?: Attachment } {
+  const attachment = decodeAttachment(text);
+  return attachment ? { attachment } : {};
+}

@@ -5,7 +5,7 @@ import { holdConnection, openPool, redactUrl, toStoreError } from './postgres-co
 import { currentPostgresVersion, migratePostgres } from './postgres-migrate';
 import { SQL, type AccountRow, type DirectMessageRow, type InboxRow, type RoomMessageRow, type RoomRow } from './postgres-statements';
 import type { Account, DirectHistoryPage, DirectMessage, FileUpload, InboxEntry, InboxLimits, InboxSize, PersistentRoom, RoomMessage, RoomRules, Store, StoredEpoch, StoredFile } from './store';
-import { decodeAttachment, encodeAttachment } from './attachment-column';
+import { encodeAttachment, withAttachment } from './attachment-column';
 import { FILE_SQL, toStoredFile, type FileRow } from './postgres-files';
 
 /** Bound for "no upper bound" in `seq < $n` / `ts < $n`: one statement serves both cases. */
@@ -471,9 +471,9 @@ function toRoom(r: RoomRow): PersistentRoom {
 }
 
 function toRoomMessage(r: RoomMessageRow): RoomMessage {
-  return { id: r.id, roomid: r.roomid, seq: r.seq, identity: r.identity, sender: r.sender, content: r.content, ts: r.ts, recalled: r.recalled, attachment: decodeAttachment(r.attachment) };
+  return { id: r.id, roomid: r.roomid, seq: r.seq, identity: r.identity, sender: r.sender, content: r.content, ts: r.ts, recalled: r.recalled, ...withAttachment(r.attachment) };
 }
 
 function toDirectMessage(r: DirectMessageRow): DirectMessage {
-  return { id: r.id, from: r.sender, to: r.recipient, content: r.content, ts: r.ts, recalled: r.recalled, attachment: decodeAttachment(r.attachment) };
+  return { id: r.id, from: r.sender, to: r.recipient, content: r.content, ts: r.ts, recalled: r.recalled, ...withAttachment(r.attachment) };
 }

@@ -3,7 +3,7 @@ import { StoreError } from './errors';
 import { LATEST_SQLITE_VERSION, appliedSqliteVersions, migrateSqlite } from './migrations/sqlite';
 import { writeSqliteBackup } from './sqlite-backup';
 import { openSqlite, translateSqlite } from './sqlite-connection';
-import { decodeAttachment, encodeAttachment } from './attachment-column';
+import { encodeAttachment, withAttachment } from './attachment-column';
 import { SqliteFiles } from './sqlite-files';
 import {
   prepareStatements,
@@ -466,10 +466,10 @@ function toRoomMessage(r: RoomMessageRow): RoomMessage {
     content: r.content,
     ts: r.ts,
     recalled: r.recalled === 1,
-    attachment: decodeAttachment(r.attachment),
+    ...withAttachment(r.attachment),
   };
 }
 
 function toDirectMessage(r: DirectMessageRow): DirectMessage {
-  return { id: r.id, from: r.sender, to: r.recipient, content: r.content, ts: r.ts, recalled: r.recalled === 1, attachment: decodeAttachment(r.attachment) };
+  return { id: r.id, from: r.sender, to: r.recipient, content: r.content, ts: r.ts, recalled: r.recalled === 1, ...withAttachment(r.attachment) };
 }
