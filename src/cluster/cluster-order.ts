@@ -29,6 +29,8 @@ const SERVED = new Set([
   ...['register', 'login', 'logout', 'dm', 'ack', 'dmhistory', 'recall', 'block', 'unblock', 'dnd', 'status', 'presence'],
   ...['private', 'invite', 'uninvite', 'kick', 'ban', 'unban', 'roominfo', 'transfer', 'disconnect', 'notice'],
   ...['session', 'reclaim'],
+  // A room message with an attachment comes as a request (its chat entry carries the file's record).
+  'message',
 ]);
 
 /** Null when a cluster node serves requests of `type`; otherwise why not (told with CLUSTER_UNSUPPORTED). */
