@@ -88,7 +88,8 @@ describe('WebSocket sessions beside TCP', () => {
     const s = clients(t, () => server);
     const web = await s.ws();
     const term = await s.tcp();
-    assert.deepEqual(web.c.helloReply, { type: 'hello', capabilities: ['extended'] });
+    // Answered after the welcome, like any early line.
+    assert.deepEqual(await until('the hello reply', () => web.c.helloReply), { type: 'hello', capabilities: ['extended'] });
     await sameRoom([web, term]);
     await chat(web, term, 'from the browser');
     await chat(term, web, 'from the terminal');
@@ -288,6 +289,57 @@ test('dedicated placement: a page load and a WebSocket session each get a worker
     assert.ok(await within(until('the worker to exit', () => !proc.isAlive(holder)), 10_000), 'its worker ended with it');
     await term.waitFor((m) => m.type === 'roomchange' && m.identity === identity && m.roomid === '');
     await term.close();
+  } finally {
+    await server.stop();
+  }
+});
+
+test('first-message and idle timeouts close WebSocket sessions with 1008 and the code', T, async () => {
+  const server = await startServer({ args: ['--http-port', '0', '--first-message-timeout-ms', '1000', '--idle-timeout-ms', '2500'] });
+  try {
+    const url = `ws://127.0.0.1:${server.httpPort}/ws`;
+    const silent = await WsTestClient.welcomed(url, { core: true });
+    const pinger = await WsTestClient.welcomed(url);
+    pinger.client.send({ type: 'ping' });
+    await pinger.client.waitFor((m) => m.type === 'pong');
+    const first = await silent.client.closed;
+    assert.equal(first.code, 1008);
+    assert.match(first.reason, /^FIRST_MESSAGE_TIMEOUT: /);
+    assert.equal(pinger.client.isOpen, true, 'the one that spoke is still open');
+    const idle = await pinger.client.closed;
+    assert.equal(idle.code, 1008);
+    assert.match(idle.reason, /^IDLE_TIMEOUT: /);
+    assert.ok(pinger.client.received.some(isError('IDLE_TIMEOUT')), 'the extended client got the error frame too');
+  } finally {
+    await server.stop();
+  }
+});
+
+test('slowloris over WebSocket: a frame started and not finished within --line-timeout-ms closes with LINE_TIMEOUT', T, async () => {
+  const server = await startServer({ args: ['--http-port', '0', '--line-timeout-ms', '1500'] });
+  try {
+    const url = `ws://127.0.0.1:${server.httpPort}/ws`;
+    const slow = await WsTestClient.welcomed(url);
+    const steady = await WsTestClient.welcomed(url);
+    // A masked text frame announcing 100 bytes, of which 10 are sent, then a byte a second.
+    const raw = (slow.client.ws as unknown as { _socket: net.Socket })._socket;
+    raw.write(Buffer.concat([Buffer.from([0x81, 0x80 | 100, 1, 2, 3, 4]), Buffer.alloc(10, 0x20)]));
+    const drip = setInterval(() => raw.write(Buffer.from([0x20])), 400);
+    const t0 = Date.now();
+    // Meanwhile an idle-but-complete client is not affected: it pings slower than the timeout.
+    steady.client.send({ type: 'ping' });
+    await sleep(1000);
+    steady.client.send({ type: 'ping' });
+    const closed = await slow.client.closed.finally(() => clearInterval(drip));
+    const ms = Date.now() - t0;
+    assert.equal(closed.code, 1008);
+    assert.match(closed.reason, /^LINE_TIMEOUT: /);
+    assert.ok(ms >= 1200 && ms < 6000, `closed after ${ms} ms`);
+    await sleep(1000);
+    steady.client.send({ type: 'ping' });
+    await steady.client.waitFor((m) => m.type === 'pong');
+    assert.equal(steady.client.isOpen, true);
+    await steady.client.close();
   } finally {
     await server.stop();
   }
