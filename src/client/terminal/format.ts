@@ -4,7 +4,7 @@
 import { clock, sanitize } from './display-text';
 import { formatModeration } from './format-moderation';
 import type { ViewState } from './state';
-import { formatBytes } from './transfer';
+import { formatBytes } from './byte-size';
 import type { DirectMessage, PresenceEntry, RoomMessage, ServerEvent, ServerMessage, WireAttachment } from './wire';
 
 export { clock, sanitize } from './display-text';
