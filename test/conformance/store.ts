@@ -7,6 +7,7 @@ import type { Store } from '../../src/store/store';
 import { accountTests } from './store-accounts';
 import { contactTests } from './store-contacts';
 import { epochTests } from './store-epochs';
+import { fileTests } from './store-files';
 import { directMessage, register, rejectsWith, roomMessage, roomMessages, type StoreUnderTest, type WithStore } from './store-fixtures';
 import { messageTests } from './store-messages';
 import { pagingTests } from './store-paging';
@@ -52,6 +53,7 @@ export function storeConformance(name: string, make: () => Promise<StoreUnderTes
     pagingTests(withStore);
     epochTests(withStore);
     contactTests(withStore);
+    fileTests(withStore);
 
     describe('lifecycle', () => {
       test('data survives close and reopen', () =>
