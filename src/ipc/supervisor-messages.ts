@@ -1,3 +1,5 @@
+import type { RateGuardSnapshot } from '../core/rate-limit';
+
 /**
  * Messages on Node's IPC channel between the supervisor and its children (a Unix socketpair;
  * client sockets ride along as passed file descriptors, SCM_RIGHTS).
@@ -21,7 +23,17 @@ export type SupervisorToChild =
    * Hub: worker `workerId` has exited (crashed, or a dedicated worker whose client left). A
    * restarted hub still waiting for that worker's HELLO stops waiting for it.
    */
-  | { type: 'worker-exited'; workerId: number };
+  | { type: 'worker-exited'; workerId: number }
+  /**
+   * An upgrade, to an old worker: hand every plain session to worker `to` (see
+   * src/worker/hand-off.ts), close the TLS ones with a reason, then exit.
+   */
+  | { type: 'upgrade-handoff'; to: number }
+  /**
+   * An upgrade, to a new worker: a session handed over by an old one; its socket's raw handle
+   * travels with the message, none when the client left during the hand-off (`session.gone`).
+   */
+  | { type: 'adopt'; session: HandedSession };
 
 export type ChildToSupervisor =
   /** The child is ready to serve (hub: listening; worker: linked to the hub). */
@@ -35,7 +47,30 @@ export type ChildToSupervisor =
    * A worker's client session ended (the supervisor counts clients per worker), with the
    * `connId` its `conn` carried, if any (the supervisor counts connections per address).
    */
-  | { type: 'session-closed'; connId?: number };
+  | { type: 'session-closed'; connId?: number }
+  /** An old worker hands a session to worker `to` (the raw socket handle rides along; see 'adopt'). */
+  | { type: 'handed'; to: number; session: HandedSession }
+  /** An old worker has handed over or closed every session and exits now. */
+  | { type: 'handoff-done'; moved: number; closed: Record<string, number> };
+
+/**
+ * What a worker's session carries to its new worker in an upgrade, beside its socket and what
+ * the hub keeps (identity, room, account and token hashes arrive from the hub: INCOMING).
+ */
+export interface HandedSession {
+  /** Its id in the new worker, chosen by the hub (HANDED / INCOMING). */
+  id: number;
+  /** The client left while it was being handed over: the new worker just tells the hub. */
+  gone?: boolean;
+  connId?: number;
+  extended: boolean;
+  /** A valid message was seen (the first-message timeout is met). */
+  validSeen: boolean;
+  /** The message-rate guard (src/core/rate-limit.ts). */
+  rate: RateGuardSnapshot;
+  /** Bytes read from the socket but not yet a full line (and any read but not yet split), base64. */
+  unread: string;
+}
 
 export function isChildMessage(value: unknown): value is ChildToSupervisor {
   return typeof value === 'object' && value !== null && typeof (value as { type?: unknown }).type === 'string';

@@ -3,6 +3,7 @@ import { usePrivateUmask } from '../fs/private-files';
 import { STOP_SIGNALS } from '../ipc/child-signals';
 import { createLogger } from '../log/logger';
 import type { ListenAddresses } from './listeners';
+import { answerUpgradeRequests, removePidRecord, takeUpgradeRequests, writePidRecord } from './run-records';
 import { Supervisor } from './supervisor';
 import { HangupDetector } from './terminal';
 
@@ -27,6 +28,21 @@ export async function runServe(config: Config): Promise<number> {
     for (const out of [process.stdout, process.stderr]) out.on('error', () => {});
     stopOnSignal?.('SIGHUP');
   });
+  // SIGUSR2 (what `switchboard upgrade` sends): new workers, the plain sessions kept open. Set
+  // before the start so that an early one is refused rather than ending the process.
+  let started = false;
+  process.on('SIGUSR2', () => {
+    const requests = takeUpgradeRequests(config.dataDir);
+    const run = started ? supervisor.upgrade() : Promise.resolve({ ok: false, error: 'the server is still starting', workersReplaced: 0, oldPids: [], newPids: [], sessionsMoved: 0, sessionsClosed: {}, durationMs: 0 });
+    void run.then((result) => {
+      if (!result.ok) log.warn(result, 'upgrade refused or failed');
+      try {
+        answerUpgradeRequests(config.dataDir, requests, result);
+      } catch (err) {
+        log.error({ err }, 'could not record the upgrade result');
+      }
+    });
+  });
   let addresses;
   try {
     // A cluster node that cannot reach its log refuses to start, with the reason, at once.
@@ -40,6 +56,8 @@ export async function runServe(config: Config): Promise<number> {
     return 1;
   }
   log.info({ ...addresses, placement: config.placement, workers: config.workers, dataDir: config.dataDir }, 'listening');
+  writePidRecord(config.dataDir, process.pid);
+  started = true;
   process.stderr.write(banner(addresses));
 
   return new Promise((resolve) => {
@@ -48,7 +66,10 @@ export async function runServe(config: Config): Promise<number> {
       // From now on any stop signal has its default action: a second Ctrl-C ends at once.
       for (const s of STOP_SIGNALS) process.removeAllListeners(s);
       log.info({ signal }, 'signal received');
-      void supervisor.stop().then(() => resolve(0));
+      void supervisor.stop().then(() => {
+        removePidRecord(config.dataDir);
+        resolve(0);
+      });
     };
     stopOnSignal = stop;
     for (const signal of STOP_SIGNALS) process.once(signal, () => stop(signal));

@@ -1,6 +1,7 @@
 import type net from 'node:net';
 import { NO_ONE, type SessionView } from '../core/effects';
 import { MessageRateGuard, TokenBucket } from '../core/rate-limit';
+import type { HandedSession } from '../ipc/supervisor-messages';
 import { ErrorCode, errorLine } from '../protocol/errors';
 import { LineSplitter } from '../protocol/line-splitter';
 import type { WriteBatcher } from '../net/write-batcher';
@@ -72,6 +73,13 @@ export class ClientSession {
   private drainTimer: NodeJS.Timeout | null = null;
   /** Why the server closed this client, for the log; null when the client went by itself. */
   closedBy: ErrorCode | null = null;
+  /**
+   * Being handed to another worker (an upgrade): reading has stopped for good; output is still
+   * written until the hub's HANDED marker. See src/worker/hand-off.ts.
+   */
+  frozen = false;
+  /** Input read but not yet handled: taken at `freeze`, or handed in by `resumeFrom`. */
+  private unread: Buffer | null = null;
 
   constructor(
     readonly id: number,
@@ -114,7 +122,7 @@ export class ClientSession {
    * (errors included) comes after the welcome sequence, as clients expect.
    */
   startReading(): void {
-    if (this.closed || this.ending) return;
+    if (this.closed || this.ending || this.frozen) return;
     this.lastReceivedAt = Date.now();
     if (this.limits.firstMessageTimeoutMs > 0 && !this.validSeen) {
       this.firstMessageTimer = this.after(this.limits.firstMessageTimeoutMs, () =>
@@ -122,8 +130,88 @@ export class ClientSession {
       );
     }
     if (this.limits.idleTimeoutMs > 0) this.after(this.limits.idleTimeoutMs, () => this.checkIdle());
+    // Bytes the previous worker had read and not handled (an upgrade) come before the socket's.
+    const unread = this.unread;
+    this.unread = null;
+    if (unread && unread.length > 0) this.onData(unread);
     // Attaching the listener is what starts the flow; before it, bytes wait in the kernel.
-    this.socket.on('data', this.onData);
+    if (!this.ending && !this.closed) this.socket.on('data', this.onData);
+  }
+
+  /** True for a TLS session: its state lives in this process and cannot be handed over. */
+  get encrypted(): boolean {
+    return (this.socket as { encrypted?: boolean }).encrypted === true;
+  }
+
+  /**
+   * Stops reading for good (the session is being handed to another worker): the socket's
+   * handle stops reading at once, and the bytes already read, an unfinished line and whatever
+   * Node had read but not yet emitted, are kept for the new worker. Timers stop; output is
+   * still written.
+   */
+  freeze(): void {
+    if (this.frozen) return;
+    this.frozen = true;
+    this.stopTimers();
+    this.socket.off('data', this.onData);
+    this.socket.pause();
+    const internal = this.socket as unknown as { _handle?: { reading?: boolean; readStop?: () => number } | null; _read: () => void };
+    const handle = internal._handle;
+    // pause() alone lets Node read on until its buffer is full; readStop() stops the handle now.
+    if (handle?.readStop) {
+      handle.reading = false;
+      handle.readStop();
+    }
+    // Take what the stream holds without read() restarting the handle (_read would).
+    internal._read = () => {};
+    const held = this.socket.read() as Buffer | null;
+    const parts = [this.splitter.takeBuffered()];
+    if (held) parts.push(held);
+    this.unread = Buffer.concat(parts);
+  }
+
+  /**
+   * Resolves true once everything queued for the client is in the kernel (an upgrade passes the
+   * socket on only then), false after `ms` or when the socket is gone.
+   */
+  async written(ms: number): Promise<boolean> {
+    const deadline = Date.now() + ms;
+    while (!this.socket.destroyed && (this.socket.writableLength > 0 || this.socket.writableCorked > 0)) {
+      if (Date.now() >= deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    return !this.socket.destroyed && !this.closed;
+  }
+
+  /** What the new worker needs of this session beside its socket (see HandedSession). */
+  handedState(newId: number): HandedSession {
+    return { id: newId, connId: this.connId, extended: this.extended, validSeen: this.validSeen, rate: this.rate.snapshot(), unread: (this.unread ?? Buffer.alloc(0)).toString('base64') };
+  }
+
+  /**
+   * Lets go of the socket: no listener of this session stays on it, and the raw handle (a TCP
+   * or Pipe handle, what Node's IPC passes as a descriptor without reading from it) is returned
+   * for sending. `closeCopy` afterwards closes this process's descriptor; the connection stays
+   * open in the process that received it.
+   */
+  release(): { handle: object | null; closeCopy: () => void } {
+    this.closed = true;
+    this.stopTimers();
+    this.socket.removeAllListeners('data');
+    this.socket.removeAllListeners('close');
+    this.socket.removeAllListeners('error');
+    this.socket.on('error', () => {});
+    const handle = (this.socket as unknown as { _handle?: object | null })._handle ?? null;
+    return { handle, closeCopy: () => this.socket.destroy() };
+  }
+
+  /** Takes over the state of a session handed over by an upgrade; call before `startReading`. */
+  resumeFrom(state: HandedSession): void {
+    this.extended = state.extended;
+    this.connId = state.connId;
+    if (state.validSeen) this.validSeen = true;
+    this.rate.load(state.rate);
+    this.unread = Buffer.from(state.unread, 'base64');
   }
 
   /** The worker accepted a line as a valid message: the first-message timeout is met. */

@@ -1,0 +1,68 @@
+import { randomUUID } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { fileUpgradeRequest, readPidRecord, takeUpgradeAnswer } from '../supervisor/run-records';
+import type { UpgradeResult } from '../supervisor/upgrade';
+
+/** How long the command waits for the server's answer by default (s): above the upgrade's own time limits. */
+const DEFAULT_TIMEOUT_S = 90;
+
+/**
+ * `switchboard upgrade --data-dir D [--timeout S] [--json]`: asks the server running on data
+ * dir D to replace its workers by ones started from the code on disk now (SIGUSR2 to the
+ * supervisor, whose pid is in D/run/supervisor.pid), waits for the result and prints it.
+ * Exit code 0 when the upgrade was done, 1 when it was refused or failed (the old workers then
+ * serve on), 2 for bad arguments.
+ */
+export async function runUpgrade(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { 'data-dir': { type: 'string' }, timeout: { type: 'string' }, json: { type: 'boolean', default: false } } });
+  const dataDir = values['data-dir'];
+  if (!dataDir) {
+    process.stderr.write('switchboard upgrade: --data-dir DIR is required (the running server\'s)\n');
+    return 2;
+  }
+  const timeoutS = values.timeout === undefined ? DEFAULT_TIMEOUT_S : Number(values.timeout);
+  if (!Number.isFinite(timeoutS) || timeoutS <= 0) {
+    process.stderr.write('switchboard upgrade: --timeout is a number of seconds above 0\n');
+    return 2;
+  }
+  const pid = readPidRecord(dataDir);
+  if (pid === null || !isRunning(pid)) {
+    process.stderr.write(`switchboard upgrade: no running server recorded in ${dataDir}/run/supervisor.pid\n`);
+    return 1;
+  }
+  const nonce = randomUUID();
+  fileUpgradeRequest(dataDir, nonce);
+  process.kill(pid, 'SIGUSR2');
+  const deadline = Date.now() + timeoutS * 1000;
+  for (;;) {
+    const result = takeUpgradeAnswer(dataDir, nonce);
+    if (result) {
+      process.stdout.write(values.json ? JSON.stringify(result) + '\n' : describe(result));
+      return result.ok ? 0 : 1;
+    }
+    if (Date.now() > deadline || !isRunning(pid)) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  process.stderr.write(`switchboard upgrade: no answer from the server (pid ${pid}) within ${timeoutS} s; see its log\n`);
+  return 1;
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The result for a person, e.g. `upgrade done in 412 ms: 2 workers replaced, 9 sessions moved, 1 closed (tls 1)`. */
+export function describe(r: UpgradeResult): string {
+  if (!r.ok) return `upgrade refused or failed: ${r.error ?? 'unknown reason'}\n`;
+  const closedTotal = Object.values(r.sessionsClosed).reduce((a, b) => a + b, 0);
+  const byKind = Object.entries(r.sessionsClosed).map(([k, n]) => `${k} ${n}`).join(', ');
+  return (
+    `upgrade done in ${r.durationMs} ms: ${r.workersReplaced} workers replaced (pids ${r.oldPids.join(' ')} -> ${r.newPids.join(' ')}), ` +
+    `${r.sessionsMoved} sessions moved, ${closedTotal} closed${closedTotal > 0 ? ` (${byKind})` : ''}\n`
+  );
+}
