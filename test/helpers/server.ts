@@ -24,6 +24,8 @@ export interface StartOptions {
   startTimeoutMs?: number;
   /** Start the server in a process group of its own (pgid = its pid), as a shell job is. */
   detached?: boolean;
+  /** Another install's bin/switchboard.js (default: this checkout's). */
+  bin?: string;
 }
 
 export interface RunningServer {
@@ -51,7 +53,7 @@ process.on('exit', () => {
 export async function startServer(opts: StartOptions = {}): Promise<RunningServer> {
   const ownDataDir = !opts.dataDir;
   const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'sb-test-'));
-  const proc = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--data-dir', dataDir, ...(opts.args ?? [])], {
+  const proc = spawn(process.execPath, [opts.bin ?? BIN, 'serve', '--port', '0', '--data-dir', dataDir, ...(opts.args ?? [])], {
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: opts.detached ?? false,
