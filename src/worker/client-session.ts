@@ -2,6 +2,7 @@ import type net from 'node:net';
 import { NO_ONE, type SessionView } from '../core/effects';
 import { MessageRateGuard, TokenBucket } from '../core/rate-limit';
 import type { HandedSession } from '../ipc/supervisor-messages';
+import { connectionKind, releaseSocket, stopReading, type ConnectionKind } from './socket-handoff';
 import { ErrorCode, errorLine } from '../protocol/errors';
 import { LineSplitter } from '../protocol/line-splitter';
 import type { WriteBatcher } from '../net/write-batcher';
@@ -138,33 +139,22 @@ export class ClientSession {
     if (!this.ending && !this.closed) this.socket.on('data', this.onData);
   }
 
-  /** True for a TLS session: its state lives in this process and cannot be handed over. */
-  get encrypted(): boolean {
-    return (this.socket as { encrypted?: boolean }).encrypted === true;
+  /** What the connection is: only a 'plain' one (TCP, Unix) can be handed to another process. */
+  get connectionKind(): ConnectionKind {
+    return connectionKind(this.socket);
   }
 
   /**
-   * Stops reading for good (the session is being handed to another worker): the socket's
-   * handle stops reading at once, and the bytes already read, an unfinished line and whatever
-   * Node had read but not yet emitted, are kept for the new worker. Timers stop; output is
-   * still written.
+   * Stops reading for good (the session is being handed to another worker; its connection is
+   * 'plain'): the socket's handle stops reading at once, and the bytes already read, an
+   * unfinished line and whatever Node had read but not yet emitted, are kept for the new
+   * worker. Timers stop; output is still written.
    */
   freeze(): void {
     if (this.frozen) return;
     this.frozen = true;
     this.stopTimers();
-    this.socket.off('data', this.onData);
-    this.socket.pause();
-    const internal = this.socket as unknown as { _handle?: { reading?: boolean; readStop?: () => number } | null; _read: () => void };
-    const handle = internal._handle;
-    // pause() alone lets Node read on until its buffer is full; readStop() stops the handle now.
-    if (handle?.readStop) {
-      handle.reading = false;
-      handle.readStop();
-    }
-    // Take what the stream holds without read() restarting the handle (_read would).
-    internal._read = () => {};
-    const held = this.socket.read() as Buffer | null;
+    const held = stopReading(this.socket, this.onData);
     const parts = [this.splitter.takeBuffered()];
     if (held) parts.push(held);
     this.unread = Buffer.concat(parts);
@@ -197,12 +187,7 @@ export class ClientSession {
   release(): { handle: object | null; closeCopy: () => void } {
     this.closed = true;
     this.stopTimers();
-    this.socket.removeAllListeners('data');
-    this.socket.removeAllListeners('close');
-    this.socket.removeAllListeners('error');
-    this.socket.on('error', () => {});
-    const handle = (this.socket as unknown as { _handle?: object | null })._handle ?? null;
-    return { handle, closeCopy: () => this.socket.destroy() };
+    return releaseSocket(this.socket);
   }
 
   /** Takes over the state of a session handed over by an upgrade; call before `startReading`. */

@@ -21,8 +21,8 @@
  *  6. The supervisor passes both to N (`adopt`); N builds the session, writes what it kept,
  *     then the unread input is handled as if just read, and reading resumes from the kernel.
  *
- * TLS sessions (their crypto state is in O's memory) are closed with SHUTTING_DOWN and a
- * reason; their clients reconnect and `reclaim`. A client that leaves during its hand-off is
+ * TLS and WebSocket sessions (their crypto or framing state is in O's memory) are closed with
+ * SHUTTING_DOWN and a reason; their clients reconnect and `reclaim`. A client that leaves during its hand-off is
  * reported `gone`, and N tells the hub it closed.
  */
 import type net from 'node:net';
@@ -87,8 +87,9 @@ export class HandOut {
   start(): void {
     for (const s of [...this.host.sessions.values()]) {
       if (s.closed) continue;
-      if (s.encrypted) {
-        this.close(s, 'tls');
+      const kind = s.connectionKind;
+      if (kind !== 'plain') {
+        this.close(s, kind);
         continue;
       }
       s.freeze();
