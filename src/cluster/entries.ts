@@ -141,6 +141,8 @@ function isUsernames(v: unknown): v is string[] {
   return Array.isArray(v) && v.length > 0 && v.length <= MAX_USERNAMES_PER_ENTRY && v.every((u) => typeof u === 'string' && isValidIdentity(u));
 }
 
+const CONSOLE_TYPES = new Set(['notice', 'disconnect', 'delete']);
+
 const MODERATION = new Set(['private', 'invite', 'uninvite', 'kick', 'ban', 'unban', 'transfer', 'disconnect', 'notice']);
 
 /**
@@ -180,6 +182,12 @@ function isOutcome(v: unknown): v is Outcome {
     case 'resume-token':
     case 'reclaim':
       return typeof o.hash === 'string' && /^[0-9a-f]{64}$/.test(o.hash);
+    case 'console': {
+      // The shapes of the administrator's own requests, checked as their client lines are.
+      const r = o.request as { type?: unknown } | null;
+      if (typeof r !== 'object' || r === null || !CONSOLE_TYPES.has(String(r.type))) return false;
+      return parseClientLine(JSON.stringify(r)).ok;
+    }
     default:
       return false;
   }

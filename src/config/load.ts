@@ -6,6 +6,7 @@ import Ajv from 'ajv';
 import { parseClusterServers } from '../cluster/servers';
 import { closest, expectation, shown, type SettingSchema } from './describe';
 import { ConfigError } from './errors';
+import { reloadabilityOf } from './reload';
 import { ConfigSchema, type Config, type ConfigKey } from './schema';
 
 export { ConfigError };
@@ -41,6 +42,8 @@ export interface LoadInput {
   argv: string[];
   env: NodeJS.ProcessEnv;
   cwd: string;
+  /** The node id to keep when none is set (a reload: the running server's), instead of a new random one. */
+  nodeId?: string;
 }
 
 /** Where a setting's value came from, named as the user wrote it (`--port`, `SWITCHBOARD_PORT`). */
@@ -51,7 +54,7 @@ interface Given {
   name: string;
 }
 
-export function loadConfig({ argv, env, cwd }: LoadInput): Config {
+export function loadConfig({ argv, env, cwd, nodeId }: LoadInput): Config {
   const { settings: fromFlags, configFile: configFlag } = parseFlags(argv);
   const configFile = configFlag ?? env[ENV_PREFIX + 'CONFIG'];
   const fromFile = configFile ? readConfigFile(path.resolve(cwd, configFile)) : new Map<ConfigKey, Given>();
@@ -96,7 +99,7 @@ export function loadConfig({ argv, env, cwd }: LoadInput): Config {
   }
   const config = merged as Record<ConfigKey, unknown>;
   // Fixed here, once: the supervisor hands this config to its children, so all of them agree.
-  config.nodeId ??= defaultNodeId();
+  config.nodeId ??= nodeId ?? defaultNodeId();
   config.dataDir = path.resolve(cwd, config.dataDir as string);
   for (const key of ['tlsCert', 'tlsKey'] as const) if (config[key]) config[key] = path.resolve(cwd, config[key] as string);
   if (config.unixSocket) config.unixSocket = path.resolve(cwd, config.unixSocket as string);
@@ -181,10 +184,13 @@ function suggest(name: string, names: string[], show: (n: string) => string): st
   return near ? ` (did you mean ${show(near)}? switchboard help lists every setting)` : ' (switchboard help lists every setting)';
 }
 
-/** Lines for `switchboard help`: every flag with its default and meaning. */
+/**
+ * Lines for `switchboard help`: every flag with its default, meaning, accepted values and
+ * whether a reload (SIGHUP, `switchboard reload`) applies it live or it needs a restart.
+ */
 export function describeFlags(): string[] {
   return keys.map((k) => {
     const s = ConfigSchema.properties[k] as { default?: unknown; description?: string };
-    return `  --${kebab(k)} (${upperSnake(k)}, default ${JSON.stringify(s.default)}): ${s.description ?? ''} [${expectation(s as SettingSchema)}]`;
+    return `  --${kebab(k)} (${upperSnake(k)}, default ${JSON.stringify(s.default)}): ${s.description ?? ''} [${expectation(s as SettingSchema)}] (${reloadabilityOf(k) === 'live' ? 'reload: live' : 'reload: restart'})`;
   });
 }

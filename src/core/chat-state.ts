@@ -1,6 +1,7 @@
 import { ErrorCode, errorMessage, type ErrorMessage } from '../protocol/errors';
 import type { CoreControlRequest, ModerationClientMessage, RoomListEntry, ServerMessage } from '../protocol/messages';
 import { GUEST_PREFIX, MAIN_HALL, foldName, isValidIdentity, isValidRoomId } from '../protocol/rules';
+import { CONSOLE_IDENTITY, type ConsoleRequest } from './console';
 import type { Effect, SessionKey, SessionView } from './effects';
 import { HeldNames } from './held-names';
 import { deliver, isOwner, newRoom, ownerName, send, type Room, type Session } from './model';
@@ -724,5 +725,21 @@ export class ChatState {
     if (!/^[1-9][0-9]*$/.test(digits)) return;
     const n = Number(digits);
     if (n < this.lowestFreeGuestHint) this.lowestFreeGuestHint = n;
+  }
+
+  /**
+   * An operator's request from the control socket (src/core/console.ts), decided as an
+   * administrator's own request would be, by an administrator who is no session: `actor` is a
+   * key no session has, so what would be told to the requester (`disconnected`, an `error`,
+   * the room list after a `delete`) is addressed to it alone (the hub's console reads it).
+   */
+  administer(actor: SessionKey, req: ConsoleRequest): Effect[] {
+    const operator: Session = { key: actor, identity: CONSOLE_IDENTITY, roomid: '', owned: new Set(), username: null, admin: true };
+    return req.type === 'delete' ? this.deleteRoom(operator, req.roomid) : this.moderation.handle(operator, req);
+  }
+
+  /** Rooms that exist now, MainHall included. */
+  get roomCount(): number {
+    return this.rooms.size;
   }
 }

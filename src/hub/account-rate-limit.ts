@@ -7,10 +7,17 @@ import { TokenBucket } from '../core/rate-limit';
  */
 export class AccountRateLimiter {
   private readonly buckets = new Map<string, TokenBucket>();
-  private readonly burst: number;
+  private burst: number;
 
-  constructor(readonly rate: number) {
+  constructor(public rate: number) {
     this.burst = Math.max(1, rate);
+  }
+
+  /** A reload: the new rate applies to every account now, its budget so far kept (capped by the new burst). */
+  setRate(rate: number): void {
+    this.rate = rate;
+    this.burst = Math.max(1, rate);
+    for (const bucket of this.buckets.values()) bucket.retune(rate, this.burst);
   }
 
   /** Takes one message from `username`'s budget; false when it is spent. */

@@ -10,7 +10,9 @@ import type { Store } from '../store/store';
 import { AccountRateLimiter } from './account-rate-limit';
 import { Administrators } from './administrators';
 import { Accounts } from './accounts';
-import { DirectMessages } from './direct-messages';
+import type { ParseLimits } from '../protocol/validate';
+import { HubConsole } from './console';
+import { DirectMessages, type DirectLimits } from './direct-messages';
 import { LocalOrder } from './local-order';
 import type { OrderSource, Ordering, RestoredOnLink } from './order-source';
 import { Profiles } from './profiles';
@@ -80,23 +82,30 @@ export class Hub {
   /** Sessions with a request in flight, and the frames that arrived meanwhile. */
   private readonly busy = new Map<SessionKey, Array<{ link: WorkerLink; msg: WorkerToHub }>>();
 
+  /** The hub's limits: a copy, so a reload can change the live ones (see reconfigure). */
+  private readonly limits: HubLimits;
+  /** The DM bounds, shared with every inbox delivery: changed in place by a reload. */
+  private readonly directLimits: DirectLimits;
+
   constructor(
     store: Store,
     expectedWorkers: number[],
     recoveryDeadlineMs: number,
     private readonly log: Logger,
-    private readonly limits: HubLimits = UNLIMITED,
+    limits: HubLimits = UNLIMITED,
     ordering?: Ordering,
   ) {
+    this.limits = { ...limits };
     this.router = new Router(store, log, limits, ordering);
     this.admins = new Administrators(store, limits.admins);
     this.accountRate = new AccountRateLimiter(limits.accountRateLimit);
     setInterval(() => this.accountRate.sweep(Date.now()), RATE_SWEEP_MS).unref();
     this.ctx = { router: this.router, store, log, decide: (key, outcome) => this.order.decide(key, outcome) };
-    this.directs = new DirectMessages(this.ctx, {
+    this.directLimits = {
       inbox: { messages: limits.maxInboxMessages, bytes: limits.maxInboxBytes },
       window: { entries: limits.inboxWindow, bytes: limits.maxOutboundBytes },
-    });
+    };
+    this.directs = new DirectMessages(this.ctx, this.directLimits);
     this.accounts = new Accounts(this.ctx, this.directs, this.admins);
     this.history = new RoomHistory(this.ctx);
     this.profiles = new Profiles(this.ctx, this.directs);
@@ -116,6 +125,51 @@ export class Hub {
 
   get sessionCount(): number {
     return this.router.sessionCount;
+  }
+
+  /** Rooms that exist now, MainHall included. */
+  get roomCount(): number {
+    return this.router.state.roomCount;
+  }
+
+  /** The control socket's requests, acting as an administrator (src/hub/console.ts); `node`: the cluster node id, '' on one node. */
+  makeConsole(node: string, parseLimits: () => ParseLimits): HubConsole {
+    return new HubConsole(this.ctx, node, parseLimits);
+  }
+
+  /**
+   * A reload (SIGHUP, `switchboard reload`): the live limits the hub enforces take their new
+   * values, for every session at once (src/config/reload.ts lists which settings are live).
+   * Accounts named in or dropped from `admins` get their role now; see Administrators.
+   */
+  reconfigure(limits: HubLimits): void {
+    const { accountRateLimit, admins, maxInboxMessages, maxInboxBytes, inboxWindow, maxOutboundBytes, maxQueuedRequests } = limits;
+    Object.assign(this.limits, { accountRateLimit, admins, maxInboxMessages, maxInboxBytes, inboxWindow, maxOutboundBytes, maxQueuedRequests });
+    this.directLimits.inbox.messages = maxInboxMessages;
+    this.directLimits.inbox.bytes = maxInboxBytes;
+    this.directLimits.window.entries = inboxWindow;
+    this.directLimits.window.bytes = maxOutboundBytes;
+    this.accountRate.setRate(accountRateLimit);
+    if (this.admins.setConfigured(admins)) void this.refreshAdminRoles();
+  }
+
+  /**
+   * The `admins` setting changed: every logged-in session of this node whose role is now
+   * different gets it, decided as a login would (so a cluster replicates it), and leaves a room
+   * only the role let it into.
+   */
+  private async refreshAdminRoles(): Promise<void> {
+    const { state } = this.router;
+    for (const key of this.router.localSessions()) {
+      const username = state.usernameOf(key);
+      if (!username) continue;
+      try {
+        const admin = await this.admins.isAdmin(username);
+        if (admin !== state.isAdmin(key) && state.usernameOf(key) === username) await this.order.decide(key, { type: 'login', username, admin });
+      } catch (err) {
+        this.log.error({ err, username }, 'reload: the administrator role of a session could not be updated');
+      }
+    }
   }
 
   /** Resolves once every room message sequenced so far is stored. */

@@ -1,3 +1,4 @@
+import type { ConsoleRequest } from '../core/console';
 import type { SessionKey } from '../core/effects';
 import { ErrorCode } from '../protocol/errors';
 import type { ModerationClientMessage } from '../protocol/messages';
@@ -27,7 +28,8 @@ export type Outcome =
      * `epoch` set); a DM's recipient (`to`, its username) is, with `roomid` ''.
      */ { type: 'recalled'; id: string; roomid: string; seq: number; epoch: string; by: string; to?: string }
   | /** The session's resume token is now the one of this hash (the token itself goes only to its client). */ { type: 'resume-token'; hash: string }
-  | /** The session presents a resume token (its hash): the held session comes back on it. */ { type: 'reclaim'; hash: string };
+  | /** The session presents a resume token (its hash): the held session comes back on it. */ { type: 'reclaim'; hash: string }
+  | /** An operator's request from the control socket; `key` is the console's, no session's (ChatState.administer). */ { type: 'console'; request: ConsoleRequest };
 
 /** Applies an outcome decided for session `key` to a router: the same on one node and on every replica. */
 export function applyOutcome(router: Router, key: SessionKey, outcome: Outcome): void {
@@ -60,5 +62,7 @@ export function applyOutcome(router: Router, key: SessionKey, outcome: Outcome):
       return router.setResumeHash(key, outcome.hash);
     case 'reclaim':
       return router.apply(state.reclaim(key, outcome.hash));
+    case 'console':
+      return router.apply(state.administer(key, outcome.request));
   }
 }

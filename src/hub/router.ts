@@ -60,6 +60,8 @@ export class Router {
   private readonly moved = new Map<SessionKey, { link: WorkerLink; id: number }>();
   /** Room persistence, in the order the hub decided it. */
   private roomWrites: Promise<void> = Promise.resolve();
+  /** Keys of no session whose messages someone reads here (the control socket's console: see watch). */
+  private readonly watchers = new Map<SessionKey, (message: ServerMessage) => void>();
 
   constructor(
     private readonly store: Store,
@@ -236,6 +238,15 @@ export class Router {
     this.apply([{ kind: 'state', session: key }]);
   }
 
+  /**
+   * Calls `read` with every message addressed to `key`, a key no session has (the console's,
+   * src/hub/console.ts), until the returned function is called.
+   */
+  watch(key: SessionKey, read: (message: ServerMessage) => void): () => void {
+    this.watchers.set(key, read);
+    return () => this.watchers.delete(key);
+  }
+
   sendTo(key: SessionKey, message: ServerMessage): void {
     this.apply([{ kind: 'deliver', to: [key], message }]);
   }
@@ -274,6 +285,7 @@ export class Router {
     for (const fx of effects) {
       switch (fx.kind) {
         case 'deliver':
+          if (this.watchers.size > 0) for (const key of fx.to) this.watchers.get(key)?.(fx.message);
           this.deliver(fx.to, Buffer.from(JSON.stringify(fx.message) + '\n'));
           break;
         case 'state':

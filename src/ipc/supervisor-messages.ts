@@ -1,4 +1,10 @@
 import type { RateGuardSnapshot } from '../core/rate-limit';
+import type { Config } from '../config/schema';
+import type { ConsoleRequest } from '../core/console';
+import type { ChildStats } from './process-figures';
+
+/** The hub's answer to a console request: done (with what it did), or refused with a code. */
+export type ConsoleReply = { ok: true; result: Record<string, unknown> } | { ok: false; code: string; message: string };
 
 /**
  * Messages on Node's IPC channel between the supervisor and its children (a Unix socketpair;
@@ -33,7 +39,17 @@ export type SupervisorToChild =
    * An upgrade, to a new worker: a session handed over by an old one; its socket's raw handle
    * travels with the message, none when the client left during the hand-off (`session.gone`).
    */
-  | { type: 'adopt'; session: HandedSession };
+  | { type: 'adopt'; session: HandedSession }
+  /** Any child: report your figures (`switchboard status`); answered with 'stats' and the same `id`. */
+  | { type: 'stats'; id: number }
+  /** Hub: an operator's request from the control socket; answered with 'console-reply' and the same `id`. */
+  | { type: 'console'; id: number; request: ConsoleRequest }
+  /**
+   * Any child: the settings were reloaded (SIGHUP, `switchboard reload`): `config` is the whole
+   * configuration now in force; the settings marked `reload: 'live'` changed in it apply to the
+   * running sessions at once (src/config/reload.ts).
+   */
+  | { type: 'reload-config'; config: Config };
 
 export type ChildToSupervisor =
   /** The child is ready to serve (hub: listening; worker: linked to the hub). */
@@ -51,7 +67,11 @@ export type ChildToSupervisor =
   /** An old worker hands a session to worker `to` (the raw socket handle rides along; see 'adopt'). */
   | { type: 'handed'; to: number; session: HandedSession }
   /** An old worker has handed over or closed every session and exits now. */
-  | { type: 'handoff-done'; moved: number; closed: Record<string, number> };
+  | { type: 'handoff-done'; moved: number; closed: Record<string, number> }
+  /** The answer to a 'stats' request. */
+  | { type: 'stats'; id: number; stats: ChildStats }
+  /** The hub's answer to a 'console' request. */
+  | { type: 'console-reply'; id: number; reply: ConsoleReply };
 
 /**
  * What a worker's session carries to its new worker in an upgrade, beside its socket and what

@@ -1,9 +1,11 @@
+import type { LoadInput } from '../config/load';
 import type { Config } from '../config/schema';
 import { usePrivateUmask } from '../fs/private-files';
 import { STOP_SIGNALS } from '../ipc/child-signals';
 import { createLogger } from '../log/logger';
 import type { ListenAddresses } from './listeners';
 import { answerUpgradeRequests, removePidRecord, takeUpgradeRequests, writePidRecord } from './run-records';
+import { checkPidFile, removePidFile, writePidFile } from './pid-file';
 import { Supervisor } from './supervisor';
 import { HangupDetector } from './terminal';
 
@@ -13,17 +15,18 @@ import { HangupDetector } from './terminal';
  * orderly stop. A second stop signal during the stop ends the supervisor at once (its default
  * action); the children then notice their IPC channel close and close their clients themselves.
  */
-export async function runServe(config: Config): Promise<number> {
+export async function runServe(config: Config, loadInput: LoadInput | null = null, options: ServeOptions = {}): Promise<number> {
   // Whatever the server and its children create is the owner's alone (see private-files).
   usePrivateUmask();
   const log = createLogger('supervisor', config.logLevel);
-  const supervisor = new Supervisor(config, log);
+  const supervisor = new Supervisor(config, log, loadInput);
   const hangup = new HangupDetector();
   let stopOnSignal: ((signal: string) => void) | null = null;
-  // SIGHUP reloads the TLS certificate pair (other settings need a restart), unless the
-  // terminal is gone. Set before the start so an early SIGHUP does not end the process.
+  // SIGHUP reloads the settings and the TLS certificate pair (src/config/reload.ts), unless
+  // the terminal is gone. Set before the start so an early SIGHUP does not end the process.
   process.on('SIGHUP', () => {
-    if (!hangup.terminalLost()) return supervisor.reloadTls();
+    // A bad configuration is logged by the reload, which changes nothing.
+    if (!hangup.terminalLost()) return void supervisor.reload().catch(() => {});
     // Nothing can be written to a hung-up terminal; logging must not stop the stop.
     for (const out of [process.stdout, process.stderr]) out.on('error', () => {});
     stopOnSignal?.('SIGHUP');
@@ -45,13 +48,17 @@ export async function runServe(config: Config): Promise<number> {
   });
   let addresses;
   try {
+    if (options.pidFile) checkPidFile(options.pidFile);
     // A cluster node that cannot reach its log refuses to start, with the reason, at once.
     // Loaded only then: one node does not pay for the NATS client.
     if (config.cluster) await (await import('../cluster/node')).probeCluster(config, log);
     addresses = await supervisor.start();
+    // Written once the server serves: whoever waits for the file may connect.
+    if (options.pidFile) writePidFile(options.pidFile);
   } catch (err) {
     log.fatal({ err }, 'cannot start');
     process.stderr.write(`switchboard: ${(err as Error).message}\n`);
+    options.failed?.((err as Error).message);
     await supervisor.stop();
     return 1;
   }
@@ -59,6 +66,7 @@ export async function runServe(config: Config): Promise<number> {
   writePidRecord(config.dataDir, process.pid);
   started = true;
   process.stderr.write(banner(addresses));
+  options.ready?.();
 
   return new Promise((resolve) => {
     const stop = (signal: string): void => {
@@ -68,12 +76,23 @@ export async function runServe(config: Config): Promise<number> {
       log.info({ signal }, 'signal received');
       void supervisor.stop().then(() => {
         removePidRecord(config.dataDir);
+        if (options.pidFile) removePidFile(options.pidFile);
         resolve(0);
       });
     };
     stopOnSignal = stop;
     for (const signal of STOP_SIGNALS) process.once(signal, () => stop(signal));
   });
+}
+
+/** How `serve` runs beside its settings (flags of `serve` that are not settings: src/cli/serve-command.ts). */
+export interface ServeOptions {
+  /** Absolute path of a pid file: refused when it names a live process, written once serving, removed at exit. */
+  pidFile?: string;
+  /** Called once serving (a daemon tells its starter). */
+  ready?: () => void;
+  /** Called with the reason when the start fails. */
+  failed?: (reason: string) => void;
 }
 
 /**

@@ -6,7 +6,7 @@ import type { Placement } from './placement';
 /** New workers must be ready (linked to the hub) within this long, or the upgrade is called off. */
 const READY_TIMEOUT_MS = 20_000;
 /** Old workers must have handed everything over and exited within this long; then they are killed. */
-const HANDOFF_TIMEOUT_MS = 40_000;
+const HANDOFF_TIMEOUT_MS = 30_000;
 
 /**
  * What an upgrade did, as `switchboard upgrade` prints it. `sessionsMoved`: plain TCP and

@@ -27,6 +27,9 @@ export interface SessionLimits {
   idleTimeoutMs: number;
 }
 
+/** The settings sessions read live: a reload changes them for every open session (Worker.reconfigure). */
+export const LIVE_SESSION_SETTINGS = ['maxLineBytes', 'maxOutboundBytes', 'rateLimit', 'rateBurst', 'maxBytesPerSecond', 'lineTimeoutMs', 'firstMessageTimeoutMs', 'idleTimeoutMs'] as const satisfies ReadonlyArray<keyof SessionLimits>;
+
 /** TCP keepalive probes start after this long without traffic: dead peers do not linger. */
 const KEEPALIVE_MS = 60_000;
 
@@ -72,6 +75,8 @@ export class ClientSession {
   private lineTimer: NodeJS.Timeout | null = null;
   private firstMessageTimer: NodeJS.Timeout | null = null;
   private drainTimer: NodeJS.Timeout | null = null;
+  /** The idle check is armed (it re-arms itself while `idleTimeoutMs` is on). */
+  private idleArmed = false;
   /** Why the server closed this client, for the log; null when the client went by itself. */
   closedBy: ErrorCode | null = null;
   /**
@@ -125,12 +130,8 @@ export class ClientSession {
   startReading(): void {
     if (this.closed || this.ending || this.frozen) return;
     this.lastReceivedAt = Date.now();
-    if (this.limits.firstMessageTimeoutMs > 0 && !this.validSeen) {
-      this.firstMessageTimer = this.after(this.limits.firstMessageTimeoutMs, () =>
-        this.disconnect(ErrorCode.FIRST_MESSAGE_TIMEOUT, `no valid message within ${this.limits.firstMessageTimeoutMs} ms of connecting`),
-      );
-    }
-    if (this.limits.idleTimeoutMs > 0) this.after(this.limits.idleTimeoutMs, () => this.checkIdle());
+    this.armFirstMessage(this.limits.firstMessageTimeoutMs);
+    this.armIdle(this.limits.idleTimeoutMs);
     // Bytes the previous worker had read and not handled (an upgrade) come before the socket's.
     const unread = this.unread;
     this.unread = null;
@@ -277,6 +278,8 @@ export class ClientSession {
 
   private checkLine(): void {
     this.lineTimer = null;
+    // Switched off by a reload since it was armed.
+    if (this.limits.lineTimeoutMs <= 0) return;
     // While throttled the rest of the line may be waiting in the kernel: not the client's delay.
     const waited = Date.now() - this.lineStartedAt;
     if (this.throttled || waited < this.limits.lineTimeoutMs) {
@@ -286,11 +289,47 @@ export class ClientSession {
     this.disconnect(ErrorCode.LINE_TIMEOUT, `a line was started but not ended within ${this.limits.lineTimeoutMs} ms`);
   }
 
+  /**
+   * The limits object changed in place (a settings reload): the ones held outside it (line
+   * bound, message and byte rates) follow, and timeouts switched on start counting now.
+   */
+  limitsChanged(): void {
+    const { maxLineBytes, rateLimit, rateBurst, maxBytesPerSecond, idleTimeoutMs, lineTimeoutMs } = this.limits;
+    this.splitter.setMaxLineBytes(maxLineBytes);
+    this.rate.retune(rateLimit, rateBurst);
+    this.inbound.retune(maxBytesPerSecond, 2 * maxBytesPerSecond);
+    if (this.closed || this.ending || this.lastReceivedAt === 0) return;
+    if (!this.idleArmed) this.armIdle(idleTimeoutMs);
+    if (this.firstMessageTimer === null) this.armFirstMessage(this.limits.firstMessageTimeoutMs);
+    if (lineTimeoutMs > 0 && this.lineTimer === null && this.splitter.bufferedBytes > 0) {
+      this.lineStartedAt = Date.now();
+      this.lineTimer = this.after(lineTimeoutMs, () => this.checkLine());
+    }
+  }
+
+  private armFirstMessage(ms: number): void {
+    if (ms <= 0 || this.validSeen) return;
+    this.firstMessageTimer = this.after(ms, () => {
+      this.firstMessageTimer = null;
+      // Switched off by a reload since it was armed.
+      if (this.limits.firstMessageTimeoutMs > 0) this.disconnect(ErrorCode.FIRST_MESSAGE_TIMEOUT, `no valid message within ${ms} ms of connecting`);
+    });
+  }
+
+  private armIdle(ms: number): void {
+    if (ms <= 0) return;
+    this.idleArmed = true;
+    this.after(ms, () => this.checkIdle());
+  }
+
   /** Checked once per `idleTimeoutMs`, not re-armed per chunk: data costs no timer work. */
   private checkIdle(): void {
+    this.idleArmed = false;
+    // Switched off by a reload since it was armed.
+    if (this.limits.idleTimeoutMs <= 0) return;
     const quiet = Date.now() - this.lastReceivedAt;
     if (this.throttled || quiet < this.limits.idleTimeoutMs) {
-      this.after(this.throttled ? this.limits.idleTimeoutMs : this.limits.idleTimeoutMs - quiet, () => this.checkIdle());
+      this.armIdle(this.throttled ? this.limits.idleTimeoutMs : this.limits.idleTimeoutMs - quiet);
       return;
     }
     this.disconnect(ErrorCode.IDLE_TIMEOUT, `nothing received for ${this.limits.idleTimeoutMs} ms (send {"type":"ping"} to keep a connection open)`);
@@ -332,5 +371,6 @@ export class ClientSession {
     this.lineTimer = null;
     this.firstMessageTimer = null;
     this.drainTimer = null;
+    this.idleArmed = false;
   }
 }

@@ -5,6 +5,7 @@ import type { SupervisorToChild } from '../ipc/supervisor-messages';
 import { createLogger, type Logger } from '../log/logger';
 import { TlsAcceptor, type HandshakeFailure } from '../net/tls';
 import { Worker } from './worker';
+import { serveWorkerOperations } from './operations';
 
 function main(): void {
   const config = configFromParent(process.env);
@@ -28,6 +29,7 @@ function main(): void {
     sessionClosed,
   });
 
+  serveWorkerOperations(worker, tls, log);
   process.on('message', (msg: SupervisorToChild, handle?: net.Socket | object) => {
     if (msg.type === 'conn' && handle instanceof net.Socket) {
       served = true;

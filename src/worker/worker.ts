@@ -17,7 +17,8 @@ import { HELLO_REPLY_LINE, coreServerLines, isCoreClientType } from '../protocol
 import { ErrorCode, errorLine } from '../protocol/errors';
 import type { ClientMessage, CoreControlRequest } from '../protocol/messages';
 import { parseClientLine, type ParseLimits, type ParseResult } from '../protocol/validate';
-import { ClientSession } from './client-session';
+import type { TrafficCounters } from '../ipc/process-figures';
+import { ClientSession, LIVE_SESSION_SETTINGS } from './client-session';
 import { HubLink } from './hub-link';
 import { Adoptions, HandOut, type HandOffHost, type HandOutResult } from './hand-off';
 import type { HandedSession } from '../ipc/supervisor-messages';
@@ -53,13 +54,18 @@ export class Worker {
   /** An upgrade: this worker's sessions on their way out, and others' on their way in. */
   private handOut: HandOut | null = null;
   private readonly adoptions: Adoptions;
+  /** The settings in force: a copy every session reads its limits from, changed in place by a reload. */
+  private readonly config: { -readonly [K in keyof Config]: Config[K] };
+  /** Client lines in, lines out to clients, since the start (`switchboard status` rates). */
+  readonly traffic: TrafficCounters = { messagesIn: 0, messagesOut: 0 };
 
   constructor(
     private readonly workerId: number,
-    private readonly config: Config,
+    config: Config,
     private readonly log: Logger,
     private readonly events: WorkerEvents,
   ) {
+    this.config = { ...config };
     this.parseLimits = { maxJsonDepth: config.maxJsonDepth, maxContentLength: config.maxContentLength };
     this.adoptions = new Adoptions(this.handOffHost());
     this.hub = new HubLink(hubSocketPath(config.dataDir), MAX_QUEUED_WHILE_HUB_AWAY, {
@@ -137,6 +143,17 @@ export class Worker {
     if (this.hub.isUp) this.hub.send(encodeOpen(id, session.remoteAddress));
   }
 
+  /**
+   * A settings reload: the live settings (src/config/reload.ts) take their new values, for
+   * every session of this worker at once.
+   */
+  reconfigure(config: Config): void {
+    for (const key of LIVE_SESSION_SETTINGS) (this.config as Record<string, unknown>)[key] = config[key];
+    this.parseLimits.maxJsonDepth = config.maxJsonDepth;
+    this.parseLimits.maxContentLength = config.maxContentLength;
+    for (const s of this.sessions.values()) s.limitsChanged();
+  }
+
   /** Resolves once every frame for the hub so far has been written out. */
   flushHub(): Promise<void> {
     return this.hub.flush();
@@ -157,6 +174,7 @@ export class Worker {
   }
 
   private onClientLine(session: ClientSession, line: string, utf8: boolean): void {
+    this.traffic.messagesIn++;
     try {
       this.forwardClientLine(session, line, utf8);
     } catch (err) {
@@ -255,11 +273,13 @@ export class Worker {
         if (!members) return;
         // Room traffic is what a slow reader falls behind on: held to the bound strictly.
         for (const s of members) s.send(s.blocked.size === 0 ? msg.lines : withoutBlocked(msg, s.blocked), true);
+        this.traffic.messagesOut += members.size * msg.senders.length;
         return;
       }
       case Kind.TO_SESSIONS: {
         // Worked out once per frame, and only when a core client is among the targets.
         let core: Buffer | null = null;
+        this.traffic.messagesOut += msg.ids.length;
         for (const id of msg.ids) {
           const s = this.sessions.get(id);
           if (!s) continue;
