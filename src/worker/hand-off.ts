@@ -198,6 +198,8 @@ export class Adoptions {
 
   /** The supervisor's `adopt`: the socket (null: the client left) and the session's state. */
   fromOldWorker(socket: net.Socket | null, state: HandedSession): void {
+    // Until its session listens, a reset must not be an uncaught 'error'; 'close' is seen then.
+    socket?.on('error', () => {});
     const entry = this.entry(state.id);
     entry.state = state;
     entry.socket = socket;
@@ -255,7 +257,9 @@ export class Adoptions {
     this.incoming.delete(e.id);
     clearTimeout(e.timer);
     const { state, socket } = e;
-    if (!socket || state.gone) {
+    // `destroyed`: the client left while its session waited for INCOMING ('close' went unheard).
+    if (!socket || state.gone || socket.destroyed) {
+      socket?.destroy();
       this.host.hubSend(encodeClose(e.id));
       this.host.sessionClosed(state.connId);
       return;

@@ -161,8 +161,8 @@ test('two upgrades during a stream of chat: every TCP and Unix client keeps its 
 
 test('the session state moves along: a line cut in two by an upgrade arrives whole, a client at its rate limit stays limited, a TLS client is told and reclaims', TEST_TIMEOUT, async () => {
   const pair = makePair();
-  // 3 lines at once, then one per 5 s: a bucket that an upgrade's few hundred ms cannot refill.
-  const server = await serve(['--workers', '2', '--rate-limit', '0.2', '--rate-burst', '3', '--tls-port', '0', '--tls-cert', pair.cert, '--tls-key', pair.key]);
+  // 3 lines at once, then one per 100 s: a bucket that the upgrade's seconds cannot refill.
+  const server = await serve(['--workers', '2', '--rate-limit', '0.01', '--rate-burst', '3', '--tls-port', '0', '--tls-cert', pair.cert, '--tls-key', pair.key]);
   const { client: watcher } = await TestClient.welcomed(port(server));
   const { client: cutter, identity: cutterName } = await TestClient.welcomed(port(server));
   const { client: limited } = await TestClient.welcomed(port(server));
@@ -257,15 +257,32 @@ test('dedicated placement: each client moves to a new process of its own', TEST_
   const done = await upgrade(server.dataDir);
   assert.equal(done.code, 0, done.stderr);
   assert.equal(done.result.sessionsMoved, 2);
-  const now = [...holder(a), ...holder(b)];
-  assert.equal(now.length, 2);
+  const now = [holder(a)[0]!, holder(b)[0]!];
+  assert.equal(holder(a).length + holder(b).length, 2);
   assert.notEqual(now[0], now[1]);
   for (const p of now) assert.ok(!before.includes(p));
   a.send({ type: 'message', content: 'one process each' });
   await b.waitFor((m) => m.type === 'message' && m.content === 'one process each');
+  // A bare SIGUSR2 (no command waiting): the result is logged and recorded in run/upgrade.json.
+  const recorded = path.join(server.dataDir, 'run', 'upgrade.json');
+  const seqBefore = fs.existsSync(recorded) ? (JSON.parse(fs.readFileSync(recorded, 'utf8')) as { seq: number }).seq : 0;
+  process.kill(server.pid, 'SIGUSR2');
+  type Recorded = { seq: number; ok: boolean; sessionsMoved: number; newPids: number[] };
+  let record = null as Recorded | null;
+  for (let i = 0; i < 400 && (record?.seq ?? seqBefore) <= seqBefore; i++) {
+    await sleep(50);
+    if (fs.existsSync(recorded)) record = JSON.parse(fs.readFileSync(recorded, 'utf8')) as Recorded;
+  }
+  assert.equal(record?.ok, true, JSON.stringify(record));
+  assert.equal(record?.sessionsMoved, 2);
+  const afterSignal = [...holder(a), ...holder(b)];
+  assert.deepEqual(afterSignal.sort(), record!.newPids.sort());
+  now.splice(0, now.length, ...afterSignal);
+  a.send({ type: 'message', content: 'after the signal' });
+  await b.waitFor((m) => m.type === 'message' && m.content === 'after the signal');
   // A dedicated worker still ends with its client.
+  const gone = holder(b)[0]!;
   await b.close();
-  const gone = now[1]!;
   for (let i = 0; i < 100 && proc.isAlive(gone); i++) await sleep(50);
   assert.ok(!proc.isAlive(gone));
 });
