@@ -88,6 +88,8 @@ export interface HandedSession {
   validSeen: boolean;
   /** The message-rate guard (src/core/rate-limit.ts). */
   rate: RateGuardSnapshot;
+  /** The inbound bytes-a-second bucket (`maxBytesPerSecond`): a client over it stays throttled. */
+  inbound?: { tokens: number; last: number };
   /** Bytes read from the socket but not yet a full line (and any read but not yet split), base64. */
   unread: string;
 }

@@ -176,7 +176,7 @@ export class ClientSession {
 
   /** What the new worker needs of this session beside its socket (see HandedSession). */
   handedState(newId: number): HandedSession {
-    return { id: newId, connId: this.connId, extended: this.extended, validSeen: this.validSeen, rate: this.rate.snapshot(), unread: (this.unread ?? Buffer.alloc(0)).toString('base64') };
+    return { id: newId, connId: this.connId, extended: this.extended, validSeen: this.validSeen, rate: this.rate.snapshot(), inbound: this.inbound.snapshot(), unread: (this.unread ?? Buffer.alloc(0)).toString('base64') };
   }
 
   /**
@@ -197,6 +197,7 @@ export class ClientSession {
     this.connId = state.connId;
     if (state.validSeen) this.validSeen = true;
     this.rate.load(state.rate);
+    if (state.inbound) this.inbound.load(state.inbound);
     this.unread = Buffer.from(state.unread, 'base64');
   }
 
