@@ -16,7 +16,7 @@ import { SupervisorControl, type ControlledServer } from './control-host';
 import { ControlServer } from './control-server';
 import { claimDataDir } from './data-dir';
 import { DedicatedPlacement } from './dedicated-placement';
-import { closeListeners, isTlsSocket, openListeners, type ListenAddresses } from './listeners';
+import { closeListeners, listenerKind, openListeners, type ListenAddresses } from './listeners';
 import type { Placement, PlacementHost } from './placement';
 import { PoolPlacement } from './pool-placement';
 import { Upgrade, type UpgradeResult } from './upgrade';
@@ -75,7 +75,7 @@ export class Supervisor implements PlacementHost, ControlledServer {
 
   async start(): Promise<ListenAddresses> {
     // A bad certificate stops the start before any process is spawned.
-    if (this.config.tlsPort !== null) {
+    if (this.usesTls) {
       const { material, info } = readTlsFiles(this.config.tlsCert!, this.config.tlsKey!);
       this.tls = material;
       this.logCertificate(info, 'TLS certificate loaded');
@@ -120,7 +120,7 @@ export class Supervisor implements PlacementHost, ControlledServer {
     this.clients++;
     const connId = this.connIds.get(socket);
     if (connId !== undefined) this.perAddress.placed(connId, worker);
-    worker.handOff(socket, isTlsSocket(socket), connId, (err) => {
+    worker.handOff(socket, listenerKind(socket), connId, (err) => {
       if (!err) return;
       worker.sessions--;
       this.clients--;
@@ -145,8 +145,8 @@ export class Supervisor implements PlacementHost, ControlledServer {
    */
   reloadTls(): ReloadReport['tls'] {
     if (this.stopping) return null;
-    if (this.config.tlsPort === null) {
-      this.log.info('reload: TLS is off, no certificate to reload');
+    if (!this.usesTls) {
+      this.log.debug('reload: TLS is off, no certificate to reload');
       return null;
     }
     let loaded;
@@ -200,8 +200,15 @@ export class Supervisor implements PlacementHost, ControlledServer {
     if (a?.port != null) out.push({ kind: 'tcp', address: at(a.port) });
     if (a?.tlsPort != null) out.push({ kind: 'tls', address: at(a.tlsPort) });
     if (a?.unixSocket) out.push({ kind: 'unix', address: a.unixSocket });
+    if (a?.httpPort != null) out.push({ kind: 'http', address: at(a.httpPort) });
+    if (a?.httpsPort != null) out.push({ kind: 'https', address: at(a.httpsPort) });
     if (this.control) out.push({ kind: 'control', address: this.control.socketPath });
     return out;
+  }
+
+  /** A TLS or HTTPS listener is configured: workers need the certificate pair. */
+  private get usesTls(): boolean {
+    return this.config.tlsPort !== null || this.config.httpsPort !== null;
   }
 
   private logCertificate(info: TlsCertInfo, msg: string, extra: object = {}): void {

@@ -23,6 +23,7 @@ import { HubLink } from './hub-link';
 import { Adoptions, HandOut, type HandOffHost, type HandOutResult } from './hand-off';
 import type { HandedSession } from '../ipc/supervisor-messages';
 import { withoutBlocked } from './room-lines';
+import type { SessionSocket } from './session-socket';
 
 /** While the hub restarts, requests wait up to this many bytes per worker. */
 const MAX_QUEUED_WHILE_HUB_AWAY = 16 * 1024 * 1024;
@@ -126,8 +127,8 @@ export class Worker {
     return this.sessions.size;
   }
 
-  /** A client socket handed over by the supervisor. */
-  adopt(socket: net.Socket, connId?: number): void {
+  /** A client connection: a socket handed over by the supervisor, or a WebSocket on one. */
+  adopt(socket: SessionSocket, connId?: number): void {
     const id = this.nextId++;
     const session = new ClientSession(
       id,

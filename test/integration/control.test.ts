@@ -194,3 +194,26 @@ describe('control socket', () => {
     assert.match(admin.stderr, /no server is running at data dir/);
   });
 });
+
+test('a control socket left by a killed server is replaced at the next start', async () => {
+  const first = await startServer({ args: ['--host', '127.0.0.1', '--workers', '1'], detached: true });
+  const dataDir = first.dataDir;
+  const socketPath = path.join(dataDir, 'run', 'control.sock');
+  // The whole group at once, as a dead machine: nothing removes the socket file.
+  process.kill(-first.pid, 'SIGKILL');
+  await first.exited;
+  assert.ok(fs.existsSync(socketPath), 'the killed server left its socket file');
+  const dead = await runCli(['status', '--data-dir', dataDir]);
+  assert.equal(dead.code, 1);
+  assert.match(dead.stderr, /no server is running at data dir .*nothing answers on the control socket/);
+  const second = await startServer({ args: ['--host', '127.0.0.1', '--workers', '1'], dataDir });
+  try {
+    const s = JSON.parse((await runCli(['status', '--data-dir', dataDir, '--json'])).stdout) as Status;
+    assert.equal(s.pid, second.pid);
+    await second.stop();
+    assert.ok(fs.existsSync(path.join(dataDir, 'run')) && !fs.existsSync(socketPath), 'removed at the stop');
+  } finally {
+    if (second.process.exitCode === null) await second.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+});

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { TestClient, type Msg } from '../helpers/client';
 import * as proc from '../helpers/procfs';
 import { startServer, type RunningServer } from '../helpers/server';
+import { WsTestClient } from '../helpers/ws-client';
 
 const BIN = path.resolve(__dirname, '..', '..', '..', 'bin', 'switchboard.js');
 const TEST_TIMEOUT = { timeout: 120_000 };
@@ -159,16 +160,20 @@ test('two upgrades during a stream of chat: every TCP and Unix client keeps its 
   );
 });
 
-test('the session state moves along: a line cut in two by an upgrade arrives whole, a client at its rate limit stays limited, a TLS client is told and reclaims', TEST_TIMEOUT, async () => {
+test('the session state moves along: a line cut in two by an upgrade arrives whole, a client at its rate limit stays limited; TLS and WebSocket clients are told and reclaim', TEST_TIMEOUT, async () => {
   const pair = makePair();
   // 3 lines at once, then one per 100 s: a bucket that the upgrade's seconds cannot refill.
-  const server = await serve(['--workers', '2', '--rate-limit', '0.01', '--rate-burst', '3', '--tls-port', '0', '--tls-cert', pair.cert, '--tls-key', pair.key]);
+  const server = await serve(['--workers', '2', '--rate-limit', '0.01', '--rate-burst', '3', '--tls-port', '0', '--tls-cert', pair.cert, '--tls-key', pair.key, '--http-port', '0']);
   const { client: watcher } = await TestClient.welcomed(port(server));
   const { client: cutter, identity: cutterName } = await TestClient.welcomed(port(server));
   const { client: limited } = await TestClient.welcomed(port(server));
   const { client: secure, identity } = await TestClient.welcomedTls(server.tlsPort!, { rejectUnauthorized: false });
   secure.send({ type: 'session' });
   const { token } = await secure.waitFor((m) => m.type === 'session');
+  const wsUrl = `ws://127.0.0.1:${server.httpPort!}/ws`;
+  const { client: web, identity: webName } = await WsTestClient.welcomed(wsUrl);
+  web.send({ type: 'session' });
+  const { token: webToken } = await web.waitFor((m) => m.type === 'session');
 
   // Its `hello` took a token: two of these pass, the rest are refused; the bucket is empty.
   for (let i = 0; i < 3; i++) limited.send({ type: 'message', content: `burst ${i}` });
@@ -182,7 +187,7 @@ test('the session state moves along: a line cut in two by an upgrade arrives who
 
   const done = await upgrade(server.dataDir);
   assert.equal(done.code, 0, done.stderr);
-  assert.deepEqual(done.result.sessionsClosed, { tls: 1 });
+  assert.deepEqual(done.result.sessionsClosed, { tls: 1, websocket: 1 });
   assert.equal(done.result.sessionsMoved, 3);
 
   cutter.socket.write(line.slice(20));
@@ -203,6 +208,13 @@ test('the session state moves along: a line cut in two by an upgrade arrives who
   back.send({ type: 'reclaim', token });
   const reclaimed = await back.waitFor((m) => m.type === 'reclaimed');
   assert.equal(reclaimed.identity, identity);
+  // So was the WebSocket session's (its framing state): told, closed, reclaimed the same way.
+  assert.equal((await web.waitFor((m) => m.type === 'error', 10_000)).code, 'SHUTTING_DOWN');
+  await web.closed;
+  const { client: webBack } = await WsTestClient.welcomed(wsUrl);
+  webBack.send({ type: 'reclaim', token: webToken });
+  assert.equal((await webBack.waitFor((m) => m.type === 'reclaimed')).identity, webName);
+  await webBack.close();
   for (const c of [watcher, cutter, limited]) assert.ok(c.isOpen);
 });
 
