@@ -334,6 +334,8 @@ export class Supervisor implements PlacementHost, ControlledServer {
         this.hubReady = null;
       } else if (this.upgrading?.owns(child)) {
         this.upgrading.onReady(child);
+      } else if (child.upgradedAway) {
+        // A new worker of an upgrade called off, ready just as it was killed: not for placement.
       } else {
         this.placement.onReady(child);
       }
