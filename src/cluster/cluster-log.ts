@@ -256,7 +256,8 @@ export async function connectBounded(servers: string[], timeoutMs: number): Prom
   }
 }
 
-function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+/** `p`, or a ClusterUnavailable rejection (`<what> within <ms> ms`) if it has not settled by then. */
+export function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout;
   return Promise.race([
     p,

@@ -5,7 +5,7 @@ import { createStore } from '../store';
 import { redactUrl } from '../store/postgres-connection';
 import type { Store } from '../store/store';
 import { ApplyContext } from './apply-context';
-import { ClusterLog, type ClusterLogOptions } from './cluster-log';
+import { ClusterLog, withDeadline, type ClusterLogOptions } from './cluster-log';
 import { ClusterOrder, noSnapshotReason } from './cluster-order';
 import { ClusterSequencer } from './cluster-sequencer';
 import { Liveness } from './liveness';
@@ -19,7 +19,21 @@ export interface ClusterMembership {
   ordering: Ordering;
   /** Stops the heartbeat and closes the connection to NATS. */
   stop(): Promise<void>;
+  /** Whether the log answers now, and how far this replica is behind it (for metrics and /readyz). */
+  health(): Promise<ClusterHealth>;
 }
+
+/**
+ * `ok`: the log's stream answered within HEALTH_TIMEOUT_MS; `lag`: entries committed to the
+ * log that this replica has not applied yet (null when the log did not answer).
+ */
+export interface ClusterHealth {
+  ok: boolean;
+  reason?: string;
+  lag: number | null;
+}
+
+const HEALTH_TIMEOUT_MS = 1000;
 
 function logOptions(config: Config): ClusterLogOptions {
   return {
@@ -94,6 +108,15 @@ export async function joinCluster(config: Config, store: Store, log: Logger, onF
     stop: () => {
       sequencer?.backlog.stop();
       return order ? order.stop() : clusterLog.close();
+    },
+    health: async () => {
+      if (clusterLog.nc.isClosed()) return { ok: false, reason: 'the connection to NATS is closed', lag: null };
+      try {
+        const { last } = await withDeadline(clusterLog.position(), HEALTH_TIMEOUT_MS, 'the cluster log did not answer');
+        return { ok: true, lag: Math.max(0, last - (order?.appliedSeq ?? 0)) };
+      } catch (err) {
+        return { ok: false, reason: `the cluster log cannot be read: ${(err as Error).message}`, lag: null };
+      }
     },
   };
 }

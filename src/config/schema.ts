@@ -111,6 +111,14 @@ export const ConfigSchema = Type.Object(
       default: null,
       description: 'directory of the built web app served at / (null = dist/web of the installed package)',
     }),
+    maxDevices: Type.Integer({ minimum: 1, maximum: 100, default: 5, description: 'connections logged in to one account at once; one more closes the oldest (SESSION_REPLACED)' }),
+    maxContacts: Type.Integer({ minimum: 1, maximum: 100_000, default: 500, description: 'accounts one contact list holds at most; more get TOO_MANY_CONTACTS' }),
+    searchRateLimit: Type.Number({ exclusiveMinimum: 0, default: 2, description: 'user searches per second per account (burst: 5 x that); more get RATE_LIMITED' }),
+    metricsPort: Type.Union([Type.Null(), Type.Integer({ minimum: 0, maximum: 65535 })], {
+      default: null,
+      description: 'HTTP port of GET /metrics (Prometheus), /healthz and /readyz (0 = any free port; null = off); docs/OPERATIONS.md',
+    }),
+    metricsHost: Type.String({ minLength: 1, default: '127.0.0.1', description: 'address the metrics and health HTTP server listens on' }),
   },
   { additionalProperties: false },
 );

@@ -7,11 +7,11 @@ import { TokenBucket } from '../core/rate-limit';
  */
 export class AccountRateLimiter {
   private readonly buckets = new Map<string, TokenBucket>();
-  private burst: number;
-
-  constructor(public rate: number) {
-    this.burst = Math.max(1, rate);
-  }
+  /** `burst`: what may be spent at once; one second's worth unless given. */
+  constructor(
+    public rate: number,
+    private burst = Math.max(1, rate),
+  ) {}
 
   /** A reload: the new rate applies to every account now, its budget so far kept (capped by the new burst). */
   setRate(rate: number): void {

@@ -3,6 +3,7 @@ import type { ChatLimits } from '../core/chat-state';
 import type { SessionKey } from '../core/effects';
 import { hashToken, newToken } from '../auth/tokens';
 import { Kind, type Hello, type WorkerToHub } from '../ipc/hub-link-messages';
+import { requestHandled, timeRequest } from '../metrics/hub-metrics';
 import { ErrorCode } from '../protocol/errors';
 import type { ControlRequest } from '../protocol/messages';
 import { isStoreError } from '../store/errors';
@@ -13,6 +14,8 @@ import { Accounts } from './accounts';
 import type { ParseLimits } from '../protocol/validate';
 import { HubConsole } from './console';
 import { DirectMessages, type DirectLimits } from './direct-messages';
+import { Contacts } from './contacts';
+import { PresenceService } from './presence';
 import { LocalOrder } from './local-order';
 import type { OrderSource, Ordering, RestoredOnLink } from './order-source';
 import { Profiles } from './profiles';
@@ -23,7 +26,7 @@ import { storeRefusalCode, storeRefusalReason } from './store-refusal';
 import type { WorkerLink } from './worker-link';
 
 /** Requests that only read: worthless once their client has gone. */
-const READ_ONLY = new Set<string>(['history', 'resume', 'dmhistory', 'presence', 'who', 'list', 'roominfo']);
+const READ_ONLY = new Set<string>(['history', 'resume', 'dmhistory', 'presence', 'who', 'list', 'roominfo', 'search']);
 
 /** The limits the hub enforces (a subset of Config). */
 export interface HubLimits extends ChatLimits {
@@ -41,6 +44,10 @@ export interface HubLimits extends ChatLimits {
   maxOutboundBytes: number;
   /** Frames of one session waiting while its previous request is handled, at most (`maxQueuedRequests`). */
   maxQueuedRequests: number;
+  /** Accounts one contact list holds (`maxContacts`); absent: unbounded. */
+  maxContacts?: number;
+  /** User searches a second per account (`searchRateLimit`); absent: unlimited. */
+  searchRateLimit?: number;
 }
 
 const UNLIMITED: HubLimits = {
@@ -70,6 +77,8 @@ export class Hub {
   private readonly directs: DirectMessages;
   private readonly history: RoomHistory;
   private readonly profiles: Profiles;
+  private readonly presence: PresenceService;
+  private readonly contacts: Contacts;
   private readonly accountRate: AccountRateLimiter;
   private readonly admins: Administrators;
   private recovering: boolean;
@@ -99,14 +108,23 @@ export class Hub {
     this.router = new Router(store, log, limits, ordering);
     this.admins = new Administrators(store, limits.admins);
     this.accountRate = new AccountRateLimiter(limits.accountRateLimit);
-    setInterval(() => this.accountRate.sweep(Date.now()), RATE_SWEEP_MS).unref();
+    setInterval(() => {
+      this.accountRate.sweep(Date.now());
+      this.contacts.sweep(Date.now());
+    }, RATE_SWEEP_MS).unref();
     this.ctx = { router: this.router, store, log, decide: (key, outcome) => this.order.decide(key, outcome) };
     this.directLimits = {
       inbox: { messages: limits.maxInboxMessages, bytes: limits.maxInboxBytes },
       window: { entries: limits.inboxWindow, bytes: limits.maxOutboundBytes },
     };
     this.directs = new DirectMessages(this.ctx, this.directLimits);
-    this.accounts = new Accounts(this.ctx, this.directs, this.admins);
+    this.presence = new PresenceService(this.ctx);
+    this.router.onPresence = (username) => this.presence.changed(username);
+    this.router.onInboxAcked = (username, upto) => {
+      this.directs.acked(username, upto).catch((err: Error) => log.error({ err, username }, 'moving the inbox deliveries on after an ack failed'));
+    };
+    this.contacts = new Contacts(this.ctx, this.presence, { maxContacts: limits.maxContacts ?? Infinity, searchRateLimit: limits.searchRateLimit ?? Infinity });
+    this.accounts = new Accounts(this.ctx, this.directs, this.admins, this.presence);
     this.history = new RoomHistory(this.ctx);
     this.profiles = new Profiles(this.ctx, this.directs);
     this.order = ordering?.makeOrder(this.ctx) ?? new LocalOrder(this.ctx);
@@ -170,6 +188,11 @@ export class Hub {
         this.log.error({ err, username }, 'reload: the administrator role of a session could not be updated');
       }
     }
+  }
+
+  /** Bytes waiting in the outbox behind messages not yet stored (metrics). */
+  get outboxBytes(): number {
+    return this.router.outbox.pendingBytes();
   }
 
   /** Resolves once every room message sequenced so far is stored. */
@@ -329,8 +352,16 @@ export class Hub {
     }
   }
 
-  /** Handles one frame; returns a promise when it waits for the store. */
+  /** Handles one frame; returns a promise when it waits for the store. Timed (metrics). */
   private process(link: WorkerLink, msg: WorkerToHub, key: SessionKey): Promise<void> | void {
+    if (!timeRequest(msg)) return this.route(link, msg, key);
+    const started = performance.now();
+    const result = this.route(link, msg, key);
+    requestHandled(msg, started, result);
+    return result;
+  }
+
+  private route(link: WorkerLink, msg: WorkerToHub, key: SessionKey): Promise<void> | void {
     switch (msg.kind) {
       case Kind.CHAT:
         if (!this.withinAccountRate(key)) return;
@@ -453,6 +484,12 @@ export class Hub {
       case 'disconnect':
       case 'notice':
         return r.type === 'roominfo' ? this.router.moderate(key, r) : this.ctx.decide(key, { type: 'moderate', request: r });
+      case 'contacts':
+        return this.contacts.contacts(key, r.action, r.username);
+      case 'search':
+        return this.contacts.search(key, r.prefix);
+      case 'away':
+        return this.contacts.away(key, r.on);
     }
   }
 }

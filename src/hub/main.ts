@@ -5,10 +5,13 @@ import { leaveStopSignalsToSupervisor } from '../ipc/child-signals';
 import { hubSocketPath } from '../ipc/paths';
 import type { SupervisorToChild } from '../ipc/supervisor-messages';
 import { createLogger } from '../log/logger';
+import { trackWorkerLink } from '../metrics/hub-metrics';
+import { InstrumentedStore } from '../metrics/store-metrics';
 import { WriteBatcher } from '../net/write-batcher';
 import { createStore } from '../store';
 import { Hub } from './hub';
 import { serveOperations } from './operations';
+import { serveHubMetrics } from './metrics-setup';
 import { WorkerLink } from './worker-link';
 
 async function main(): Promise<void> {
@@ -23,7 +26,9 @@ async function main(): Promise<void> {
   });
   const expected = (process.env.SB_EXPECT_WORKERS ?? '').split(',').filter(Boolean).map(Number);
   // The hub is the store's only writer: sequencing and persistence in one place.
-  const store = createStore(config.store, config.dataDir);
+  // With metrics on, every store call is timed and its failures feed /readyz.
+  const instrumented = config.metricsPort !== null ? new InstrumentedStore(createStore(config.store, config.dataDir)) : null;
+  const store = instrumented?.store ?? createStore(config.store, config.dataDir);
   await store.migrate();
   // A cluster node's state is the replicated log's: a restarted hub replays it, and its
   // workers' sessions are closed (their clients reconnect) rather than restored.
@@ -34,6 +39,7 @@ async function main(): Promise<void> {
       })
     : null;
   const hub = new Hub(store, cluster ? [] : expected, config.hubRecoveryTimeoutMs, log, config, cluster?.ordering);
+  if (instrumented) serveHubMetrics(hub, instrumented, cluster);
   // Early, so a worker dying while this hub loads is not waited for until the deadline.
   process.on('message', (msg: SupervisorToChild) => {
     if (msg.type === 'worker-exited') hub.workerExited(msg.workerId);
@@ -44,6 +50,7 @@ async function main(): Promise<void> {
 
   const batcher = new WriteBatcher();
   const server = net.createServer((socket) => {
+    trackWorkerLink(socket);
     const link = new WorkerLink(
       socket,
       batcher,

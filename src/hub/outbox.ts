@@ -14,6 +14,13 @@ interface Entry {
 export class Outbox {
   private readonly queue: Entry[] = [];
 
+  /** Bytes of the frames waiting behind a held entry (metrics: `switchboard_ipc_queue_bytes`). */
+  pendingBytes(): number {
+    let bytes = 0;
+    for (const entry of this.queue) for (const [, frame] of entry.sends) bytes += frame.length;
+    return bytes;
+  }
+
   /** Sends now, or after the held entries ahead of it. */
   send(link: WorkerLink, frame: Buffer): void {
     if (this.queue.length === 0) return link.write(frame);

@@ -4,6 +4,7 @@ import { NO_ONE, type Effect, type SessionKey } from '../core/effects';
 import { encodeEnd, encodeHanded, encodeIncoming, encodeState, encodeToSessions, type MirroredView } from '../ipc/hub-link-messages';
 import type { CoreControlRequest, ModerationClientMessage, ServerMessage } from '../protocol/messages';
 import { foldName } from '../protocol/rules';
+import { hubMetrics } from '../metrics/hub-metrics';
 import type { Store } from '../store/store';
 import type { InboxDelivery } from './inbox-delivery';
 import { Outbox } from './outbox';
@@ -62,6 +63,10 @@ export class Router {
   private roomWrites: Promise<void> = Promise.resolve();
   /** Keys of no session whose messages someone reads here (the control socket's console: see watch). */
   private readonly watchers = new Map<SessionKey, (message: ServerMessage) => void>();
+  /** Told of each `presence` effect (the hub's PresenceService); absent: nobody is. */
+  onPresence?: (username: string) => void;
+  /** Told of each `inbox-acked` outcome (the hub's DirectMessages: this node's devices of the account move on). */
+  onInboxAcked?: (username: string, upto: number) => void;
 
   constructor(
     private readonly store: Store,
@@ -229,6 +234,17 @@ export class Router {
     for (const [key, hash] of hashes) if (this.state.has(key)) this.remoteResumeHashes.set(key, hash);
   }
 
+  /** True when a live link of this node holds a session (a cluster replaying its log at start holds none). */
+  hasLocalSessions(): boolean {
+    for (const link of this.links.values()) if (link.sessions.size > 0) return true;
+    return false;
+  }
+
+  /** The devices of `username` (in any case) connected to this node. */
+  localSessionsOfUser(username: string): SessionKey[] {
+    return this.state.sessionsOfUser(username).filter((key) => this.linkOf(key) !== undefined);
+  }
+
   extrasOf(key: SessionKey): SessionExtras | undefined {
     return this.extras.get(key);
   }
@@ -286,6 +302,7 @@ export class Router {
       switch (fx.kind) {
         case 'deliver':
           if (this.watchers.size > 0) for (const key of fx.to) this.watchers.get(key)?.(fx.message);
+          if (fx.message.type === 'error') hubMetrics.errors.incFor(fx.message.code);
           this.deliver(fx.to, Buffer.from(JSON.stringify(fx.message) + '\n'));
           break;
         case 'state':
@@ -315,6 +332,9 @@ export class Router {
           break;
         case 'room-closed':
           this.sequencer.closeRoom(fx.roomid);
+          break;
+        case 'presence':
+          this.onPresence?.(fx.username);
           break;
       }
     }

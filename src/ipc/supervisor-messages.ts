@@ -51,7 +51,13 @@ export type SupervisorToChild =
    * configuration now in force; the settings marked `reload: 'live'` changed in it apply to the
    * running sessions at once (src/config/reload.ts).
    */
-  | { type: 'reload-config'; config: Config };
+  | { type: 'reload-config'; config: Config }
+  /**
+   * Metrics (src/metrics, docs/OPERATIONS.md): the child answers with a 'metrics-report' of the
+   * same `id`. `want`: 'metrics', its registries as prom-client JSON; 'health', the hub's
+   * readiness (store, cluster) only.
+   */
+  | { type: 'metrics-request'; id: number; want: 'metrics' | 'health' };
 
 export type ChildToSupervisor =
   /** The child is ready to serve (hub: listening; worker: linked to the hub). */
@@ -73,7 +79,16 @@ export type ChildToSupervisor =
   /** The answer to a 'stats' request. */
   | { type: 'stats'; id: number; stats: ChildStats }
   /** The hub's answer to a 'console' request. */
-  | { type: 'console-reply'; id: number; reply: ConsoleReply };
+  | { type: 'console-reply'; id: number; reply: ConsoleReply }
+  /**
+   * The answer to 'metrics-request' `id`: `app` and `process` are prom-client JSON
+   * (`Registry.getMetricsAsJSON()`; empty when only health was asked), `health` the hub's
+   * readiness checks (absent from workers).
+   */
+  | { type: 'metrics-report'; id: number; app: unknown[]; process: unknown[]; health?: ChildHealth };
+
+/** A child's readiness checks for `/readyz`: each names a check and whether it passes, with why not. */
+export type ChildHealth = Record<string, { ok: boolean; reason?: string }>;
 
 /**
  * What a worker's session carries to its new worker in an upgrade, beside its socket and what

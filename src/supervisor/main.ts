@@ -6,6 +6,7 @@ import { createLogger } from '../log/logger';
 import type { ListenAddresses } from './listeners';
 import { answerUpgradeRequests, removePidRecord, takeUpgradeRequests, writePidRecord } from './run-records';
 import { checkPidFile, removePidFile, writePidFile } from './pid-file';
+import { startMetricsServer, type MetricsServer } from './metrics-server';
 import { Supervisor } from './supervisor';
 import { HangupDetector } from './terminal';
 
@@ -47,8 +48,11 @@ export async function runServe(config: Config, loadInput: LoadInput | null = nul
     });
   });
   let addresses;
+  let metrics: MetricsServer | null = null;
   try {
     if (options.pidFile) checkPidFile(options.pidFile);
+    // Before the start, so that probes see /healthz alive and /readyz not ready while it starts.
+    if (config.metricsPort !== null) metrics = await startMetricsServer(config, supervisor, log);
     // A cluster node that cannot reach its log refuses to start, with the reason, at once.
     // Loaded only then: one node does not pay for the NATS client.
     if (config.cluster) await (await import('../cluster/node')).probeCluster(config, log);
@@ -60,6 +64,7 @@ export async function runServe(config: Config, loadInput: LoadInput | null = nul
     process.stderr.write(`switchboard: ${(err as Error).message}\n`);
     options.failed?.((err as Error).message);
     await supervisor.stop();
+    await metrics?.close();
     return 1;
   }
   log.info({ ...addresses, placement: config.placement, workers: config.workers, dataDir: config.dataDir }, 'listening');
@@ -74,11 +79,14 @@ export async function runServe(config: Config, loadInput: LoadInput | null = nul
       // From now on any stop signal has its default action: a second Ctrl-C ends at once.
       for (const s of STOP_SIGNALS) process.removeAllListeners(s);
       log.info({ signal }, 'signal received');
-      void supervisor.stop().then(() => {
-        removePidRecord(config.dataDir);
-        if (options.pidFile) removePidFile(options.pidFile);
-        resolve(0);
-      });
+      void supervisor
+        .stop()
+        .then(() => metrics?.close())
+        .then(() => {
+          removePidRecord(config.dataDir);
+          if (options.pidFile) removePidFile(options.pidFile);
+          resolve(0);
+        });
     };
     stopOnSignal = stop;
     for (const signal of STOP_SIGNALS) process.once(signal, () => stop(signal));

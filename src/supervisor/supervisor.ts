@@ -6,6 +6,7 @@ import type { Config } from '../config/schema';
 import { ControlCode, ControlError } from '../ipc/control-protocol';
 import { controlSocketPath } from '../ipc/paths';
 import type { ChildToSupervisor } from '../ipc/supervisor-messages';
+import { supervisorMetrics } from '../metrics/supervisor-metrics';
 import { readTlsFiles, type TlsCertInfo, type TlsMaterial } from '../net/tls';
 import { ErrorCode } from '../protocol/errors';
 import { AddressLimit } from './address-limit';
@@ -86,7 +87,10 @@ export class Supervisor implements PlacementHost, ControlledServer {
       this.startHub();
     });
     await this.placement.start();
-    const { servers, addresses } = await openListeners(this.config, (socket) => this.admit(socket));
+    const { servers, addresses } = await openListeners(this.config, (socket) => {
+      supervisorMetrics.acceptedOn(listenerKind(socket), socket.remoteAddress);
+      this.admit(socket);
+    });
     this.servers = servers;
     this.addresses = addresses;
     // Last: a status or admin request can be served once the socket answers.
@@ -108,6 +112,7 @@ export class Supervisor implements PlacementHost, ControlledServer {
       const clean = code === 0 && signal === null;
       if (!this.stopping && !(clean && (this.config.placement === 'dedicated' || child.upgradedAway))) {
         this.log.error({ workerId: child.id, childPid: child.pid, code, signal, clientsLost: lost }, 'worker died');
+        supervisorMetrics.restarts.incFor('worker');
       }
       this.placement.onExit(child, Date.now() - child.startedAt);
       this.hub?.send({ type: 'worker-exited', workerId: child.id });
@@ -294,6 +299,7 @@ export class Supervisor implements PlacementHost, ControlledServer {
    */
   private refuse(socket: net.Socket, code: ErrorCode, reason: string): void {
     this.log.debug({ code, reason, remote: socket.remoteAddress }, 'refused a connection');
+    supervisorMetrics.refused.incFor(code);
     // Bytes it sent meanwhile (a hello) are discarded unread, so the close is a clean FIN, not a reset.
     socket.resume();
     socket.end();
@@ -319,10 +325,16 @@ export class Supervisor implements PlacementHost, ControlledServer {
       if (this.stopping) return;
       const delay = this.hubBackoff.next(Date.now() - hub.startedAt);
       this.log.error({ childPid: hub.pid, code, signal, restartInMs: delay }, 'hub died; restarting it');
+      supervisorMetrics.restarts.incFor('hub');
       setTimeout(() => {
         if (!this.stopping) this.startHub();
       }, delay);
     });
+  }
+
+  /** The hub now running (null before its first start) and the workers placement holds (metrics, readiness). */
+  processes(): { hub: Child | null; workers: Child[] } {
+    return { hub: this.hub, workers: this.placement.workers() };
   }
 
   private onChildMessage(child: Child, msg: ChildToSupervisor, handle?: object): void {

@@ -59,6 +59,11 @@ export class HubLink {
     return this.connected;
   }
 
+  /** Bytes waiting for the hub: queued while it is away, plus the link socket's buffer (metrics). */
+  get pendingBytes(): number {
+    return this.queuedBytes + (this.socket?.writableLength ?? 0);
+  }
+
   /** Sends, or queues while the hub is away. False when the queue is full (frame dropped). */
   send(frame: Buffer, written?: () => void): boolean {
     if (this.connected && this.socket) {

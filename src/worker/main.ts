@@ -3,6 +3,9 @@ import { configFromParent } from '../config/from-parent';
 import { leaveStopSignalsToSupervisor } from '../ipc/child-signals';
 import type { SupervisorToChild } from '../ipc/supervisor-messages';
 import { createLogger, type Logger } from '../log/logger';
+import { answerMetricsRequests } from '../metrics/child-reporter';
+import { createProcessMetrics } from '../metrics/process-metrics';
+import { registerWorkerMetrics, workerMetrics } from '../metrics/worker-metrics';
 import { TlsAcceptor, type HandshakeFailure } from '../net/tls';
 import { HttpGateway } from './http-gateway';
 import { featureRoutes } from './http-routes';
@@ -56,7 +59,11 @@ function main(): void {
       if (!msg.tls) adopt(handle);
       // The session starts once the handshake is done; a failed one closes only that socket
       // and counts as a session that ended (the supervisor counted it in).
-      else tls.accept(handle, adopt, (failure) => {
+      else tls.accept(handle, (secure) => {
+        workerMetrics.tlsHandshakes.incFor('ok');
+        adopt(secure);
+      }, (failure) => {
+        workerMetrics.tlsHandshakes.incFor(failure.reason.replace('-', '_'));
         logHandshakeFailure(log, failure);
         sessionClosed(worker.sessionCount, msg.connId);
       });
@@ -118,6 +125,12 @@ function main(): void {
     gateway?.closeAll();
     void worker.shutdown(1000).then(() => process.exit(0));
   });
+  if (config.metricsPort !== null) {
+    // One process per client (dedicated) would make per-process series without bound: only the counters then.
+    const metrics = createProcessMetrics('worker', workerId, !dedicated);
+    registerWorkerMetrics(metrics.app, () => tls.pendingCount, () => worker.hubQueueBytes);
+    answerMetricsRequests(metrics);
+  }
   worker.start();
 }
 

@@ -12,6 +12,7 @@ import {
   type HubToWorker,
 } from '../ipc/hub-link-messages';
 import { hubSocketPath } from '../ipc/paths';
+import { trackConnection, workerMetrics } from '../metrics/worker-metrics';
 import { WriteBatcher } from '../net/write-batcher';
 import { HELLO_REPLY_LINE, coreServerLines, isCoreClientType } from '../protocol/capabilities';
 import { ErrorCode, errorLine } from '../protocol/errors';
@@ -127,8 +128,14 @@ export class Worker {
     return this.sessions.size;
   }
 
+  /** Bytes waiting to reach the hub (metrics). */
+  get hubQueueBytes(): number {
+    return this.hub.pendingBytes;
+  }
+
   /** A client connection: a socket handed over by the supervisor, or a WebSocket on one. */
   adopt(socket: SessionSocket, connId?: number): void {
+    trackConnection(socket);
     const id = this.nextId++;
     const session = new ClientSession(
       id,
@@ -190,6 +197,7 @@ export class Worker {
    * core one (seed 004 has no error message), whose dropped line is logged instead.
    */
   private refuse(session: ClientSession, code: ErrorCode, message: string): void {
+    workerMetrics.errors.incFor(code);
     if (session.extended) {
       session.send(errorLine(code, message));
       return;
@@ -218,6 +226,7 @@ export class Worker {
     if (!parsed.ok) return this.refuseLine(session, parsed);
     session.noteValidMessage();
     const msg = parsed.message;
+    workerMetrics.messagesIn.incFor(msg.type === 'message' ? 'chat' : msg.type === 'ping' || msg.type === 'hello' ? 'keepalive' : 'request');
     // Keepalive and capabilities are the session's business: answered here, the hub never sees them.
     if (msg.type === 'ping') return session.send(PONG_LINE);
     if (msg.type === 'hello') return session.send(HELLO_REPLY_LINE);
@@ -247,6 +256,7 @@ export class Worker {
   private onClientClosed(session: ClientSession): void {
     // Frozen for an upgrade: its HANDED reports it gone (the hub must hear of it from the new worker).
     if (this.handOut?.holds(session)) return;
+    workerMetrics.closed.incFor(session.closedBy ?? 'client');
     if (session.closedBy && session.closedBy !== ErrorCode.SHUTTING_DOWN) {
       this.log.info({ sessionId: session.id, address: session.remoteAddress, identity: session.view?.identity, reason: session.closedBy }, 'client disconnected by the server');
     }
@@ -272,6 +282,7 @@ export class Worker {
       case Kind.TO_ROOM: {
         const members = this.rooms.get(msg.roomid);
         if (!members) return;
+        workerMetrics.deliveries.inc(members.size * msg.senders.length);
         // Room traffic is what a slow reader falls behind on: held to the bound strictly.
         for (const s of members) s.send(s.blocked.size === 0 ? msg.lines : withoutBlocked(msg, s.blocked), true);
         this.traffic.messagesOut += members.size * msg.senders.length;
@@ -281,6 +292,7 @@ export class Worker {
         // Worked out once per frame, and only when a core client is among the targets.
         let core: Buffer | null = null;
         this.traffic.messagesOut += msg.ids.length;
+        workerMetrics.deliveries.inc(msg.ids.length);
         for (const id of msg.ids) {
           const s = this.sessions.get(id);
           if (!s) continue;
