@@ -28,6 +28,9 @@ const USAGE = `Usage:
   switchboard cert --out DIR [--days N] [--host NAME...]
                                             self-signed development TLS pair:
                                             DIR/cert.pem, DIR/key.pem (needs openssl)
+  switchboard upgrade [--data-dir DIR] [--timeout S] [--json]
+                                            new workers from the code on disk; plain TCP and
+                                            Unix-socket clients keep their connections
   switchboard help                          this text
 
 serve flags (each also a key of the --config JSON file and an environment variable):
@@ -66,6 +69,8 @@ async function run(command: string | undefined, rest: string[]): Promise<number>
       return (await import('./live-commands')).runReload(rest);
     case 'cert':
       return (await import('./cert-command')).runCert(rest);
+    case 'upgrade':
+      return (await import('./upgrade-command')).runUpgrade(rest);
     case 'connect': {
       const { runConnect } = await import('../client/terminal');
       return runConnect(rest);

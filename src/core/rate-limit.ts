@@ -54,6 +54,17 @@ export class TokenBucket {
     return this.tokens >= this.burst;
   }
 
+  /** The bucket's balance and the time it was taken at (ms), to carry it to another process. */
+  snapshot(): { tokens: number; last: number } {
+    return { tokens: this.tokens, last: this.last };
+  }
+
+  /** Puts back a `snapshot` (a session handed over by an upgrade keeps its balance). */
+  load(saved: { tokens: number; last: number }): void {
+    this.tokens = Math.min(this.burst, saved.tokens);
+    this.last = saved.last;
+  }
+
   private refill(now: number): void {
     if (now <= this.last) return;
     this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) * this.rate) / 1000);
@@ -111,4 +122,31 @@ export class MessageRateGuard {
     this.count = Math.min(this.count + 1, ring.length);
     return 'limited';
   }
+
+  /**
+   * The guard's whole state as plain data (a session handed to a new worker by an upgrade takes
+   * it along, so a client at its limit stays limited). Times are wall-clock ms (Date.now()),
+   * the same in every process of the host.
+   */
+  snapshot(): RateGuardSnapshot {
+    return { bucket: this.bucket.snapshot(), refusals: this.refusals ? [...this.refusals] : null, next: this.next, count: this.count };
+  }
+
+  /** Puts back a `snapshot` taken by a guard of the same settings; a ring of another size is dropped. */
+  load(saved: RateGuardSnapshot): void {
+    this.bucket.load(saved.bucket);
+    if (saved.refusals && saved.refusals.length === this.maxRefusals) {
+      this.refusals = Float64Array.from(saved.refusals);
+      this.next = saved.next;
+      this.count = saved.count;
+    }
+  }
+}
+
+/** A MessageRateGuard's state as plain JSON data (see MessageRateGuard.snapshot). */
+export interface RateGuardSnapshot {
+  bucket: { tokens: number; last: number };
+  refusals: number[] | null;
+  next: number;
+  count: number;
 }

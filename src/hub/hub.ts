@@ -262,6 +262,7 @@ export class Hub {
     link.workerId = hello.workerId;
     this.router.addLink(link);
     for (const s of hello.sessions) {
+      link.noteId(s.id);
       if (s.view) this.restored.push({ key: link.keyOf(s.id), address: s.address, tokenHash: s.tokenHash, resumeHash: s.resumeHash ?? null, ...s.view });
       else this.awaitingWelcome.push({ link, id: s.id, address: s.address });
     }
@@ -315,6 +316,9 @@ export class Hub {
     if (msg.kind === Kind.OPEN) return this.opened(link, msg.id, msg.address);
     // Not a session's: answered on its own, in any order with the sessions' requests.
     if (msg.kind === Kind.FILE_ASK) return this.files.answer(link, msg.frame);
+    // Not queued behind the session's request in flight: its answer goes to wherever the
+    // session is when it is ready (see Router.handOff).
+    if (msg.kind === Kind.HANDOFF) return this.handOff(link, msg.id, msg.to, 0);
     const key = link.keyOf(msg.id);
     const waiting = this.busy.get(key);
     if (waiting) {
@@ -331,6 +335,18 @@ export class Hub {
     }
     const pending = this.guarded(link, msg, () => this.process(link, msg, key));
     if (pending) this.waitFor(key, pending);
+  }
+
+  /**
+   * An upgrade's HANDOFF (Router.handOff). The new worker said HELLO before the supervisor let
+   * the old one start, but its link may be read a moment after the old one's: waited for, 1 s.
+   */
+  private handOff(link: WorkerLink, id: number, to: number, tries: number): void {
+    if (!this.router.hasLink(to) && tries < 40 && !link.socket.destroyed) {
+      setTimeout(() => this.handOff(link, id, to, tries + 1), 25);
+      return;
+    }
+    this.router.handOff(link, id, to);
   }
 
   /** A new client; its first requests wait until it is in the chat (a cluster's log took it). */

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { ChatState, type ChatLimits, type RestoredSession } from '../core/chat-state';
 import { NO_ONE, type Effect, type SessionKey } from '../core/effects';
-import { encodeEnd, encodeState, encodeToSessions } from '../ipc/hub-link-messages';
+import { encodeEnd, encodeHanded, encodeIncoming, encodeState, encodeToSessions, type MirroredView } from '../ipc/hub-link-messages';
 import type { Attachment, CoreControlRequest, ModerationClientMessage, ServerMessage } from '../protocol/messages';
 import { foldName } from '../protocol/rules';
 import { hubMetrics } from '../metrics/hub-metrics';
@@ -53,6 +53,12 @@ export class Router {
   private readonly extras = new Map<SessionKey, SessionExtras>();
   /** Resume token hashes of other nodes' sessions (a cluster; see setResumeHash). */
   private readonly remoteResumeHashes = new Map<SessionKey, string>();
+  /**
+   * Sessions handed to another worker by an upgrade: key -> the link and local id serving it
+   * now (see handOff). Keys never change; a session not listed here is served by the worker
+   * its key names.
+   */
+  private readonly moved = new Map<SessionKey, { link: WorkerLink; id: number }>();
   /** Room persistence, in the order the hub decided it. */
   private roomWrites: Promise<void> = Promise.resolve();
   /** Keys of no session whose messages someone reads here (the control socket's console: see watch). */
@@ -111,7 +117,8 @@ export class Router {
 
   restore(sessions: Array<RestoredSession & { address: string; tokenHash: string | null; resumeHash: string | null }>): void {
     for (const s of sessions) {
-      this.linkOf(s.key)?.sessions.add(parseSessionKey(s.key).id);
+      const at = this.route(s.key);
+      at?.link.sessions.add(at.id);
       this.extras.set(s.key, { address: s.address, blocked: NO_ONE, tokenHash: s.tokenHash, resumeHash: s.resumeHash });
     }
     this.apply(this.state.restore(sessions));
@@ -149,7 +156,7 @@ export class Router {
 
   /** The session's connection is gone (on any node of a cluster): it leaves as dropped. */
   disconnect(key: SessionKey): void {
-    this.linkOf(key)?.sessions.delete(parseSessionKey(key).id);
+    this.unroute(key);
     const resumeHash = this.extras.get(key)?.resumeHash ?? this.remoteResumeHashes.get(key) ?? null;
     this.remoteResumeHashes.delete(key);
     this.apply(this.state.disconnect(key, resumeHash));
@@ -161,13 +168,9 @@ export class Router {
    * sessions of an earlier hub, and one whose `connect` was not committed): its client reconnects.
    */
   end(key: SessionKey): void {
-    const link = this.linkOf(key);
-    const { id } = parseSessionKey(key);
+    const at = this.unroute(key);
     this.extras.delete(key);
-    if (link) {
-      link.sessions.delete(id);
-      this.outbox.send(link, encodeEnd(id));
-    }
+    if (at) this.outbox.send(at.link, encodeEnd(at.id));
   }
 
   /** Sessions of this node's live links (a cluster node declared gone closes them all). */
@@ -287,8 +290,8 @@ export class Router {
 
   /** Sends pre-encoded lines to one session, in order, behind everything decided before. */
   sendLines(key: SessionKey, lines: string): void {
-    const link = this.linkOf(key);
-    if (link && lines.length > 0) this.outbox.send(link, encodeToSessions([parseSessionKey(key).id], Buffer.from(lines)));
+    const at = this.route(key);
+    if (at && lines.length > 0) this.outbox.send(at.link, encodeToSessions([at.id], Buffer.from(lines)));
   }
 
   /** Carries out `effects` in order; `by` (the requester) is told when a room change it made cannot be stored. */
@@ -306,12 +309,10 @@ export class Router {
           this.mirror(fx.session);
           break;
         case 'end': {
-          const { id } = parseSessionKey(fx.session);
-          const link = this.linkOf(fx.session);
-          link?.sessions.delete(id);
+          const at = this.unroute(fx.session);
           this.extras.delete(fx.session);
           this.remoteResumeHashes.delete(fx.session);
-          if (link) this.outbox.send(link, encodeEnd(id));
+          if (at) this.outbox.send(at.link, encodeEnd(at.id));
           break;
         }
         case 'persist-room':
@@ -356,19 +357,19 @@ export class Router {
   private deliver(to: SessionKey[], line: Buffer): void {
     const byWorker = new Map<WorkerLink, number[]>();
     for (const key of to) {
-      const link = this.linkOf(key);
-      if (!link) continue;
-      const ids = byWorker.get(link);
-      const { id } = parseSessionKey(key);
-      if (ids) ids.push(id);
-      else byWorker.set(link, [id]);
+      const at = this.route(key);
+      if (!at) continue;
+      const ids = byWorker.get(at.link);
+      if (ids) ids.push(at.id);
+      else byWorker.set(at.link, [at.id]);
     }
     for (const [link, ids] of byWorker) this.outbox.send(link, encodeToSessions(ids, line));
   }
 
   /** Tells the session's worker its new state and moves it between roomWorkers counts. */
   private mirror(key: SessionKey): void {
-    const link = this.linkOf(key);
+    const at = this.route(key);
+    const link = at?.link;
     const view = this.state.view(key);
     const before = this.mirroredRoom.get(key);
     const after = view?.roomid;
@@ -378,11 +379,50 @@ export class Router {
     }
     if (after === undefined) this.mirroredRoom.delete(key);
     else this.mirroredRoom.set(key, after);
-    if (link && view) {
-      const extras = this.extras.get(key);
-      const mirrored = { ...view, blocked: [...(extras?.blocked ?? [])].map(foldName), tokenHash: extras?.tokenHash ?? null, resumeHash: extras?.resumeHash ?? null };
-      this.outbox.send(link, encodeState(parseSessionKey(key).id, mirrored));
+    const mirrored = at && this.mirroredView(key);
+    if (at && mirrored) this.outbox.send(at.link, encodeState(at.id, mirrored));
+  }
+
+  /** What the session's worker mirrors of it (see MirroredView); null before it is in the chat. */
+  private mirroredView(key: SessionKey): MirroredView | null {
+    const view = this.state.view(key);
+    if (!view) return null;
+    const extras = this.extras.get(key);
+    return { ...view, blocked: [...(extras?.blocked ?? [])].map(foldName), tokenHash: extras?.tokenHash ?? null, resumeHash: extras?.resumeHash ?? null };
+  }
+
+  /**
+   * An upgrade's hand-off (HANDOFF from worker `from`, session `id`, to worker `toWorkerId`):
+   * from now on the session is served by the new worker under a local id chosen here. Room
+   * batches cut before (their recipients are fixed at the cut) and everything decided before
+   * reach the old worker ahead of HANDED, its marker that nothing more for the session comes to
+   * it; the new worker gets INCOMING (the session's mirror) before any frame for the new id. The
+   * outbox keeps both orders. Replies HANDED with new id 0 when the session is not this link's
+   * any more (it ended meanwhile) or the new worker has no link: the old worker then closes it.
+   */
+  handOff(from: WorkerLink, id: number, toWorkerId: number): void {
+    const to = this.links.get(toWorkerId);
+    const key = from.keyOf(id);
+    const at = this.route(key);
+    if (!to || to === from || !at || at.link !== from || at.id !== id || !from.sessions.has(id)) {
+      this.outbox.send(from, encodeHanded(id, 0));
+      return;
     }
+    // Batches cut from here on count the session at its new worker.
+    this.sequencer.flush();
+    const newId = to.adoptedId();
+    from.sessions.delete(id);
+    from.aliases.delete(id);
+    to.sessions.add(newId);
+    to.aliases.set(newId, key);
+    this.moved.set(key, { link: to, id: newId });
+    const room = this.mirroredRoom.get(key);
+    if (room !== undefined) {
+      this.countWorker(room, from, -1);
+      this.countWorker(room, to, +1);
+    }
+    this.outbox.send(from, encodeHanded(id, newId));
+    this.outbox.send(to, encodeIncoming(newId, this.mirroredView(key)));
   }
 
   private countWorker(roomid: string, link: WorkerLink, delta: number): void {
@@ -396,8 +436,34 @@ export class Router {
 
   /** The link of a session of this node; undefined for another node's session (its node delivers). */
   private linkOf(key: SessionKey): WorkerLink | undefined {
-    const { node, workerId } = parseSessionKey(key);
+    return this.route(key)?.link;
+  }
+
+  /**
+   * The live link serving a session of this node and the session's id there: the worker its key
+   * names, or the one it was handed to (`moved`); undefined for another node's session.
+   */
+  private route(key: SessionKey): { link: WorkerLink; id: number } | undefined {
+    if (this.moved.size > 0) {
+      const to = this.moved.get(key);
+      if (to) return this.links.get(to.link.workerId!) === to.link ? to : undefined;
+    }
+    const { node, workerId, id } = parseSessionKey(key);
     const link = this.links.get(workerId);
-    return link?.node === node ? link : undefined;
+    return link?.node === node ? { link, id } : undefined;
+  }
+
+  /** The session leaves its link's books (and the hand-off's); returns where it was. */
+  private unroute(key: SessionKey): { link: WorkerLink; id: number } | undefined {
+    const at = this.route(key);
+    at?.link.sessions.delete(at.id);
+    if (this.moved.size > 0) {
+      const to = this.moved.get(key);
+      if (to) {
+        this.moved.delete(key);
+        to.link.aliases.delete(to.id);
+      }
+    }
+    return at;
   }
 }

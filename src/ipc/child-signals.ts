@@ -34,4 +34,7 @@ export function leaveStopSignalsToSupervisor(graceMs: number, stopSelf: (signal:
   // The supervisor decides what a hangup means (a lost terminal stops the server, a
   // `kill -HUP` reloads the certificate) and tells the children.
   process.on('SIGHUP', () => {});
+  // An upgrade (SIGUSR2) is the supervisor's to run; sent to the whole group it must not end
+  // a child (a signal's default action).
+  process.on('SIGUSR2', () => {});
 }

@@ -24,6 +24,13 @@ export const Kind = {
   END: 13,
   /** The answer to a FILE_ASK, by its correlation id. */
   FILE_ANSWER: 14,
+  // an upgrade's hand-off of a session between workers (src/worker/hand-off.ts)
+  /** worker -> hub: `u32 id | u32 toWorkerId`; the last frame the old worker sends for the session. */
+  HANDOFF: 7,
+  /** hub -> old worker: `u32 id | u32 newId` (0: not moved); nothing more for `id` follows it. */
+  HANDED: 16,
+  /** hub -> new worker: JSON {id, view}: the session is yours as `id`; its frames follow this one. */
+  INCOMING: 15,
 } as const;
 
 /** A session as a worker registers it: `view` null means it still awaits its welcome. */
@@ -65,14 +72,17 @@ export type WorkerToHub =
   | { kind: typeof Kind.REQUEST; id: number; request: ControlRequest }
   | { kind: typeof Kind.CHAT; id: number; content: string }
   | { kind: typeof Kind.CLOSE; id: number }
-  | { kind: typeof Kind.FILE_ASK; frame: FileAskFrame };
+  | { kind: typeof Kind.FILE_ASK; frame: FileAskFrame }
+  | { kind: typeof Kind.HANDOFF; id: number; to: number };
 
 export type HubToWorker =
   | { kind: typeof Kind.STATE; id: number; view: MirroredView }
   | { kind: typeof Kind.TO_SESSIONS; ids: number[]; line: Buffer }
   | { kind: typeof Kind.TO_ROOM; roomid: string; senders: string[]; offsets: number[]; lines: Buffer }
   | { kind: typeof Kind.END; id: number }
-  | { kind: typeof Kind.FILE_ANSWER; frame: FileAnswerFrame };
+  | { kind: typeof Kind.FILE_ANSWER; frame: FileAnswerFrame }
+  | { kind: typeof Kind.HANDED; id: number; newId: number }
+  | { kind: typeof Kind.INCOMING; id: number; view: MirroredView | null };
 
 const json = (kind: number, value: unknown): Buffer => encodeFrame(kind, Buffer.from(JSON.stringify(value)));
 
@@ -86,6 +96,14 @@ export const encodeEnd = (id: number): Buffer => idOnly(Kind.END, id);
 export const encodeState = (id: number, view: MirroredView): Buffer => json(Kind.STATE, { id, view });
 export const encodeFileAsk = (frame: FileAskFrame): Buffer => json(Kind.FILE_ASK, frame);
 export const encodeFileAnswer = (frame: FileAnswerFrame): Buffer => json(Kind.FILE_ANSWER, frame);
+const twoIds = (kind: number, a: number, b: number): Buffer =>
+  buildFrame(kind, 8, (f, o) => {
+    f.writeUInt32BE(a, o);
+    f.writeUInt32BE(b, o + 4);
+  });
+export const encodeHandoff = (id: number, to: number): Buffer => twoIds(Kind.HANDOFF, id, to);
+export const encodeHanded = (id: number, newId: number): Buffer => twoIds(Kind.HANDED, id, newId);
+export const encodeIncoming = (id: number, view: MirroredView | null): Buffer => json(Kind.INCOMING, { id, view });
 
 export function encodeChat(id: number, content: string): Buffer {
   const bytes = Buffer.byteLength(content);
@@ -159,6 +177,9 @@ export function decodeWorkerToHub(kind: number, payload: Buffer): WorkerToHub {
       if (!isFileAskFrame(frame)) throw new IpcProtocolError('FILE_ASK frame of an unknown shape');
       return { kind, frame };
     }
+    case Kind.HANDOFF:
+      if (payload.length !== 8) throw new IpcProtocolError(`HANDOFF frame of ${payload.length} bytes`);
+      return { kind, id: payload.readUInt32BE(0), to: payload.readUInt32BE(4) };
     default:
       throw new IpcProtocolError(`unknown worker-to-hub frame kind ${kind}`);
   }
@@ -253,6 +274,12 @@ export function decodeHubToWorker(kind: number, payload: Buffer): HubToWorker {
       return { kind, id: payload.readUInt32BE(0) };
     case Kind.FILE_ANSWER:
       return { kind, frame: JSON.parse(payload.toString()) as FileAnswerFrame };
+    case Kind.HANDED:
+      return { kind, id: payload.readUInt32BE(0), newId: payload.readUInt32BE(4) };
+    case Kind.INCOMING: {
+      const { id, view } = JSON.parse(payload.toString()) as { id: number; view: MirroredView | null };
+      return { kind, id, view };
+    }
     default:
       throw new IpcProtocolError(`unknown hub-to-worker frame kind ${kind}`);
   }

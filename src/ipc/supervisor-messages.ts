@@ -1,3 +1,4 @@
+import type { RateGuardSnapshot } from '../core/rate-limit';
 import type { Config } from '../config/schema';
 import type { ConsoleRequest } from '../core/console';
 import type { ChildStats } from './process-figures';
@@ -31,6 +32,16 @@ export type SupervisorToChild =
    * restarted hub still waiting for that worker's HELLO stops waiting for it.
    */
   | { type: 'worker-exited'; workerId: number }
+  /**
+   * An upgrade, to an old worker: hand every plain session to worker `to` (see
+   * src/worker/hand-off.ts), close the TLS ones with a reason, then exit.
+   */
+  | { type: 'upgrade-handoff'; to: number }
+  /**
+   * An upgrade, to a new worker: a session handed over by an old one; its socket's raw handle
+   * travels with the message, none when the client left during the hand-off (`session.gone`).
+   */
+  | { type: 'adopt'; session: HandedSession }
   /** Any child: report your figures (`switchboard status`); answered with 'stats' and the same `id`. */
   | { type: 'stats'; id: number }
   /** Hub: an operator's request from the control socket; answered with 'console-reply' and the same `id`. */
@@ -61,6 +72,10 @@ export type ChildToSupervisor =
    * `connId` its `conn` carried, if any (the supervisor counts connections per address).
    */
   | { type: 'session-closed'; connId?: number }
+  /** An old worker hands a session to worker `to` (the raw socket handle rides along; see 'adopt'). */
+  | { type: 'handed'; to: number; session: HandedSession }
+  /** An old worker has handed over or closed every session and exits now. */
+  | { type: 'handoff-done'; moved: number; closed: Record<string, number> }
   /** The answer to a 'stats' request. */
   | { type: 'stats'; id: number; stats: ChildStats }
   /** The hub's answer to a 'console' request. */
@@ -74,6 +89,27 @@ export type ChildToSupervisor =
 
 /** A child's readiness checks for `/readyz`: each names a check and whether it passes, with why not. */
 export type ChildHealth = Record<string, { ok: boolean; reason?: string }>;
+
+/**
+ * What a worker's session carries to its new worker in an upgrade, beside its socket and what
+ * the hub keeps (identity, room, account and token hashes arrive from the hub: INCOMING).
+ */
+export interface HandedSession {
+  /** Its id in the new worker, chosen by the hub (HANDED / INCOMING). */
+  id: number;
+  /** The client left while it was being handed over: the new worker just tells the hub. */
+  gone?: boolean;
+  connId?: number;
+  extended: boolean;
+  /** A valid message was seen (the first-message timeout is met). */
+  validSeen: boolean;
+  /** The message-rate guard (src/core/rate-limit.ts). */
+  rate: RateGuardSnapshot;
+  /** The inbound bytes-a-second bucket (`maxBytesPerSecond`): a client over it stays throttled. */
+  inbound?: { tokens: number; last: number };
+  /** Bytes read from the socket but not yet a full line (and any read but not yet split), base64. */
+  unread: string;
+}
 
 export function isChildMessage(value: unknown): value is ChildToSupervisor {
   return typeof value === 'object' && value !== null && typeof (value as { type?: unknown }).type === 'string';

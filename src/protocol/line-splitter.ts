@@ -56,6 +56,14 @@ export class LineSplitter {
     return this.pendingBytes;
   }
 
+  /** Takes the bytes of the unfinished line out (an upgrade hands them to another process). */
+  takeBuffered(): Buffer {
+    const bytes = Buffer.concat(this.pending);
+    this.pending = [];
+    this.pendingBytes = 0;
+    return bytes;
+  }
+
   private overflow(): false {
     this.overflowed = true;
     this.pending = [];

@@ -31,10 +31,16 @@ export class AddressLimit<W> {
     return id;
   }
 
-  /** The connection was handed to `worker`: if that worker dies, the connection is gone too. */
+  /** The connection was handed to `worker` (or moved to it): if that worker dies, the connection is gone too. */
   placed(id: number, worker: W): void {
     const conn = this.conns.get(id);
     if (!conn) return;
+    // Placed again (an upgrade moved it to a new worker): the old worker's exit must not release it.
+    if (conn.worker !== null && conn.worker !== worker) {
+      const before = this.byWorker.get(conn.worker);
+      before?.delete(id);
+      if (before?.size === 0) this.byWorker.delete(conn.worker);
+    }
     conn.worker = worker;
     let ids = this.byWorker.get(worker);
     if (!ids) this.byWorker.set(worker, (ids = new Set()));

@@ -32,6 +32,8 @@ export class Child {
   ready = false;
   /** Clients handed to this child and not yet reported closed. */
   sessions = 0;
+  /** Replaced by an upgrade: its clients are handed to a new worker and it exits (not a crash). */
+  upgradedAway = false;
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
   constructor(
@@ -39,7 +41,8 @@ export class Child {
     readonly id: number,
     config: Config,
     extraEnv: Record<string, string>,
-    onMessage: (child: Child, msg: ChildToSupervisor) => void,
+    /** `handle`: a socket handle passed with the message (an upgrade's 'handed'). */
+    onMessage: (child: Child, msg: ChildToSupervisor, handle?: object) => void,
   ) {
     this.process = fork(entryPoints[role], [], {
       execArgv: [...CHILD_NODE_FLAGS, ...process.execArgv],
@@ -48,8 +51,8 @@ export class Child {
       serialization: 'json',
     });
     this.exited = new Promise((resolve) => this.process.once('exit', (code, signal) => resolve({ code, signal })));
-    this.process.on('message', (msg) => {
-      if (isChildMessage(msg)) onMessage(this, msg);
+    this.process.on('message', (msg, handle) => {
+      if (isChildMessage(msg)) onMessage(this, msg, handle ?? undefined);
     });
     // A send to a child that just died fails with EPIPE; its 'exit' is handled elsewhere.
     this.process.on('error', () => {});
@@ -79,6 +82,19 @@ export class Child {
     if (kind === 'http' || kind === 'https') msg.http = true;
     if (connId !== undefined) msg.connId = connId;
     this.process.send(msg, socket, { keepOpen: false }, (err) => done(err ?? null));
+  }
+
+  /**
+   * Passes a message with a raw socket handle (an upgrade's `adopt`); the supervisor's copy of
+   * the descriptor is closed once sent. `handle` null: the message alone.
+   */
+  sendWithHandle(msg: SupervisorToChild, handle: object | null, done: (err: Error | null) => void): void {
+    if (!this.alive || !this.process.connected) return done(new Error('child is gone'));
+    if (!handle) {
+      this.process.send(msg, (err) => done(err ?? null));
+      return;
+    }
+    this.process.send(msg, handle as net.Socket, {}, (err) => done(err ?? null));
   }
 
   kill(signal: NodeJS.Signals): void {

@@ -7,6 +7,7 @@ import type { ChildRequests } from './child-requests';
 import type { ControlHost } from './control-ops';
 import type { ReloadReport } from './reload-settings';
 import { processRow, sumRates, type ListenerStatus, type StatusReport } from './status';
+import type { UpgradeResult } from './upgrade';
 
 /** What the control socket's host reads of the supervisor. */
 export interface ControlledServer {
@@ -18,6 +19,7 @@ export interface ControlledServer {
   workerChildren(): Child[];
   listeners(): ListenerStatus[];
   reload(): Promise<ReloadReport>;
+  upgrade(): Promise<UpgradeResult>;
 }
 
 /** How long `status` waits for each child's figures: a busy child shows without them. */
@@ -73,5 +75,9 @@ export class SupervisorControl implements ControlHost {
 
   reload(): Promise<ReloadReport> {
     return this.server.reload();
+  }
+
+  upgrade(): Promise<UpgradeResult> {
+    return this.server.upgrade();
   }
 }

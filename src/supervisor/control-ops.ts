@@ -2,6 +2,7 @@ import type { ConsoleRequest } from '../core/console';
 import { ControlCode, ControlError, type ControlRequest } from '../ipc/control-protocol';
 import type { ReloadReport } from './reload-settings';
 import type { StatusReport } from './status';
+import type { UpgradeResult } from './upgrade';
 
 /**
  * What the control socket's handlers may ask of the supervisor. A new op that needs more adds
@@ -14,6 +15,12 @@ export interface ControlHost {
   console(request: ConsoleRequest): Promise<Record<string, unknown>>;
   /** Reads the config file again and applies what can change live (`switchboard reload`, SIGHUP). */
   reload(): Promise<ReloadReport>;
+  /**
+   * Replaces the workers by ones from the code on disk, plain sessions kept open
+   * (`switchboard upgrade`, SIGUSR2; src/supervisor/upgrade.ts); resolves when it is over, with
+   * `ok: false` and the reason when it was refused (one already running) or called off.
+   */
+  upgrade(): Promise<UpgradeResult>;
 }
 
 /** One op: its arguments are the request's other fields; its result becomes the reply's `result`. Throws ControlError to refuse. */
@@ -32,6 +39,7 @@ export const CONTROL_OPS: ReadonlyMap<string, ControlHandler> = new Map<string, 
   ],
   ['close-room', (r, host) => host.console({ type: 'delete', roomid: text(r, 'room') })],
   ['reload', (_, host) => host.reload()],
+  ['upgrade', (_, host) => host.upgrade()],
 ]);
 
 /** The string argument `name` of a request, or BAD_REQUEST. */

@@ -104,6 +104,28 @@ export class DedicatedPlacement implements Placement {
     return this.waiting.splice(0);
   }
 
+  /** The processes serving a client: each hands it to a new process of its own. */
+  upgradeTargets(): Child[] {
+    return [...this.busy].filter((w) => w.alive);
+  }
+
+  upgradeWorkersWanted(targets: number): number {
+    return targets;
+  }
+
+  /**
+   * Each new process serves the client of one old one; the old spares (old code) are stopped,
+   * and the refill that follows their exit starts spares from the new code.
+   */
+  swapIn(targets: Child[], fresh: Child[]): void {
+    for (const w of targets) this.busy.delete(w);
+    for (const w of fresh) this.busy.add(w);
+    for (const w of this.spares.splice(0)) {
+      this.retiring.add(w);
+      w.send({ type: 'shutdown' });
+    }
+  }
+
   private get processCount(): number {
     return this.spares.length + this.starting.size + this.busy.size + this.retiring.size;
   }

@@ -4,6 +4,7 @@ import { usePrivateUmask } from '../fs/private-files';
 import { STOP_SIGNALS } from '../ipc/child-signals';
 import { createLogger } from '../log/logger';
 import type { ListenAddresses } from './listeners';
+import { answerUpgradeRequests, removePidRecord, takeUpgradeRequests, writePidRecord } from './run-records';
 import { checkPidFile, removePidFile, writePidFile } from './pid-file';
 import { startMetricsServer, type MetricsServer } from './metrics-server';
 import { Supervisor } from './supervisor';
@@ -31,6 +32,21 @@ export async function runServe(config: Config, loadInput: LoadInput | null = nul
     for (const out of [process.stdout, process.stderr]) out.on('error', () => {});
     stopOnSignal?.('SIGHUP');
   });
+  // SIGUSR2 (what `switchboard upgrade` sends): new workers, the plain sessions kept open. Set
+  // before the start so that an early one is refused rather than ending the process.
+  let started = false;
+  process.on('SIGUSR2', () => {
+    const requests = takeUpgradeRequests(config.dataDir);
+    const run = started ? supervisor.upgrade() : Promise.resolve({ ok: false, error: 'the server is still starting', workersReplaced: 0, oldPids: [], newPids: [], sessionsMoved: 0, sessionsClosed: {}, durationMs: 0 });
+    void run.then((result) => {
+      if (!result.ok) log.warn(result, 'upgrade refused or failed');
+      try {
+        answerUpgradeRequests(config.dataDir, requests, result);
+      } catch (err) {
+        log.error({ err }, 'could not record the upgrade result');
+      }
+    });
+  });
   let addresses;
   let metrics: MetricsServer | null = null;
   try {
@@ -52,6 +68,8 @@ export async function runServe(config: Config, loadInput: LoadInput | null = nul
     return 1;
   }
   log.info({ ...addresses, placement: config.placement, workers: config.workers, dataDir: config.dataDir }, 'listening');
+  writePidRecord(config.dataDir, process.pid);
+  started = true;
   process.stderr.write(banner(addresses));
   options.ready?.();
 
@@ -65,6 +83,7 @@ export async function runServe(config: Config, loadInput: LoadInput | null = nul
         .stop()
         .then(() => metrics?.close())
         .then(() => {
+          removePidRecord(config.dataDir);
           if (options.pidFile) removePidFile(options.pidFile);
           resolve(0);
         });

@@ -22,4 +22,13 @@ export interface Placement {
   workers(): Child[];
   /** Clients accepted but not yet handed to a worker. */
   takeWaiting(): net.Socket[];
+  /** An upgrade (src/supervisor/upgrade.ts): the workers whose sessions move to new ones. */
+  upgradeTargets(): Child[];
+  /** How many new workers the upgrade starts, given the number of targets. */
+  upgradeWorkersWanted(targets: number): number;
+  /**
+   * The new workers are ready: they take the targets' place (new clients go to them; a
+   * target's exit is not a crash to make up for), and idle workers of the old code go.
+   */
+  swapIn(targets: Child[], fresh: Child[]): void;
 }

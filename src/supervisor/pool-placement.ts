@@ -53,6 +53,21 @@ export class PoolPlacement implements Placement {
     return this.waiting.splice(0);
   }
 
+  upgradeTargets(): Child[] {
+    return [...this.live].filter((w) => w.alive);
+  }
+
+  /** As many as the pool's size: the same pool, on the new code. */
+  upgradeWorkersWanted(): number {
+    return this.size;
+  }
+
+  swapIn(targets: Child[], fresh: Child[]): void {
+    for (const w of targets) this.live.delete(w);
+    for (const w of fresh) this.live.add(w);
+    for (let socket = this.waiting.shift(); socket; socket = this.waiting.shift()) this.host.handOff(this.leastLoaded()!, socket);
+  }
+
   private leastLoaded(): Child | undefined {
     let best: Child | undefined;
     for (const w of this.live) if (w.ready && w.alive && (!best || w.sessions < best.sessions)) best = w;

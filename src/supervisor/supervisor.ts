@@ -20,6 +20,7 @@ import { DedicatedPlacement } from './dedicated-placement';
 import { closeListeners, listenerKind, openListeners, type ListenAddresses } from './listeners';
 import type { Placement, PlacementHost } from './placement';
 import { PoolPlacement } from './pool-placement';
+import { Upgrade, type UpgradeResult } from './upgrade';
 import { readReload, type ReloadReport } from './reload-settings';
 import type { ListenerStatus } from './status';
 
@@ -51,6 +52,8 @@ export class Supervisor implements PlacementHost, ControlledServer {
   private lastRefusalWarn = 0;
   /** The certificate pair workers handshake with (read at start, replaced on SIGHUP); null: no TLS. */
   private tls: TlsMaterial | null = null;
+  /** The upgrade under way (SIGUSR2, `switchboard upgrade`), if any: one at a time. */
+  private upgrading: Upgrade | null = null;
 
   constructor(
     /** The settings in force: replaced by a reload (children spawned later get the new one). */
@@ -97,7 +100,7 @@ export class Supervisor implements PlacementHost, ControlledServer {
   }
 
   spawnWorker(): Child {
-    const child = new Child('worker', this.nextWorkerId++, this.config, { SB_WORKER_ID: String(this.nextWorkerId - 1) }, (c, m) => this.onChildMessage(c, m));
+    const child = new Child('worker', this.nextWorkerId++, this.config, { SB_WORKER_ID: String(this.nextWorkerId - 1) }, (c, m, h) => this.onChildMessage(c, m, h));
     this.log.debug({ workerId: child.id, childPid: child.pid }, 'worker started');
     // Ahead of any client on the same channel, so the worker has it before its first handshake.
     if (this.tls) child.send({ type: 'reload-tls', ...this.tls });
@@ -107,7 +110,7 @@ export class Supervisor implements PlacementHost, ControlledServer {
       child.sessions = 0;
       this.perAddress.releaseWorker(child);
       const clean = code === 0 && signal === null;
-      if (!this.stopping && !(clean && this.config.placement === 'dedicated')) {
+      if (!this.stopping && !(clean && (this.config.placement === 'dedicated' || child.upgradedAway))) {
         this.log.error({ workerId: child.id, childPid: child.pid, code, signal, clientsLost: lost }, 'worker died');
         supervisorMetrics.restarts.incFor('worker');
       }
@@ -219,6 +222,35 @@ export class Supervisor implements PlacementHost, ControlledServer {
     else this.log.info(fields, msg);
   }
 
+  /**
+   * SIGUSR2 / `switchboard upgrade`: replaces every worker by one started from the code on disk
+   * now, moving plain sessions over on their own connections (src/supervisor/upgrade.ts).
+   * Refused, with the reason in the result, while another upgrade runs or the server stops.
+   */
+  async upgrade(): Promise<UpgradeResult> {
+    const refused = (error: string): UpgradeResult => ({ ok: false, error, workersReplaced: 0, oldPids: [], newPids: [], sessionsMoved: 0, sessionsClosed: {}, durationMs: 0 });
+    if (this.stopping) return refused('the server is stopping');
+    if (this.upgrading) return refused('an upgrade is already running');
+    const upgrade = new Upgrade(
+      {
+        placement: this.placement,
+        spawnWorker: () => this.spawnWorker(),
+        sessionMoved: (from, to, connId) => {
+          if (from.sessions > 0) from.sessions--;
+          to.sessions++;
+          if (connId !== undefined) this.perAddress.placed(connId, to);
+        },
+      },
+      this.log,
+    );
+    this.upgrading = upgrade;
+    try {
+      return await upgrade.run();
+    } finally {
+      this.upgrading = null;
+    }
+  }
+
   /** SIGTERM/SIGINT: stop accepting, let workers say goodbye, then the hub; kill what lingers. */
   async stop(): Promise<void> {
     if (this.stopping) return;
@@ -228,7 +260,7 @@ export class Supervisor implements PlacementHost, ControlledServer {
     closeListeners(this.servers, this.config);
     this.control?.close();
     for (const socket of this.placement.takeWaiting()) this.refuse(socket, ErrorCode.SHUTTING_DOWN, 'server is shutting down');
-    const workers = this.placement.workers();
+    const workers = [...new Set([...this.placement.workers(), ...(this.upgrading?.children() ?? [])])];
     for (const w of workers) w.send({ type: 'shutdown' });
     await waitOrKill(workers, deadline - 500);
     if (this.hub) {
@@ -305,13 +337,17 @@ export class Supervisor implements PlacementHost, ControlledServer {
     return { hub: this.hub, workers: this.placement.workers() };
   }
 
-  private onChildMessage(child: Child, msg: ChildToSupervisor): void {
+  private onChildMessage(child: Child, msg: ChildToSupervisor, handle?: object): void {
     if (msg.type === 'ready') {
       child.ready = true;
       if (child.role === 'hub') {
         this.log.info({ childPid: child.pid }, 'hub ready');
         this.hubReady?.();
         this.hubReady = null;
+      } else if (this.upgrading?.owns(child)) {
+        this.upgrading.onReady(child);
+      } else if (child.upgradedAway) {
+        // A new worker of an upgrade called off, ready just as it was killed: not for placement.
       } else {
         this.placement.onReady(child);
       }
@@ -319,6 +355,9 @@ export class Supervisor implements PlacementHost, ControlledServer {
       // Not ready any more: placement passes it over while it says goodbye to its clients.
       child.ready = false;
       this.log.warn({ workerId: child.id, childPid: child.pid }, 'worker stopping by itself; no new clients for it');
+    } else if (msg.type === 'handed' || msg.type === 'handoff-done') {
+      if (this.upgrading) this.upgrading.onOldWorkerMessage(child, msg, handle);
+      else (handle as { close?: () => void } | undefined)?.close?.();
     } else if (msg.type === 'stats' || msg.type === 'console-reply') {
       this.requests.settle(msg);
     } else if (msg.type === 'session-closed') {

@@ -1,5 +1,7 @@
 import { NO_ONE, type SessionView } from '../core/effects';
 import { MessageRateGuard, TokenBucket } from '../core/rate-limit';
+import type { HandedSession } from '../ipc/supervisor-messages';
+import { connectionKind, releaseSocket, stopReading, type ConnectionKind } from './socket-handoff';
 import { ErrorCode, errorLine } from '../protocol/errors';
 import { LineSplitter } from '../protocol/line-splitter';
 import type { WriteBatcher } from '../net/write-batcher';
@@ -77,6 +79,13 @@ export class ClientSession {
   private idleArmed = false;
   /** Why the server closed this client, for the log; null when the client went by itself. */
   closedBy: ErrorCode | null = null;
+  /**
+   * Being handed to another worker (an upgrade): reading has stopped for good; output is still
+   * written until the hub's HANDED marker. See src/worker/hand-off.ts.
+   */
+  frozen = false;
+  /** Input read but not yet handled: taken at `freeze`, or handed in by `resumeFrom`. */
+  private unread: Buffer | null = null;
 
   constructor(
     readonly id: number,
@@ -127,12 +136,77 @@ export class ClientSession {
    * (errors included) comes after the welcome sequence, as clients expect.
    */
   startReading(): void {
-    if (this.closed || this.ending) return;
+    if (this.closed || this.ending || this.frozen) return;
     this.lastReceivedAt = Date.now();
     this.armFirstMessage(this.limits.firstMessageTimeoutMs);
     this.armIdle(this.limits.idleTimeoutMs);
+    // Bytes the previous worker had read and not handled (an upgrade) come before the socket's.
+    const unread = this.unread;
+    this.unread = null;
+    if (unread && unread.length > 0) this.onData(unread);
     // Attaching the listener is what starts the flow; before it, bytes wait in the kernel.
-    this.socket.on('data', this.onData);
+    if (!this.ending && !this.closed) this.socket.on('data', this.onData);
+  }
+
+  /** What the connection is: only a 'plain' one (TCP, Unix) can be handed to another process. */
+  get connectionKind(): ConnectionKind {
+    return connectionKind(this.socket);
+  }
+
+  /**
+   * Stops reading for good (the session is being handed to another worker; its connection is
+   * 'plain'): the socket's handle stops reading at once, and the bytes already read, an
+   * unfinished line and whatever Node had read but not yet emitted, are kept for the new
+   * worker. Timers stop; output is still written.
+   */
+  freeze(): void {
+    if (this.frozen) return;
+    this.frozen = true;
+    this.stopTimers();
+    const held = stopReading(this.socket, this.onData);
+    const parts = [this.splitter.takeBuffered()];
+    if (held) parts.push(held);
+    this.unread = Buffer.concat(parts);
+  }
+
+  /**
+   * Resolves true once everything queued for the client is in the kernel (an upgrade passes the
+   * socket on only then), false after `ms` or when the socket is gone.
+   */
+  async written(ms: number): Promise<boolean> {
+    const deadline = Date.now() + ms;
+    while (!this.socket.destroyed && (this.socket.writableLength > 0 || this.socket.writableCorked > 0)) {
+      if (Date.now() >= deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    return !this.socket.destroyed && !this.closed;
+  }
+
+  /** What the new worker needs of this session beside its socket (see HandedSession). */
+  handedState(newId: number): HandedSession {
+    return { id: newId, connId: this.connId, extended: this.extended, validSeen: this.validSeen, rate: this.rate.snapshot(), inbound: this.inbound.snapshot(), unread: (this.unread ?? Buffer.alloc(0)).toString('base64') };
+  }
+
+  /**
+   * Lets go of the socket: no listener of this session stays on it, and the raw handle (a TCP
+   * or Pipe handle, what Node's IPC passes as a descriptor without reading from it) is returned
+   * for sending. `closeCopy` afterwards closes this process's descriptor; the connection stays
+   * open in the process that received it.
+   */
+  release(): { handle: object | null; closeCopy: () => void } {
+    this.closed = true;
+    this.stopTimers();
+    return releaseSocket(this.socket);
+  }
+
+  /** Takes over the state of a session handed over by an upgrade; call before `startReading`. */
+  resumeFrom(state: HandedSession): void {
+    this.extended = state.extended;
+    this.connId = state.connId;
+    if (state.validSeen) this.validSeen = true;
+    this.rate.load(state.rate);
+    if (state.inbound) this.inbound.load(state.inbound);
+    this.unread = Buffer.from(state.unread, 'base64');
   }
 
   /** The worker accepted a line as a valid message: the first-message timeout is met. */

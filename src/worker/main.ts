@@ -1,4 +1,4 @@
-import type net from 'node:net';
+import net from 'node:net';
 import { configFromParent } from '../config/from-parent';
 import { leaveStopSignalsToSupervisor } from '../ipc/child-signals';
 import type { SupervisorToChild } from '../ipc/supervisor-messages';
@@ -44,8 +44,8 @@ function main(): void {
       : null;
 
   serveWorkerOperations(worker, tls, log);
-  process.on('message', (msg: SupervisorToChild, handle?: net.Socket) => {
-    if (msg.type === 'conn' && handle) {
+  process.on('message', (msg: SupervisorToChild, handle?: net.Socket | object) => {
+    if (msg.type === 'conn' && handle instanceof net.Socket) {
       served = true;
       const adopt = (socket: net.Socket): void => {
         if (!msg.http) worker.adopt(socket, msg.connId);
@@ -76,8 +76,34 @@ function main(): void {
       }
     } else if (msg.type === 'shutdown') {
       stop();
+    } else if (msg.type === 'upgrade-handoff') {
+      upgradeAway(msg.to);
+    } else if (msg.type === 'adopt') {
+      served = true;
+      // A raw TCP or Pipe handle (passed as such so that no process reads from it on the way).
+      const socket = handle ? new net.Socket({ handle, readable: true, writable: true } as net.SocketConstructorOpts) : null;
+      worker.adoptHanded(socket, msg.session);
     }
   });
+  /** An upgrade: every plain session to worker `to`, then exit (src/worker/hand-off.ts). */
+  const upgradeAway = (to: number): void => {
+    if (stopping) return;
+    stopping = true;
+    tls.destroyPending();
+    log.info({ to, sessions: worker.sessionCount }, 'upgrade: handing sessions to a new worker');
+    worker.handOffAll(
+      to,
+      (session, raw, sent) => process.send?.({ type: 'handed', to, session }, (raw ?? undefined) as net.Socket | undefined, undefined, () => sent()),
+      (result) => {
+        // Plain HTTP connections (pages, files) are not sessions: closed here, browsers reconnect.
+        const http = gateway?.connectionCount ?? 0;
+        if (http > 0) result.closed.http = (result.closed.http ?? 0) + http;
+        gateway?.closeAll();
+        log.info(result, 'upgrade: sessions handed over; exiting');
+        void worker.flushHub().then(() => process.send?.({ type: 'handoff-done', ...result }, undefined, undefined, () => process.exit(0)));
+      },
+    );
+  };
   const stop = (): void => {
     if (stopping) return;
     stopping = true;

@@ -1,3 +1,4 @@
+import type net from 'node:net';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema';
 import { NO_ONE } from '../core/effects';
@@ -16,12 +17,14 @@ import { WriteBatcher } from '../net/write-batcher';
 import { HELLO_REPLY_LINE, coreServerLines, isCoreClientType } from '../protocol/capabilities';
 import { ErrorCode, errorLine } from '../protocol/errors';
 import type { ClientMessage, CoreControlRequest } from '../protocol/messages';
-import { foldName } from '../protocol/rules';
 import { parseClientLine, type ParseLimits, type ParseResult } from '../protocol/validate';
 import type { TrafficCounters } from '../ipc/process-figures';
 import { ClientSession, LIVE_SESSION_SETTINGS } from './client-session';
 import { HubLink } from './hub-link';
 import { FileAsker } from './file-asker';
+import { Adoptions, HandOut, type HandOffHost, type HandOutResult } from './hand-off';
+import type { HandedSession } from '../ipc/supervisor-messages';
+import { withoutBlocked } from './room-lines';
 import type { SessionSocket } from './session-socket';
 
 /** While the hub restarts, requests wait up to this many bytes per worker. */
@@ -51,6 +54,9 @@ export class Worker {
   private readonly batcher = new WriteBatcher();
   private everUp = false;
   private readonly parseLimits: ParseLimits;
+  /** An upgrade: this worker's sessions on their way out, and others' on their way in. */
+  private handOut: HandOut | null = null;
+  private readonly adoptions: Adoptions;
   /** The settings in force: a copy every session reads its limits from, changed in place by a reload. */
   private readonly config: { -readonly [K in keyof Config]: Config[K] };
   /** Client lines in, lines out to clients, since the start (`switchboard status` rates). */
@@ -67,6 +73,7 @@ export class Worker {
     this.config = { ...config };
     this.parseLimits = { maxJsonDepth: config.maxJsonDepth, maxContentLength: config.maxContentLength };
     this.files = new FileAsker((frame) => this.hub.send(frame));
+    this.adoptions = new Adoptions(this.handOffHost());
     this.hub = new HubLink(hubSocketPath(config.dataDir), MAX_QUEUED_WHILE_HUB_AWAY, {
       hello: () => this.hello(),
       frame: (msg) => this.onHubFrame(msg),
@@ -87,6 +94,38 @@ export class Worker {
 
   start(): void {
     this.hub.start();
+  }
+
+  /** An upgrade: hands every plain session to worker `to` (src/worker/hand-off.ts). */
+  handOffAll(to: number, pass: (session: HandedSession, handle: object | null, sent: () => void) => void, done: (result: HandOutResult) => void): void {
+    if (this.handOut) return;
+    this.handOut = new HandOut(this.handOffHost(), to, pass, done);
+    this.handOut.start();
+  }
+
+  /** An upgrade: a session handed over by an old worker (`socket` null: its client left). */
+  adoptHanded(socket: net.Socket | null, state: HandedSession): void {
+    this.adoptions.fromOldWorker(socket, state);
+  }
+
+  private handOffHost(): HandOffHost {
+    return {
+      sessions: this.sessions,
+      hubSend: (frame) => this.hub.send(frame),
+      drop: (s) => {
+        this.leaveRoomMirror(s);
+        this.sessions.delete(s.id);
+      },
+      create: (id, socket) => {
+        const s = new ClientSession(id, socket, this.config, this.batcher, (c, line, utf8) => this.onClientLine(c, line, utf8), (c) => this.onClientClosed(c));
+        this.sessions.set(id, s);
+        return s;
+      },
+      frame: (msg) => this.onHubFrame(msg),
+      sessionClosed: (connId) => this.events.sessionClosed(this.sessions.size, connId),
+      maxOutboundBytes: this.config.maxOutboundBytes,
+      log: this.log,
+    };
   }
 
   get sessionCount(): number {
@@ -220,6 +259,8 @@ export class Worker {
   }
 
   private onClientClosed(session: ClientSession): void {
+    // Frozen for an upgrade: its HANDED reports it gone (the hub must hear of it from the new worker).
+    if (this.handOut?.holds(session)) return;
     workerMetrics.closed.incFor(session.closedBy ?? 'client');
     if (session.closedBy && session.closedBy !== ErrorCode.SHUTTING_DOWN) {
       this.log.info({ sessionId: session.id, address: session.remoteAddress, identity: session.view?.identity, reason: session.closedBy }, 'client disconnected by the server');
@@ -235,7 +276,14 @@ export class Worker {
   }
 
   private onHubFrame(msg: HubToWorker): void {
+    this.adoptions.capture(msg);
     switch (msg.kind) {
+      case Kind.HANDED:
+        this.handOut?.onHanded(msg.id, msg.newId);
+        return;
+      case Kind.INCOMING:
+        this.adoptions.fromHub(msg.id, msg.view);
+        return;
       case Kind.TO_ROOM: {
         const members = this.rooms.get(msg.roomid);
         if (!members) return;
@@ -315,15 +363,6 @@ function seedRefusal(type: string | undefined): CoreControlRequest | null {
     default:
       return null;
   }
-}
-
-/** The lines of a room frame minus those whose sender the member blocks (`blocked` holds folded names). */
-function withoutBlocked(msg: { senders: string[]; offsets: number[]; lines: Buffer }, blocked: ReadonlySet<string>): Buffer {
-  const kept: Buffer[] = [];
-  for (let i = 0; i < msg.senders.length; i++) {
-    if (!blocked.has(foldName(msg.senders[i]!))) kept.push(msg.lines.subarray(msg.offsets[i], msg.offsets[i + 1]));
-  }
-  return kept.length === msg.senders.length ? msg.lines : Buffer.concat(kept);
 }
 
 function sleep(ms: number): Promise<void> {

@@ -24,6 +24,8 @@ export interface StartOptions {
   startTimeoutMs?: number;
   /** Start the server in a process group of its own (pgid = its pid), as a shell job is. */
   detached?: boolean;
+  /** Another install's bin/switchboard.js (default: this checkout's). */
+  bin?: string;
 }
 
 export interface RunningServer {
@@ -58,7 +60,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   // HTTP is on by default (port 8080, for `npm start`): tests that do not ask for it run without
   // it, so that parallel servers do not collide on one port.
   const http = (opts.args ?? []).some((a) => a === '--http-port' || a.startsWith('--http-port=')) ? [] : ['--http-port', 'off'];
-  const proc = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--data-dir', dataDir, ...http, ...(opts.args ?? [])], {
+  const proc = spawn(process.execPath, [opts.bin ?? BIN, 'serve', '--port', '0', '--data-dir', dataDir, ...http, ...(opts.args ?? [])], {
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: opts.detached ?? false,
