@@ -13,7 +13,7 @@ import {
 } from '../ipc/hub-link-messages';
 import { hubSocketPath } from '../ipc/paths';
 import { WriteBatcher } from '../net/write-batcher';
-import { HELLO_REPLY_LINE, coreServerLines, isCoreClientType } from '../protocol/capabilities';
+import { coreServerLines, helloReplyLine, isCoreClientType } from '../protocol/capabilities';
 import { ErrorCode, errorLine } from '../protocol/errors';
 import type { ClientMessage, CoreControlRequest } from '../protocol/messages';
 import { foldName } from '../protocol/rules';
@@ -48,6 +48,8 @@ export class Worker {
   private readonly batcher = new WriteBatcher();
   private everUp = false;
   private readonly parseLimits: ParseLimits;
+  /** The answer to `hello`, with this server's rate limits (the same for every connection). */
+  private readonly helloLine: string;
 
   constructor(
     private readonly workerId: number,
@@ -56,6 +58,7 @@ export class Worker {
     private readonly events: WorkerEvents,
   ) {
     this.parseLimits = { maxJsonDepth: config.maxJsonDepth, maxContentLength: config.maxContentLength };
+    this.helloLine = helloReplyLine({ rate: config.rateLimit, burst: config.rateBurst, accountRate: config.accountRateLimit });
     this.hub = new HubLink(hubSocketPath(config.dataDir), MAX_QUEUED_WHILE_HUB_AWAY, {
       hello: () => this.hello(),
       frame: (msg) => this.onHubFrame(msg),
@@ -163,7 +166,7 @@ export class Worker {
     const msg = parsed.message;
     // Keepalive and capabilities are the session's business: answered here, the hub never sees them.
     if (msg.type === 'ping') return session.send(PONG_LINE);
-    if (msg.type === 'hello') return session.send(HELLO_REPLY_LINE);
+    if (msg.type === 'hello') return session.send(this.helloLine);
     this.toHub(session, msg);
   }
 

@@ -1,6 +1,7 @@
 /**
  * Command-line arguments of `switchboard connect`.
  */
+import { NOTIFY_MODES, type NotifyMode } from './notify';
 
 /** How to check the server over TLS (`--tls`). */
 export interface TlsTarget {
@@ -32,6 +33,16 @@ export interface ConnectOptions {
   readonly autoLogin: boolean;
   /** Reconnect when the connection drops (off with `--no-reconnect`). */
   readonly reconnect: boolean;
+  /** Reconnection attempts in a row before giving up (`--retries`; 0: never give up), or null for the default. */
+  readonly retries: number | null;
+  /** The longest wait between reconnection attempts, in ms (`--retry-max-ms`), or null for the default. */
+  readonly retryMaxMs: number | null;
+  /** `HH:MM` before every line (`--timestamps` / `--no-timestamps`), or null: when interactive. */
+  readonly timestamps: boolean | null;
+  /** Colours off (`--no-color`; also `NO_COLOR`, or an output that is not a terminal). */
+  readonly noColour: boolean;
+  /** How a DM or a mention is signalled (`--notify`), or null: `bell` when interactive. */
+  readonly notify: NotifyMode | null;
 }
 
 export type ParsedArgs =
@@ -59,6 +70,17 @@ export const USAGE = [
   '                     else ~/.config/switchboard)',
   '  --no-auto-login    do not log in with the login saved for this server',
   '  --no-reconnect     end (exit code 2) when the connection drops, instead of reconnecting',
+  '  --retries N        give up after N reconnection attempts in a row (default 20; 0: never)',
+  '  --retry-max-ms MS  the longest wait between reconnection attempts (default 5000)',
+  '  --timestamps       HH:MM before every line, even when piped (default: on a terminal only)',
+  '  --no-timestamps    no times before the lines',
+  '  --no-color         no colours (also with NO_COLOR set, or when the output is not a terminal)',
+  '  --notify MODE      on a direct message or your name said: bell (default on a terminal),',
+  '                     desktop (notify-send, else the bell) or none',
+  '',
+  'Exit codes: 0 after /quit (or the end of piped input); 1 the session could not start',
+  '(arguments, log file, server unreachable, TLS); 2 the server closed the connection and it was',
+  'not reopened; 3 piped input ended normally but some command was refused or not understood.',
 ].join('\n');
 
 /** Parses `HOST`, `HOST:PORT`, `[V6]` or `[V6]:PORT`. */
@@ -122,22 +144,44 @@ export function parseConnectArgs(argv: readonly string[]): ParsedArgs {
   let tls = false;
   let caFile: string | null = null;
   let insecure = false;
+  let retries: number | null = null;
+  let retryMaxMs: number | null = null;
+  let timestamps: boolean | null = null;
+  let noColour = false;
+  let notify: NotifyMode | null = null;
   const positional: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
     const name = eq === -1 ? arg : arg.slice(0, eq);
     if (name === '--help' || name === '-h') return { kind: 'help' };
-    if (name === '--log' || name === '--unix' || name === '--config-dir' || name === '--ca') {
+    if (name === '--log' || name === '--unix' || name === '--config-dir' || name === '--ca' || name === '--retries' || name === '--retry-max-ms' || name === '--notify') {
       const value = eq === -1 ? argv[++i] : arg.slice(eq + 1);
       if (value === undefined || value === '') return { kind: 'error', message: `${name} needs a value` };
+      if (name === '--retries' || name === '--retry-max-ms') {
+        const n = /^\d{1,9}$/.test(value) ? Number(value) : NaN;
+        if (Number.isNaN(n) || (name === '--retry-max-ms' && n < 1)) {
+          return { kind: 'error', message: `${name} takes a whole number${name === '--retries' ? ' (0: never give up)' : ' of milliseconds, at least 1'}, not "${value}"` };
+        }
+        if (name === '--retries') retries = n;
+        else retryMaxMs = n;
+        continue;
+      }
+      if (name === '--notify') {
+        if (!(NOTIFY_MODES as readonly string[]).includes(value)) return { kind: 'error', message: `--notify takes ${NOTIFY_MODES.join(', ')}, not "${value}"` };
+        notify = value as NotifyMode;
+        continue;
+      }
       if (name === '--log') logFile = value;
       else if (name === '--unix') unixPath = value;
       else if (name === '--ca') caFile = value;
       else configDir = value;
-    } else if (name === '--no-auto-login' || name === '--no-reconnect' || name === '--tls' || name === '--insecure') {
+    } else if (['--no-auto-login', '--no-reconnect', '--tls', '--insecure', '--timestamps', '--no-timestamps', '--no-color'].includes(name)) {
       if (eq !== -1) return { kind: 'error', message: `${name} takes no value` };
       if (name === '--no-auto-login') autoLogin = false;
+      else if (name === '--timestamps') timestamps = true;
+      else if (name === '--no-timestamps') timestamps = false;
+      else if (name === '--no-color') noColour = true;
       else if (name === '--tls') tls = true;
       else if (name === '--insecure') insecure = true;
       else reconnect = false;
@@ -162,5 +206,5 @@ export function parseConnectArgs(argv: readonly string[]): ParsedArgs {
     targets = servers.map((hostPort): Target => (tls ? { kind: 'tcp', ...hostPort, tls: { caFile, insecure } } : { kind: 'tcp', ...hostPort }));
   }
   const label = targets.map(labelOf).join(',');
-  return { kind: 'run', options: { targets, label, logFile, configDir, autoLogin, reconnect } };
+  return { kind: 'run', options: { targets, label, logFile, configDir, autoLogin, reconnect, retries, retryMaxMs, timestamps, noColour, notify } };
 }

@@ -8,7 +8,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { labelOf, parseConnectArgs, USAGE } from './args';
-import { connectSocket, describeTlsFailure } from './connection';
+import { connectSocket, describeTlsFailure, speaksTls } from './connection';
+import { colourWanted } from './decorate';
 import { ServerRing } from './failover';
 import { noSessionLog, openSessionLog, type SessionLog } from './session-log';
 import { runSession } from './session';
@@ -63,9 +64,10 @@ export async function runConnect(argv: string[], options: RunConnectOptions = {}
     io.stderr.write(`switchboard connect: ${parsed.message}\n${USAGE}\n`);
     return ExitCode.startFailed;
   }
-  const { targets, label, logFile, configDir, autoLogin, reconnect } = parsed.options;
+  const { targets, label, logFile, configDir, autoLogin, reconnect, retries, retryMaxMs, timestamps, noColour, notify } = parsed.options;
+  const env = options.env ?? process.env;
   const connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
-  const tokens = fileTokenStore(configDir ?? defaultConfigDir(options.env ?? process.env, os.homedir()), label);
+  const tokens = fileTokenStore(configDir ?? defaultConfigDir(env, os.homedir()), label);
   // Every server of a list is reached alike (all over TLS with the same trust, or none).
   const first = targets[0]!;
   const secure = first.kind === 'tcp' ? first.tls : undefined;
@@ -107,16 +109,30 @@ export async function runConnect(argv: string[], options: RunConnectOptions = {}
       });
       return ExitCode.startFailed;
     }
+    const interactive = io.stdin.isTTY === true && io.stdout.isTTY === true;
+    const timings: Partial<SessionTimings> = { ...options.timings };
+    if (retries !== null) timings.reconnectAttempts = retries;
+    if (retryMaxMs !== null) timings.reconnectMax = retryMaxMs;
     return await runSession({
       socket,
       streams: { input: io.stdin, output: io.stdout, errorOutput: io.stderr },
-      interactive: io.stdin.isTTY === true && io.stdout.isTTY === true,
+      interactive,
+      timestamps: timestamps ?? interactive,
+      colour: !noColour && colourWanted(env, io.stdout.isTTY === true),
+      notify: notify ?? (interactive ? 'bell' : 'none'),
       label,
       serverLabel: targets.length > 1 ? () => labelOf(targets[ring.index]!) : undefined,
       log,
-      timings: options.timings,
+      timings,
       maxLineBytes: options.maxLineBytes,
       reconnect: reconnect ? () => ring.next() : null,
+      probeTls:
+        first.kind === 'tcp' && !first.tls
+          ? () => {
+              const target = targets[ring.index]!;
+              return target.kind === 'tcp' ? speaksTls(target.host, target.port, Math.min(connectTimeoutMs, 3000)) : Promise.resolve(false);
+            }
+          : undefined,
       tokens,
       autoLogin,
     });
