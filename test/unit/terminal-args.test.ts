@@ -23,6 +23,11 @@ test('connect arguments', () => {
       configDir: null,
       autoLogin: true,
       reconnect: true,
+      retries: null,
+      retryMaxMs: null,
+      timestamps: null,
+      noColour: false,
+      notify: null,
     },
   });
   assert.deepEqual(parseConnectArgs(['--unix=/tmp/s.sock']), {
@@ -34,6 +39,11 @@ test('connect arguments', () => {
       configDir: null,
       autoLogin: true,
       reconnect: true,
+      retries: null,
+      retryMaxMs: null,
+      timestamps: null,
+      noColour: false,
+      notify: null,
     },
   });
   const v6 = parseConnectArgs(['::1']);

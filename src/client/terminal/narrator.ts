@@ -63,7 +63,7 @@ export class Narrator {
   /** Owners of rooms, from `roomcontents`. */
   private readonly owners = new Map<string, string>();
   /** The seed refusal held back for an error that may follow it. */
-  private pending: { request: ClientMessage; sentence: string } | null = null;
+  private pending: { request: ClientMessage; sentence: string; line: string | null } | null = null;
   /** We were moved out of this room without asking: told when the next `roomlist` shows why. */
   private movedFrom: string | null = null;
   /** A `kick` or `ban` of us was just told: the move that follows is explained already. */
@@ -108,9 +108,12 @@ export class Narrator {
     this.pending = null;
     if (pending && message.type === 'error' && FOLLOW_UP_CODES.has(message.code)) {
       // The error that explains the seed refusal just shown (or rather held): it answers nothing else.
-      return { lines: [`${refusalSentence(pending.request, message.code, sanitize(message.message))} (${sanitize(message.code)})`], refused: true };
+      return { lines: [`${refusalSentence(pending.request, message.code, sanitize(message.message))} (${sanitize(message.code)})`], refused: pending.line !== null };
     }
+    this.lastLine = null;
     const narration = this.narrateAnswer(message, me, room);
+    // Only the user's own requests count as refused (the exit code); the session's are told.
+    if (narration.refused && this.lastLine === null) narration.refused = false;
     // The seed refusal was not followed by its error: told as it is, first.
     return pending ? { ...narration, before: [pending.sentence, ...(narration.before ?? [])] } : narration;
   }
@@ -168,7 +171,7 @@ export class Narrator {
       const sentence = ROOM_ID_PATTERN.test(wanted)
         ? `There is no room named ${sanitize(wanted)} (/list shows the rooms; /createroom ${sanitize(wanted)} makes one).`
         : roomNameRule(wanted);
-      this.pending = { request, sentence };
+      this.pending = { request, sentence, line: this.lastLine };
       return { lines: [], refused: true, deferred: true };
     }
     if (message.former !== '' && message.roomid === MAIN_HALL && request === null && !same(message.former, MAIN_HALL)) {
@@ -195,7 +198,7 @@ export class Narrator {
       if (!ROOM_ID_PATTERN.test(wanted)) sentence = roomNameRule(wanted);
       else sentence = `A room named ${sanitize(wanted)} already exists: choose another name.`;
       // TOO_MANY_ROOMS may follow: then that is the reason.
-      this.pending = { request, sentence };
+      this.pending = { request, sentence, line: this.lastLine };
       return { after, refused: true, deferred: true };
     }
     if (request?.type === 'delete') {
@@ -245,7 +248,7 @@ export function refusalSentence(request: ClientMessage, code: string, serverText
     case 'INVITE_ONLY':
       return `You cannot join ${room}: it is private and you are not invited.`;
     case 'BANNED':
-      return `You cannot join ${room}: you are banned from it (${serverText}).`;
+      return `You cannot join ${room}, you are banned from it: ${serverText}`;
     case 'TOO_MANY_ROOMS':
       return `You cannot create ${room}: you own as many rooms as the server allows.`;
     case 'NOT_LOGGED_IN':

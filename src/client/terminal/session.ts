@@ -88,6 +88,8 @@ class Session {
   private blocks: string[] | null = null;
   /** A password is being asked for: typed lines wait. `build` makes the request once it is given. */
   private secretWait: { build: (secret: string) => ClientMessage; line: string } | null = null;
+  /** The answer to a refused request held back with its refusal (an error may still explain it). */
+  private heldAnswer: ServerMessage | null = null;
   /** Requests of the user refused, and lines not understood (line mode: exit code 3). */
   private refusals = 0;
   private inputEnded = false;
@@ -210,6 +212,7 @@ class Session {
   }
 
   private dispatch(line: string): void {
+    this.flushRefusal();
     this.options.log.typed(maskedInput(line));
     if (this.options.interactive) this.unread.readRoom(this.state.room);
     const action = parseInput(line, { room: this.state.room, resolveId: (shown) => this.delivery.ids.resolve(shown) });
@@ -487,9 +490,8 @@ class Session {
     const narration = this.narrator.narrate(shownMessage, before.identity, before.room);
     this.timers.clear('refusal');
     for (const line of narration.before ?? []) this.show(line, 'error');
-    if (narration.refused && !narration.deferred) this.refusals++;
+    if (narration.refused) this.refusals++;
     if (narration.deferred) {
-      this.refusals++;
       this.timers.start('refusal', this.timings.refusalSettle, () => this.flushRefusal());
     }
     if (narration.resend !== undefined) {
@@ -517,7 +519,12 @@ class Session {
     } else if (message.type === 'roomcontents' && this.state.welcomed && !this.ready) {
       this.becomeReady();
     }
-    this.answer(message);
+    // A refusal held back holds the next line too (line mode): its sentence comes first.
+    const held = this.heldAnswer;
+    this.heldAnswer = null;
+    if (narration.deferred) this.heldAnswer = message;
+    if (held) this.answer(held);
+    if (!narration.deferred) this.answer(message);
   }
 
   /** A held refusal that no error followed: shown as it is. */
@@ -525,6 +532,9 @@ class Session {
     this.timers.clear('refusal');
     const sentence = this.narrator.settle();
     if (sentence !== null) this.show(sentence, 'error');
+    const held = this.heldAnswer;
+    this.heldAnswer = null;
+    if (held) this.answer(held);
   }
 
   /** Shows one server message with its colours, noting where it stands for a recall. */
@@ -686,8 +696,8 @@ class Session {
     this.steps = [];
     this.delivery.discard(); // not shown, so not seen: the next resume asks for them again
     for (const name of ['welcome', 'ack', 'pace']) this.timers.clear(name);
-    this.awaiting.cancel();
     this.flushRefusal();
+    this.awaiting.cancel();
     this.narrator.reset();
     this.pager.cancel();
 
