@@ -12,8 +12,17 @@ import type { ClientMessage, ServerMessage } from './wire';
 /** Room names of the core protocol (src/protocol/rules.ts): the client's own copy. */
 const ROOM_ID_PATTERN = /^[A-Za-z][A-Za-z0-9]{2,31}$/;
 
+/** Identities of the core protocol (src/protocol/rules.ts). */
+const IDENTITY_PATTERN = /^[A-Za-z][A-Za-z0-9]{2,15}$/;
+
 /** Errors that follow a seed refusal to say why (docs/PROTOCOL.md, "Core and extended clients"). */
 const FOLLOW_UP_CODES = new Set(['INVITE_ONLY', 'BANNED', 'TOO_MANY_ROOMS', 'STORE_FAILED']);
+
+/** Errors that close the connection: the reason of the close, not an answer to a request. */
+const CLOSING_CODES = new Set([
+  'LINE_TOO_LONG', 'FLOODING', 'SLOW_CONSUMER', 'LINE_TIMEOUT', 'FIRST_MESSAGE_TIMEOUT', 'IDLE_TIMEOUT',
+  'DISCONNECTED', 'SHUTTING_DOWN', 'SESSION_REPLACED', 'TOO_MANY_USERS', 'TOO_MANY_CONNECTIONS',
+]);
 
 /** How long a request waits for its answer before it is forgotten (a server that never answers). */
 const OUTSTANDING_MS = 30_000;
@@ -68,6 +77,13 @@ export class Narrator {
   private movedFrom: string | null = null;
   /** A `kick` or `ban` of us was just told: the move that follows is explained already. */
   private explainedMove = false;
+  /**
+   * Moved into MainHall: the `roomlist` and `roomcontents` that follow come with the move
+   * (docs/PROTOCOL.md, `join`, `delete`) and answer no request.
+   */
+  private absorb: Array<'roomlist' | 'roomcontents'> = [];
+  /** The room we were in and asked to delete: we were moved out of it by our own request. */
+  private deletedHere: string | null = null;
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -85,6 +101,8 @@ export class Narrator {
     this.outstanding = [];
     this.pending = null;
     this.movedFrom = null;
+    this.absorb = [];
+    this.deletedHere = null;
   }
 
   /** The sentence of a held-back refusal, when no error followed it (then it is gone). */
@@ -133,12 +151,17 @@ export class Narrator {
         if (same(message.identity, me)) this.explainedMove = true;
         return {};
       case 'newidentity':
+        if (message.former !== '' && message.former !== message.identity) {
+          // A rename keeps the rooms one owns: not a transfer.
+          for (const [room, owner] of this.owners) if (same(owner, message.former)) this.owners.set(room, message.identity);
+        }
         if (request?.type === 'identitychange' && message.former === message.identity) {
           const wanted = sanitize(request.identity);
-          return {
-            lines: [same(request.identity, me) ? `You are already ${wanted}.` : `The name ${wanted} is taken or not valid (a letter, then 2 to 15 letters or digits).`],
-            refused: true,
-          };
+          let sentence: string;
+          if (same(request.identity, me)) sentence = `You are already ${wanted}.`;
+          else if (!IDENTITY_PATTERN.test(request.identity)) sentence = `${wanted} cannot be a name: a letter, then 2 to 15 letters or digits.`;
+          else sentence = `The name ${wanted} is taken (someone connected, an account, or a name held for a while).`;
+          return { lines: [sentence], refused: true };
         }
         return {};
       case 'blocklist':
@@ -152,6 +175,10 @@ export class Narrator {
 
   /** The oldest request `message` answers, removed from those waiting; null if none. */
   private answered(message: ServerMessage): (ClientMessage & { line?: string | null }) | null {
+    if (this.absorb[0] === message.type) {
+      this.absorb.shift();
+      return null;
+    }
     const index = this.outstanding.findIndex((o) => o.matches(message));
     // Answers come in the order of the requests: only the oldest waiting may be answered.
     if (index !== 0) return null;
@@ -174,10 +201,19 @@ export class Narrator {
       this.pending = { request, sentence, line: this.lastLine };
       return { lines: [], refused: true, deferred: true };
     }
-    if (message.former !== '' && message.roomid === MAIN_HALL && request === null && !same(message.former, MAIN_HALL)) {
-      // Moved out without asking: a kick or ban (told already), or the room was closed.
-      if (this.explainedMove) this.explainedMove = false;
-      else this.movedFrom = message.former;
+    if (message.former !== '' && message.roomid === MAIN_HALL && !same(message.former, MAIN_HALL)) {
+      this.absorb = ['roomlist', 'roomcontents'];
+      const head = this.outstanding[0]?.message;
+      if (request !== null) {
+        // Our own join of MainHall.
+      } else if (head?.type === 'delete' && same(head.roomid, message.former)) {
+        this.deletedHere = message.former;
+      } else if (this.explainedMove) {
+        this.explainedMove = false;
+      } else {
+        // Moved out without asking, and no kick or ban told: the room was closed.
+        this.movedFrom = message.former;
+      }
     }
     return {};
   }
@@ -207,7 +243,9 @@ export class Narrator {
       if (has(rooms, wanted)) {
         return { after: [...after, `You cannot delete ${sanitize(wanted)}: you are not its owner (nor an administrator).`], refused: true };
       }
-      if (before !== null && !has(before, wanted)) {
+      const here = this.deletedHere !== null && same(this.deletedHere, wanted);
+      this.deletedHere = null;
+      if (!here && before !== null && !has(before, wanted)) {
         return { after: [...after, `There is no room named ${sanitize(wanted)}.`], refused: true };
       }
       return { after: [...after, `Room ${sanitize(wanted)} deleted.`] };
@@ -230,6 +268,7 @@ export class Narrator {
   private onError(message: Extract<ServerMessage, { type: 'error' }>, request: ClientMessage | null): Narration {
     const code = sanitize(message.code);
     const text = sanitize(message.message);
+    if (CLOSING_CODES.has(message.code)) return {}; // the reason of the close that follows
     if (message.code === 'RATE_LIMITED' && request !== null && this.lastLine !== null) {
       return { lines: [], resend: this.lastLine };
     }
