@@ -146,6 +146,9 @@ export class Narrator {
         return this.onRoomList(message.rooms.map((r) => r.roomid), request);
       case 'roomcontents':
         return this.onRoomContents(message, request);
+      case 'roominfo':
+        this.owners.set(message.roomid.toLowerCase(), message.owner);
+        return {};
       case 'kick':
       case 'ban':
         if (same(message.identity, me)) this.explainedMove = true;
@@ -258,7 +261,9 @@ export class Narrator {
     const before = this.owners.get(key);
     this.owners.set(key, message.owner);
     const transferred = request?.type === 'transfer' && same(request.roomid, message.roomid);
-    if ((before !== undefined && before !== '' && !same(before, message.owner)) || transferred) {
+    // Unasked, a room's contents come with a new owner (docs/PROTOCOL.md, `transfer`).
+    const unasked = request === null && message.owner !== '' && (before === undefined || !same(before, message.owner));
+    if ((before !== undefined && before !== '' && !same(before, message.owner)) || transferred || unasked) {
       if (message.owner === '') return { after: [`${sanitize(message.roomid)} has no owner any more.`] };
       return { after: [`${sanitize(message.owner)} is now the owner of ${sanitize(message.roomid)}${before ? ` (was ${sanitize(before)})` : ''}.`] };
     }
@@ -302,6 +307,9 @@ export function refusalSentence(request: ClientMessage, code: string, serverText
       return 'Passwords are 8 to 256 characters long.';
     case 'NO_SUCH_USER':
       if (request.type === 'unblock') return `${target} is not on your block list.`;
+      if (request.type === 'unban') return `${target} is not banned from ${room}.`;
+      if (request.type === 'uninvite') return `${target} has no invitation to ${room}.`;
+      if (request.type === 'kick') return `${target} is not in ${room}.`;
       if (request.type === 'dm' || request.type === 'dmhistory') return `There is no account named ${'with' in request ? sanitize(request.with) : target}.`;
       return `Nobody called ${target || 'that'} can be found (no account, no connected client).`;
     case 'NO_SUCH_ROOM':

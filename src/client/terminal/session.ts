@@ -596,7 +596,8 @@ class Session {
       const placeholder = `${who}: (message recalled by ${by}) ${tag}`;
       if (this.ui.replace(entry.handle, this.decorator.decorate(placeholder, 'system').at(-1)!)) return;
       const when = entry.ts !== undefined ? ` of ${formatClock(entry.ts)}` : '';
-      this.show(`${by} recalled ${who}'s message${when} ${tag}`, 'system');
+      const whose = entry.who.toLowerCase() === message.by.toLowerCase() ? 'their' : `${who}'s`;
+      this.show(`${by} recalled ${whose} message${when} ${tag}`, 'system');
       return;
     }
     this.show(`${by} recalled message ${tag}${message.roomid === '' ? ' (a direct message)' : ` in ${sanitize(message.roomid)}`}`, 'system');
