@@ -306,7 +306,9 @@ class Session {
         return;
       }
       case 'blocks':
-        if (this.blocks === null) {
+        if (this.state.account === '') {
+          this.show('Blocks belong to accounts: log in to see or change yours.', 'plain');
+        } else if (this.blocks === null) {
           this.show('Your block list is not known yet: the server sends it with each /block or /unblock.', 'plain');
         } else {
           this.show(this.blocks.length === 0 ? 'You have blocked no one.' : `You block: ${this.blocks.map(sanitize).join(', ')}`, 'plain');
@@ -632,6 +634,7 @@ class Session {
         break;
       case 'loggedin':
         this.login.loggedIn(message.identity, message.token);
+        this.blocks = null; // another account's list
         break;
       case 'loggedout':
         this.login.loggedOut();

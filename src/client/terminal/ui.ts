@@ -145,6 +145,7 @@ export function createTerminalUi(streams: UiStreams, handlers: UiHandlers): Ui {
   const draw = (): void => {
     if (!open) return;
     if (secret) {
+      if (drawn) return;
       output.write(secret.prompt);
     } else {
       rl.prompt(true);
