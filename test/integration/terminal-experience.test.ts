@@ -319,3 +319,65 @@ test('interactive: after a server shutdown one status line updates in place, the
     await own.stop();
   }
 });
+
+test('/dms lists conversations with unread counts; /online shows every room\'s members; others\' recalls are said (piped)', TEST_TIMEOUT, async () => {
+  const dir = fs.mkdtempSync(path.join(root, 'dms-'));
+  const me = `dmu${suffix}`;
+  const friend = `frd${suffix}`;
+  const raw = await TestClient.welcomed(server.port);
+  raw.client.send({ type: 'register', username: friend, password: 'pw-friend-1' });
+  await raw.client.waitFor((m) => m.type === 'registered');
+  raw.client.send({ type: 'login', username: friend, password: 'pw-friend-1' });
+  await raw.client.waitFor((m) => m.type === 'loggedin');
+  const proc = TerminalClient.start(target, [], { configDir: dir });
+  try {
+    proc.type(`/register ${me} pw-dm-user-1`);
+    proc.type(`/login ${me} pw-dm-user-1`);
+    await proc.next(`Logged in as ${me}`);
+    proc.type('/dms');
+    await proc.next('No direct message conversations yet in this session (/msg USER TEXT starts one).');
+    raw.client.send({ type: 'dm', to: me, content: 'one' });
+    raw.client.send({ type: 'dm', to: me, content: 'two' });
+    await proc.next(`[dm] ${friend} -> ${me}: two`);
+    proc.type('/dms');
+    await proc.next('Direct message conversations (most recent first):');
+    await proc.next(`  ${friend}: 2 unread (/dmhistory ${friend})`);
+    proc.type(`/msg ${friend} back at you`);
+    await proc.next(new RegExp(`^\\[dm\\] ${me} -> ${friend}: back at you`));
+    proc.type('/dms');
+    await proc.next(`  ${friend}: nothing unread (/dmhistory ${friend})`);
+
+    proc.type('/online');
+    await proc.next('Who is online, room by room:');
+    await proc.next(/^Rooms: MainHall \d+/);
+    await proc.next(new RegExp(`^MainHall contains .*\\b${me}\\b.*\\b${friend}\\b|^MainHall contains .*\\b${friend}\\b.*\\b${me}\\b`));
+
+    raw.client.send({ type: 'message', content: 'not meant for you' });
+    const said = await raw.client.waitFor((m) => m.type === 'message' && m.content === 'not meant for you');
+    await proc.next(`${friend}: not meant for you`);
+    raw.client.send({ type: 'recall', id: said.id });
+    await proc.next(new RegExp(`^${friend} recalled their message of \\d\\d:\\d\\d \\[${escape(String(said.id).slice(-8))}\\]$`));
+    assert.equal(await proc.finish(), 0, proc.stderr);
+  } finally {
+    proc.kill();
+    await raw.client.close();
+  }
+});
+
+test('interactive: colours on a terminal (an error in red), none with NO_COLOR', TEST_TIMEOUT, async (t) => {
+  if (missingPrerequisite(t, hasScript, 'util-linux `script` is not installed')) return;
+  const coloured = TerminalClient.start(target, ['--no-timestamps'], { cols: 120 });
+  const plain = TerminalClient.start(target, ['--no-timestamps'], { cols: 120, env: { NO_COLOR: '1' } });
+  try {
+    for (const tty of [coloured, plain]) {
+      await tty.waitFor(/\[MainHall\] guest\d+>$/);
+      tty.write('/nosuchcommand\r');
+      await tty.waitFor(/Unknown command \/nosuchcommand/);
+    }
+    assert.match(coloured.output, /\x1b\[31mUnknown command \/nosuchcommand/);
+    assert.doesNotMatch(plain.output, /\x1b\[(?:\d+;)*(?:3\d|9\d|1|2)m/);
+  } finally {
+    coloured.kill();
+    plain.kill();
+  }
+});
