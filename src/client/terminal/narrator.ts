@@ -176,6 +176,11 @@ export class Narrator {
     }
   }
 
+  /** `message` answers a request but says nothing to the user (a page of a longer read). */
+  consume(message: ServerMessage): void {
+    this.answered(message);
+  }
+
   /** The oldest request `message` answers, removed from those waiting; null if none. */
   private answered(message: ServerMessage): (ClientMessage & { line?: string | null }) | null {
     if (this.absorb[0] === message.type) {

@@ -480,7 +480,7 @@ class Session {
     const paged = this.pager.onReply(message);
     if (paged.kind === 'fetch') {
       // The next page of a long read: sent before anything else, its answer swallowed too.
-      this.narrator.sent(paged.request, this.state.identity);
+      this.narrator.consume(message);
       this.steps.unshift({ message: paged.request });
       this.answer(message);
       return;
@@ -500,6 +500,7 @@ class Session {
       // Over the server's rate: the line is sent again, after a pause; nothing is lost.
       this.pacer.refused();
       this.queue.unshift(narration.resend);
+      if (!this.timers.has('pace')) this.timers.start('pace', Math.max(1, this.pacer.delay()), () => this.pump());
     } else if (narration.lines !== undefined) {
       for (const line of narration.lines) this.show(line, 'error');
     } else {
