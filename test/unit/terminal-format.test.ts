@@ -151,6 +151,7 @@ test('login and logout set the identity and account, whichever of loggedin and n
 test('prompt and disconnect lines', () => {
   assert.equal(promptFor(initialViewState), '');
   assert.equal(promptFor(me), '[MainHall] guest1> ');
+  assert.equal(promptFor({ ...me, room: '' }), 'guest1> ');
   assert.equal(formatDisconnect(null), 'Disconnected by server');
   assert.equal(
     formatDisconnect({ kind: 'known', message: { type: 'error', code: 'E_IDLE', message: 'idle too long' } }),

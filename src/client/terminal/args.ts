@@ -56,7 +56,7 @@ export const USAGE = [
   'usage: switchboard connect HOST[:PORT][,HOST[:PORT]...] [options]',
   '       switchboard connect --unix PATH [options]',
   '',
-  `Connects to a Switchboard chat server (default port ${DEFAULT_PORT}). Type #help once connected.`,
+  `Connects to a Switchboard chat server (default port ${DEFAULT_PORT}). Type /help once connected.`,
   'With several servers (the nodes of a cluster), it connects to the first that answers and,',
   'when the connection drops, reconnects to the next in turn, resuming the room it was in.',
   '  --unix PATH        connect to the server\'s Unix socket instead of TCP',

@@ -154,6 +154,8 @@ export function formatServerEvent(event: ServerEvent, state: ViewState, target: 
 /** The interactive prompt, `[room] identity> `; empty until the server has welcomed us. */
 export function promptFor(state: ViewState): string {
   if (!state.welcomed) return '';
+  // Between the welcome's name and its move to MainHall: no room yet, no empty brackets.
+  if (state.room === '') return `${sanitize(state.identity)}> `;
   return `[${sanitize(state.room)}] ${sanitize(state.identity)}> `;
 }
 

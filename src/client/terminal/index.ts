@@ -41,9 +41,11 @@ const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
 /**
  * Runs `switchboard connect`; `argv` are the arguments after `connect`. Resolves with the
- * process exit code: 0 after a quit, 1 if the session could not start (bad arguments, log
- * file, server unreachable, its TLS certificate not trusted), 2 if the server closed the connection unasked and it was not
- * reopened (`--no-reconnect`, or a reason that rules it out).
+ * process exit code (ExitCode): 0 after a quit, 1 if the session could not start (bad arguments,
+ * log file, server unreachable, its TLS certificate not trusted, a plain client on a TLS port),
+ * 2 if the server closed the connection unasked and it was not reopened (`--no-reconnect`, a
+ * reason that rules it out, or `--retries` attempts failed), 3 if piped input ended normally but
+ * a command was refused or not understood.
  *
  * It is interactive (prompt, line editing) when stdin and stdout are terminals; otherwise it
  * reads commands line by line and sends `quit` at the end of input.
