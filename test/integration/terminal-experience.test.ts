@@ -286,6 +286,17 @@ test('interactive: another user\'s recalled line is replaced too; /help lists ev
     await tty.waitFor(new RegExp(`${sname}: \\(message recalled by ${sname}\\) \\[[^\\]]{8}\\]\\n`));
     assert.doesNotMatch(tty.text(), /oops, wrong window/);
 
+    // Tab completes names seen (and rooms, and commands).
+    tty.write(`${sname.slice(0, 4)}\t`);
+    await tty.waitFor(new RegExp(`> ${sname}$`));
+    tty.write('\x15'); // Ctrl-U: clear the line
+
+    // PageUp pages back from the last history read.
+    tty.write('/history 1\r');
+    await tty.waitFor(/History of MainHall: 1 message\n/);
+    tty.write('\x1b[5~');
+    await tty.waitFor(/History of MainHall: \d+ messages?\n[^]*History of MainHall: \d+ messages?\n|You are at the start of MainHall/);
+
     tty.write('/hel\t');
     await tty.waitFor(/> \/help$/);
     tty.write('\r');
