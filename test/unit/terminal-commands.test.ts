@@ -186,6 +186,8 @@ test('an unknown /word, a lone / or #, and a #word close to a command are local 
   assert.match(typo.kind === 'error' ? typo.lines[0]! : '', /Did you mean #join\?/);
   // a hashtag that is no near command is chat
   assert.deepEqual(parseInput('#weekend plans'), send({ type: 'message', content: '#weekend plans' }));
+  assert.deepEqual(parseInput('#he said'), send({ type: 'message', content: '#he said' }));
+  assert.equal(parseInput('#regster bob pw').kind, 'error');
 });
 
 test('closestName: edit distance with a cap, prefixes count', () => {

@@ -3,7 +3,7 @@
  * handled locally (help, a usage line).
  */
 import { afterWords, fixed, send, type CommandSpec, type InputAction, type InputContext } from './command-spec';
-import { closestName } from './command-hint';
+import { closestName, editDistance } from './command-hint';
 import { MODERATION_COMMANDS, MODERATION_HELP_NOTES } from './moderation-commands';
 import type { ClientMessage, ServerMessage } from './wire';
 
@@ -237,7 +237,9 @@ function lookup(line: string): Lookup | null {
  * that it is more likely a typo: then it is held back like an unknown `/word`.
  */
 function hashTypo(name: string): boolean {
-  return closestName(name, COMMAND_NAMES) !== null;
+  // Stricter than for `/`: a short hashtag that starts like a command (#he, #in) is chat.
+  const allowed = name.length >= 7 ? 2 : name.length >= 4 ? 1 : 0;
+  return allowed > 0 && COMMAND_NAMES.some((command) => editDistance(name, command) <= allowed);
 }
 
 /**
