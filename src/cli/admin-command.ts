@@ -2,7 +2,8 @@ import { parseArgs } from 'node:util';
 import { StoreError } from '../store/errors';
 import { STORE_OPTIONS, openStoreOf } from './store-option';
 
-const USAGE = 'usage: switchboard admin grant|revoke USERNAME [--data-dir DIR | --store URL] | switchboard admin list [--data-dir DIR | --store URL]';
+const USAGE =
+  'usage: switchboard admin grant|revoke USERNAME [--data-dir DIR | --store URL] | switchboard admin list [--data-dir DIR | --store URL] | switchboard admin notice|disconnect|close-room ... [--data-dir DIR]';
 
 /**
  * `switchboard admin grant|revoke|list`: the server administrators kept in the store (beside
@@ -10,6 +11,8 @@ const USAGE = 'usage: switchboard admin grant|revoke USERNAME [--data-dir DIR | 
  * account's next login.
  */
 export async function runAdmin(argv: string[]): Promise<number> {
+  // These act on the running server, through its control socket, not on the store.
+  if (['notice', 'disconnect', 'close-room'].includes(argv[0] ?? '')) return (await import('./live-commands')).runLiveAdmin(argv[0]!, argv.slice(1));
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: STORE_OPTIONS });
   const [action, username, ...extra] = positionals;
   const needsName = action === 'grant' || action === 'revoke';

@@ -1,8 +1,10 @@
-import { ConfigError, describeFlags, loadConfig } from '../config/load';
-import { runServe } from '../supervisor/main';
+import { describeFlags } from '../config/load';
 
 const USAGE = `Usage:
   switchboard serve [flags]                 start the chat server
+  switchboard serve --daemon --pid-file FILE --log-file FILE [flags]
+                                            as a daemon: detached, in its own session; exits
+                                            once the server serves (--pid-file also works alone)
   switchboard connect HOST[:PORT] [--tls [--ca FILE] [--insecure]] [--log FILE] [--no-reconnect] ...
   switchboard connect --unix PATH [...]     the terminal client (connect --help: all options)
   switchboard export --data-dir DIR --room ROOM [--epoch E] [--format text|json]
@@ -16,6 +18,13 @@ const USAGE = `Usage:
                                             run; applies from the account's next login)
   export, backup and admin take --store postgres://USER@HOST:PORT/DB instead of --data-dir
   for a PostgreSQL store (back it up with pg_dump, restore with pg_restore or psql)
+  switchboard status [--data-dir DIR] [--json]
+                                            the running server: processes (pid, uptime,
+                                            clients, RSS, CPU), listeners, rooms, clients, rates
+  switchboard admin notice TEXT | disconnect USER [REASON] | close-room ROOM [--data-dir DIR]
+                                            act on the running server as an administrator
+  switchboard reload [--data-dir DIR]       re-read the config file (as SIGHUP): live settings
+                                            apply at once; prints applied / needs-a-restart
   switchboard cert --out DIR [--days N] [--host NAME...]
                                             self-signed development TLS pair:
                                             DIR/cert.pem, DIR/key.pem (needs openssl)
@@ -41,17 +50,8 @@ export function main(argv: string[]): void {
 
 async function run(command: string | undefined, rest: string[]): Promise<number> {
   switch (command) {
-    case 'serve': {
-      let config;
-      try {
-        config = loadConfig({ argv: rest, env: process.env, cwd: process.cwd() });
-      } catch (err) {
-        if (!(err instanceof ConfigError)) throw err;
-        process.stderr.write(`switchboard serve: ${err.message}\n`);
-        return 2;
-      }
-      return runServe(config);
-    }
+    case 'serve':
+      return (await import('./serve-command')).runServeCommand(rest);
     case 'export':
       return (await import('./data-commands')).runExport(rest);
     case 'backup':
@@ -60,6 +60,10 @@ async function run(command: string | undefined, rest: string[]): Promise<number>
       return (await import('./data-commands')).runRestore(rest);
     case 'admin':
       return (await import('./admin-command')).runAdmin(rest);
+    case 'status':
+      return (await import('./status-command')).runStatus(rest);
+    case 'reload':
+      return (await import('./live-commands')).runReload(rest);
     case 'cert':
       return (await import('./cert-command')).runCert(rest);
     case 'connect': {

@@ -141,6 +141,8 @@ function isUsernames(v: unknown): v is string[] {
   return Array.isArray(v) && v.length > 0 && v.length <= MAX_USERNAMES_PER_ENTRY && v.every((u) => typeof u === 'string' && isValidIdentity(u));
 }
 
+const CONSOLE_TYPES = new Set(['notice', 'disconnect', 'delete']);
+
 const MODERATION = new Set(['private', 'invite', 'uninvite', 'kick', 'ban', 'unban', 'transfer', 'disconnect', 'notice']);
 
 /**
@@ -166,7 +168,16 @@ function isOutcome(v: unknown): v is Outcome {
     case 'dm': {
       const m = o.message as Record<string, unknown> | null;
       if (typeof m !== 'object' || m === null) return false;
-      return typeof m.id === 'string' && m.id.length > 0 && m.id.length <= 64 && isValidIdentity(str(m.from)) && isValidIdentity(str(m.to)) && typeof m.content === 'string' && Number.isSafeInteger(m.ts);
+      return (
+        typeof m.id === 'string' &&
+        m.id.length > 0 &&
+        m.id.length <= 64 &&
+        isValidIdentity(str(m.from)) &&
+        isValidIdentity(str(m.to)) &&
+        typeof m.content === 'string' &&
+        Number.isSafeInteger(m.ts) &&
+        (o.senderOnly === undefined || typeof o.senderOnly === 'boolean')
+      );
     }
     case 'recalled':
       return (
@@ -180,6 +191,21 @@ function isOutcome(v: unknown): v is Outcome {
     case 'resume-token':
     case 'reclaim':
       return typeof o.hash === 'string' && /^[0-9a-f]{64}$/.test(o.hash);
+    case 'console': {
+      // The shapes of the administrator's own requests, checked as their client lines are.
+      const r = o.request as { type?: unknown } | null;
+      if (typeof r !== 'object' || r === null || !CONSOLE_TYPES.has(String(r.type))) return false;
+      return parseClientLine(JSON.stringify(r)).ok;
+    }
+    case 'presence':
+      return isValidIdentity(str(o.username));
+    case 'inbox-acked':
+      return isValidIdentity(str(o.username)) && Number.isSafeInteger(o.upto) && (o.upto as number) >= 0;
+    case 'away':
+      return typeof o.on === 'boolean';
+    case 'blocks':
+      // Blocked names are any identities a client could have had (guests' too).
+      return isValidIdentity(str(o.username)) && Array.isArray(o.blocked) && o.blocked.every((b) => typeof b === 'string' && b.length <= 64);
     default:
       return false;
   }

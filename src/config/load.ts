@@ -6,6 +6,7 @@ import Ajv from 'ajv';
 import { parseClusterServers } from '../cluster/servers';
 import { closest, expectation, shown, type SettingSchema } from './describe';
 import { ConfigError } from './errors';
+import { reloadabilityOf } from './reload';
 import { ConfigSchema, type Config, type ConfigKey } from './schema';
 
 export { ConfigError };
@@ -41,6 +42,8 @@ export interface LoadInput {
   argv: string[];
   env: NodeJS.ProcessEnv;
   cwd: string;
+  /** The node id to keep when none is set (a reload: the running server's), instead of a new random one. */
+  nodeId?: string;
 }
 
 /** Where a setting's value came from, named as the user wrote it (`--port`, `SWITCHBOARD_PORT`). */
@@ -51,7 +54,7 @@ interface Given {
   name: string;
 }
 
-export function loadConfig({ argv, env, cwd }: LoadInput): Config {
+export function loadConfig({ argv, env, cwd, nodeId }: LoadInput): Config {
   const { settings: fromFlags, configFile: configFlag } = parseFlags(argv);
   const configFile = configFlag ?? env[ENV_PREFIX + 'CONFIG'];
   const fromFile = configFile ? readConfigFile(path.resolve(cwd, configFile)) : new Map<ConfigKey, Given>();
@@ -69,11 +72,14 @@ export function loadConfig({ argv, env, cwd }: LoadInput): Config {
     else problems.push(`${g.name}: expected ${expectation(propertySchemas[key])}, got ${shown(g.value)}`);
   }
   if (problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
-  if (merged.port === null && merged.tlsPort === null && !merged.unixSocket) {
-    throw new ConfigError('invalid configuration: no listener (port, tlsPort and unixSocket are all off)');
+  if (merged.port === null && merged.tlsPort === null && !merged.unixSocket && merged.httpPort === null && merged.httpsPort === null) {
+    throw new ConfigError('invalid configuration: no listener (port, tlsPort, unixSocket, httpPort and httpsPort are all off)');
   }
   if (merged.tlsPort !== null && (!merged.tlsCert || !merged.tlsKey)) {
     throw new ConfigError('invalid configuration: tlsPort needs tlsCert and tlsKey');
+  }
+  if (merged.httpsPort !== null && (!merged.tlsCert || !merged.tlsKey)) {
+    throw new ConfigError('invalid configuration: httpsPort needs tlsCert and tlsKey');
   }
   if (merged.cluster) {
     try {
@@ -96,9 +102,9 @@ export function loadConfig({ argv, env, cwd }: LoadInput): Config {
   }
   const config = merged as Record<ConfigKey, unknown>;
   // Fixed here, once: the supervisor hands this config to its children, so all of them agree.
-  config.nodeId ??= defaultNodeId();
+  config.nodeId ??= nodeId ?? defaultNodeId();
   config.dataDir = path.resolve(cwd, config.dataDir as string);
-  for (const key of ['tlsCert', 'tlsKey'] as const) if (config[key]) config[key] = path.resolve(cwd, config[key] as string);
+  for (const key of ['tlsCert', 'tlsKey', 'webRoot'] as const) if (config[key]) config[key] = path.resolve(cwd, config[key] as string);
   if (config.unixSocket) config.unixSocket = path.resolve(cwd, config.unixSocket as string);
   return Object.freeze(config) as unknown as Config;
 }
@@ -113,10 +119,20 @@ function defaultNodeId(): string {
   return `${host}-${randomBytes(3).toString('hex')}`;
 }
 
-/** A flag's or variable's string as a value: "null" (or nothing) switches a setting off, a list is comma-separated. */
+/**
+ * A flag's or variable's string as a value: "null" (or nothing) switches a setting off, and so
+ * does "off" for a port; a list is comma-separated.
+ */
 function fromText(key: ConfigKey, text: string): unknown {
   if (text === 'null' || text === '') return isList(key) ? [] : null;
+  if (text === 'off' && isOptionalPort(key)) return null;
   return isList(key) ? text.split(',').map((x) => x.trim()).filter(Boolean) : text;
+}
+
+/** A port that can be switched off (`--http-port off`): a nullable integer setting named *Port. */
+function isOptionalPort(key: string): boolean {
+  const branches = (ConfigSchema.properties as Record<string, { anyOf?: Array<{ type?: string }> }>)[key]?.anyOf;
+  return key.endsWith('Port') && branches !== undefined && branches.some((b) => b.type === 'null') && branches.some((b) => b.type === 'integer');
 }
 
 function isList(key: string): boolean {
@@ -181,10 +197,13 @@ function suggest(name: string, names: string[], show: (n: string) => string): st
   return near ? ` (did you mean ${show(near)}? switchboard help lists every setting)` : ' (switchboard help lists every setting)';
 }
 
-/** Lines for `switchboard help`: every flag with its default and meaning. */
+/**
+ * Lines for `switchboard help`: every flag with its default, meaning, accepted values and
+ * whether a reload (SIGHUP, `switchboard reload`) applies it live or it needs a restart.
+ */
 export function describeFlags(): string[] {
   return keys.map((k) => {
     const s = ConfigSchema.properties[k] as { default?: unknown; description?: string };
-    return `  --${kebab(k)} (${upperSnake(k)}, default ${JSON.stringify(s.default)}): ${s.description ?? ''} [${expectation(s as SettingSchema)}]`;
+    return `  --${kebab(k)} (${upperSnake(k)}, default ${JSON.stringify(s.default)}): ${s.description ?? ''} [${expectation(s as SettingSchema)}] (${reloadabilityOf(k) === 'live' ? 'reload: live' : 'reload: restart'})`;
   });
 }

@@ -9,7 +9,9 @@ export const POSTGRES_URL_PATTERN = '^postgres(ql)?://\\S+$';
 
 /**
  * Every setting of `switchboard serve`. Each is a `--kebab-case` flag, a camelCase key of the
- * JSON config file, and a SWITCHBOARD_UPPER_SNAKE environment variable.
+ * JSON config file, and a SWITCHBOARD_UPPER_SNAKE environment variable. `reload: 'live'`: a
+ * reload (SIGHUP, `switchboard reload`) applies a new value to the running server and its
+ * sessions at once; a setting without it needs a restart (src/config/reload.ts).
  */
 // Optional settings list Null first: with type coercion on (flags and environment are strings),
 // a null tried against an integer or string branch first would become 0 or "".
@@ -21,9 +23,9 @@ export const ConfigSchema = Type.Object(
       description: 'plain TCP port (0 = any free port; null = no plain TCP, e.g. TLS only)',
     }),
     tlsPort: Type.Union([Type.Null(), Type.Integer({ minimum: 0, maximum: 65535 })], { default: null, description: 'TLS port, same protocol (needs --tls-cert and --tls-key)' }),
-    tlsCert: Type.Union([Type.Null(), Type.String({ minLength: 1 })], { default: null, description: 'PEM certificate chain for the TLS port (reloaded on SIGHUP)' }),
-    tlsKey: Type.Union([Type.Null(), Type.String({ minLength: 1 })], { default: null, description: 'PEM private key for the TLS port (reloaded on SIGHUP)' }),
-    tlsHandshakeTimeoutMs: Type.Integer({ minimum: 100, default: 10000, description: 'a TLS client must finish its handshake within this, or is closed' }),
+    tlsCert: Type.Union([Type.Null(), Type.String({ minLength: 1 })], { default: null, reload: 'live', description: 'PEM certificate chain for the TLS port (reloaded on SIGHUP)' }),
+    tlsKey: Type.Union([Type.Null(), Type.String({ minLength: 1 })], { default: null, reload: 'live', description: 'PEM private key for the TLS port (reloaded on SIGHUP)' }),
+    tlsHandshakeTimeoutMs: Type.Integer({ minimum: 100, default: 10000, reload: 'live', description: 'a TLS client must finish its handshake within this, or is closed' }),
     unixSocket: Type.Union([Type.Null(), Type.String({ minLength: 1 })], { default: null, description: 'path of an extra Unix-socket listener' }),
     dataDir: Type.String({ minLength: 1, default: './data', description: 'where everything the server writes goes' }),
     store: Type.Union([Type.Literal('sqlite'), Type.String({ pattern: POSTGRES_URL_PATTERN })], {
@@ -32,7 +34,7 @@ export const ConfigSchema = Type.Object(
     }),
     workers: Type.Integer({ minimum: 1, maximum: 256, default: Math.max(1, os.availableParallelism()), description: 'worker processes (pool placement)' }),
     placement: Type.Union([Type.Literal('pool'), Type.Literal('dedicated')], { default: 'pool', description: 'pool: N shared workers; dedicated: one worker process per client' }),
-    maxClients: Type.Integer({ minimum: 1, default: 10000, description: 'connected clients at most; more get TOO_MANY_USERS' }),
+    maxClients: Type.Integer({ minimum: 1, default: 10000, reload: 'live', description: 'connected clients at most; more get TOO_MANY_USERS' }),
     spares: Type.Integer({ minimum: 0, maximum: 64, default: 2, description: 'dedicated placement: idle pre-spawned workers kept ready' }),
     maxSpares: Type.Integer({
       minimum: 0,
@@ -41,26 +43,26 @@ export const ConfigSchema = Type.Object(
       description: 'dedicated placement: the spares grow with the connect rate (spares + clients placed in the last second) up to this many; never fewer than --spares',
     }),
     maxProcesses: Type.Integer({ minimum: 1, default: 256, description: 'dedicated placement: worker processes at most (spares included)' }),
-    maxLineBytes: Type.Integer({ minimum: 64, maximum: 1024 * 1024, default: 65536, description: 'longest accepted client line; longer closes the connection' }),
-    maxOutboundBytes: Type.Integer({ minimum: 1024, default: 4 * 1024 * 1024, description: 'per-client output queue bound; over it the client is disconnected' }),
-    rateLimit: Type.Number({ exclusiveMinimum: 0, default: 20, description: 'messages per second per connection, sustained (token bucket)' }),
-    rateBurst: Type.Integer({ minimum: 1, default: 40, description: 'messages a connection may send at once above the sustained rate' }),
-    maxBytesPerSecond: Type.Integer({ minimum: 1024, default: 256 * 1024, description: 'inbound bytes per second per connection, sustained (burst: twice that)' }),
-    accountRateLimit: Type.Number({ exclusiveMinimum: 0, default: 40, description: 'messages per second per account, across all its connections' }),
-    maxJsonDepth: Type.Integer({ minimum: 1, maximum: 64, default: 8, description: 'deepest nesting of arrays/objects accepted in a client line' }),
-    maxContentLength: Type.Integer({ minimum: 1, default: 16384, description: 'longest message or DM content, in characters' }),
+    maxLineBytes: Type.Integer({ minimum: 64, maximum: 1024 * 1024, default: 65536, reload: 'live', description: 'longest accepted client line; longer closes the connection' }),
+    maxOutboundBytes: Type.Integer({ minimum: 1024, default: 4 * 1024 * 1024, reload: 'live', description: 'per-client output queue bound; over it the client is disconnected' }),
+    rateLimit: Type.Number({ exclusiveMinimum: 0, default: 20, reload: 'live', description: 'messages per second per connection, sustained (token bucket)' }),
+    rateBurst: Type.Integer({ minimum: 1, default: 40, reload: 'live', description: 'messages a connection may send at once above the sustained rate' }),
+    maxBytesPerSecond: Type.Integer({ minimum: 1024, default: 256 * 1024, reload: 'live', description: 'inbound bytes per second per connection, sustained (burst: twice that)' }),
+    accountRateLimit: Type.Number({ exclusiveMinimum: 0, default: 40, reload: 'live', description: 'messages per second per account, across all its connections' }),
+    maxJsonDepth: Type.Integer({ minimum: 1, maximum: 64, default: 8, reload: 'live', description: 'deepest nesting of arrays/objects accepted in a client line' }),
+    maxContentLength: Type.Integer({ minimum: 1, default: 16384, reload: 'live', description: 'longest message or DM content, in characters' }),
     maxRoomsPerOwner: Type.Integer({ minimum: 1, default: 20, description: 'rooms one client or account may own at once' }),
-    maxInboxMessages: Type.Integer({ minimum: 1, default: 1000, description: 'DMs one account\'s offline inbox holds at most; a DM beyond gets INBOX_FULL' }),
-    maxInboxBytes: Type.Integer({ minimum: 1024, default: 16 * 1024 * 1024, description: 'UTF-8 bytes of DM content one account\'s offline inbox holds at most; a DM beyond gets INBOX_FULL' }),
-    inboxWindow: Type.Integer({ minimum: 1, default: 100, description: 'offline DMs sent to a client and not yet acknowledged, at most: acks pace the rest' }),
-    maxQueuedRequests: Type.Integer({ minimum: 1, default: 256, description: 'requests of one client waiting behind its earlier one, at most; more get BUSY' }),
+    maxInboxMessages: Type.Integer({ minimum: 1, default: 1000, reload: 'live', description: 'DMs one account\'s offline inbox holds at most; a DM beyond gets INBOX_FULL' }),
+    maxInboxBytes: Type.Integer({ minimum: 1024, default: 16 * 1024 * 1024, reload: 'live', description: 'UTF-8 bytes of DM content one account\'s offline inbox holds at most; a DM beyond gets INBOX_FULL' }),
+    inboxWindow: Type.Integer({ minimum: 1, default: 100, reload: 'live', description: 'offline DMs sent to a client and not yet acknowledged, at most: acks pace the rest' }),
+    maxQueuedRequests: Type.Integer({ minimum: 1, default: 256, reload: 'live', description: 'requests of one client waiting behind its earlier one, at most; more get BUSY' }),
     reconnectGraceMs: Type.Integer({ minimum: 0, default: 60000, description: 'a dropped client that asked for a resume token keeps its identity and room held this long (ms); 0 = not held' }),
     maxHeldNames: Type.Integer({ minimum: 0, default: 10000, description: 'identities held for dropped clients at once; when full the oldest hold lapses' }),
-    maxConnectionsPerAddress: Type.Integer({ minimum: 1, default: 64, description: 'connections from one remote address at once' }),
-    lineTimeoutMs: Type.Integer({ minimum: 0, default: 30000, description: 'a started line must end within this (slowloris); 0 = no limit' }),
-    firstMessageTimeoutMs: Type.Integer({ minimum: 0, default: 0, description: 'a client must send a valid message within this of connecting; 0 = no limit' }),
-    idleTimeoutMs: Type.Integer({ minimum: 0, default: 0, description: 'close a client silent for this long (clients keep alive with {"type":"ping"}); 0 = never' }),
-    admins: Type.Array(Type.String(), { default: [], description: 'usernames of server administrators (also: switchboard admin grant)' }),
+    maxConnectionsPerAddress: Type.Integer({ minimum: 1, default: 64, reload: 'live', description: 'connections from one remote address at once' }),
+    lineTimeoutMs: Type.Integer({ minimum: 0, default: 30000, reload: 'live', description: 'a started line must end within this (slowloris); 0 = no limit' }),
+    firstMessageTimeoutMs: Type.Integer({ minimum: 0, default: 0, reload: 'live', description: 'a client must send a valid message within this of connecting; 0 = no limit' }),
+    idleTimeoutMs: Type.Integer({ minimum: 0, default: 0, reload: 'live', description: 'close a client silent for this long (clients keep alive with {"type":"ping"}); 0 = never' }),
+    admins: Type.Array(Type.String(), { default: [], reload: 'live', description: 'usernames of server administrators (also: switchboard admin grant)' }),
     hubRecoveryTimeoutMs: Type.Integer({
       minimum: 100,
       default: 3000,
@@ -91,8 +93,27 @@ export const ConfigSchema = Type.Object(
     shutdownTimeoutMs: Type.Integer({ minimum: 100, default: 8000, description: 'graceful stop deadline before children are killed' }),
     logLevel: Type.Union(
       ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
-      { default: 'info', description: 'pino log level' },
+      { default: 'info', reload: 'live', description: 'pino log level' },
     ),
+    httpPort: Type.Union([Type.Null(), Type.Integer({ minimum: 0, maximum: 65535 })], {
+      default: 8080,
+      description: 'HTTP port of the web app and its WebSocket (/ws) (0 = any free port; null or off = no HTTP)',
+    }),
+    httpsPort: Type.Union([Type.Null(), Type.Integer({ minimum: 0, maximum: 65535 })], {
+      default: null,
+      description: 'HTTPS port of the web app and its WebSocket (needs --tls-cert and --tls-key); null or off = no HTTPS',
+    }),
+    httpOrigins: Type.Array(Type.String({ minLength: 1 }), {
+      default: [],
+      description: 'origins a browser may open /ws from (scheme://host[:port], comma-separated; * = any); empty = only the origin the page came from (Origin host = the request\'s Host)',
+    }),
+    webRoot: Type.Union([Type.Null(), Type.String({ minLength: 1 })], {
+      default: null,
+      description: 'directory of the built web app served at / (null = dist/web of the installed package)',
+    }),
+    maxDevices: Type.Integer({ minimum: 1, maximum: 100, default: 5, description: 'connections logged in to one account at once; one more closes the oldest (SESSION_REPLACED)' }),
+    maxContacts: Type.Integer({ minimum: 1, maximum: 100_000, default: 500, description: 'accounts one contact list holds at most; more get TOO_MANY_CONTACTS' }),
+    searchRateLimit: Type.Number({ exclusiveMinimum: 0, default: 2, description: 'user searches per second per account (burst: 5 x that); more get RATE_LIMITED' }),
   },
   { additionalProperties: false },
 );

@@ -15,12 +15,19 @@ export class TokenBucket {
   private last: number;
 
   constructor(
-    readonly rate: number,
-    readonly burst: number,
+    public rate: number,
+    public burst: number,
     now: number,
   ) {
     this.tokens = burst;
     this.last = now;
+  }
+
+  /** New rate and burst from now on (a settings reload); the tokens held are kept, up to the new burst. */
+  retune(rate: number, burst: number): void {
+    this.rate = rate;
+    this.burst = burst;
+    this.tokens = Math.min(this.tokens, burst);
   }
 
   /** Takes `n` tokens if the bucket holds that many; otherwise takes nothing and returns false. */
@@ -77,10 +84,21 @@ export class MessageRateGuard {
     rate: number,
     burst: number,
     now: number,
-    private readonly maxRefusals = burst * FLOOD_BURSTS,
+    private maxRefusals = burst * FLOOD_BURSTS,
     private readonly windowMs = FLOOD_WINDOW_MS,
   ) {
     this.bucket = new TokenBucket(rate, burst, now);
+  }
+
+  /** New rate and burst from now on (a settings reload): the flood allowance follows the burst, refusals so far forgotten. */
+  retune(rate: number, burst: number): void {
+    this.bucket.retune(rate, burst);
+    if (this.maxRefusals !== burst * FLOOD_BURSTS) {
+      this.maxRefusals = burst * FLOOD_BURSTS;
+      this.refusals = null;
+      this.next = 0;
+      this.count = 0;
+    }
   }
 
   check(now: number): RateVerdict {

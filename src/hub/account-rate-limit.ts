@@ -7,10 +7,17 @@ import { TokenBucket } from '../core/rate-limit';
  */
 export class AccountRateLimiter {
   private readonly buckets = new Map<string, TokenBucket>();
-  private readonly burst: number;
+  /** `burst`: what may be spent at once; one second's worth unless given. */
+  constructor(
+    public rate: number,
+    private burst = Math.max(1, rate),
+  ) {}
 
-  constructor(readonly rate: number) {
+  /** A reload: the new rate applies to every account now, its budget so far kept (capped by the new burst). */
+  setRate(rate: number): void {
+    this.rate = rate;
     this.burst = Math.max(1, rate);
+    for (const bucket of this.buckets.values()) bucket.retune(rate, this.burst);
   }
 
   /** Takes one message from `username`'s budget; false when it is spent. */

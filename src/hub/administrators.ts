@@ -7,13 +7,24 @@ import type { Store } from '../store/store';
  * made by the CLI beside a running server applies from the account's next login.
  */
 export class Administrators {
-  private readonly configured: ReadonlySet<string>;
+  private configured: ReadonlySet<string>;
 
   constructor(
     private readonly store: Store,
     configured: readonly string[],
   ) {
     this.configured = new Set(configured.map(foldName));
+  }
+
+  /**
+   * The `admins` setting as reloaded; true when it names other accounts than before. Stored
+   * grants are untouched.
+   */
+  setConfigured(configured: readonly string[]): boolean {
+    const next = new Set(configured.map(foldName));
+    const changed = next.size !== this.configured.size || [...next].some((n) => !this.configured.has(n));
+    this.configured = next;
+    return changed;
   }
 
   /** Usernames compare in any case, as they do everywhere. */

@@ -10,7 +10,11 @@ import type { Store } from '../store/store';
 import { AccountRateLimiter } from './account-rate-limit';
 import { Administrators } from './administrators';
 import { Accounts } from './accounts';
-import { DirectMessages } from './direct-messages';
+import type { ParseLimits } from '../protocol/validate';
+import { HubConsole } from './console';
+import { DirectMessages, type DirectLimits } from './direct-messages';
+import { Contacts } from './contacts';
+import { PresenceService } from './presence';
 import { LocalOrder } from './local-order';
 import type { OrderSource, Ordering, RestoredOnLink } from './order-source';
 import { Profiles } from './profiles';
@@ -21,7 +25,7 @@ import { storeRefusalCode, storeRefusalReason } from './store-refusal';
 import type { WorkerLink } from './worker-link';
 
 /** Requests that only read: worthless once their client has gone. */
-const READ_ONLY = new Set<string>(['history', 'resume', 'dmhistory', 'presence', 'who', 'list', 'roominfo']);
+const READ_ONLY = new Set<string>(['history', 'resume', 'dmhistory', 'presence', 'who', 'list', 'roominfo', 'search']);
 
 /** The limits the hub enforces (a subset of Config). */
 export interface HubLimits extends ChatLimits {
@@ -39,6 +43,10 @@ export interface HubLimits extends ChatLimits {
   maxOutboundBytes: number;
   /** Frames of one session waiting while its previous request is handled, at most (`maxQueuedRequests`). */
   maxQueuedRequests: number;
+  /** Accounts one contact list holds (`maxContacts`); absent: unbounded. */
+  maxContacts?: number;
+  /** User searches a second per account (`searchRateLimit`); absent: unlimited. */
+  searchRateLimit?: number;
 }
 
 const UNLIMITED: HubLimits = {
@@ -68,6 +76,8 @@ export class Hub {
   private readonly directs: DirectMessages;
   private readonly history: RoomHistory;
   private readonly profiles: Profiles;
+  private readonly presence: PresenceService;
+  private readonly contacts: Contacts;
   private readonly accountRate: AccountRateLimiter;
   private readonly admins: Administrators;
   private recovering: boolean;
@@ -80,24 +90,40 @@ export class Hub {
   /** Sessions with a request in flight, and the frames that arrived meanwhile. */
   private readonly busy = new Map<SessionKey, Array<{ link: WorkerLink; msg: WorkerToHub }>>();
 
+  /** The hub's limits: a copy, so a reload can change the live ones (see reconfigure). */
+  private readonly limits: HubLimits;
+  /** The DM bounds, shared with every inbox delivery: changed in place by a reload. */
+  private readonly directLimits: DirectLimits;
+
   constructor(
     store: Store,
     expectedWorkers: number[],
     recoveryDeadlineMs: number,
     private readonly log: Logger,
-    private readonly limits: HubLimits = UNLIMITED,
+    limits: HubLimits = UNLIMITED,
     ordering?: Ordering,
   ) {
+    this.limits = { ...limits };
     this.router = new Router(store, log, limits, ordering);
     this.admins = new Administrators(store, limits.admins);
     this.accountRate = new AccountRateLimiter(limits.accountRateLimit);
-    setInterval(() => this.accountRate.sweep(Date.now()), RATE_SWEEP_MS).unref();
+    setInterval(() => {
+      this.accountRate.sweep(Date.now());
+      this.contacts.sweep(Date.now());
+    }, RATE_SWEEP_MS).unref();
     this.ctx = { router: this.router, store, log, decide: (key, outcome) => this.order.decide(key, outcome) };
-    this.directs = new DirectMessages(this.ctx, {
+    this.directLimits = {
       inbox: { messages: limits.maxInboxMessages, bytes: limits.maxInboxBytes },
       window: { entries: limits.inboxWindow, bytes: limits.maxOutboundBytes },
-    });
-    this.accounts = new Accounts(this.ctx, this.directs, this.admins);
+    };
+    this.directs = new DirectMessages(this.ctx, this.directLimits);
+    this.presence = new PresenceService(this.ctx);
+    this.router.onPresence = (username) => this.presence.changed(username);
+    this.router.onInboxAcked = (username, upto) => {
+      this.directs.acked(username, upto).catch((err: Error) => log.error({ err, username }, 'moving the inbox deliveries on after an ack failed'));
+    };
+    this.contacts = new Contacts(this.ctx, this.presence, { maxContacts: limits.maxContacts ?? Infinity, searchRateLimit: limits.searchRateLimit ?? Infinity });
+    this.accounts = new Accounts(this.ctx, this.directs, this.admins, this.presence);
     this.history = new RoomHistory(this.ctx);
     this.profiles = new Profiles(this.ctx, this.directs);
     this.order = ordering?.makeOrder(this.ctx) ?? new LocalOrder(this.ctx);
@@ -116,6 +142,51 @@ export class Hub {
 
   get sessionCount(): number {
     return this.router.sessionCount;
+  }
+
+  /** Rooms that exist now, MainHall included. */
+  get roomCount(): number {
+    return this.router.state.roomCount;
+  }
+
+  /** The control socket's requests, acting as an administrator (src/hub/console.ts); `node`: the cluster node id, '' on one node. */
+  makeConsole(node: string, parseLimits: () => ParseLimits): HubConsole {
+    return new HubConsole(this.ctx, node, parseLimits);
+  }
+
+  /**
+   * A reload (SIGHUP, `switchboard reload`): the live limits the hub enforces take their new
+   * values, for every session at once (src/config/reload.ts lists which settings are live).
+   * Accounts named in or dropped from `admins` get their role now; see Administrators.
+   */
+  reconfigure(limits: HubLimits): void {
+    const { accountRateLimit, admins, maxInboxMessages, maxInboxBytes, inboxWindow, maxOutboundBytes, maxQueuedRequests } = limits;
+    Object.assign(this.limits, { accountRateLimit, admins, maxInboxMessages, maxInboxBytes, inboxWindow, maxOutboundBytes, maxQueuedRequests });
+    this.directLimits.inbox.messages = maxInboxMessages;
+    this.directLimits.inbox.bytes = maxInboxBytes;
+    this.directLimits.window.entries = inboxWindow;
+    this.directLimits.window.bytes = maxOutboundBytes;
+    this.accountRate.setRate(accountRateLimit);
+    if (this.admins.setConfigured(admins)) void this.refreshAdminRoles();
+  }
+
+  /**
+   * The `admins` setting changed: every logged-in session of this node whose role is now
+   * different gets it, decided as a login would (so a cluster replicates it), and leaves a room
+   * only the role let it into.
+   */
+  private async refreshAdminRoles(): Promise<void> {
+    const { state } = this.router;
+    for (const key of this.router.localSessions()) {
+      const username = state.usernameOf(key);
+      if (!username) continue;
+      try {
+        const admin = await this.admins.isAdmin(username);
+        if (admin !== state.isAdmin(key) && state.usernameOf(key) === username) await this.order.decide(key, { type: 'login', username, admin });
+      } catch (err) {
+        this.log.error({ err, username }, 'reload: the administrator role of a session could not be updated');
+      }
+    }
   }
 
   /** Resolves once every room message sequenced so far is stored. */
@@ -383,6 +454,12 @@ export class Hub {
       case 'disconnect':
       case 'notice':
         return r.type === 'roominfo' ? this.router.moderate(key, r) : this.ctx.decide(key, { type: 'moderate', request: r });
+      case 'contacts':
+        return this.contacts.contacts(key, r.action, r.username);
+      case 'search':
+        return this.contacts.search(key, r.prefix);
+      case 'away':
+        return this.contacts.away(key, r.on);
     }
   }
 }

@@ -8,6 +8,7 @@ import { createLogger } from '../log/logger';
 import { WriteBatcher } from '../net/write-batcher';
 import { createStore } from '../store';
 import { Hub } from './hub';
+import { serveOperations } from './operations';
 import { WorkerLink } from './worker-link';
 
 async function main(): Promise<void> {
@@ -37,6 +38,7 @@ async function main(): Promise<void> {
   process.on('message', (msg: SupervisorToChild) => {
     if (msg.type === 'worker-exited') hub.workerExited(msg.workerId);
   });
+  serveOperations(hub, config, log, cluster?.nodeId ?? '');
   await hub.load();
   const socketPath = hubSocketPath(config.dataDir);
 

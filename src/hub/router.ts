@@ -54,6 +54,12 @@ export class Router {
   private readonly remoteResumeHashes = new Map<SessionKey, string>();
   /** Room persistence, in the order the hub decided it. */
   private roomWrites: Promise<void> = Promise.resolve();
+  /** Keys of no session whose messages someone reads here (the control socket's console: see watch). */
+  private readonly watchers = new Map<SessionKey, (message: ServerMessage) => void>();
+  /** Told of each `presence` effect (the hub's PresenceService); absent: nobody is. */
+  onPresence?: (username: string) => void;
+  /** Told of each `inbox-acked` outcome (the hub's DirectMessages: this node's devices of the account move on). */
+  onInboxAcked?: (username: string, upto: number) => void;
 
   constructor(
     private readonly store: Store,
@@ -224,6 +230,17 @@ export class Router {
     for (const [key, hash] of hashes) if (this.state.has(key)) this.remoteResumeHashes.set(key, hash);
   }
 
+  /** True when a live link of this node holds a session (a cluster replaying its log at start holds none). */
+  hasLocalSessions(): boolean {
+    for (const link of this.links.values()) if (link.sessions.size > 0) return true;
+    return false;
+  }
+
+  /** The devices of `username` (in any case) connected to this node. */
+  localSessionsOfUser(username: string): SessionKey[] {
+    return this.state.sessionsOfUser(username).filter((key) => this.linkOf(key) !== undefined);
+  }
+
   extrasOf(key: SessionKey): SessionExtras | undefined {
     return this.extras.get(key);
   }
@@ -231,6 +248,15 @@ export class Router {
   /** Re-mirrors the session to its worker (after a change of its blocks). */
   refresh(key: SessionKey): void {
     this.apply([{ kind: 'state', session: key }]);
+  }
+
+  /**
+   * Calls `read` with every message addressed to `key`, a key no session has (the console's,
+   * src/hub/console.ts), until the returned function is called.
+   */
+  watch(key: SessionKey, read: (message: ServerMessage) => void): () => void {
+    this.watchers.set(key, read);
+    return () => this.watchers.delete(key);
   }
 
   sendTo(key: SessionKey, message: ServerMessage): void {
@@ -271,6 +297,7 @@ export class Router {
     for (const fx of effects) {
       switch (fx.kind) {
         case 'deliver':
+          if (this.watchers.size > 0) for (const key of fx.to) this.watchers.get(key)?.(fx.message);
           this.deliver(fx.to, Buffer.from(JSON.stringify(fx.message) + '\n'));
           break;
         case 'state':
@@ -302,6 +329,9 @@ export class Router {
           break;
         case 'room-closed':
           this.sequencer.closeRoom(fx.roomid);
+          break;
+        case 'presence':
+          this.onPresence?.(fx.username);
           break;
       }
     }

@@ -124,7 +124,8 @@ export class TlsAcceptor {
   private context: tls.SecureContext | null = null;
   private readonly pending = new Set<tls.TLSSocket>();
 
-  constructor(private readonly handshakeTimeoutMs: number) {}
+  /** `handshakeTimeoutMs`: changed by a settings reload for the handshakes that start after it. */
+  constructor(public handshakeTimeoutMs: number) {}
 
   /** Uses this pair for handshakes from now on. Throws (keeping the old pair) if it is unusable. */
   setMaterial(material: TlsMaterial): void {

@@ -10,7 +10,12 @@ export class LineSplitter {
   private pendingBytes = 0;
   private overflowed = false;
 
-  constructor(private readonly maxLineBytes: number) {}
+  constructor(private maxLineBytes: number) {}
+
+  /** A new bound from the next byte on (a settings reload); a line already longer fails at its next chunk. */
+  setMaxLineBytes(max: number): void {
+    this.maxLineBytes = max;
+  }
 
   /**
    * Feeds one chunk. Calls `onLine` for each complete line (without the `\n`, a trailing `\r`

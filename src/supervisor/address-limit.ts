@@ -13,7 +13,12 @@ export class AddressLimit<W> {
   private readonly byWorker = new Map<W, Set<number>>();
   private nextId = 1;
 
-  constructor(private readonly max: number) {}
+  constructor(private max: number) {}
+
+  /** A new cap (a settings reload): addresses over it keep their connections, new ones wait until under it. */
+  setMax(max: number): void {
+    this.max = max;
+  }
 
   /** Counts a new connection from `address`: its id, or null when the address is at the cap. */
   admit(address: string): number | null {

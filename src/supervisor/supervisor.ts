@@ -1,25 +1,38 @@
 import type net from 'node:net';
 import os from 'node:os';
 import type { Logger } from 'pino';
+import type { LoadInput } from '../config/load';
 import type { Config } from '../config/schema';
+import { ControlCode, ControlError } from '../ipc/control-protocol';
+import { controlSocketPath } from '../ipc/paths';
 import type { ChildToSupervisor } from '../ipc/supervisor-messages';
 import { readTlsFiles, type TlsCertInfo, type TlsMaterial } from '../net/tls';
 import { ErrorCode } from '../protocol/errors';
 import { AddressLimit } from './address-limit';
 import { Backoff } from './backoff';
 import { Child } from './child';
+import { ChildRequests } from './child-requests';
+import { SupervisorControl, type ControlledServer } from './control-host';
+import { ControlServer } from './control-server';
 import { claimDataDir } from './data-dir';
 import { DedicatedPlacement } from './dedicated-placement';
-import { closeListeners, isTlsSocket, openListeners, type ListenAddresses } from './listeners';
+import { closeListeners, listenerKind, openListeners, type ListenAddresses } from './listeners';
 import type { Placement, PlacementHost } from './placement';
 import { PoolPlacement } from './pool-placement';
+import { readReload, type ReloadReport } from './reload-settings';
+import type { ListenerStatus } from './status';
 
 /**
  * The primary process: accepts, admits and places clients, runs the hub and the workers,
  * restarts what crashes, and stops everything in order.
  */
-export class Supervisor implements PlacementHost {
+export class Supervisor implements PlacementHost, ControlledServer {
   stopping = false;
+  readonly startedAt = Date.now();
+  /** Answers of children to requests (figures, console requests). */
+  private readonly requests = new ChildRequests();
+  private control: ControlServer | null = null;
+  private addresses: ListenAddresses | null = null;
   private clients = 0;
   private nextWorkerId = 1;
   private hub: Child | null = null;
@@ -39,8 +52,11 @@ export class Supervisor implements PlacementHost {
   private tls: TlsMaterial | null = null;
 
   constructor(
-    private readonly config: Config,
+    /** The settings in force: replaced by a reload (children spawned later get the new one). */
+    public config: Config,
     private readonly log: Logger,
+    /** How the config was read at start, to read it again on a reload; null: only the TLS pair is reloaded. */
+    private readonly loadInput: LoadInput | null = null,
   ) {
     this.perAddress = new AddressLimit(config.maxConnectionsPerAddress);
     this.placement =
@@ -56,7 +72,7 @@ export class Supervisor implements PlacementHost {
 
   async start(): Promise<ListenAddresses> {
     // A bad certificate stops the start before any process is spawned.
-    if (this.config.tlsPort !== null) {
+    if (this.usesTls) {
       const { material, info } = readTlsFiles(this.config.tlsCert!, this.config.tlsKey!);
       this.tls = material;
       this.logCertificate(info, 'TLS certificate loaded');
@@ -69,6 +85,10 @@ export class Supervisor implements PlacementHost {
     await this.placement.start();
     const { servers, addresses } = await openListeners(this.config, (socket) => this.admit(socket));
     this.servers = servers;
+    this.addresses = addresses;
+    // Last: a status or admin request can be served once the socket answers.
+    this.control = new ControlServer(controlSocketPath(this.config.dataDir), new SupervisorControl(this, this.requests), this.log);
+    await this.control.start();
     return addresses;
   }
 
@@ -97,7 +117,7 @@ export class Supervisor implements PlacementHost {
     this.clients++;
     const connId = this.connIds.get(socket);
     if (connId !== undefined) this.perAddress.placed(connId, worker);
-    worker.handOff(socket, isTlsSocket(socket), connId, (err) => {
+    worker.handOff(socket, listenerKind(socket), connId, (err) => {
       if (!err) return;
       worker.sessions--;
       this.clients--;
@@ -120,23 +140,72 @@ export class Supervisor implements PlacementHost {
    * worker for its new connections; open sessions keep theirs. A bad pair is logged and the
    * one in use stays.
    */
-  reloadTls(): void {
-    if (this.stopping) return;
-    if (this.config.tlsPort === null) {
-      this.log.info('SIGHUP received: TLS is off, nothing to reload');
-      return;
+  reloadTls(): ReloadReport['tls'] {
+    if (this.stopping) return null;
+    if (!this.usesTls) {
+      this.log.debug('reload: TLS is off, no certificate to reload');
+      return null;
     }
     let loaded;
     try {
       loaded = readTlsFiles(this.config.tlsCert!, this.config.tlsKey!);
     } catch (err) {
       this.log.error({ err, tlsCert: this.config.tlsCert, tlsKey: this.config.tlsKey }, 'TLS reload failed; still serving the previous certificate');
-      return;
+      return { reloaded: false, error: (err as Error).message };
     }
     this.tls = loaded.material;
     const workers = this.placement.workers();
     for (const w of workers) w.send({ type: 'reload-tls', ...loaded.material });
     this.logCertificate(loaded.info, 'TLS certificate reloaded; new connections use it', { workers: workers.length });
+    return { reloaded: true };
+  }
+
+  /**
+   * SIGHUP, `switchboard reload`: reads the configuration again; the live settings that changed
+   * apply at once (here, and in the hub and every worker, whose sessions read them live), the
+   * restart-only ones are named in the log and kept; an invalid configuration changes nothing
+   * (ControlError CONFIG_INVALID). The TLS pair is read again in any case.
+   */
+  async reload(): Promise<ReloadReport> {
+    if (this.stopping) throw new ControlError(ControlCode.UNAVAILABLE, 'the server is stopping');
+    const plan = this.loadInput ? readReload(this.loadInput, this.config, this.log) : { config: this.config, applied: [], ignored: [] };
+    if (plan.applied.length > 0) {
+      this.config = plan.config;
+      this.log.level = this.config.logLevel;
+      this.perAddress.setMax(this.config.maxConnectionsPerAddress);
+      for (const child of [this.hub, ...this.placement.workers()]) child?.send({ type: 'reload-config', config: this.config });
+    }
+    return { applied: plan.applied, ignored: plan.ignored, tls: this.reloadTls() };
+  }
+
+  clientCount(): number {
+    return this.clients;
+  }
+
+  hubChild(): Child | null {
+    return this.hub;
+  }
+
+  workerChildren(): Child[] {
+    return this.placement.workers();
+  }
+
+  listeners(): ListenerStatus[] {
+    const out: ListenerStatus[] = [];
+    const a = this.addresses;
+    const at = (p: number): string => (a!.host.includes(':') ? `[${a!.host}]:${p}` : `${a!.host}:${p}`);
+    if (a?.port != null) out.push({ kind: 'tcp', address: at(a.port) });
+    if (a?.tlsPort != null) out.push({ kind: 'tls', address: at(a.tlsPort) });
+    if (a?.unixSocket) out.push({ kind: 'unix', address: a.unixSocket });
+    if (a?.httpPort != null) out.push({ kind: 'http', address: at(a.httpPort) });
+    if (a?.httpsPort != null) out.push({ kind: 'https', address: at(a.httpsPort) });
+    if (this.control) out.push({ kind: 'control', address: this.control.socketPath });
+    return out;
+  }
+
+  /** A TLS or HTTPS listener is configured: workers need the certificate pair. */
+  private get usesTls(): boolean {
+    return this.config.tlsPort !== null || this.config.httpsPort !== null;
   }
 
   private logCertificate(info: TlsCertInfo, msg: string, extra: object = {}): void {
@@ -152,6 +221,7 @@ export class Supervisor implements PlacementHost {
     const deadline = Date.now() + this.config.shutdownTimeoutMs;
     this.log.info({ clients: this.clients }, 'shutting down');
     closeListeners(this.servers, this.config);
+    this.control?.close();
     for (const socket of this.placement.takeWaiting()) this.refuse(socket, ErrorCode.SHUTTING_DOWN, 'server is shutting down');
     const workers = this.placement.workers();
     for (const w of workers) w.send({ type: 'shutdown' });
@@ -237,6 +307,8 @@ export class Supervisor implements PlacementHost {
       // Not ready any more: placement passes it over while it says goodbye to its clients.
       child.ready = false;
       this.log.warn({ workerId: child.id, childPid: child.pid }, 'worker stopping by itself; no new clients for it');
+    } else if (msg.type === 'stats' || msg.type === 'console-reply') {
+      this.requests.settle(msg);
     } else if (msg.type === 'session-closed') {
       if (typeof msg.connId === 'number') this.perAddress.release(msg.connId);
       if (child.sessions > 0) {

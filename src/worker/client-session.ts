@@ -1,9 +1,9 @@
-import type net from 'node:net';
 import { NO_ONE, type SessionView } from '../core/effects';
 import { MessageRateGuard, TokenBucket } from '../core/rate-limit';
 import { ErrorCode, errorLine } from '../protocol/errors';
 import { LineSplitter } from '../protocol/line-splitter';
 import type { WriteBatcher } from '../net/write-batcher';
+import type { SessionSocket } from './session-socket';
 
 /** How long a client may stay over its output bound (but under the hard bound) before it is dropped. */
 const SLOW_CONSUMER_GRACE_MS = 3000;
@@ -24,6 +24,9 @@ export interface SessionLimits {
   firstMessageTimeoutMs: number;
   idleTimeoutMs: number;
 }
+
+/** The settings sessions read live: a reload changes them for every open session (Worker.reconfigure). */
+export const LIVE_SESSION_SETTINGS = ['maxLineBytes', 'maxOutboundBytes', 'rateLimit', 'rateBurst', 'maxBytesPerSecond', 'lineTimeoutMs', 'firstMessageTimeoutMs', 'idleTimeoutMs'] as const satisfies ReadonlyArray<keyof SessionLimits>;
 
 /** TCP keepalive probes start after this long without traffic: dead peers do not linger. */
 const KEEPALIVE_MS = 60_000;
@@ -70,12 +73,14 @@ export class ClientSession {
   private lineTimer: NodeJS.Timeout | null = null;
   private firstMessageTimer: NodeJS.Timeout | null = null;
   private drainTimer: NodeJS.Timeout | null = null;
+  /** The idle check is armed (it re-arms itself while `idleTimeoutMs` is on). */
+  private idleArmed = false;
   /** Why the server closed this client, for the log; null when the client went by itself. */
   closedBy: ErrorCode | null = null;
 
   constructor(
     readonly id: number,
-    private readonly socket: net.Socket,
+    private readonly socket: SessionSocket,
     private readonly limits: SessionLimits,
     private readonly batcher: WriteBatcher,
     onLine: (session: ClientSession, line: string, utf8: boolean) => void,
@@ -88,7 +93,7 @@ export class ClientSession {
     this.inbound = new TokenBucket(limits.maxBytesPerSecond, 2 * limits.maxBytesPerSecond, now);
     socket.setNoDelay(true);
     socket.setKeepAlive(true, KEEPALIVE_MS);
-    this.onData = (chunk: Buffer) => {
+    const onBytes = (chunk: Buffer): void => {
       this.lastReceivedAt = Date.now();
       let lines = 0;
       const ok = this.splitter.push(chunk, (line, utf8) => {
@@ -99,6 +104,14 @@ export class ClientSession {
       this.watchLine(lines > 0);
       this.throttle(chunk.length);
     };
+    // A WebSocket delivers whole messages (bounded by its maxPayload, UTF-8 checked): one
+    // message is one line, no splitting and no line timer.
+    const onMessage = (message: Buffer): void => {
+      this.lastReceivedAt = Date.now();
+      if (message.length > 0 && !this.closed && !this.ending) onLine(this, message.toString('utf8'), true);
+      this.throttle(message.length);
+    };
+    this.onData = socket.framing === 'messages' ? onMessage : onBytes;
     socket.on('error', () => {
       /* a reset by the peer; 'close' follows */
     });
@@ -116,12 +129,8 @@ export class ClientSession {
   startReading(): void {
     if (this.closed || this.ending) return;
     this.lastReceivedAt = Date.now();
-    if (this.limits.firstMessageTimeoutMs > 0 && !this.validSeen) {
-      this.firstMessageTimer = this.after(this.limits.firstMessageTimeoutMs, () =>
-        this.disconnect(ErrorCode.FIRST_MESSAGE_TIMEOUT, `no valid message within ${this.limits.firstMessageTimeoutMs} ms of connecting`),
-      );
-    }
-    if (this.limits.idleTimeoutMs > 0) this.after(this.limits.idleTimeoutMs, () => this.checkIdle());
+    this.armFirstMessage(this.limits.firstMessageTimeoutMs);
+    this.armIdle(this.limits.idleTimeoutMs);
     // Attaching the listener is what starts the flow; before it, bytes wait in the kernel.
     this.socket.on('data', this.onData);
   }
@@ -174,7 +183,8 @@ export class ClientSession {
     this.ending = true;
     this.closedBy = code;
     this.stopTimers();
-    if (this.extended) this.socket.end(errorLine(code, reason));
+    if (this.socket.closeWith) this.socket.closeWith(code, reason, this.extended ? errorLine(code, reason) : null);
+    else if (this.extended) this.socket.end(errorLine(code, reason));
     else this.socket.end();
     this.socket.pause();
     // A client that does not read its last line does not hold the socket open.
@@ -204,6 +214,8 @@ export class ClientSession {
 
   private checkLine(): void {
     this.lineTimer = null;
+    // Switched off by a reload since it was armed.
+    if (this.limits.lineTimeoutMs <= 0) return;
     // While throttled the rest of the line may be waiting in the kernel: not the client's delay.
     const waited = Date.now() - this.lineStartedAt;
     if (this.throttled || waited < this.limits.lineTimeoutMs) {
@@ -213,11 +225,47 @@ export class ClientSession {
     this.disconnect(ErrorCode.LINE_TIMEOUT, `a line was started but not ended within ${this.limits.lineTimeoutMs} ms`);
   }
 
+  /**
+   * The limits object changed in place (a settings reload): the ones held outside it (line
+   * bound, message and byte rates) follow, and timeouts switched on start counting now.
+   */
+  limitsChanged(): void {
+    const { maxLineBytes, rateLimit, rateBurst, maxBytesPerSecond, idleTimeoutMs, lineTimeoutMs } = this.limits;
+    this.splitter.setMaxLineBytes(maxLineBytes);
+    this.rate.retune(rateLimit, rateBurst);
+    this.inbound.retune(maxBytesPerSecond, 2 * maxBytesPerSecond);
+    if (this.closed || this.ending || this.lastReceivedAt === 0) return;
+    if (!this.idleArmed) this.armIdle(idleTimeoutMs);
+    if (this.firstMessageTimer === null) this.armFirstMessage(this.limits.firstMessageTimeoutMs);
+    if (lineTimeoutMs > 0 && this.lineTimer === null && this.splitter.bufferedBytes > 0) {
+      this.lineStartedAt = Date.now();
+      this.lineTimer = this.after(lineTimeoutMs, () => this.checkLine());
+    }
+  }
+
+  private armFirstMessage(ms: number): void {
+    if (ms <= 0 || this.validSeen) return;
+    this.firstMessageTimer = this.after(ms, () => {
+      this.firstMessageTimer = null;
+      // Switched off by a reload since it was armed.
+      if (this.limits.firstMessageTimeoutMs > 0) this.disconnect(ErrorCode.FIRST_MESSAGE_TIMEOUT, `no valid message within ${ms} ms of connecting`);
+    });
+  }
+
+  private armIdle(ms: number): void {
+    if (ms <= 0) return;
+    this.idleArmed = true;
+    this.after(ms, () => this.checkIdle());
+  }
+
   /** Checked once per `idleTimeoutMs`, not re-armed per chunk: data costs no timer work. */
   private checkIdle(): void {
+    this.idleArmed = false;
+    // Switched off by a reload since it was armed.
+    if (this.limits.idleTimeoutMs <= 0) return;
     const quiet = Date.now() - this.lastReceivedAt;
     if (this.throttled || quiet < this.limits.idleTimeoutMs) {
-      this.after(this.throttled ? this.limits.idleTimeoutMs : this.limits.idleTimeoutMs - quiet, () => this.checkIdle());
+      this.armIdle(this.throttled ? this.limits.idleTimeoutMs : this.limits.idleTimeoutMs - quiet);
       return;
     }
     this.disconnect(ErrorCode.IDLE_TIMEOUT, `nothing received for ${this.limits.idleTimeoutMs} ms (send {"type":"ping"} to keep a connection open)`);
@@ -259,5 +307,6 @@ export class ClientSession {
     this.lineTimer = null;
     this.firstMessageTimer = null;
     this.drainTimer = null;
+    this.idleArmed = false;
   }
 }

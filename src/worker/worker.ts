@@ -1,4 +1,3 @@
-import type net from 'node:net';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema';
 import { NO_ONE } from '../core/effects';
@@ -18,8 +17,10 @@ import { ErrorCode, errorLine } from '../protocol/errors';
 import type { ClientMessage, CoreControlRequest } from '../protocol/messages';
 import { foldName } from '../protocol/rules';
 import { parseClientLine, type ParseLimits, type ParseResult } from '../protocol/validate';
-import { ClientSession } from './client-session';
+import type { TrafficCounters } from '../ipc/process-figures';
+import { ClientSession, LIVE_SESSION_SETTINGS } from './client-session';
 import { HubLink } from './hub-link';
+import type { SessionSocket } from './session-socket';
 
 /** While the hub restarts, requests wait up to this many bytes per worker. */
 const MAX_QUEUED_WHILE_HUB_AWAY = 16 * 1024 * 1024;
@@ -48,17 +49,19 @@ export class Worker {
   private readonly batcher = new WriteBatcher();
   private everUp = false;
   private readonly parseLimits: ParseLimits;
-  /** The answer to `hello`, with this server's rate limits (the same for every connection). */
-  private readonly helloLine: string;
+  /** The settings in force: a copy every session reads its limits from, changed in place by a reload. */
+  private readonly config: { -readonly [K in keyof Config]: Config[K] };
+  /** Client lines in, lines out to clients, since the start (`switchboard status` rates). */
+  readonly traffic: TrafficCounters = { messagesIn: 0, messagesOut: 0 };
 
   constructor(
     private readonly workerId: number,
-    private readonly config: Config,
+    config: Config,
     private readonly log: Logger,
     private readonly events: WorkerEvents,
   ) {
+    this.config = { ...config };
     this.parseLimits = { maxJsonDepth: config.maxJsonDepth, maxContentLength: config.maxContentLength };
-    this.helloLine = helloReplyLine({ rate: config.rateLimit, burst: config.rateBurst, accountRate: config.accountRateLimit });
     this.hub = new HubLink(hubSocketPath(config.dataDir), MAX_QUEUED_WHILE_HUB_AWAY, {
       hello: () => this.hello(),
       frame: (msg) => this.onHubFrame(msg),
@@ -85,8 +88,8 @@ export class Worker {
     return this.sessions.size;
   }
 
-  /** A client socket handed over by the supervisor. */
-  adopt(socket: net.Socket, connId?: number): void {
+  /** A client connection: a socket handed over by the supervisor, or a WebSocket on one. */
+  adopt(socket: SessionSocket, connId?: number): void {
     const id = this.nextId++;
     const session = new ClientSession(
       id,
@@ -100,6 +103,17 @@ export class Worker {
     this.sessions.set(id, session);
     // While the hub is away the next HELLO lists this session, and the hub welcomes it then.
     if (this.hub.isUp) this.hub.send(encodeOpen(id, session.remoteAddress));
+  }
+
+  /**
+   * A settings reload: the live settings (src/config/reload.ts) take their new values, for
+   * every session of this worker at once.
+   */
+  reconfigure(config: Config): void {
+    for (const key of LIVE_SESSION_SETTINGS) (this.config as Record<string, unknown>)[key] = config[key];
+    this.parseLimits.maxJsonDepth = config.maxJsonDepth;
+    this.parseLimits.maxContentLength = config.maxContentLength;
+    for (const s of this.sessions.values()) s.limitsChanged();
   }
 
   /** Resolves once every frame for the hub so far has been written out. */
@@ -122,6 +136,7 @@ export class Worker {
   }
 
   private onClientLine(session: ClientSession, line: string, utf8: boolean): void {
+    this.traffic.messagesIn++;
     try {
       this.forwardClientLine(session, line, utf8);
     } catch (err) {
@@ -166,7 +181,11 @@ export class Worker {
     const msg = parsed.message;
     // Keepalive and capabilities are the session's business: answered here, the hub never sees them.
     if (msg.type === 'ping') return session.send(PONG_LINE);
-    if (msg.type === 'hello') return session.send(this.helloLine);
+    if (msg.type === 'hello') {
+      // With the rate limits in force (a reload may change them), for clients to pace themselves.
+      const { rateLimit, rateBurst, accountRateLimit } = this.config;
+      return session.send(helloReplyLine({ rate: rateLimit, burst: rateBurst, accountRate: accountRateLimit }));
+    }
     this.toHub(session, msg);
   }
 
@@ -211,11 +230,13 @@ export class Worker {
         if (!members) return;
         // Room traffic is what a slow reader falls behind on: held to the bound strictly.
         for (const s of members) s.send(s.blocked.size === 0 ? msg.lines : withoutBlocked(msg, s.blocked), true);
+        this.traffic.messagesOut += members.size * msg.senders.length;
         return;
       }
       case Kind.TO_SESSIONS: {
         // Worked out once per frame, and only when a core client is among the targets.
         let core: Buffer | null = null;
+        this.traffic.messagesOut += msg.ids.length;
         for (const id of msg.ids) {
           const s = this.sessions.get(id);
           if (!s) continue;

@@ -10,6 +10,8 @@ export interface ProcStat {
   /** R, S, D, Z (zombie), T, X, ... */
   state: string;
   ppid: number;
+  /** Session id (field 6): the pid of the session's leader (a daemon leads its own). */
+  session: number;
   /** Start time after boot, in clock ticks: with the pid, identifies one process (pids are reused). */
   startTime: number;
 }
@@ -26,8 +28,8 @@ export function procStat(pid: number): ProcStat | undefined {
   const close = text.lastIndexOf(')');
   if (close === -1) return undefined;
   const rest = text.slice(close + 2).split(' ');
-  // rest[0] is field 3 (state), rest[1] field 4 (ppid), rest[19] field 22 (starttime).
-  return { pid, state: rest[0]!, ppid: Number(rest[1]), startTime: Number(rest[19]) };
+  // rest[0] is field 3 (state), rest[1] field 4 (ppid), rest[3] field 6 (session), rest[19] field 22 (starttime).
+  return { pid, state: rest[0]!, ppid: Number(rest[1]), session: Number(rest[3]), startTime: Number(rest[19]) };
 }
 
 /** Every pid currently listed in /proc. */

@@ -38,7 +38,7 @@ function badTexts(s: Schema): string[] {
   const out = new Set<string>();
   const nullable = branches(s).some((b) => b.type === 'null');
   for (const b of branches(s)) {
-    const known = new Set(['type', 'const', 'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'minLength', 'pattern', 'items', 'default', 'description']);
+    const known = new Set(['type', 'const', 'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'minLength', 'pattern', 'items', 'default', 'description', 'reload']);
     for (const k of Object.keys(b)) assert.ok(known.has(k), `no bad-value generator for schema keyword "${k}": teach this test`);
     if (b.type === 'integer' || b.type === 'number') {
       out.add('abc');

@@ -1,0 +1,22 @@
+import type { Logger } from 'pino';
+import { ProcessSampler } from '../ipc/process-figures';
+import type { SupervisorToChild } from '../ipc/supervisor-messages';
+import type { TlsAcceptor } from '../net/tls';
+import type { Worker } from './worker';
+
+/**
+ * A worker's answers to the supervisor's operations messages: its figures for `switchboard
+ * status` and a settings reload (the live limits, its log level, the TLS handshake timeout).
+ */
+export function serveWorkerOperations(worker: Worker, tls: TlsAcceptor, log: Logger): void {
+  const sampler = new ProcessSampler(worker.traffic);
+  process.on('message', (msg: SupervisorToChild) => {
+    if (msg.type === 'stats') {
+      process.send?.({ type: 'stats', id: msg.id, stats: { ...sampler.figures(), clients: worker.sessionCount } });
+    } else if (msg.type === 'reload-config') {
+      log.level = msg.config.logLevel;
+      tls.handshakeTimeoutMs = msg.config.tlsHandshakeTimeoutMs;
+      worker.reconfigure(msg.config);
+    }
+  });
+}
