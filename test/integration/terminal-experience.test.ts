@@ -358,8 +358,16 @@ test('/dms lists conversations with unread counts; /online shows every room\'s m
     proc.type('/dms');
     await proc.next(`  ${friend}: nothing unread (/dmhistory ${friend})`);
 
+    // A second device of the same account puts the friend on the contact list.
+    const device = await TestClient.welcomed(server.port);
+    device.client.send({ type: 'login', username: me, password: 'pw-dm-user-1' });
+    await device.client.waitFor((m) => m.type === 'loggedin');
+    device.client.send({ type: 'contacts', action: 'add', username: friend });
+    await device.client.waitFor((m) => m.type === 'contacts');
+    await device.client.close();
     proc.type('/online');
-    await proc.next('Who is online, room by room:');
+    await proc.next('Your contacts, then who is online, room by room:');
+    await proc.next(new RegExp(`^Contacts: ${friend} \\(online`));
     await proc.next(/^Rooms: MainHall \d+/);
     await proc.next(new RegExp(`^MainHall contains .*\\b${me}\\b.*\\b${friend}\\b|^MainHall contains .*\\b${friend}\\b.*\\b${me}\\b`));
 

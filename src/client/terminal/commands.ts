@@ -43,7 +43,7 @@ const CHAT_COMMANDS: Readonly<Record<string, CommandSpec>> = {
       return roomid === '' ? error('You are in no room: name one') : send({ type: 'who', roomid });
     },
   },
-  online: { synopsis: '', summary: 'show who is online: the members of every room', parse: (words) => (words.length === 0 ? { kind: 'view', view: 'online' } : null) },
+  online: { synopsis: '', summary: 'show who is online: your contacts, the members of every room', parse: (words) => (words.length === 0 ? { kind: 'view', view: 'online' } : null) },
   list: fixed([], 'list the rooms', () => ({ type: 'list' })),
   createroom: {
     synopsis: 'ROOM [--private]',
@@ -371,6 +371,8 @@ export function replyMatcher(sent: ClientMessage, me: string): ((reply: ServerMe
       return or((r) => r.type === 'hello');
     case 'ack':
     case 'quit':
+    // Answered by a type shown as it comes (presence-format.ts), never decoded as known.
+    case 'contacts':
     // Not waited for: a server without the reconnection extension may say nothing.
     case 'session':
       return null;

@@ -324,7 +324,7 @@ class Session {
         return;
       }
       case 'online':
-        this.show('Who is online, room by room:', 'plain');
+        this.show(this.state.account === '' ? 'Who is online, room by room:' : 'Your contacts, then who is online, room by room:', 'plain');
         this.sendStepNow({
           message: { type: 'list' },
           answered: (reply) => {
@@ -333,6 +333,8 @@ class Session {
             this.steps.unshift(...rooms.map((r): Step => ({ message: { type: 'who', roomid: r.roomid } })));
           },
         });
+        // Logged in: the contact list first (each contact with its presence), where the server has them.
+        if (this.state.account !== '') this.sendStepNow({ message: { type: 'contacts', action: 'list' } });
         return;
     }
   }

@@ -153,7 +153,9 @@ export type ClientMessage =
   | { type: 'session' }
   | { type: 'reclaim'; token: string }
   /** Declares this client extended: sent first on every connection (docs/PROTOCOL.md). */
-  | { type: 'hello'; capabilities: string[] };
+  | { type: 'hello'; capabilities: string[] }
+  /** The contact list (docs/PROTOCOL.md, "Devices, contacts and presence"): `/online` asks for it. */
+  | { type: 'contacts'; action: 'list' };
 
 /**
  * One line received from the server, classified:
