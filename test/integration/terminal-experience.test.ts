@@ -340,9 +340,17 @@ test('/dms lists conversations with unread counts; /online shows every room\'s m
   await raw.client.waitFor((m) => m.type === 'registered');
   raw.client.send({ type: 'login', username: friend, password: 'pw-friend-1' });
   await raw.client.waitFor((m) => m.type === 'loggedin');
+  // The account, with the friend on its contact list, made beforehand by another device.
+  const device = await TestClient.welcomed(server.port);
+  device.client.send({ type: 'register', username: me, password: 'pw-dm-user-1' });
+  await device.client.waitFor((m) => m.type === 'registered');
+  device.client.send({ type: 'login', username: me, password: 'pw-dm-user-1' });
+  await device.client.waitFor((m) => m.type === 'loggedin');
+  device.client.send({ type: 'contacts', action: 'add', username: friend });
+  await device.client.waitFor((m) => m.type === 'contacts');
+  await device.client.close();
   const proc = TerminalClient.start(target, [], { configDir: dir });
   try {
-    proc.type(`/register ${me} pw-dm-user-1`);
     proc.type(`/login ${me} pw-dm-user-1`);
     await proc.next(`Logged in as ${me}`);
     proc.type('/dms');
@@ -358,13 +366,6 @@ test('/dms lists conversations with unread counts; /online shows every room\'s m
     proc.type('/dms');
     await proc.next(`  ${friend}: nothing unread (/dmhistory ${friend})`);
 
-    // A second device of the same account puts the friend on the contact list.
-    const device = await TestClient.welcomed(server.port);
-    device.client.send({ type: 'login', username: me, password: 'pw-dm-user-1' });
-    await device.client.waitFor((m) => m.type === 'loggedin');
-    device.client.send({ type: 'contacts', action: 'add', username: friend });
-    await device.client.waitFor((m) => m.type === 'contacts');
-    await device.client.close();
     proc.type('/online');
     await proc.next('Your contacts, then who is online, room by room:');
     await proc.next(new RegExp(`^Contacts: ${friend} \\(online`));
