@@ -26,6 +26,25 @@ export const SERVER_CAPABILITIES: readonly string[] = ['extended'];
 /** The server's answer to `hello`: the connection is extended from here on. */
 export const HELLO_REPLY_LINE = JSON.stringify({ type: 'hello', capabilities: SERVER_CAPABILITIES }) + '\n';
 
+/** The rate limits a connection is told in the `hello` reply (`--rate-limit`, `--rate-burst`, `--account-rate-limit`). */
+export interface AdvertisedLimits {
+  /** Lines a second per connection, sustained. */
+  rate: number;
+  /** Lines at once per connection. */
+  burst: number;
+  /** Room messages and DMs a second per account. */
+  accountRate: number;
+}
+
+/**
+ * The `hello` reply with the server's rate limits (`limits`), so that a client can pace what it
+ * sends (a piped script) instead of learning them from `RATE_LIMITED` refusals. Extended only:
+ * `hello` is itself an extended message.
+ */
+export function helloReplyLine(limits: AdvertisedLimits): string {
+  return JSON.stringify({ type: 'hello', capabilities: SERVER_CAPABILITIES, limits }) + '\n';
+}
+
 /** True for a seed-004 request type (sending one keeps a connection core). */
 export function isCoreClientType(type: string): boolean {
   return CORE_CLIENT_TYPES.has(type);

@@ -14,7 +14,7 @@ import {
 import { hubSocketPath } from '../ipc/paths';
 import { trackConnection, workerMetrics } from '../metrics/worker-metrics';
 import { WriteBatcher } from '../net/write-batcher';
-import { HELLO_REPLY_LINE, coreServerLines, isCoreClientType } from '../protocol/capabilities';
+import { coreServerLines, helloReplyLine, isCoreClientType } from '../protocol/capabilities';
 import { ErrorCode, errorLine } from '../protocol/errors';
 import type { ClientMessage, CoreControlRequest } from '../protocol/messages';
 import { parseClientLine, type ParseLimits, type ParseResult } from '../protocol/validate';
@@ -233,7 +233,11 @@ export class Worker {
     workerMetrics.messagesIn.incFor(msg.type === 'message' ? 'chat' : msg.type === 'ping' || msg.type === 'hello' ? 'keepalive' : 'request');
     // Keepalive and capabilities are the session's business: answered here, the hub never sees them.
     if (msg.type === 'ping') return session.send(PONG_LINE);
-    if (msg.type === 'hello') return session.send(HELLO_REPLY_LINE);
+    if (msg.type === 'hello') {
+      // With the rate limits in force (a reload may change them), for clients to pace themselves.
+      const { rateLimit, rateBurst, accountRateLimit } = this.config;
+      return session.send(helloReplyLine({ rate: rateLimit, burst: rateBurst, accountRate: accountRateLimit }));
+    }
     this.toHub(session, msg);
   }
 

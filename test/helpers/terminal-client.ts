@@ -33,6 +33,8 @@ export interface StartOptions {
   input?: string;
   /** Run interactive, on a pseudo-terminal of this many columns (see `terminalAvailable`). */
   cols?: number;
+  /** Variables added to the client's environment (e.g. `NO_COLOR`). */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** Whether clients can run on a pseudo-terminal (`cols`): util-linux `script` is installed. */
@@ -76,7 +78,7 @@ export class TerminalClient {
     const configDir = options.configDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'sb-term-client-'));
     const where = typeof target === 'string' ? [target] : ['--unix', target.unix];
     const argv = [BIN, 'connect', ...where, '--config-dir', configDir, ...args];
-    const spawnOptions: SpawnOptions = { stdio: 'pipe', env: { ...process.env, XDG_CONFIG_HOME: configDir } };
+    const spawnOptions: SpawnOptions = { stdio: 'pipe', env: { ...process.env, XDG_CONFIG_HOME: configDir, ...options.env } };
     const { cols } = options;
     let child: ChildProcess;
     if (cols === undefined) {

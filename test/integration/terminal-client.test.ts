@@ -51,7 +51,8 @@ test('a scripted session: every command, in order, then quit at end of input', T
   ].join('\n');
   const proc = TerminalClient.start(target, ['--log', logFile], { input: input + '\n' });
   try {
-    assert.equal(await proc.waitForExit(), 0, proc.stderr);
+    // The refused identity change and join: exit code 3 (a command was refused).
+    assert.equal(await proc.waitForExit(), 3, proc.stderr);
     const lines = proc.lines;
     const id = /^Connected to 127\.0\.0\.1:\d+ as (guest\d+)$/.exec(lines[0] ?? '')?.[1];
     assert.ok(id, lines.join('\n'));
@@ -62,19 +63,21 @@ test('a scripted session: every command, in order, then quit at end of input', T
       /^Rooms: MainHall \d+/,
       new RegExp(`^MainHall contains .*\\b${id}\\b`),
       new RegExp(`^Rooms: .*\\b${room} 0\\b`),
+      `Room ${room} created; you are its owner.`,
       `${id} moves from MainHall to ${room}`,
       new RegExp(`^${id}: hello${OWN_ID}$`),
-      `${room} contains ${id}*`,
+      `${room} contains ${id}* (* owner)`,
       `${id} is now ${name}`,
-      'Requested identity invalid or in use',
-      'The requested room is invalid or non existent',
-      'usage: #who ROOM',
+      '1x cannot be a name: a letter, then 2 to 15 letters or digits.',
+      `There is no room named Nowhere${suffix} (/list shows the rooms; /createroom Nowhere${suffix} makes one).`,
+      new RegExp(`^${room} contains ${name}\\* \\(\\* owner\\)$`),
       `${name} moves from ${room} to MainHall`,
       /^Rooms: MainHall \d+/,
       new RegExp(`^MainHall contains .*\\b${name}\\b`),
       new RegExp(`^Rooms: (?!.*\\b${room}\\b)`),
+      `Room ${room} deleted.`,
       `${name} leaves MainHall`,
-      'Disconnected by server',
+      'Disconnected (end of input)',
     ];
     assert.equal(lines.length, expected.length, lines.join('\n'));
     expected.forEach((want, i) => {
@@ -86,7 +89,7 @@ test('a scripted session: every command, in order, then quit at end of input', T
     assert.match(log, /^\d{4}-\d\d-\d\dT[\d:.]+Z --- connected to 127\.0\.0\.1:\d+$/m);
     assert.match(log, new RegExp(`Z in #createroom ${room}$`, 'm'));
     assert.match(log, new RegExp(`Z out ${id}: hello${OWN_ID}$`, 'm'));
-    assert.match(log, /Z --- session ended, exit code 0$/m);
+    assert.match(log, /Z --- session ended, exit code 3$/m);
   } finally {
     proc.kill();
   }
@@ -99,7 +102,7 @@ test('over the Unix socket', TEST_TIMEOUT, async () => {
     const lines = proc.lines;
     assert.match(lines[0]!, new RegExp(`^Connected to ${escape(unixSocket)} as guest\\d+$`));
     assert.match(lines.join('\n'), new RegExp(`\\nguest\\d+: via unix${OWN_ID}\\n`));
-    assert.equal(lines.at(-1), 'Disconnected by server');
+    assert.equal(lines.at(-1), 'Disconnected (end of input)');
   } finally {
     proc.kill();
   }
@@ -108,7 +111,7 @@ test('over the Unix socket', TEST_TIMEOUT, async () => {
 test('interactive: the prompt and the partly typed line survive incoming events', TEST_TIMEOUT, async (t) => {
   if (missingPrerequisite(t, hasScript, 'util-linux `script` is not installed')) return;
   const target = `127.0.0.1:${server.port}`;
-  const tty = TerminalClient.start(target, [], { cols: 100 });
+  const tty = TerminalClient.start(target, ['--no-timestamps'], { cols: 100 });
   let other: TerminalClient | null = null;
   try {
     const id = (await tty.waitFor(/Connected to 127\.0\.0\.1:\d+ as (guest\d+)/))[1]!;
@@ -125,28 +128,30 @@ test('interactive: the prompt and the partly typed line survive incoming events'
     const otherId = /as (guest\d+)$/.exec(other.lines[0] ?? '')![1]!;
     await tty.waitFor(new RegExp(`${otherId} leaves MainHall\\n`));
     const screen = tty.text().split('\n');
+    // The prompt is the status line: B's message is unread until we type a line.
+    const unreadPrompt = `[MainHall] ${id} (unread: MainHall 1)>`;
     assert.deepEqual(screen.slice(-4), [
       `${otherId} moves to MainHall`,
       `${otherId}: ping from B`,
       `${otherId} leaves MainHall`,
-      `${prompt} hel`,
+      `${unreadPrompt} hel`,
     ]);
     assert.equal(screen.filter((l) => l.startsWith('[')).length, 1, screen.join('\n'));
 
     tty.write('lo\r');
-    await tty.waitFor(new RegExp(`\\n${escape(prompt)} hello\\n${id}: hello${OWN_ID}\\n${escape(prompt)}$`));
+    await tty.waitFor(new RegExp(`\\n${escape(unreadPrompt)} hello\\n${id}: hello${OWN_ID}\\n${escape(prompt)}$`));
 
     const name = 'Tty' + suffix;
     tty.write(`#identitychange ${name}\r`);
     await tty.waitFor(new RegExp(`\\n${id} is now ${name}\\n\\[MainHall\\] ${name}>$`));
 
     tty.write('#join\r');
-    await tty.waitFor(/\nusage: #join ROOM\n\[MainHall\] \w+>$/);
+    await tty.waitFor(/\nusage: #join ROOM\n\[MainHall\] \w+( \(unread: [^)]*\))?>$/);
 
     tty.write('#quit\r');
     assert.equal(await tty.waitForExit(), 0, tty.stderr);
     const lines = tty.text().split('\n').filter((l) => l !== '');
-    assert.deepEqual(lines.slice(-3), [`[MainHall] ${name}> #quit`, `${name} leaves MainHall`, 'Disconnected by server']);
+    assert.deepEqual(lines.slice(-3), [`[MainHall] ${name}> #quit`, `${name} leaves MainHall`, 'Disconnected (you quit)']);
   } finally {
     tty.kill();
     other?.kill();
@@ -156,7 +161,7 @@ test('interactive: the prompt and the partly typed line survive incoming events'
 test('interactive: a partial line wrapped over several rows is redrawn whole', TEST_TIMEOUT, async (t) => {
   if (missingPrerequisite(t, hasScript, 'util-linux `script` is not installed')) return;
   const target = `127.0.0.1:${server.port}`;
-  const tty = TerminalClient.start(target, [], { cols: 30 });
+  const tty = TerminalClient.start(target, ['--no-timestamps'], { cols: 30 });
   let other: TerminalClient | null = null;
   try {
     const id = (await tty.waitFor(/Connected to [^]*?(guest\d+)/))[1]!; // wrapped at 30 columns
@@ -171,11 +176,13 @@ test('interactive: a partial line wrapped over several rows is redrawn whole', T
     await other.waitForExit();
     const otherId = /as (guest\d+)$/.exec(other.lines[0] ?? '')![1]!;
     await tty.waitFor(new RegExp(`${otherId} leaves MainHall\\n`));
-    assert.deepEqual(tty.text().split('\n').slice(-(3 + rows.length)), [
+    // Redrawn with the prompt that now counts the unread message.
+    const rowsNow = `[MainHall] ${id} (unread: MainHall 1)> ${typed}`.match(/.{1,30}/g)!;
+    assert.deepEqual(tty.text().split('\n').slice(-(3 + rowsNow.length)), [
       `${otherId} moves to MainHall`,
       `${otherId}: wrapped?`,
       `${otherId} leaves MainHall`,
-      ...rows,
+      ...rowsNow,
     ]);
     tty.write('\x03'); // Ctrl-C quits too
     assert.equal(await tty.waitForExit(), 0, tty.stderr);

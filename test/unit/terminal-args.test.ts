@@ -23,6 +23,11 @@ test('connect arguments', () => {
       configDir: null,
       autoLogin: true,
       reconnect: true,
+      retries: null,
+      retryMaxMs: null,
+      timestamps: null,
+      noColour: false,
+      notify: null,
     },
   });
   assert.deepEqual(parseConnectArgs(['--unix=/tmp/s.sock']), {
@@ -34,6 +39,11 @@ test('connect arguments', () => {
       configDir: null,
       autoLogin: true,
       reconnect: true,
+      retries: null,
+      retryMaxMs: null,
+      timestamps: null,
+      noColour: false,
+      notify: null,
     },
   });
   const v6 = parseConnectArgs(['::1']);
@@ -74,4 +84,27 @@ test('several servers: HOST:PORT,HOST:PORT,... in order, each checked, one label
     assert.equal(parsed.kind, 'error', bad);
   }
   assert.match((parseConnectArgs(['a:1,b:x']) as { message: string }).message, /invalid port "x"/);
+});
+
+test('the looks and reconnection options', () => {
+  const run = parseConnectArgs(['h', '--retries', '0', '--retry-max-ms=250', '--timestamps', '--no-color', '--notify', 'desktop']);
+  assert.equal(run.kind, 'run');
+  if (run.kind !== 'run') return;
+  assert.equal(run.options.retries, 0);
+  assert.equal(run.options.retryMaxMs, 250);
+  assert.equal(run.options.timestamps, true);
+  assert.equal(run.options.noColour, true);
+  assert.equal(run.options.notify, 'desktop');
+  assert.equal((parseConnectArgs(['h', '--no-timestamps']) as { options: { timestamps: boolean } }).options.timestamps, false);
+  const bad: Array<[string[], RegExp]> = [
+    [['h', '--retries', 'x'], /--retries takes a whole number/],
+    [['h', '--retry-max-ms', '0'], /--retry-max-ms takes a whole number of milliseconds, at least 1/],
+    [['h', '--notify', 'loud'], /--notify takes bell, desktop, none, not "loud"/],
+    [['h', '--timestamps=yes'], /--timestamps takes no value/],
+  ];
+  for (const [argv, why] of bad) {
+    const parsed = parseConnectArgs(argv);
+    assert.equal(parsed.kind, 'error', argv.join(' '));
+    assert.match(parsed.kind === 'error' ? parsed.message : '', why);
+  }
 });

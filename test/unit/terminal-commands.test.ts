@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { helpLines, loggableInput, parseInput, replyMatcher, type InputContext } from '../../src/client/terminal/commands';
+import { closestName, editDistance } from '../../src/client/terminal/command-hint';
+import { COMMAND_NAMES, COMMAND_SECTIONS, commandHelp, helpLines, loggableInput, parseInput, replyMatcher, type InputContext } from '../../src/client/terminal/commands';
 import type { ClientMessage } from '../../src/client/terminal/wire';
 
 const send = (message: object) => ({ kind: 'send', message });
@@ -24,13 +25,19 @@ test('accounts: register, login with a password or the saved login, logout', () 
   assert.deepEqual(parseInput('#login alice  my pass phrase '), send({ type: 'login', username: 'alice', password: 'my pass phrase' }));
   assert.deepEqual(parseInput('/login'), { kind: 'savedlogin' });
   assert.deepEqual(parseInput('/logout'), send({ type: 'logout' }));
-  assert.deepEqual(parseInput('/login alice'), { kind: 'local', lines: ['usage: /login [USER PASS]'] });
-  assert.deepEqual(parseInput('#register alice'), { kind: 'local', lines: ['usage: #register USER PASS'] });
+  // the password left out: asked for (hidden), then sent
+  for (const [line, type] of [['/login alice', 'login'], ['#register alice', 'register']] as const) {
+    const action = parseInput(line);
+    assert.equal(action.kind, 'secret', line);
+    assert.equal(action.kind === 'secret' && action.prompt, 'Password for alice: ');
+    assert.deepEqual(action.kind === 'secret' && action.build('pw 1234567'), { type, username: 'alice', password: 'pw 1234567' });
+  }
+  assert.deepEqual(parseInput('#register'), { kind: 'error', lines: ['usage: #register USER [PASS]'] });
 });
 
 test('direct messages keep the text as typed after the user name', () => {
   assert.deepEqual(parseInput('/msg bob hi  there '), send({ type: 'dm', to: 'bob', content: 'hi  there' }));
-  assert.deepEqual(parseInput('/msg bob'), { kind: 'local', lines: ['usage: /msg USER TEXT'] });
+  assert.deepEqual(parseInput('/msg bob'), { kind: 'error', lines: ['usage: /msg USER TEXT'] });
 });
 
 test('history: room and count optional, default our room and 20', () => {
@@ -38,14 +45,14 @@ test('history: room and count optional, default our room and 20', () => {
   assert.deepEqual(parseInput('/history 5', inJokes), send({ type: 'history', roomid: 'jokes', limit: 5 }));
   assert.deepEqual(parseInput('/history MainHall', inJokes), send({ type: 'history', roomid: 'MainHall', limit: 20 }));
   assert.deepEqual(parseInput('/history MainHall 50', inJokes), send({ type: 'history', roomid: 'MainHall', limit: 50 }));
-  assert.deepEqual(parseInput('/history', { room: '' }), { kind: 'local', lines: ['You are in no room: name one'] });
+  assert.deepEqual(parseInput('/history', { room: '' }), { kind: 'error', lines: ['You are in no room: name one'] });
   for (const bad of ['/history a b c', '/history MainHall x', '/history MainHall 0']) {
-    assert.deepEqual(parseInput(bad, inJokes), { kind: 'local', lines: ['usage: /history [ROOM] [N]'] }, bad);
+    assert.deepEqual(parseInput(bad, inJokes), { kind: 'error', lines: ['usage: /history [ROOM] [N]'] }, bad);
   }
   assert.deepEqual(parseInput('/dmhistory bob'), send({ type: 'dmhistory', with: 'bob', limit: 20 }));
   assert.deepEqual(parseInput('/dmhistory bob 3'), send({ type: 'dmhistory', with: 'bob', limit: 3 }));
-  assert.deepEqual(parseInput('/dmhistory'), { kind: 'local', lines: ['usage: /dmhistory USER [N]'] });
-  assert.deepEqual(parseInput('/dmhistory bob x'), { kind: 'local', lines: ['usage: /dmhistory USER [N]'] });
+  assert.deepEqual(parseInput('/dmhistory'), { kind: 'error', lines: ['usage: /dmhistory USER [N]'] });
+  assert.deepEqual(parseInput('/dmhistory bob x'), { kind: 'error', lines: ['usage: /dmhistory USER [N]'] });
 });
 
 test('recall takes the id as shown, brackets or not, and resolves it', () => {
@@ -53,7 +60,7 @@ test('recall takes the id as shown, brackets or not, and resolves it', () => {
   assert.deepEqual(parseInput('/recall ABCDEFGH', context), send({ type: 'recall', id: '01HZX7K9ABCDEFGH' }));
   assert.deepEqual(parseInput('/recall [ABCDEFGH]', context), send({ type: 'recall', id: '01HZX7K9ABCDEFGH' }));
   assert.deepEqual(parseInput('/recall full-id', context), send({ type: 'recall', id: 'full-id' }));
-  assert.deepEqual(parseInput('/recall'), { kind: 'local', lines: ['usage: /recall ID'] });
+  assert.deepEqual(parseInput('/recall'), { kind: 'error', lines: ['usage: /recall ID'] });
 });
 
 test('block, unblock, dnd, status, presence', () => {
@@ -61,18 +68,20 @@ test('block, unblock, dnd, status, presence', () => {
   assert.deepEqual(parseInput('/unblock bob'), send({ type: 'unblock', user: 'bob' }));
   assert.deepEqual(parseInput('/dnd on'), send({ type: 'dnd', on: true }));
   assert.deepEqual(parseInput('/dnd OFF'), send({ type: 'dnd', on: false }));
-  assert.deepEqual(parseInput('/dnd maybe'), { kind: 'local', lines: ['usage: /dnd on|off'] });
+  assert.deepEqual(parseInput('/dnd maybe'), { kind: 'error', lines: ['usage: /dnd on|off'] });
   assert.deepEqual(parseInput('/status out to  lunch'), send({ type: 'status', text: 'out to  lunch' }));
   assert.deepEqual(parseInput('/status'), send({ type: 'status', text: '' }));
   assert.deepEqual(parseInput('/presence alice bob'), send({ type: 'presence', users: ['alice', 'bob'] }));
-  assert.deepEqual(parseInput('/presence'), { kind: 'local', lines: ['usage: /presence USER...'] });
+  assert.deepEqual(parseInput('/presence'), { kind: 'error', lines: ['usage: /presence USER...'] });
 });
 
 test('anything else is a message, exactly as typed', () => {
   assert.deepEqual(parseInput('hello world'), send({ type: 'message', content: 'hello world' }));
   assert.deepEqual(parseInput('  spaced  '), send({ type: 'message', content: '  spaced  ' }));
   assert.deepEqual(parseInput('#hashtag fun'), send({ type: 'message', content: '#hashtag fun' }));
-  assert.deepEqual(parseInput('/shrug'), send({ type: 'message', content: '/shrug' }));
+  assert.deepEqual(parseInput('//shrug'), send({ type: 'message', content: '/shrug' }));
+  assert.deepEqual(parseInput('/say /shrug  too'), send({ type: 'message', content: '/shrug  too' }));
+  assert.deepEqual(parseInput('##hashtag'), send({ type: 'message', content: '#hashtag' }));
   assert.deepEqual(parseInput('# join x'), send({ type: 'message', content: '# join x' }));
   assert.deepEqual(parseInput('#toString x'), send({ type: 'message', content: '#toString x' }));
   assert.deepEqual(parseInput('crlf\r'), send({ type: 'message', content: 'crlf' }));
@@ -84,12 +93,12 @@ test('blank lines do nothing', () => {
 });
 
 test('missing or extra arguments give a local usage line', () => {
-  assert.deepEqual(parseInput('#join'), { kind: 'local', lines: ['usage: #join ROOM'] });
-  assert.deepEqual(parseInput('/identitychange'), { kind: 'local', lines: ['usage: /identitychange NAME'] });
-  assert.deepEqual(parseInput('#who a b'), { kind: 'local', lines: ['usage: #who ROOM'] });
-  assert.deepEqual(parseInput('#list all'), { kind: 'local', lines: ['usage: #list'] });
-  assert.deepEqual(parseInput('#block a b'), { kind: 'local', lines: ['usage: #block USER'] });
-  assert.deepEqual(parseInput('#help me'), { kind: 'local', lines: ['usage: #help'] });
+  assert.deepEqual(parseInput('#join'), { kind: 'error', lines: ['usage: #join ROOM'] });
+  assert.deepEqual(parseInput('/identitychange'), { kind: 'error', lines: ['usage: /identitychange NAME'] });
+  assert.deepEqual(parseInput('#who a b'), { kind: 'error', lines: ['usage: #who [ROOM]'] });
+  assert.deepEqual(parseInput('#list all'), { kind: 'error', lines: ['usage: #list'] });
+  assert.deepEqual(parseInput('#block a b'), { kind: 'error', lines: ['usage: #block USER'] });
+  assert.deepEqual(parseInput('#help me too'), { kind: 'error', lines: ['usage: #help [COMMAND]'] });
 });
 
 test('help is local and lists every command, and how ids are shown', () => {
@@ -99,14 +108,16 @@ test('help is local and lists every command, and how ids are shown', () => {
   const names = ['identitychange', 'join', 'who', 'list', 'createroom', 'delete', 'register', 'login', 'logout', 'msg',
     'history', 'dmhistory', 'recall', 'block', 'unblock', 'dnd', 'status', 'presence', 'quit', 'help'];
   for (const name of names) {
-    assert.ok(helpLines().some((l) => l.startsWith(`  #${name} `)), name);
+    assert.ok(helpLines().some((l) => l.startsWith(`  /${name} `)), name);
   }
   assert.ok(helpLines().some((l) => l.includes('[ID]')));
 });
 
-test('passwords are masked in the transcript', () => {
+test('passwords are masked in the transcript, also in a mistyped command', () => {
   assert.equal(loggableInput('/login alice my secret'), '/login alice ********');
   assert.equal(loggableInput('#REGISTER alice pw12345678'), '#register alice ********');
+  assert.equal(loggableInput('/regster dave supersecret1'), '/regster dave ********');
+  assert.equal(loggableInput('/login alice'), '/login alice');
   assert.equal(loggableInput('/login'), '/login');
   assert.equal(loggableInput('/msg bob my password is x'), '/msg bob my password is x');
   assert.equal(loggableInput('hello'), 'hello');
@@ -156,4 +167,57 @@ test('replyMatcher: the accounts requests', () => {
   }
   // an offline delivery to us is not the echo of what we sent
   assert.ok(!replyMatcher({ type: 'dm', to: 'bob', content: 'hi' }, 'alice')!({ type: 'dm', from: 'alice', to: 'bob', content: 'hi', inbox: 2 }));
+});
+
+test('an unknown /word, a lone / or #, and a #word close to a command are local errors with a hint, never sent', () => {
+  const unknown = parseInput('/regster dave supersecret1');
+  assert.equal(unknown.kind, 'error');
+  assert.match(unknown.kind === 'error' ? unknown.lines[0]! : '', /^Unknown command \/regster: nothing was sent\. Did you mean \/register\?/);
+  const far = parseInput('/zzzzzz');
+  assert.equal(far.kind, 'error');
+  assert.doesNotMatch(far.kind === 'error' ? far.lines[0]! : '', /Did you mean/);
+  for (const lone of ['/', '#', '  /  ']) {
+    const action = parseInput(lone);
+    assert.equal(action.kind, 'error', lone);
+    assert.match(action.kind === 'error' ? action.lines[0]! : '', /^A lone [/#] is not a command: nothing was sent/);
+  }
+  const typo = parseInput('#joni MainHall');
+  assert.equal(typo.kind, 'error');
+  assert.match(typo.kind === 'error' ? typo.lines[0]! : '', /Did you mean #join\?/);
+  // a hashtag that is no near command is chat
+  assert.deepEqual(parseInput('#weekend plans'), send({ type: 'message', content: '#weekend plans' }));
+  assert.deepEqual(parseInput('#he said'), send({ type: 'message', content: '#he said' }));
+  assert.equal(parseInput('#regster bob pw').kind, 'error');
+});
+
+test('closestName: edit distance with a cap, prefixes count', () => {
+  assert.equal(editDistance('regster', 'register'), 1);
+  assert.equal(editDistance('', 'abc'), 3);
+  assert.equal(closestName('regster', COMMAND_NAMES), 'register');
+  assert.equal(closestName('hist', COMMAND_NAMES), 'history');
+  assert.equal(closestName('x', COMMAND_NAMES), null);
+  assert.equal(closestName('lol', COMMAND_NAMES), null);
+});
+
+test('/who without a room is the current room; /blocks /dms /more /online are the session\'s', () => {
+  assert.deepEqual(parseInput('/who', inJokes), send({ type: 'who', roomid: 'jokes' }));
+  assert.deepEqual(parseInput('/who', { room: '' }), { kind: 'error', lines: ['You are in no room: name one'] });
+  assert.deepEqual(parseInput('/blocks'), { kind: 'view', view: 'blocks' });
+  assert.deepEqual(parseInput('/dms'), { kind: 'view', view: 'dms' });
+  assert.deepEqual(parseInput('/more'), { kind: 'view', view: 'more' });
+  assert.deepEqual(parseInput('/online'), { kind: 'view', view: 'online' });
+});
+
+test('/help COMMAND shows one command from the same table; every command of the table is in /help', () => {
+  assert.deepEqual(parseInput('/help join'), { kind: 'local', lines: ['usage: /join ROOM', '  move to a room'] });
+  assert.deepEqual(parseInput('/help /LOGIN'), { kind: 'local', lines: commandHelp('login')! });
+  assert.equal(parseInput('/help nosuch').kind, 'error');
+  const help = helpLines().join('\n');
+  for (const section of COMMAND_SECTIONS) {
+    for (const [name, spec] of Object.entries(section.commands)) {
+      assert.ok(help.includes(['/' + name, spec.synopsis].filter((s) => s !== '').join(' ')), name);
+      assert.equal(commandHelp(name)![0], ['usage:', '/' + name, spec.synopsis].filter((s) => s !== '').join(' '));
+    }
+  }
+  assert.deepEqual([...COMMAND_NAMES].sort(), COMMAND_SECTIONS.flatMap((s) => Object.keys(s.commands)).sort());
 });

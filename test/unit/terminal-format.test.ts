@@ -51,7 +51,7 @@ test('room changes: move, arrive, leave, refusal', () => {
 test('room contents mark the owner with *', () => {
   assert.equal(
     show({ type: 'roomcontents', roomid: 'jokes', identities: ['guest1', 'bob'], owner: 'bob' }),
-    'jokes contains guest1 bob*',
+    'jokes contains guest1 bob* (* owner)',
   );
   assert.equal(
     show({ type: 'roomcontents', roomid: 'MainHall', identities: ['guest1'], owner: '' }),
@@ -151,6 +151,7 @@ test('login and logout set the identity and account, whichever of loggedin and n
 test('prompt and disconnect lines', () => {
   assert.equal(promptFor(initialViewState), '');
   assert.equal(promptFor(me), '[MainHall] guest1> ');
+  assert.equal(promptFor({ ...me, room: '' }), 'guest1> ');
   assert.equal(formatDisconnect(null), 'Disconnected by server');
   assert.equal(
     formatDisconnect({ kind: 'known', message: { type: 'error', code: 'E_IDLE', message: 'idle too long' } }),
@@ -207,12 +208,12 @@ test('history and dm history: HH:MM, the id on every line, recalled ones marked'
         { type: 'message', identity: 'guest1', content: '', roomid: 'jokes', id: 'bbbb2222', seq: 2, ts, recalled: true },
       ],
     }),
-    ['History of jokes: 2 messages', '09:05 bob: one [aaaa1111]', '09:05 guest1: (recalled) [bbbb2222]'],
+    ['History of jokes: 2 messages', '2024-05-06 09:05 bob: one [aaaa1111]', '2024-05-06 09:05 guest1: (recalled) [bbbb2222]'],
   );
   assert.deepEqual(lines({ type: 'history', roomid: 'jokes', messages: [] }), ['History of jokes: 0 messages']);
   assert.deepEqual(
     lines({ type: 'dmhistory', with: 'bob', messages: [{ type: 'dm', id: 'cccc3333', from: 'bob', to: 'guest1', content: 'yo', ts }] }),
-    ['Direct messages with bob: 1 message', '09:05 [dm] bob -> guest1: yo [cccc3333]'],
+    ['Direct messages with bob: 1 message', '2024-05-06 09:05 [dm] bob -> guest1: yo [cccc3333]'],
   );
 });
 
@@ -221,8 +222,8 @@ test('recall, block list, profile, presence', () => {
     show({ type: 'recalled', id: '01HZX7K9ABCDEFGH', roomid: 'jokes', seq: 4, by: 'alice' }),
     'message ABCDEFGH recalled by alice',
   );
-  assert.equal(show({ type: 'blocklist', users: ['bob', 'carol'] }), 'Blocked: bob, carol');
-  assert.equal(show({ type: 'blocklist', users: [] }), 'Blocked: nobody');
+  assert.equal(show({ type: 'blocklist', users: ['bob', 'carol'] }), 'You block: bob, carol');
+  assert.equal(show({ type: 'blocklist', users: [] }), 'You have blocked no one.');
   assert.equal(show({ type: 'profile', username: 'alice', status: 'out to lunch', dnd: true }), 'Profile of alice: dnd on, status "out to lunch"');
   assert.equal(show({ type: 'profile', username: 'alice', status: '', dnd: false }), 'Profile of alice: dnd off, no status');
   assert.deepEqual(

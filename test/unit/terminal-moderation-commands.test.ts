@@ -8,7 +8,7 @@ import { shouldReconnect } from '../../src/client/terminal/reconnect';
 import type { ClientMessage, ServerMessage } from '../../src/client/terminal/wire';
 
 const send = (message: ClientMessage) => ({ kind: 'send', message });
-const local = (...lines: string[]) => ({ kind: 'local', lines });
+const local = (...lines: string[]) => ({ kind: 'error', lines });
 
 test('durations: seconds, minutes, hours, days; anything else is refused with why', () => {
   const ok = (seconds: number) => ({ ok: true, seconds });
@@ -119,15 +119,15 @@ test('notice: the text as typed', () => {
 test('help lists the moderation commands and how durations are written', () => {
   const help = helpLines();
   for (const name of ['private', 'invite', 'uninvite', 'kick', 'ban', 'unban', 'roominfo', 'transfer', 'close', 'disconnect', 'notice']) {
-    assert.ok(help.some((l) => l.startsWith(`  #${name} `)), name);
+    assert.ok(help.some((l) => l.startsWith(`  /${name} `)), name);
   }
-  assert.ok(help.some((l) => l.startsWith('  #createroom ROOM [--private]')));
+  assert.ok(help.some((l) => l.startsWith('  /createroom ROOM [--private]')));
   assert.ok(help.some((l) => l.startsWith('DURATION: 30s, 10m, 2h, 1d or a number of seconds')));
   // A synopsis too long for its column puts its summary on the next line, in the column.
-  const ban = help.indexOf('  #ban ROOM NAME [DURATION] [REASON...]');
+  const ban = help.indexOf('  /ban ROOM NAME [DURATION] [REASON...]');
   assert.ok(ban > 0);
   assert.match(help[ban + 1]!, /^ {24}kick NAME and keep it out/);
-  assert.equal(help.indexOf('  #join ROOM            move to a room') > 0, true, 'short rows as before');
+  assert.equal(help.indexOf('  /join ROOM            move to a room') > 0, true, 'short rows as before');
 });
 
 test('replyMatcher: each moderation request waits for its own answer, or an error', () => {

@@ -105,23 +105,25 @@ for (const refusal of ['BANNED', 'INVITE_ONLY']) {
     const client = startClient(server.target);
     try {
       client.stdin.write('/join Attic\n');
-      await client.waitFor(new RegExp(`error ${refusal}: not for you\\n`));
+      await client.waitFor(new RegExp(`\\(${refusal}\\)\\n`));
       client.stdin.end('/list\n');
       assert.equal(await client.done, 0);
       assert.deepEqual(server.received[2]!.map((m) => m.type), ['join', 'session', 'list', 'quit'], 'no resume; a resume token asked for again');
       const lines = client.lines();
       assert.deepEqual(lines.slice(lines.indexOf('bob: n1')), [
         'bob: n1',
-        'Connection lost; reconnecting in 0.0s\u2026',
+        'Connection lost; reconnecting in 0.0s\u2026 (attempt 1 of 20)',
         `Reconnected to ${server.target} as guest1`,
         'guest1 moves to MainHall',
         'Rooms: MainHall 1',
         'MainHall contains guest1',
-        'The requested room is invalid or non existent',
-        `error ${refusal}: not for you`,
+        // One sentence, not the seed refusal and then the error.
+        refusal === 'BANNED'
+          ? 'You cannot join Attic, you are banned from it: not for you (BANNED)'
+          : 'You cannot join Attic: it is private and you are not invited. (INVITE_ONLY)',
         'Rooms: MainHall 1',
         'guest1 leaves MainHall',
-        'Disconnected by server',
+        'Disconnected (end of input)',
       ]);
     } finally {
       client.stdin.end();

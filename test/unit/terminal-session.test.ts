@@ -162,7 +162,7 @@ test('over a Unix socket: waits for the welcome, sends in order, quits at end of
       'guest1: one',
       'guest1: two',
       'guest1 leaves MainHall',
-      'Disconnected by server',
+      'Disconnected (end of input)',
     ]);
     assert.deepEqual(peer.hellos, [1], 'hello first');
     assert.deepEqual(peer.events, [
@@ -186,7 +186,7 @@ test('a server that closes before its welcome: the client says it may be full or
     const r = await client([`127.0.0.1:${(server.address() as net.AddressInfo).port}`, '--no-reconnect'], 'hi\n', { keepOpen: true });
     assert.equal(r.code, 2);
     assert.deepEqual(r.lines, [
-      'Disconnected by server before its welcome: it may be full, have too many connections from this address, or be shutting down',
+      'Disconnected by server before its welcome: it may be full, have too many connections from this address, or be shutting down; or this is its TLS port (then connect with --tls)',
     ]);
   } finally {
     // Not awaited: its callback may never come once every connection is gone (the loop empties).
@@ -209,13 +209,13 @@ test('line mode waits for each answer before sending the next line', async () =>
   });
   try {
     const r = await client(peer.target, '#join nowhere\n#join\nafter\n');
-    assert.equal(r.code, 0);
+    assert.equal(r.code, 3);
     assert.deepEqual(r.lines.slice(4), [
-      'The requested room is invalid or non existent',
+      'There is no room named nowhere (/list shows the rooms; /createroom nowhere makes one).',
       'usage: #join ROOM',
       'guest1: after',
       'guest1 leaves MainHall',
-      'Disconnected by server',
+      'Disconnected (end of input)',
     ]);
     assert.equal(replies[1], 'got message after: join answered');
   } finally {
@@ -241,7 +241,7 @@ test('odd server lines are shown, never fatal; an error before close is the reas
       '{"type":"ping","id":1}',
       '(dropped a server line of 5046 bytes: too long)',
       'eve: \\x1b[2Jboo',
-      'error E_KICKED: bye now',
+      '/message was refused: bye now. (E_KICKED)',
       'Disconnected by server: bye now (E_KICKED)',
     ]);
     assert.equal(peer.received[0], '{"type":"message","content":"hi"}');
@@ -256,7 +256,7 @@ test('a server that ignores quit is left after the quit timeout, exit 0', async 
     const started = Date.now();
     const r = await client(peer.target, '#quit\n', { timings: { quitTimeout: 200 } });
     assert.equal(r.code, 0);
-    assert.equal(r.lines.at(-1), 'Disconnected (the server did not close the connection)');
+    assert.equal(r.lines.at(-1), 'Disconnected (you quit; the server did not close the connection)');
     // Not before its time; the message above says it was the timeout that ended it.
     assert.ok(Date.now() - started >= 200);
     assert.deepEqual(peer.received, ['{"type":"quit"}']);
@@ -271,8 +271,8 @@ test('--log appends the session with timestamps', async () => {
   fs.writeFileSync(logFile, 'earlier\n');
   const peer = await scriptedPeer({ port: 0, host: '127.0.0.1' }, polite);
   try {
-    const r = await client([...peer.target, '--log', logFile], 'hello\n#who\n');
-    assert.equal(r.code, 0);
+    const r = await client([...peer.target, '--log', logFile], 'hello\n#who a b\n');
+    assert.equal(r.code, 3);
     const log = fs.readFileSync(logFile, 'utf8').split('\n');
     assert.equal(log[0], 'earlier');
     const body = log.slice(1).filter((l) => l !== '').map((l) => {
@@ -287,11 +287,11 @@ test('--log appends the session with timestamps', async () => {
       'out MainHall contains guest1',
       'in hello',
       'out guest1: hello',
-      'in #who',
-      'out usage: #who ROOM',
+      'in #who a b',
+      'out usage: #who [ROOM]',
       'out guest1 leaves MainHall',
-      'out Disconnected by server',
-      '--- session ended, exit code 0',
+      'out Disconnected (end of input)',
+      '--- session ended, exit code 3',
     ]);
   } finally {
     await peer.close();
@@ -380,13 +380,13 @@ test('login saved (0600) and used on the next run; inbox DMs shown once and ackn
   const args = [...peer.target, '--config-dir', configDir];
   try {
     const first = await client([...args, '--log', logFile], '/login\n/login alice pw-secret-1\n');
-    assert.equal(first.code, 0);
+    assert.equal(first.code, 3);
     assert.deepEqual(first.lines.slice(4), [
-      `No saved login for ${target}`,
+      `No saved login for ${target}: log in with /login USER`,
       'guest1 is now alice',
       'Logged in as alice',
       'alice leaves MainHall',
-      'Disconnected by server',
+      'Disconnected (end of input)',
     ]);
     const file = path.join(configDir, 'tokens.json');
     assert.equal(fs.statSync(file).mode & 0o777, 0o600);
@@ -407,7 +407,7 @@ test('login saved (0600) and used on the next run; inbox DMs shown once and ackn
       'alice is now guest5',
       'Logged out; now guest5',
       'guest5 leaves MainHall',
-      'Disconnected by server',
+      'Disconnected (end of input)',
     ]);
     assert.equal(peer.received[received], '{"type":"login","token":"tok-alice"}');
     assert.deepEqual(acks, [2], 'one acknowledgement, of the highest');
@@ -417,7 +417,7 @@ test('login saved (0600) and used on the next run; inbox DMs shown once and ackn
     const third = await client(args, '');
     assert.equal(third.code, 0);
     assert.deepEqual(peer.received.slice(before), ['{"type":"quit"}'], 'no saved login left to use');
-    assert.deepEqual(third.lines.slice(4), ['guest1 leaves MainHall', 'Disconnected by server']);
+    assert.deepEqual(third.lines.slice(4), ['guest1 leaves MainHall', 'Disconnected (end of input)']);
   } finally {
     await peer.close();
   }
@@ -460,7 +460,7 @@ test('a saved login the server refuses is forgotten; --no-auto-login leaves it u
     const refused = await client([...peer.target, '--config-dir', configDir], '');
     assert.equal(refused.code, 0);
     assert.deepEqual(refused.lines.slice(4, 6), [
-      'error BAD_CREDENTIALS: unknown token',
+      'The saved login was refused: log in with your password. (BAD_CREDENTIALS)',
       `(the login saved for ${target} was refused: forgotten)`,
     ]);
     assert.deepEqual(JSON.parse(fs.readFileSync(file, 'utf8')), {});
@@ -508,7 +508,7 @@ test('a dropped connection is reopened: login, room and missed messages restored
       'bob: n2',
       'bob: n3',
       'bob: n4',
-      'Connection lost; reconnecting in 0.0s\u2026',
+      'Connection lost; reconnecting in 0.0s\u2026 (attempt 1 of 20)',
       `Reconnected to ${peer.target[0]} as guest1`,
       'guest1 moves to MainHall',
       'Rooms: MainHall 1',
@@ -520,7 +520,7 @@ test('a dropped connection is reopened: login, room and missed messages restored
       'bob: n6',
       'alice: after [id-7]',
       'alice leaves MainHall',
-      'Disconnected by server',
+      'Disconnected (end of input)',
     ]);
     assert.deepEqual(byConnection[2]!.slice(0, 3), [
       '{"type":"login","token":"tok-alice"}',
@@ -562,9 +562,29 @@ test('while the server is away: attempts back off; the end of input ends the ses
   });
   const c = running(peer.target, { timings: { reconnectInitial: 20, reconnectMax: 40 } });
   c.stdin.write('bye\n');
-  await c.waitFor(/Reconnect failed \(ECONNREFUSED\); retrying in 0\.0s\u2026\n/);
+  await c.waitFor(/Reconnect failed \(ECONNREFUSED\); retrying in 0\.0s\u2026 \(attempt 2 of 20\)\n/);
   c.stdin.end();
   assert.equal(await c.done, 2);
-  assert.equal(c.lines()[4], 'Connection lost; reconnecting in 0.0s\u2026');
+  assert.equal(c.lines()[4], 'Connection lost; reconnecting in 0.0s\u2026 (attempt 1 of 20)');
   assert.equal(c.lines().at(-1), 'Disconnected (end of input while reconnecting)');
+});
+
+test('reconnecting gives up after the attempts allowed, with a clear last line, exit 2', async () => {
+  const peer = await scriptedPeer({ port: 0, host: '127.0.0.1' }, (m, p) => {
+    if (m.type === 'message') {
+      void peer.close();
+      p.socket.destroy();
+    }
+  });
+  const c = running(peer.target, { timings: { reconnectInitial: 10, reconnectMax: 30, reconnectAttempts: 3 } });
+  c.stdin.write('bye\n');
+  assert.equal(await c.done, 2);
+  const lines = c.lines();
+  assert.deepEqual(lines.slice(4), [
+    'Connection lost; reconnecting in 0.0s\u2026 (attempt 1 of 3)',
+    'Reconnect failed (ECONNREFUSED); retrying in 0.0s\u2026 (attempt 2 of 3)',
+    'Reconnect failed (ECONNREFUSED); retrying in 0.0s\u2026 (attempt 3 of 3)',
+    `Gave up reconnecting to ${peer.target[0]} after 3 attempts (last: ECONNREFUSED).`,
+  ]);
+  c.stdin.end();
 });

@@ -1,6 +1,7 @@
 /**
  * Command-line arguments of `switchboard connect`.
  */
+import { NOTIFY_MODES, type NotifyMode } from './notify';
 
 /** How to check the server over TLS (`--tls`). */
 export interface TlsTarget {
@@ -34,6 +35,16 @@ export interface ConnectOptions {
   readonly reconnect: boolean;
   /** The server's HTTP address for `/send` and `/get` (`--http URL`), or null: the first server's host, port 8080. */
   readonly http?: string | null;
+  /** Reconnection attempts in a row before giving up (`--retries`; 0: never give up), or null for the default. */
+  readonly retries: number | null;
+  /** The longest wait between reconnection attempts, in ms (`--retry-max-ms`), or null for the default. */
+  readonly retryMaxMs: number | null;
+  /** `HH:MM` before every line (`--timestamps` / `--no-timestamps`), or null: when interactive. */
+  readonly timestamps: boolean | null;
+  /** Colours off (`--no-color`; also `NO_COLOR`, or an output that is not a terminal). */
+  readonly noColour: boolean;
+  /** How a DM or a mention is signalled (`--notify`), or null: `bell` when interactive. */
+  readonly notify: NotifyMode | null;
 }
 
 export type ParsedArgs =
@@ -47,7 +58,7 @@ export const USAGE = [
   'usage: switchboard connect HOST[:PORT][,HOST[:PORT]...] [options]',
   '       switchboard connect --unix PATH [options]',
   '',
-  `Connects to a Switchboard chat server (default port ${DEFAULT_PORT}). Type #help once connected.`,
+  `Connects to a Switchboard chat server (default port ${DEFAULT_PORT}). Type /help once connected.`,
   'With several servers (the nodes of a cluster), it connects to the first that answers and,',
   'when the connection drops, reconnects to the next in turn, resuming the room it was in.',
   '  --unix PATH        connect to the server\'s Unix socket instead of TCP',
@@ -62,6 +73,17 @@ export const USAGE = [
   '  --no-auto-login    do not log in with the login saved for this server',
   '  --no-reconnect     end (exit code 2) when the connection drops, instead of reconnecting',
   '  --http URL         the server\'s HTTP address, for /send and /get (default: http://HOST:8080)',
+  '  --retries N        give up after N reconnection attempts in a row (default 20; 0: never)',
+  '  --retry-max-ms MS  the longest wait between reconnection attempts (default 5000)',
+  '  --timestamps       HH:MM before every line, even when piped (default: on a terminal only)',
+  '  --no-timestamps    no times before the lines',
+  '  --no-color         no colours (also with NO_COLOR set, or when the output is not a terminal)',
+  '  --notify MODE      on a direct message or your name said: bell (default on a terminal),',
+  '                     desktop (notify-send, else the bell) or none',
+  '',
+  'Exit codes: 0 after /quit (or the end of piped input); 1 the session could not start',
+  '(arguments, log file, server unreachable, TLS); 2 the server closed the connection and it was',
+  'not reopened; 3 piped input ended normally but some command was refused or not understood.',
 ].join('\n');
 
 /** Parses `HOST`, `HOST:PORT`, `[V6]` or `[V6]:PORT`. */
@@ -126,6 +148,11 @@ export function parseConnectArgs(argv: readonly string[]): ParsedArgs {
   let caFile: string | null = null;
   let insecure = false;
   let httpUrl: string | null = null;
+  let retries: number | null = null;
+  let retryMaxMs: number | null = null;
+  let timestamps: boolean | null = null;
+  let noColour = false;
+  let notify: NotifyMode | null = null;
   const positional: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -136,16 +163,33 @@ export function parseConnectArgs(argv: readonly string[]): ParsedArgs {
       const value = eq === -1 ? argv[++i] : arg.slice(eq + 1);
       if (value === undefined || !/^https?:\/\/\S+$/.test(value)) return { kind: 'error', message: '--http needs an http:// or https:// URL' };
       httpUrl = value;
-    } else if (name === '--log' || name === '--unix' || name === '--config-dir' || name === '--ca') {
+    } else if (name === '--log' || name === '--unix' || name === '--config-dir' || name === '--ca' || name === '--retries' || name === '--retry-max-ms' || name === '--notify') {
       const value = eq === -1 ? argv[++i] : arg.slice(eq + 1);
       if (value === undefined || value === '') return { kind: 'error', message: `${name} needs a value` };
+      if (name === '--retries' || name === '--retry-max-ms') {
+        const n = /^\d{1,9}$/.test(value) ? Number(value) : NaN;
+        if (Number.isNaN(n) || (name === '--retry-max-ms' && n < 1)) {
+          return { kind: 'error', message: `${name} takes a whole number${name === '--retries' ? ' (0: never give up)' : ' of milliseconds, at least 1'}, not "${value}"` };
+        }
+        if (name === '--retries') retries = n;
+        else retryMaxMs = n;
+        continue;
+      }
+      if (name === '--notify') {
+        if (!(NOTIFY_MODES as readonly string[]).includes(value)) return { kind: 'error', message: `--notify takes ${NOTIFY_MODES.join(', ')}, not "${value}"` };
+        notify = value as NotifyMode;
+        continue;
+      }
       if (name === '--log') logFile = value;
       else if (name === '--unix') unixPath = value;
       else if (name === '--ca') caFile = value;
       else configDir = value;
-    } else if (name === '--no-auto-login' || name === '--no-reconnect' || name === '--tls' || name === '--insecure') {
+    } else if (['--no-auto-login', '--no-reconnect', '--tls', '--insecure', '--timestamps', '--no-timestamps', '--no-color'].includes(name)) {
       if (eq !== -1) return { kind: 'error', message: `${name} takes no value` };
       if (name === '--no-auto-login') autoLogin = false;
+      else if (name === '--timestamps') timestamps = true;
+      else if (name === '--no-timestamps') timestamps = false;
+      else if (name === '--no-color') noColour = true;
       else if (name === '--tls') tls = true;
       else if (name === '--insecure') insecure = true;
       else reconnect = false;
@@ -170,5 +214,5 @@ export function parseConnectArgs(argv: readonly string[]): ParsedArgs {
     targets = servers.map((hostPort): Target => (tls ? { kind: 'tcp', ...hostPort, tls: { caFile, insecure } } : { kind: 'tcp', ...hostPort }));
   }
   const label = targets.map(labelOf).join(',');
-  return { kind: 'run', options: { targets, label, logFile, configDir, autoLogin, reconnect, ...(httpUrl === null ? {} : { http: httpUrl }) } };
+  return { kind: 'run', options: { targets, label, logFile, configDir, autoLogin, reconnect, retries, retryMaxMs, timestamps, noColour, notify, ...(httpUrl === null ? {} : { http: httpUrl }) } };
 }

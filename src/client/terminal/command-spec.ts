@@ -9,11 +9,26 @@ import type { ClientMessage } from './wire';
 export type InputAction =
   | { kind: 'send'; message: ClientMessage }
   | { kind: 'local'; lines: string[] }
+  /** Nothing sent: the line was not understood (an unknown command, a usage error). */
+  | { kind: 'error'; lines: string[] }
   /** `#login` alone: log in with the token saved for this server. */
   | { kind: 'savedlogin' }
   /** `/send`, `/get`: a file transfer over HTTP (src/client/terminal/transfer.ts). */
   | { kind: 'transfer'; transfer: Transfer }
+  /**
+   * A secret (a password) is still needed: ask for it without echo (in line mode: the next
+   * input line), then send `build(secret)`.
+   */
+  | { kind: 'secret'; prompt: string; build: (secret: string) => ClientMessage }
+  /** Something the session answers from what it knows, or by several requests. */
+  | { kind: 'view'; view: SessionView }
   | { kind: 'none' };
+
+/**
+ * What the session answers itself: `dms` the conversations and their unread counts, `blocks`
+ * the block list, `more` the next page of the last history read, `online` who is in every room.
+ */
+export type SessionView = 'dms' | 'blocks' | 'more' | 'online';
 
 /** What the parser may need to know of the session. */
 export interface InputContext {
@@ -39,6 +54,11 @@ export interface CommandSpec {
    * shown and nothing is sent.
    */
   readonly parse: (words: string[], rest: string, context: InputContext) => InputAction | Misfit | null;
+  /**
+   * The index of the first word that is a secret (a password: it and the rest of the line),
+   * masked wherever the typed line is shown or kept (screen echo, input history, `--log`).
+   */
+  readonly secretFrom?: number;
 }
 
 export const send = (message: ClientMessage): InputAction => ({ kind: 'send', message });

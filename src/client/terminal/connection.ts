@@ -128,8 +128,13 @@ export interface LinkHandlers {
   line(event: SplitEvent): void;
   /** The open connection closed; `error` is the socket error that closed it, if any. */
   closed(error: Error | null): void;
-  /** An attempt to reconnect is scheduled `delayMs` from now; `failed` is the previous attempt's error. */
-  retrying(delayMs: number, failed: Error | null): void;
+  /**
+   * Attempt `attempt` (1 for the first) to reconnect is scheduled `delayMs` from now; `failed` is
+   * the previous attempt's error.
+   */
+  retrying(delayMs: number, failed: Error | null, attempt: number): void;
+  /** `attempts` attempts in a row failed (`Backoff.maxAttempts`): no more are made. */
+  gaveUp(attempts: number, failed: Error | null): void;
 }
 
 /**
@@ -173,8 +178,12 @@ export class ServerLink {
   /** Schedules a reconnection (after a close). */
   reconnect(failed: Error | null = null): void {
     if (this.ended || !this.redial || this.connection || this.timer) return;
+    if (this.attempt >= (this.backoff.maxAttempts ?? Infinity)) {
+      this.handlers.gaveUp(this.attempt, failed);
+      return;
+    }
     const delay = backoffDelay(this.attempt++, this.backoff);
-    this.handlers.retrying(delay, failed);
+    this.handlers.retrying(delay, failed, this.attempt);
     this.timer = setTimeout(() => {
       this.timer = null;
       this.redial!().then(
@@ -222,4 +231,23 @@ export class ServerLink {
     this.connection = connection;
     this.handlers.opened(++this.opened);
   }
+}
+
+/**
+ * Whether `host:port` completes a TLS handshake within `timeoutMs` (the certificate is not
+ * checked: only whether the port speaks TLS). Never rejects.
+ */
+export function speaksTls(host: string, port: number, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = tls.connect({ host, port, rejectUnauthorized: false, servername: net.isIP(host) ? undefined : host });
+    const done = (answer: boolean): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(answer);
+    };
+    const timer = setTimeout(() => done(false), timeoutMs);
+    socket.once('secureConnect', () => done(true));
+    socket.once('error', () => done(false));
+    socket.once('close', () => done(false));
+  });
 }

@@ -72,7 +72,9 @@ function formatMessage(message: ServerMessage, state: ViewState, target: string,
       const members = message.identities.map((id) =>
         sanitize(id) + (id === message.owner && message.owner !== '' ? '*' : ''),
       );
-      return [`${room} contains ${members.join(' ')}`];
+      // The legend says what the star is, once per line that has one.
+      const legend = message.owner !== '' && message.identities.includes(message.owner) ? ' (* owner)' : '';
+      return [`${room} contains ${members.join(' ')}${legend}`];
     }
     case 'roomlist': {
       if (message.rooms.length === 0) return ['Rooms: none'];
@@ -95,12 +97,12 @@ function formatMessage(message: ServerMessage, state: ViewState, target: string,
       // History lines always carry their id, so that any of them can be named to #recall.
       return [
         `History of ${sanitize(message.roomid)}: ${plural(message.messages.length, 'message')}`,
-        ...message.messages.map((m) => `${clock(m.ts)} ${formatRoomMessage(m, true)}`),
+        ...message.messages.map((m) => `${dateClock(m.ts)} ${formatRoomMessage(m, true)}`),
       ];
     case 'dmhistory':
       return [
         `Direct messages with ${sanitize(message.with)}: ${plural(message.messages.length, 'message')}`,
-        ...message.messages.map((m) => `${clock(m.ts)} ${formatDirectMessage(m, true)}`),
+        ...message.messages.map((m) => `${dateClock(m.ts)} ${formatDirectMessage(m, true)}`),
       ];
     case 'resumed':
       return []; // the end of a replay the client asked for itself
@@ -110,7 +112,7 @@ function formatMessage(message: ServerMessage, state: ViewState, target: string,
     case 'recalled':
       return [`message ${sanitize(shortId(message.id))} recalled by ${sanitize(message.by)}`];
     case 'blocklist':
-      return [`Blocked: ${message.users.length === 0 ? 'nobody' : message.users.map(sanitize).join(', ')}`];
+      return [message.users.length === 0 ? 'You have blocked no one.' : `You block: ${message.users.map(sanitize).join(', ')}`];
     case 'profile': {
       const status = message.status === '' ? 'no status' : `status "${sanitize(message.status)}"`;
       return [`Profile of ${sanitize(message.username)}: dnd ${message.dnd ? 'on' : 'off'}, ${status}`];
@@ -159,6 +161,8 @@ export function formatServerEvent(event: ServerEvent, state: ViewState, target: 
 /** The interactive prompt, `[room] identity> `; empty until the server has welcomed us. */
 export function promptFor(state: ViewState): string {
   if (!state.welcomed) return '';
+  // Between the welcome's name and its move to MainHall: no room yet, no empty brackets.
+  if (state.room === '') return `${sanitize(state.identity)}> `;
   return `[${sanitize(state.room)}] ${sanitize(state.identity)}> `;
 }
 
@@ -167,7 +171,18 @@ export function promptFor(state: ViewState): string {
  * admission, which it does without a word (a client has not declared itself yet then).
  */
 export const REFUSED_AT_CONNECT =
-  'Disconnected by server before its welcome: it may be full, have too many connections from this address, or be shutting down';
+  'Disconnected by server before its welcome: it may be full, have too many connections from this address, or be shutting down; or this is its TLS port (then connect with --tls)';
+
+/** The hint for a plain client talking to a TLS port. */
+export const TLS_PORT_HINT = 'Connect to it with --tls (and --ca FILE if its certificate is self-signed), or use the server\'s plain port.';
+
+/** `YYYY-MM-DD HH:MM` in local time (history lines: they may be of another day), `----------  --:--` when unknown. */
+export function dateClock(ts: number | undefined): string {
+  if (ts === undefined) return '---------- --:--';
+  const d = new Date(ts);
+  if (Number.isNaN(d.getTime())) return '---------- --:--';
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')} ${clock(ts)}`;
+}
 
 /**
  * The line shown when the server closes the connection.

@@ -8,7 +8,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { labelOf, parseConnectArgs, USAGE } from './args';
-import { connectSocket, describeTlsFailure } from './connection';
+import { connectSocket, describeTlsFailure, speaksTls } from './connection';
+import { colourWanted } from './decorate';
 import { ServerRing } from './failover';
 import { noSessionLog, openSessionLog, type SessionLog } from './session-log';
 import { runSession } from './session';
@@ -41,9 +42,11 @@ const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
 /**
  * Runs `switchboard connect`; `argv` are the arguments after `connect`. Resolves with the
- * process exit code: 0 after a quit, 1 if the session could not start (bad arguments, log
- * file, server unreachable, its TLS certificate not trusted), 2 if the server closed the connection unasked and it was not
- * reopened (`--no-reconnect`, or a reason that rules it out).
+ * process exit code (ExitCode): 0 after a quit, 1 if the session could not start (bad arguments,
+ * log file, server unreachable, its TLS certificate not trusted, a plain client on a TLS port),
+ * 2 if the server closed the connection unasked and it was not reopened (`--no-reconnect`, a
+ * reason that rules it out, or `--retries` attempts failed), 3 if piped input ended normally but
+ * a command was refused or not understood.
  *
  * It is interactive (prompt, line editing) when stdin and stdout are terminals; otherwise it
  * reads commands line by line and sends `quit` at the end of input.
@@ -64,9 +67,10 @@ export async function runConnect(argv: string[], options: RunConnectOptions = {}
     io.stderr.write(`switchboard connect: ${parsed.message}\n${USAGE}\n`);
     return ExitCode.startFailed;
   }
-  const { targets, label, logFile, configDir, autoLogin, reconnect } = parsed.options;
+  const { targets, label, logFile, configDir, autoLogin, reconnect, retries, retryMaxMs, timestamps, noColour, notify } = parsed.options;
+  const env = options.env ?? process.env;
   const connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
-  const tokens = fileTokenStore(configDir ?? defaultConfigDir(options.env ?? process.env, os.homedir()), label);
+  const tokens = fileTokenStore(configDir ?? defaultConfigDir(env, os.homedir()), label);
   // Every server of a list is reached alike (all over TLS with the same trust, or none).
   const first = targets[0]!;
   const secure = first.kind === 'tcp' ? first.tls : undefined;
@@ -108,16 +112,30 @@ export async function runConnect(argv: string[], options: RunConnectOptions = {}
       });
       return ExitCode.startFailed;
     }
+    const interactive = io.stdin.isTTY === true && io.stdout.isTTY === true;
+    const timings: Partial<SessionTimings> = { ...options.timings };
+    if (retries !== null) timings.reconnectAttempts = retries;
+    if (retryMaxMs !== null) timings.reconnectMax = retryMaxMs;
     return await runSession({
       socket,
       streams: { input: io.stdin, output: io.stdout, errorOutput: io.stderr },
-      interactive: io.stdin.isTTY === true && io.stdout.isTTY === true,
+      interactive,
+      timestamps: timestamps ?? interactive,
+      colour: !noColour && colourWanted(env, io.stdout.isTTY === true),
+      notify: notify ?? (interactive ? 'bell' : 'none'),
       label,
       serverLabel: targets.length > 1 ? () => labelOf(targets[ring.index]!) : undefined,
       log,
-      timings: options.timings,
+      timings,
       maxLineBytes: options.maxLineBytes,
       reconnect: reconnect ? () => ring.next() : null,
+      probeTls:
+        first.kind === 'tcp' && !first.tls
+          ? () => {
+              const target = targets[ring.index]!;
+              return target.kind === 'tcp' ? speaksTls(target.host, target.port, Math.min(connectTimeoutMs, 3000)) : Promise.resolve(false);
+            }
+          : undefined,
       tokens,
       autoLogin,
       httpBase: parsed.options.http ?? defaultHttpBase(targets[0]!),

@@ -80,7 +80,7 @@ export const MODERATION_COMMANDS: Readonly<Record<string, CommandSpec>> = {
 
 /** The help's lines after the moderation commands. */
 export const MODERATION_HELP_NOTES = [
-  `DURATION: ${DURATION_FORMS}; without one, a ban lasts until #unban.`,
+  `DURATION: ${DURATION_FORMS}; without one, a ban lasts until /unban.`,
   "Moderation commands are for the room's owner and server administrators, who may act from",
   'any room; administrators may also close any room but MainHall.',
 ];

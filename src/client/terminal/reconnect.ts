@@ -12,6 +12,8 @@ export interface Backoff {
   initialMs: number;
   /** The delay doubles up to this. */
   maxMs: number;
+  /** Attempts in a row after which reconnecting is given up (`--retries`); absent: never. */
+  maxAttempts?: number;
 }
 
 export const defaultBackoff: Backoff = { initialMs: 250, maxMs: 5_000 };

@@ -5,6 +5,7 @@
 import type { Socket } from 'node:net';
 import type { SessionLog } from './session-log';
 import type { TokenStore } from './token-store';
+import type { NotifyMode } from './notify';
 import type { UiStreams } from './ui';
 
 /** Exit codes of `switchboard connect`. */
@@ -15,6 +16,11 @@ export const ExitCode = {
   startFailed: 1,
   /** The server closed the connection without our asking (and it was not, or could not be, reopened). */
   disconnected: 2,
+  /**
+   * Line mode: the session ended after our `quit` (or the end of input), but at least one
+   * command was refused by the server or not understood (an unknown command, a usage error).
+   */
+  refused: 3,
 } as const;
 
 /** Time limits of a session, in milliseconds (shortened by tests). */
@@ -29,8 +35,12 @@ export interface SessionTimings {
   quitTimeout: number;
   /** The first delay before reconnecting; it doubles at each failed attempt... */
   reconnectInitial: number;
-  /** ...up to this. */
+  /** ...up to this (`--retry-max-ms`). */
   reconnectMax: number;
+  /** Reconnection attempts in a row before giving up (`--retries`); 0: never give up. */
+  reconnectAttempts: number;
+  /** How long a refusal waits for the error that may explain it (INVITE_ONLY after a refused join). */
+  refusalSettle: number;
 }
 
 export const defaultTimings: SessionTimings = {
@@ -40,6 +50,8 @@ export const defaultTimings: SessionTimings = {
   quitTimeout: 2_000,
   reconnectInitial: 250,
   reconnectMax: 5_000,
+  reconnectAttempts: 20,
+  refusalSettle: 300,
 };
 
 export interface SessionOptions {
@@ -68,4 +80,15 @@ export interface SessionOptions {
   autoLogin?: boolean;
   /** The server's HTTP address for `/send` and `/get` (src/client/terminal/transfer.ts), e.g. `http://127.0.0.1:8080`. */
   httpBase?: string;
+  /**
+   * Whether the server answers a TLS handshake (plain TCP targets): asked when a connection
+   * closes without a word before any welcome, to tell a TLS port from a full server.
+   */
+  probeTls?: () => Promise<boolean>;
+  /** `HH:MM` before every line and day separators (default: when interactive). */
+  timestamps?: boolean;
+  /** ANSI colours (default: off). */
+  colour?: boolean;
+  /** How a DM or a mention of our name is signalled (default: `bell` when interactive, else `none`). */
+  notify?: NotifyMode;
 }

@@ -4,10 +4,17 @@
  * as it was; decides when the session ends and with what exit code.
  */
 import { DEFAULT_HTTP_PORT, runTransfer, type Transfer } from './transfer';
-import { loggableInput, parseInput } from './commands';
+import { COMMAND_NAMES, maskedInput, parseInput, type InputAction } from './commands';
 import { ServerLink } from './connection';
+import { Decorator, type LineKind } from './decorate';
 import { Delivery } from './delivery';
-import { formatDisconnect, formatReconnecting, formatRetry, formatServerEvent, promptFor } from './format';
+import { sanitize } from './display-text';
+import { formatDisconnect, formatReconnecting, formatRetry, formatServerEvent, promptFor, shortId, TLS_PORT_HINT } from './format';
+import { HistoryPager } from './history-pager';
+import { Narrator } from './narrator';
+import { mentions, notify, type NotifyMode } from './notify';
+import { Pacer } from './pacer';
+import { Unread } from './unread';
 import type { SplitEvent } from './line-splitter';
 import { NamedTimers } from './named-timers';
 import { restoreRequests, shouldReconnect, type SessionSnapshot } from './reconnect';
@@ -16,7 +23,7 @@ import { SessionLogin } from './session-login';
 import { defaultTimings, ExitCode, type SessionOptions, type SessionTimings } from './session-options';
 import { applyServerMessage, initialViewState, type ViewState } from './state';
 import { noTokenStore } from './token-store';
-import { createLineUi, createTerminalUi, type Ui } from './ui';
+import { createLineUi, createTerminalUi, type LineHandle, type Ui } from './ui';
 import { decodeServerLine, type ClientMessage, type ServerEvent, type ServerMessage } from './wire';
 
 const END_OF_INPUT = Symbol('end of input');
@@ -46,6 +53,8 @@ class Session {
   private readonly link: ServerLink;
   /** Connections opened so far (1 for the first). */
   private connections = 0;
+  /** A connection was welcomed at least once (then a close before a welcome is no TLS port). */
+  private everWelcomed = false;
   private state: ViewState = initialViewState;
   private lastEvent: ServerEvent | null = null;
   private readonly queue: Array<string | typeof END_OF_INPUT> = [];
@@ -66,8 +75,28 @@ class Session {
   /** The highest inbox number shown and not yet acknowledged. */
   private pendingAck = 0;
   private readonly delivery = new Delivery();
+  private readonly narrator = new Narrator();
+  private readonly pager = new HistoryPager();
+  private readonly pacer = new Pacer();
+  private readonly unread = new Unread();
+  private readonly decorator: Decorator;
+  private readonly notifyMode: NotifyMode;
+  /** Where each message shown stands on screen, by id: a recall replaces it. */
+  private readonly onScreen = new Map<string, { handle: LineHandle; who: string; ts?: number }>();
+  /** Names and rooms seen, for Tab completion (bounded). */
+  private readonly names = new Set<string>();
+  /** The last block list the server sent, or null before any. */
+  private blocks: string[] | null = null;
+  /** A password is being asked for: typed lines wait. `build` makes the request once it is given. */
+  private secretWait: { build: (secret: string) => ClientMessage; line: string } | null = null;
+  /** The answer to a refused request held back with its refusal (an error may still explain it). */
+  private heldAnswer: ServerMessage | null = null;
+  /** Requests of the user refused, and lines not understood (line mode: exit code 3). */
+  private refusals = 0;
   private inputEnded = false;
   private quitting = false;
+  /** Why we quit: told in the last line. */
+  private quitReason = 'you quit';
   private finished = false;
   private readonly timers = new NamedTimers();
   /** A `/send` or `/get` under way: typed lines wait behind it (they may depend on it). */
@@ -78,30 +107,47 @@ class Session {
     private readonly resolve: (code: number) => void,
   ) {
     this.timings = { ...defaultTimings, ...options.timings };
+    this.decorator = new Decorator({ timestamps: options.timestamps ?? options.interactive, colour: options.colour ?? false });
+    this.notifyMode = options.notify ?? (options.interactive ? 'bell' : 'none');
     this.awaiting = new ReplyWait(this.timers, this.timings.replyTimeout, () => this.pump());
     this.login = new SessionLogin(options.tokens ?? noTokenStore, options.label, {
-      show: (line) => this.show(line),
+      show: (line) => this.show(line, 'system'),
       warn: (line) => this.warn(line),
     });
     const handlers = {
       line: (text: string) => this.enqueue(text),
       end: () => this.enqueue(END_OF_INPUT),
       interrupt: () => this.interrupt(),
+      pageUp: () => this.enqueue('/more'),
+      secretless: (line: string) => {
+        const shown = maskedInput(line);
+        return shown === line ? null : { shown, kept: shown.replace(/ \*+$/, '') };
+      },
+      completions: () => [...this.names],
+      commandNames: COMMAND_NAMES,
     };
     this.ui = options.interactive
       ? createTerminalUi(options.streams, handlers)
       : createLineUi(options.streams, handlers);
     options.log.mark(`connected to ${options.label}`);
+    const attempts = this.timings.reconnectAttempts;
     this.link = new ServerLink(
       options.socket,
       options.reconnect ?? null,
-      { initialMs: this.timings.reconnectInitial, maxMs: this.timings.reconnectMax },
+      { initialMs: this.timings.reconnectInitial, maxMs: this.timings.reconnectMax, ...(attempts > 0 ? { maxAttempts: attempts } : {}) },
       {
         opened: (count) => this.onOpened(count),
         line: (event) => this.onServerLine(event),
         closed: (error) => this.onClosed(error),
-        retrying: (delay, failed) =>
-          this.show(failed ? formatRetry(failed, delay) : formatReconnecting(this.lastEvent, delay, this.state.welcomed)),
+        retrying: (delay, failed, attempt) => {
+          const line = failed ? formatRetry(failed, delay) : formatReconnecting(this.lastEvent, delay, this.state.welcomed);
+          this.status(attempts > 0 ? `${line} (attempt ${attempt} of ${attempts})` : line);
+        },
+        gaveUp: (count, failed) => {
+          const why = failed ? ` (last: ${sanitize((failed as NodeJS.ErrnoException).code ?? failed.message)})` : '';
+          this.show(`Gave up reconnecting to ${this.options.label} after ${count} attempts${why}.`, 'error');
+          this.finish(ExitCode.disconnected);
+        },
       },
       options.maxLineBytes,
     );
@@ -111,18 +157,23 @@ class Session {
 
   private enqueue(item: string | typeof END_OF_INPUT): void {
     if (this.finished || this.quitting) return;
+    if (this.secretWait && !this.options.interactive) {
+      // Line mode: the line after `/login USER` is the password (never logged nor shown).
+      this.takeSecret(item === END_OF_INPUT ? null : item);
+      if (item !== END_OF_INPUT) return;
+    }
     if (item === END_OF_INPUT) this.inputEnded = true;
     if (this.reconnecting && this.queue.length === 0) {
       // Nothing is waiting to be sent: leaving needs no connection.
       if (item === END_OF_INPUT) {
-        this.show('Disconnected (end of input while reconnecting)');
+        this.show('Disconnected (end of input while reconnecting)', 'system');
         this.finish(ExitCode.disconnected);
         return;
       }
       const action = parseInput(item);
       if (action.kind === 'send' && action.message.type === 'quit') {
         this.options.log.typed(item);
-        this.show('Disconnected');
+        this.show('Disconnected (you quit)', 'system');
         this.finish(ExitCode.ok);
         return;
       }
@@ -133,7 +184,7 @@ class Session {
   }
 
   private pump(): void {
-    while (this.link.isOpen && this.ready && !this.awaiting.waiting && !this.transferring && !this.quitting && !this.finished) {
+    while (this.link.isOpen && this.ready && !this.awaiting.waiting && !this.transferring && !this.quitting && !this.finished && !this.secretWait) {
       const step = this.steps.shift();
       if (step) {
         this.sendStep(step);
@@ -143,44 +194,104 @@ class Session {
         this.restoring = false;
         this.link.settled();
       }
-      const item = this.queue.shift();
+      const item = this.queue[0];
       if (item === undefined) return;
       if (item === END_OF_INPUT) {
+        this.queue.shift();
         // Not before the rest of this read is handled: offline messages may have come with the
         // answer that let the input end, and their acknowledgement must go before the quit.
-        setImmediate(() => this.quit());
+        setImmediate(() => this.quit('end of input'));
         return;
       }
+      // Paced to the server's rate limit: a script of many lines is sent as fast as allowed.
+      const delay = this.pacer.delay();
+      if (delay > 0) {
+        if (!this.timers.has('pace')) this.timers.start('pace', delay, () => this.pump());
+        return;
+      }
+      this.queue.shift();
       this.dispatch(item);
     }
   }
 
   private dispatch(line: string): void {
-    this.options.log.typed(loggableInput(line));
+    this.flushRefusal();
+    this.options.log.typed(maskedInput(line));
+    if (this.options.interactive) this.unread.readRoom(this.state.room);
     const action = parseInput(line, { room: this.state.room, resolveId: (shown) => this.delivery.ids.resolve(shown) });
-    if (action.kind === 'local') {
-      for (const text of action.lines) this.show(text);
-      return;
-    }
-    if (action.kind === 'none') return;
-    if (action.kind === 'transfer') return this.transfer(action.transfer);
-    let message: ClientMessage;
-    if (action.kind === 'savedlogin') {
-      const token = this.login.forSavedLogin();
-      if (token === undefined) {
-        this.show(`No saved login for ${this.options.label}`);
+    this.act(action, line);
+    this.updatePrompt();
+  }
+
+  private act(action: InputAction, line: string): void {
+    switch (action.kind) {
+      case 'none':
+        return;
+      case 'local':
+        for (const text of action.lines) this.show(text, 'plain');
+        return;
+      case 'error':
+        this.refusals++;
+        for (const text of action.lines) this.show(text, 'error');
+        return;
+      case 'transfer':
+        this.transfer(action.transfer);
+        return;
+      case 'view':
+        this.view(action.view);
+        return;
+      case 'secret':
+        this.secretWait = { build: action.build, line };
+        if (this.options.interactive) {
+          void this.ui.askSecret(action.prompt).then((secret) => this.takeSecret(secret));
+        } else if (this.queue.length > 0) {
+          const next = this.queue.shift()!;
+          this.takeSecret(next === END_OF_INPUT ? null : next);
+          if (next === END_OF_INPUT) this.queue.unshift(END_OF_INPUT);
+        }
+        return;
+      case 'savedlogin': {
+        const token = this.login.forSavedLogin();
+        if (token === undefined) {
+          this.refusals++;
+          this.show(`No saved login for ${this.options.label}: log in with /login USER`, 'error');
+          return;
+        }
+        this.sendUser({ type: 'login', token }, line);
         return;
       }
-      message = { type: 'login', token };
-    } else {
-      message = action.message;
+      case 'send':
+        this.sendUser(action.message, line);
+        return;
     }
+  }
+
+  /** The password asked for is given (null: cancelled); its request goes out. */
+  private takeSecret(secret: string | null): void {
+    const wait = this.secretWait;
+    this.secretWait = null;
+    if (!wait) return;
+    if (secret === null || secret === '') {
+      this.show('No password given: nothing was sent.', 'error');
+      this.refusals++;
+    } else {
+      this.sendUser(wait.build(secret), wait.line);
+    }
+    this.pump();
+  }
+
+  /** Sends a request the user typed; line mode waits for its answer before the next line. */
+  private sendUser(message: ClientMessage, line: string): void {
     if (message.type === 'quit') {
-      this.quit();
+      this.quit('you quit');
       return;
     }
     if (message.type === 'logout') this.login.forget(null);
+    if (message.type === 'history' || message.type === 'dmhistory') message = this.pager.start(message);
+    if (message.type === 'dm') this.unread.dm(message.to, false);
+    if (message.type === 'dmhistory') this.unread.readDm(message.with);
     this.send(message);
+    this.narrator.sent(message, this.state.identity, line);
     if (this.options.interactive) return;
     this.awaiting.expect(message, this.state.identity);
   }
@@ -191,7 +302,7 @@ class Session {
     void runTransfer(transfer, {
       httpBase: this.options.httpBase ?? `http://127.0.0.1:${DEFAULT_HTTP_PORT}`,
       token: this.login.current,
-      show: (line) => this.show(line),
+      show: (line) => this.show(line, 'plain'),
       send: (message) => {
         this.send(message);
         if (!this.options.interactive) this.awaiting.expect(message, this.state.identity);
@@ -202,14 +313,70 @@ class Session {
     });
   }
 
-  private quit(): void {
+  /** What the session answers from what it knows, or by requests of its own. */
+  private view(view: 'dms' | 'blocks' | 'more' | 'online'): void {
+    switch (view) {
+      case 'dms': {
+        const conversations = this.unread.conversations();
+        if (conversations.length === 0) {
+          this.show('No direct message conversations yet in this session (/msg USER TEXT starts one).', 'plain');
+          return;
+        }
+        this.show('Direct message conversations (most recent first):', 'plain');
+        for (const c of conversations) {
+          this.show(`  ${sanitize(c.name)}: ${c.unread === 0 ? 'nothing unread' : `${c.unread} unread`} (/dmhistory ${sanitize(c.name)})`, 'plain');
+        }
+        return;
+      }
+      case 'blocks':
+        if (this.state.account === '') {
+          this.show('Blocks belong to accounts: log in to see or change yours.', 'plain');
+        } else if (this.blocks === null) {
+          this.show('Your block list is not known yet: the server sends it with each /block or /unblock.', 'plain');
+        } else {
+          this.show(this.blocks.length === 0 ? 'You have blocked no one.' : `You block: ${this.blocks.map(sanitize).join(', ')}`, 'plain');
+        }
+        return;
+      case 'more': {
+        const next = this.pager.more();
+        if (typeof next === 'string') {
+          this.show(next, 'plain');
+          return;
+        }
+        this.sendStepNow({ message: next });
+        return;
+      }
+      case 'online':
+        this.show(this.state.account === '' ? 'Who is online, room by room:' : 'Your contacts, then who is online, room by room:', 'plain');
+        this.sendStepNow({
+          message: { type: 'list' },
+          answered: (reply) => {
+            if (reply?.type !== 'roomlist') return;
+            const rooms = reply.rooms.filter((r) => r.count > 0);
+            this.steps.unshift(...rooms.map((r): Step => ({ message: { type: 'who', roomid: r.roomid } })));
+          },
+        });
+        // Logged in: the contact list first (each contact with its presence), where the server has them.
+        if (this.state.account !== '') this.sendStepNow({ message: { type: 'contacts', action: 'list' } });
+        return;
+    }
+  }
+
+  /** Sends a request of our own ahead of the typed lines still queued. */
+  private sendStepNow(step: Step): void {
+    this.steps.unshift(step);
+  }
+
+  private quit(reason: string): void {
     if (this.quitting) return;
+    this.quitReason = reason;
     if (this.reconnecting) {
-      this.show('Disconnected');
-      this.finish(ExitCode.ok);
+      this.show(`Disconnected (${reason})`, 'system');
+      this.finish(this.exitAfterQuit());
       return;
     }
     this.quitting = true;
+    this.flushRefusal();
     // An acknowledgement still waiting for its timer goes first: after `quit` the server takes
     // nothing more, and the offline messages just shown would come again at the next login.
     if (this.timers.has('ack')) {
@@ -219,16 +386,21 @@ class Session {
     this.send({ type: 'quit' });
     this.ui.stopInput();
     this.timers.start('quit', this.timings.quitTimeout, () => {
-      this.show('Disconnected (the server did not close the connection)');
-      this.finish(ExitCode.ok);
+      this.show(`Disconnected (${reason}; the server did not close the connection)`, 'system');
+      this.finish(this.exitAfterQuit());
     });
+  }
+
+  /** Line mode: 3 when a command was refused or not understood; else 0. */
+  private exitAfterQuit(): number {
+    return !this.options.interactive && this.refusals > 0 ? ExitCode.refused : ExitCode.ok;
   }
 
   private interrupt(): void {
     if (!this.quitting) {
-      this.quit();
+      this.quit('Ctrl-C');
     } else {
-      this.finish(ExitCode.ok);
+      this.finish(this.exitAfterQuit());
     }
   }
 
@@ -236,6 +408,7 @@ class Session {
 
   private sendStep(step: Step): void {
     this.send(step.message);
+    this.narrator.sent(step.message, this.state.identity);
     if (!this.awaiting.expect(step.message, this.state.identity, step.answered)) step.answered?.(null);
   }
 
@@ -289,7 +462,7 @@ class Session {
     this.connections = count;
     this.reconnecting = false;
     this.state = initialViewState;
-    this.ui.setPrompt(promptFor(this.state));
+    this.updatePrompt();
     this.lastEvent = null;
     this.ready = false;
     if (count > 1 && this.snapshot?.lastSeq !== undefined && this.snapshot.room !== '') {
@@ -297,7 +470,7 @@ class Session {
       this.delivery.hold(this.snapshot.room);
     }
     this.timers.start('welcome', this.timings.welcomeTimeout, () => {
-      this.warn('(no welcome from the server yet: sending anyway)');
+      this.warn(`(no welcome from the server yet: sending anyway; if this is a TLS port: ${TLS_PORT_HINT})`);
       this.becomeReady();
     });
   }
@@ -305,13 +478,19 @@ class Session {
   private onServerLine(split: SplitEvent): void {
     if (this.finished) return;
     if (split.kind === 'overflow') {
-      this.show(`(dropped a server line of ${split.bytes} bytes: too long)`);
+      this.show(`(dropped a server line of ${split.bytes} bytes: too long)`, 'error');
       return;
     }
     const event = decodeServerLine(split.text);
     this.lastEvent = event;
     if (event.kind !== 'known') {
-      this.showAll(formatServerEvent(event, this.state, this.options.label));
+      if (!this.state.welcomed && event.kind === 'raw' && looksLikeTls(split.text)) {
+        // A TLS server answers our plain text with an alert: no use trying again as we are.
+        this.show(`The server at ${this.options.label} answered in TLS. ${TLS_PORT_HINT}`, 'error');
+        this.finish(ExitCode.startFailed);
+        return;
+      }
+      this.showAll(formatServerEvent(event, this.state, this.options.label), 'plain');
       return;
     }
     const message = event.message;
@@ -320,15 +499,168 @@ class Session {
       this.answer(message);
       return;
     }
+    if (message.type === 'hello' && message.limits) {
+      this.pacer.configure(message.limits.rate, message.limits.burst, message.limits.accountRate);
+    }
+    const paged = this.pager.onReply(message);
+    if (paged.kind === 'fetch') {
+      // The next page of a long read: sent before anything else, its answer swallowed too.
+      this.narrator.consume(message);
+      this.steps.unshift({ message: paged.request });
+      this.answer(message);
+      return;
+    }
+    const shownMessage = paged.kind === 'done' ? paged.reply : message;
     const before = this.state;
-    this.state = applyServerMessage(before, message);
-    if (this.state !== before) this.ui.setPrompt(promptFor(this.state));
-    this.showAll(formatServerEvent(event, before, this.options.serverLabel?.() ?? this.options.label, this.connections > 1));
-    this.delivery.shown(message);
+    this.state = applyServerMessage(before, shownMessage);
+    if (this.state.welcomed) this.everWelcomed = true;
+    const narration = this.narrator.narrate(shownMessage, before.identity, before.room);
+    this.timers.clear('refusal');
+    for (const line of narration.before ?? []) this.show(line, 'error');
+    if (narration.refused) this.refusals++;
+    if (narration.deferred) {
+      this.timers.start('refusal', this.timings.refusalSettle, () => this.flushRefusal());
+    }
+    if (narration.resend !== undefined) {
+      // Over the server's rate: the line is sent again, after a pause; nothing is lost.
+      this.pacer.refused();
+      this.queue.unshift(narration.resend);
+      if (!this.timers.has('pace')) this.timers.start('pace', Math.max(1, this.pacer.delay()), () => this.pump());
+    } else if (narration.lines !== undefined) {
+      for (const line of narration.lines) this.show(line, 'error');
+    } else {
+      this.showMessage(shownMessage, before);
+    }
+    for (const line of narration.after ?? []) this.show(line, 'system');
+    if (paged.kind === 'done') {
+      if (paged.atStart) this.show(`(start of the history reached: nothing older)`, 'system');
+      else this.show('(/more or PageUp for older messages)', 'system');
+    }
+    this.delivery.shown(shownMessage);
+    this.afterShown(shownMessage, before);
+    this.updatePrompt();
 
+    if (!before.welcomed && this.state.welcomed) {
+      // The welcome goes on with roomchange, roomlist, roomcontents; wait for the last of them.
+      this.timers.clear('welcome');
+      this.timers.start('welcome', this.timings.welcomeSettle, () => this.becomeReady());
+    } else if (message.type === 'roomcontents' && this.state.welcomed && !this.ready) {
+      this.becomeReady();
+    }
+    // A refusal held back holds the next line too (line mode): its sentence comes first.
+    const held = this.heldAnswer;
+    this.heldAnswer = null;
+    if (narration.deferred) this.heldAnswer = message;
+    if (held) this.answer(held);
+    if (!narration.deferred) this.answer(message);
+  }
+
+  /** A held refusal that no error followed: shown as it is. */
+  private flushRefusal(): void {
+    this.timers.clear('refusal');
+    const sentence = this.narrator.settle();
+    if (sentence !== null) this.show(sentence, 'error');
+    const held = this.heldAnswer;
+    this.heldAnswer = null;
+    if (held) this.answer(held);
+  }
+
+  /** Shows one server message with its colours, noting where it stands for a recall. */
+  private showMessage(message: ServerMessage, before: ViewState): void {
+    const lines = formatServerEvent({ kind: 'known', message }, before, this.options.serverLabel?.() ?? this.options.label, this.connections > 1);
     switch (message.type) {
+      case 'message': {
+        const own = message.identity === before.identity;
+        const handle = this.show(lines[0] ?? '', own ? 'own' : 'chat', sanitize(message.identity));
+        if (message.id !== undefined) this.place(message.id, handle, message.identity, message.ts);
+        return;
+      }
+      case 'dm': {
+        const handle = this.show(lines[0] ?? '', 'dm', '[dm]');
+        if (message.id !== undefined) this.place(message.id, handle, message.from, message.ts);
+        return;
+      }
+      case 'history':
+      case 'dmhistory': {
+        this.show(lines[0] ?? '', 'system');
+        message.messages.forEach((m, i) => {
+          const who = m.type === 'message' ? m.identity : m.from;
+          const handle = this.show(lines[i + 1] ?? '', 'plain');
+          if (m.id !== undefined) this.place(m.id, handle, who, m.ts);
+        });
+        return;
+      }
+      case 'recalled':
+        this.onRecalled(message);
+        return;
+      case 'error':
+        this.showAll(lines, 'error');
+        return;
+      case 'notice':
+        this.showAll(lines, 'notice');
+        return;
+      default:
+        this.showAll(lines, 'system');
+    }
+  }
+
+  /** Remembers where a message is shown (bounded), for a recall. */
+  private place(id: string, handle: LineHandle, who: string, ts: number | undefined): void {
+    this.onScreen.delete(id);
+    this.onScreen.set(id, { handle, who, ts });
+    if (this.onScreen.size > 2000) this.onScreen.delete(this.onScreen.keys().next().value!);
+  }
+
+  /**
+   * A recall: the recalled line is replaced by a placeholder where it stands (interactive, when
+   * still on screen); otherwise a line says which message was recalled.
+   */
+  private onRecalled(message: Extract<ServerMessage, { type: 'recalled' }>): void {
+    const entry = this.onScreen.get(message.id);
+    const by = sanitize(message.by);
+    const tag = `[${sanitize(shortId(message.id))}]`;
+    if (entry) {
+      const who = sanitize(entry.who);
+      const placeholder = `${who}: (message recalled by ${by}) ${tag}`;
+      if (this.ui.replace(entry.handle, this.decorator.decorate(placeholder, 'system').at(-1)!)) return;
+      const when = entry.ts !== undefined ? ` of ${formatClock(entry.ts)}` : '';
+      const whose = entry.who.toLowerCase() === message.by.toLowerCase() ? 'their' : `${who}'s`;
+      this.show(`${by} recalled ${whose} message${when} ${tag}`, 'system');
+      return;
+    }
+    this.show(`${by} recalled message ${tag}${message.roomid === '' ? ' (a direct message)' : ` in ${sanitize(message.roomid)}`}`, 'system');
+  }
+
+  /** What a message shown changes besides the screen: unread counts, alerts, names to complete. */
+  private afterShown(message: ServerMessage, before: ViewState): void {
+    const me = before.identity;
+    switch (message.type) {
+      case 'message':
+        this.rememberName(message.identity);
+        if (message.identity === me) break;
+        if (message.roomid !== undefined || before.room !== '') this.unread.roomMessage(message.roomid ?? before.room);
+        if (mentions(message.content, me)) notify(this.notifyMode, this.options.streams.output, `${message.identity} mentioned you`, message.content);
+        break;
+      case 'dm': {
+        const incoming = message.from.toLowerCase() !== me.toLowerCase();
+        const other = incoming ? message.from : message.to;
+        this.rememberName(other);
+        this.unread.dm(other, incoming, message.ts);
+        if (incoming) notify(this.notifyMode, this.options.streams.output, `Direct message from ${message.from}`, message.content);
+        break;
+      }
+      case 'roomcontents':
+        for (const id of message.identities) this.rememberName(id);
+        break;
+      case 'roomlist':
+        for (const r of message.rooms) this.rememberName(r.roomid);
+        break;
+      case 'blocklist':
+        this.blocks = message.users;
+        break;
       case 'loggedin':
         this.login.loggedIn(message.identity, message.token);
+        this.blocks = null; // another account's list
         break;
       case 'loggedout':
         this.login.loggedOut();
@@ -343,21 +675,24 @@ class Session {
       default:
         break;
     }
+  }
 
-    if (!before.welcomed && this.state.welcomed) {
-      // The welcome goes on with roomchange, roomlist, roomcontents; wait for the last of them.
-      this.timers.clear('welcome');
-      this.timers.start('welcome', this.timings.welcomeSettle, () => this.becomeReady());
-    } else if (message.type === 'roomcontents' && this.state.welcomed && !this.ready) {
-      this.becomeReady();
-    }
-    this.answer(message);
+  private rememberName(name: string): void {
+    if (this.names.size >= 5000) return;
+    this.names.add(name);
+  }
+
+  /** The prompt, with the unread counts: the client's status line. */
+  private updatePrompt(): void {
+    const prompt = promptFor(this.state);
+    const unread = prompt === '' ? '' : this.unread.summary(this.state.room);
+    this.ui.setPrompt(unread === '' ? prompt : prompt.replace(/> $/, ` (unread: ${sanitize(unread)})> `));
   }
 
   /** Shows the messages held during a resume, in seq order. */
   private releaseHold(): void {
     for (const message of this.delivery.release()) {
-      this.showAll(formatServerEvent({ kind: 'known', message }, this.state, this.options.label));
+      this.showMessage(message, this.state);
       this.delivery.shown(message);
     }
   }
@@ -390,16 +725,45 @@ class Session {
     this.ready = false;
     this.steps = [];
     this.delivery.discard(); // not shown, so not seen: the next resume asks for them again
-    for (const name of ['welcome', 'ack']) this.timers.clear(name);
+    for (const name of ['welcome', 'ack', 'pace']) this.timers.clear(name);
+    this.flushRefusal();
     this.awaiting.cancel();
+    this.narrator.reset();
+    this.pager.cancel();
 
+    if (this.quitting) {
+      // We asked to leave: the server closing is the answer, not news.
+      this.show(`Disconnected (${this.quitReason})`, 'system');
+      this.finish(this.exitAfterQuit());
+      return;
+    }
+    const probe = this.options.probeTls;
+    if (!this.everWelcomed && this.lastEvent === null && probe) {
+      // Closed without a word before any welcome: a full server, or a TLS port that took our
+      // plain text for a broken handshake. A TLS handshake of our own tells which.
+      void probe().then((tls) => {
+        if (this.finished) return;
+        if (!tls) {
+          this.closedFor(error);
+          return;
+        }
+        this.show(`The server at ${this.options.label} speaks TLS on this port. ${TLS_PORT_HINT}`, 'error');
+        this.finish(ExitCode.startFailed);
+      });
+      return;
+    }
+    this.closedFor(error);
+  }
+
+  /** A connection closed that we did not close: reconnect, or end with the reason. */
+  private closedFor(error: Error | null): void {
     let line = formatDisconnect(this.lastEvent, this.state.welcomed);
     const code = (error as NodeJS.ErrnoException | null)?.code;
     if (error && line === 'Disconnected by server') line += ` (${code ?? error.message})`;
     const nothingToSend = this.inputEnded && !this.queue.some((item) => item !== END_OF_INPUT);
-    if (this.quitting || !this.link.canReconnect || !shouldReconnect(this.lastEvent) || nothingToSend) {
-      this.show(line);
-      this.finish(this.quitting ? ExitCode.ok : ExitCode.disconnected);
+    if (!this.link.canReconnect || !shouldReconnect(this.lastEvent) || nothingToSend) {
+      this.show(line, 'error');
+      this.finish(ExitCode.disconnected);
       return;
     }
     // What to come back to: as the session is now, or, if it dropped again while being
@@ -416,16 +780,24 @@ class Session {
   // --- plumbing --------------------------------------------------------------------------
 
   private send(message: ClientMessage): void {
+    this.pacer.take();
     this.link.send(message);
   }
 
-  private show(line: string): void {
-    this.ui.show(line);
+  private show(line: string, kind: LineKind = 'plain', nick?: string): LineHandle {
     this.options.log.shown(line);
+    let handle: LineHandle = 0;
+    for (const out of this.decorator.decorate(line, kind, nick)) handle = this.ui.show(out);
+    return handle;
   }
 
-  private showAll(lines: string[]): void {
-    for (const line of lines) this.show(line);
+  private status(line: string): void {
+    this.options.log.shown(line);
+    this.ui.status(this.decorator.decorate(line, 'system').at(-1)!);
+  }
+
+  private showAll(lines: string[], kind: LineKind): void {
+    for (const line of lines) this.show(line, kind);
   }
 
   private warn(line: string): void {
@@ -443,3 +815,13 @@ class Session {
     this.resolve(code);
   }
 }
+
+/** A TLS record (an alert, 0x15, or a handshake, 0x16, of version 3.x) where a JSON line was expected. */
+function looksLikeTls(text: string): boolean {
+  return /^[\x15\x16]\x03[\x00-\x04]/.test(text);
+}
+
+const formatClock = (ts: number): string => {
+  const d = new Date(ts);
+  return `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
+};

@@ -101,8 +101,9 @@ export type ServerMessage =
   | { type: 'loggedin'; identity: string; token: string; admin?: boolean }
   | { type: 'loggedout'; identity: string }
   | DirectMessage
-  | { type: 'history'; roomid: string; messages: RoomMessage[] }
-  | { type: 'dmhistory'; with: string; messages: DirectMessage[] }
+  /** `next`: where the next (older) page starts, null at the start; absent from servers without paging. */
+  | { type: 'history'; roomid: string; messages: RoomMessage[]; next?: number | null }
+  | { type: 'dmhistory'; with: string; messages: DirectMessage[]; next?: number | null }
   /** `epoch`: the room's epoch now (absent from servers without epochs). */
   | { type: 'resumed'; roomid: string; seq: number; epoch?: string }
   | { type: 'recalled'; id: string; roomid: string; seq: number; by: string }
@@ -114,8 +115,15 @@ export type ServerMessage =
   /** A `reclaim` succeeded: the identity and room we have now. */
   | { type: 'reclaimed'; identity: string; roomid: string }
   /** The answer to our `hello`: the capabilities the server grants this connection. */
-  | { type: 'hello'; capabilities: string[] }
+  | { type: 'hello'; capabilities: string[]; limits?: RateLimits }
   | ModerationMessage;
+
+/** The rate limits a server advertises in its `hello` reply (lines a second; at once). */
+export interface RateLimits {
+  rate: number;
+  burst: number;
+  accountRate?: number;
+}
 
 /** The client → server messages. */
 export type ClientMessage =
@@ -134,7 +142,7 @@ export type ClientMessage =
   | { type: 'logout' }
   | { type: 'dm'; to: string; content: string; attachment?: { id: string } }
   | { type: 'history'; roomid: string; before?: number; limit?: number }
-  | { type: 'dmhistory'; with: string; before?: number; limit?: number }
+  | { type: 'dmhistory'; with: string; before?: number; cursor?: number; limit?: number }
   /** `epoch`: the epoch `since` counts in, when known: another one makes the server replay from 1. */
   | { type: 'resume'; roomid: string; since: number; epoch?: string }
   | { type: 'recall'; id: string }
@@ -157,7 +165,9 @@ export type ClientMessage =
   | { type: 'session' }
   | { type: 'reclaim'; token: string }
   /** Declares this client extended: sent first on every connection (docs/PROTOCOL.md). */
-  | { type: 'hello'; capabilities: string[] };
+  | { type: 'hello'; capabilities: string[] }
+  /** The contact list (docs/PROTOCOL.md, "Devices, contacts and presence"): `/online` asks for it. */
+  | { type: 'contacts'; action: 'list' };
 
 /**
  * One line received from the server, classified:
@@ -243,6 +253,19 @@ function all<T>(items: unknown, each: (o: Fields) => T | null): T[] | null {
   return out;
 }
 
+const isRate = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v > 0;
+
+/** Usable advertised limits, or nothing. */
+function limitsOf(v: unknown): { limits?: RateLimits } {
+  if (!isFields(v) || !isRate(v.rate) || !isRate(v.burst)) return {};
+  return { limits: { rate: v.rate, burst: v.burst, ...(isRate(v.accountRate) ? { accountRate: v.accountRate } : {}) } };
+}
+
+/** The `next` cursor of a history page, when the server gives a usable one. */
+function nextOf(o: Fields): { next?: number | null } {
+  return o.next === null || isCount(o.next) ? { next: o.next } : {};
+}
+
 type LoggedIn = Extract<ServerMessage, { type: 'loggedin' }>;
 type Resumed = Extract<ServerMessage, { type: 'resumed' }>;
 
@@ -284,11 +307,11 @@ function toServerMessage(o: Fields): ServerMessage | null {
       return toDirectMessage(o);
     case 'history': {
       const messages = all(o.messages, toRoomMessage);
-      return isString(o.roomid) && messages ? { type: 'history', roomid: o.roomid, messages } : null;
+      return isString(o.roomid) && messages ? { type: 'history', roomid: o.roomid, messages, ...nextOf(o) } : null;
     }
     case 'dmhistory': {
       const messages = all(o.messages, toDirectMessage);
-      return isString(o.with) && messages ? { type: 'dmhistory', with: o.with, messages } : null;
+      return isString(o.with) && messages ? { type: 'dmhistory', with: o.with, messages, ...nextOf(o) } : null;
     }
     case 'resumed':
       return isString(o.roomid) && isCount(o.seq)
@@ -316,7 +339,7 @@ function toServerMessage(o: Fields): ServerMessage | null {
     case 'reclaimed':
       return isString(o.identity) && isString(o.roomid) ? { type: 'reclaimed', identity: o.identity, roomid: o.roomid } : null;
     case 'hello':
-      return isStrings(o.capabilities) ? { type: 'hello', capabilities: o.capabilities } : null;
+      return isStrings(o.capabilities) ? { type: 'hello', capabilities: o.capabilities, ...limitsOf(o.limits) } : null;
     default:
       return toModerationMessage(o);
   }
