@@ -1,0 +1,689 @@
+import { Connection, type SocketLike, type Timers } from './connection';
+import { applyModeration } from './moderation-events';
+import { canModerate, initialState, threadOf, timelineOf, type ChatState } from './state';
+import { SavedData, memoryStorage, type KeyValue, type ReadMark } from './storage';
+import { fold, MAIN_HALL, parseServerFrame, type ClientRequest, type DirectMessage, type RoomMessage, type ServerMessage } from './types';
+
+/** Errors that end the session on purpose: reconnecting would be wrong (PROTOCOL.md Errors). */
+const FINAL_ERRORS = new Set(['SESSION_REPLACED', 'DISCONNECTED', 'LINE_TOO_LONG', 'FLOODING']);
+
+/** How many history messages a page asks for. */
+export const PAGE_SIZE = 50;
+
+export interface ChatClientOptions {
+  /** The WebSocket URL (same-origin `/ws` in the browser). */
+  url: string;
+  createSocket: (url: string) => SocketLike;
+  storage?: KeyValue;
+  timers?: Timers;
+  /** Whether the user is looking at the page (document visible and focused); default always. */
+  isVisible?: () => boolean;
+  /** Called for a message worth a notification (not shown to the user right now). */
+  notify?: (title: string, body: string) => void;
+  /** Reconnect delays and keepalive (see Connection). */
+  initialDelayMs?: number;
+  maxDelayMs?: number;
+  pingMs?: number;
+  /** How often rooms other than the current one are probed for unread messages, ms (default 20000; 0: never). */
+  probeMs?: number;
+}
+
+/**
+ * The protocol client of the web app: one WebSocket session (through Connection), the state the
+ * views read (ChatState), and the actions the views call. It knows the protocol's rules that a
+ * client must follow: `hello` first; after a drop, log in again with the token, `reclaim` the
+ * held session, rejoin the room and `resume` it from the last seq seen in its epoch; drop
+ * messages already held (by id and seq); ack inbox DMs once held. It has no DOM dependency.
+ */
+export class ChatClient {
+  readonly state: ChatState = initialState();
+  private readonly connection: Connection;
+  private readonly saved: SavedData;
+  private readonly listeners = new Set<() => void>();
+  private readonly timers: Timers;
+  private resumeToken = '';
+  /** History requests in flight per room, answered in order: 'page' fills the timeline, 'probe' counts unread. */
+  private readonly historyWaits = new Map<string, Array<'page' | 'probe'>>();
+  /** dmhistory requests in flight per folded peer. */
+  private readonly dmWaits = new Map<string, number>();
+  /** The seq each room has been gone through by a resume (blocked senders' seqs count). */
+  private readonly through = new Map<string, number>();
+  private readonly resuming = new Set<string>();
+  private readMarks: Record<string, ReadMark> = {};
+  private pendingCreate = '';
+  private pendingRegister: { username: string; password: string } | null = null;
+  private ackTimer: unknown = null;
+  private ackHighest = 0;
+  private probeTimer: unknown = null;
+  private toastSeq = 0;
+  private notifyScheduled = false;
+  /** Set while the first login with a saved token is under way (its failure shows the sign-in form). */
+  private tokenLogin = false;
+  /** Whether the user has passed the sign-in screen (signed in, or chose to stay a guest). */
+  entered = false;
+  /** The last sign-in error, for the form. */
+  authError = '';
+
+  constructor(private readonly options: ChatClientOptions) {
+    this.saved = new SavedData(options.storage ?? memoryStorage());
+    this.timers = options.timers ?? { setTimeout: (f, ms) => setTimeout(f, ms), clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>) };
+    this.connection = new Connection(
+      {
+        url: options.url,
+        createSocket: options.createSocket,
+        timers: this.timers,
+        initialDelayMs: options.initialDelayMs,
+        maxDelayMs: options.maxDelayMs,
+        pingMs: options.pingMs,
+      },
+      {
+        open: (reconnect) => this.onOpen(reconnect),
+        frame: (text) => this.onFrame(text),
+        down: (retry) => {
+          this.state.link = retry ? 'reconnecting' : 'closed';
+          this.resuming.clear();
+          this.historyWaits.clear();
+          this.dmWaits.clear();
+          this.changed();
+        },
+      },
+    );
+    if (this.saved.token) this.entered = true;
+  }
+
+  /** Opens the connection. */
+  start(): void {
+    this.connection.start();
+    this.scheduleProbe();
+  }
+
+  /** Closes the connection for good. */
+  stop(): void {
+    this.connection.stop();
+    if (this.probeTimer !== null) this.timers.clearTimeout(this.probeTimer);
+  }
+
+  /** Drops the socket as a network failure would (the client reconnects and resumes). */
+  dropConnection(): void {
+    this.connection.reconnectNow();
+  }
+
+  /** Calls `fn` after every state change; returns the unsubscribe function. */
+  subscribe(fn: () => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  /** Sends a request as is (false when the link is down: the views say so). */
+  send(request: ClientRequest): boolean {
+    return this.connection.send(request);
+  }
+
+  // ---- session -------------------------------------------------------------------------
+
+  private onOpen(reconnect: boolean): void {
+    const s = this.state;
+    s.link = 'online';
+    this.send({ type: 'hello', capabilities: ['extended'] });
+    const token = s.token || this.saved.token;
+    if (token) {
+      this.tokenLogin = !reconnect;
+      this.send({ type: 'login', token });
+    }
+    if (reconnect && this.resumeToken) this.send({ type: 'reclaim', token: this.resumeToken });
+    this.send({ type: 'session' });
+    if (reconnect && s.room !== '') {
+      const room = s.room;
+      // Join first, then resume, so nothing falls between the two (PROTOCOL.md "Gaps and resume").
+      if (room !== MAIN_HALL) this.send({ type: 'join', roomid: room });
+      this.resumeRoom(room);
+      // DMs pushed to the account's other devices while this one was away: the newest page.
+      for (const t of s.dms.values()) this.requestDmPage(t.peer, false);
+    }
+    this.send({ type: 'list' });
+    this.changed();
+  }
+
+  private resumeRoom(room: string): void {
+    const t = timelineOf(this.state, room);
+    const since = Math.max(t.lastSeq, this.through.get(room) ?? 0);
+    if (t.next === undefined && since === 0) {
+      this.requestHistoryPage(room);
+      return;
+    }
+    const request: ClientRequest = { type: 'resume', roomid: room, since };
+    if (t.epoch) request.epoch = t.epoch;
+    this.resuming.add(room);
+    this.send(request);
+  }
+
+  private onFrame(text: string): void {
+    const msg = parseServerFrame(text);
+    if (!msg) return;
+    this.handle(msg);
+    this.changed();
+  }
+
+  /** Applies one server message to the state (exposed for tests). */
+  handle(msg: ServerMessage): void {
+    const s = this.state;
+    switch (msg.type) {
+      case 'hello':
+        s.extended = true;
+        return;
+      case 'newidentity':
+        return this.onNewIdentity(msg.former, msg.identity);
+      case 'roomchange':
+        return this.onRoomChange(msg.identity, msg.former, msg.roomid);
+      case 'roomcontents':
+        if (msg.roomid === s.room) {
+          s.members = [...msg.identities].sort((a, b) => a.localeCompare(b));
+          s.owner = msg.owner;
+          this.askPresence(s.members);
+        }
+        return;
+      case 'roomlist':
+        s.rooms = msg.rooms;
+        for (const r of [...s.roomUnread.keys()]) if (!msg.rooms.some((x) => x.roomid === r)) s.roomUnread.delete(r);
+        if (this.pendingCreate && msg.rooms.some((r) => r.roomid === this.pendingCreate)) this.join(this.pendingCreate);
+        this.pendingCreate = '';
+        return;
+      case 'message':
+        return this.onRoomMessage(msg, true);
+      case 'history':
+        return this.onHistory(msg.roomid, msg.epoch, msg.messages, msg.next);
+      case 'resumed': {
+        const t = timelineOf(s, msg.roomid);
+        t.adoptEpoch(msg.epoch);
+        this.through.set(msg.roomid, Math.max(this.through.get(msg.roomid) ?? 0, msg.seq));
+        if (msg.more) this.send({ type: 'resume', roomid: msg.roomid, since: msg.seq, epoch: msg.epoch });
+        else this.resuming.delete(msg.roomid);
+        if (t.next === undefined) t.next = t.messages.length === 0 ? null : t.messages[0]!.seq;
+        this.markRead();
+        return;
+      }
+      case 'recalled':
+        if (msg.roomid === '') for (const t of s.dms.values()) t.recall(msg.id);
+        else s.timelines.get(msg.roomid)?.recall(msg.id);
+        return;
+      case 'dm':
+        return this.onDm(msg, true);
+      case 'dmhistory': {
+        const t = threadOf(s, msg.with);
+        const wait = this.dmWaits.get(fold(msg.with)) ?? 0;
+        for (const dm of msg.messages) t.insert(dm);
+        // The first page sets where older ones start; an older page moves it back.
+        if (t.next === undefined || wait > 0) t.next = msg.next;
+        if (wait > 0) this.dmWaits.set(fold(msg.with), wait - 1);
+        return;
+      }
+      case 'registered':
+        if (this.pendingRegister && fold(this.pendingRegister.username) === fold(msg.username)) {
+          this.send({ type: 'login', username: this.pendingRegister.username, password: this.pendingRegister.password });
+        }
+        this.pendingRegister = null;
+        return;
+      case 'loggedin':
+        return this.onLoggedIn(msg.identity, msg.token, msg.admin);
+      case 'loggedout':
+        s.username = '';
+        s.token = '';
+        s.admin = false;
+        s.contacts = [];
+        this.saved.token = '';
+        this.entered = false;
+        return;
+      case 'blocklist':
+        s.blocklist = msg.users;
+        return;
+      case 'profile':
+        s.status = msg.status;
+        s.dnd = msg.dnd;
+        if (typeof msg.away === 'boolean') s.away = msg.away;
+        return;
+      case 'presence':
+        for (const p of msg.users) s.presence.set(fold(p.username), p);
+        this.ownPresence();
+        return;
+      case 'contacts':
+        s.contacts = msg.contacts.map((p) => p.username);
+        for (const p of msg.contacts) s.presence.set(fold(p.username), p);
+        return;
+      case 'presencechange': {
+        const { type: _t, ...p } = msg;
+        s.presence.set(fold(p.username), p);
+        return;
+      }
+      case 'search':
+        s.searchResults = msg.users;
+        return;
+      case 'session':
+        this.resumeToken = msg.token;
+        return;
+      case 'error':
+        return this.onError(msg.code, msg.message);
+      default:
+        applyModeration(this, msg);
+    }
+  }
+
+  private onNewIdentity(former: string, identity: string): void {
+    const s = this.state;
+    if (former === '' || fold(former) === fold(s.identity)) {
+      if (former !== '' && former === identity && !s.username) this.toast('error', `That name is taken or not allowed; you are still ${identity}.`);
+      s.identity = identity;
+    }
+    if (former !== '' && former !== identity) {
+      s.members = s.members.map((m) => (fold(m) === fold(former) ? identity : m));
+      if (fold(s.owner) === fold(former)) s.owner = identity;
+    }
+  }
+
+  private onRoomChange(identity: string, former: string, roomid: string): void {
+    const s = this.state;
+    if (fold(identity) === fold(s.identity)) {
+      if (former === roomid) {
+        this.send({ type: 'list' });
+        return;
+      }
+      if (roomid === '') return;
+      const restoring = this.resuming.has(roomid);
+      s.room = roomid;
+      s.members = [identity];
+      s.owner = '';
+      s.private = false;
+      s.roomInfo = null;
+      s.roomUnread.delete(roomid);
+      if (roomid !== MAIN_HALL || former !== '') this.send({ type: 'who', roomid });
+      if (!restoring) {
+        // A fresh view of the room: its newest page. Coming back to it later starts afresh too,
+        // so a timeline never has a hole where the user was elsewhere.
+        s.timelines.delete(roomid);
+        this.through.delete(roomid);
+        this.requestHistoryPage(roomid);
+      }
+      return;
+    }
+    if (roomid === s.room && !s.members.some((m) => fold(m) === fold(identity))) s.members = [...s.members, identity].sort((a, b) => a.localeCompare(b));
+    if (former === s.room && roomid !== s.room) s.members = s.members.filter((m) => fold(m) !== fold(identity));
+    for (const r of s.rooms) {
+      if (r.roomid === roomid) r.count++;
+      if (r.roomid === former && former !== roomid) r.count = Math.max(0, r.count - 1);
+    }
+  }
+
+  private onRoomMessage(msg: RoomMessage, live: boolean): void {
+    const s = this.state;
+    const t = timelineOf(s, msg.roomid);
+    const before = Math.max(t.lastSeq, this.through.get(msg.roomid) ?? 0);
+    const epochBefore = t.epoch;
+    const fresh = t.insert(msg);
+    if (!fresh || !live || msg.roomid !== s.room) return;
+    // A seq jump in the same epoch: something was missed (a hub restart); ask for it.
+    if (epochBefore === msg.epoch && before > 0 && msg.seq > before + 1 && !this.resuming.has(msg.roomid)) {
+      this.resuming.add(msg.roomid);
+      this.send({ type: 'resume', roomid: msg.roomid, since: before, epoch: msg.epoch });
+    }
+    const mine = fold(msg.identity) === fold(s.identity);
+    if (!mine && (s.view.kind !== 'room' || !this.visible())) {
+      if (s.view.kind === 'room') s.hiddenUnread++;
+      this.notify(`${msg.identity} in #${msg.roomid}`, msg.content || (msg.attachment ? `sent ${msg.attachment.name}` : ''));
+    }
+    this.markRead();
+  }
+
+  private onHistory(roomid: string, epoch: string, messages: RoomMessage[], next: number | null): void {
+    const waits = this.historyWaits.get(roomid) ?? [];
+    const kind = waits.shift() ?? 'page';
+    const s = this.state;
+    if (kind === 'probe') {
+      if (roomid === s.room) return;
+      const newest = messages.length > 0 ? messages[messages.length - 1]!.seq : 0;
+      const mark = this.readMarks[roomid];
+      if (!mark || mark.epoch !== epoch || mark.seq > newest) {
+        this.readMarks[roomid] = { epoch, seq: newest };
+        this.saveMarks();
+        s.roomUnread.delete(roomid);
+      } else if (newest > mark.seq) {
+        s.roomUnread.set(roomid, newest - mark.seq);
+      }
+      return;
+    }
+    const t = timelineOf(s, roomid);
+    t.adoptEpoch(epoch);
+    for (const m of messages) t.insert(m);
+    const oldestAsked = t.next;
+    if (oldestAsked === undefined || next === null || (typeof oldestAsked === 'number' && next < oldestAsked)) t.next = next;
+    if (roomid === s.room) this.markRead();
+  }
+
+  private onDm(dm: DirectMessage, live: boolean): void {
+    const s = this.state;
+    const me = fold(s.username || s.identity);
+    const peer = fold(dm.from) === me ? dm.to : dm.from;
+    const t = threadOf(s, peer);
+    const fresh = t.insert(dm);
+    if (dm.inbox !== undefined) this.scheduleAck(dm.inbox);
+    if (!fresh || !live) return;
+    if (s.username) this.saved.addDmPeer(s.username, peer);
+    if (fold(dm.from) === me) return;
+    const looking = s.view.kind === 'dm' && fold(s.view.peer) === fold(peer) && this.visible();
+    if (!looking) {
+      if (s.view.kind === 'dm' && fold(s.view.peer) === fold(peer)) s.hiddenUnread++;
+      else t.unread++;
+      this.notify(`${dm.from} (direct message)`, dm.content || (dm.attachment ? `sent ${dm.attachment.name}` : ''));
+    }
+  }
+
+  private onLoggedIn(identity: string, token: string, admin: boolean): void {
+    const s = this.state;
+    s.identity = identity;
+    s.username = identity;
+    s.token = token;
+    s.admin = admin;
+    this.saved.token = token;
+    this.entered = true;
+    this.authError = '';
+    this.tokenLogin = false;
+    this.readMarks = this.saved.readMarks(identity);
+    this.send({ type: 'presence', users: [identity] });
+    for (const peer of this.saved.dmPeers(identity).slice(0, 10)) {
+      if (!s.dms.has(fold(peer))) this.requestDmPage(peer, false);
+    }
+    this.probeRooms();
+  }
+
+  private onError(code: string, message: string): void {
+    const s = this.state;
+    if (FINAL_ERRORS.has(code)) {
+      s.closedReason = code === 'SESSION_REPLACED' ? 'This account was signed in on another device, so this one was closed.' : message;
+      this.connection.stop();
+      s.link = 'closed';
+      return;
+    }
+    if (code === 'NO_SUCH_SESSION') return; // the held session lapsed: we carry on as a new one
+    if (code === 'NO_SUCH_USER' && message.startsWith('no registered user or connected client')) return; // a presence ask raced a departure
+    if (code === 'BAD_CREDENTIALS' || code === 'LOGIN_THROTTLED' || code === 'USERNAME_TAKEN' || code === 'INVALID_USERNAME' || code === 'WEAK_PASSWORD') {
+      if (this.tokenLogin && code === 'BAD_CREDENTIALS') {
+        this.saved.token = '';
+        s.token = '';
+        this.entered = false;
+        this.tokenLogin = false;
+        return;
+      }
+      this.pendingRegister = null;
+      this.authError = message;
+      if (!this.entered) return;
+    }
+    if (code === 'NO_SUCH_ROOM' && this.dropProbeFor()) return;
+    this.toast('error', message);
+  }
+
+  /** A NO_SUCH_ROOM answers a probe of a room deleted meanwhile: forget that probe. */
+  private dropProbeFor(): boolean {
+    for (const [room, waits] of this.historyWaits) {
+      if (waits[0] === 'probe') {
+        waits.shift();
+        if (waits.length === 0) this.historyWaits.delete(room);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // ---- helpers ---------------------------------------------------------------------------
+
+  /** Queues a toast (at most 5 kept). */
+  toast(kind: 'error' | 'info', text: string): void {
+    this.state.toasts = [...this.state.toasts, { id: ++this.toastSeq, kind, text }].slice(-5);
+  }
+
+  /** Bumps the version and tells subscribers (once per burst of frames). */
+  changed(): void {
+    this.state.version++;
+    if (this.notifyScheduled) return;
+    this.notifyScheduled = true;
+    queueMicrotask(() => {
+      this.notifyScheduled = false;
+      for (const l of this.listeners) l();
+    });
+  }
+
+  private visible(): boolean {
+    return this.options.isVisible ? this.options.isVisible() : true;
+  }
+
+  private notify(title: string, body: string): void {
+    this.options.notify?.(title, body);
+  }
+
+  private askPresence(names: string[]): void {
+    if (names.length === 0 || !this.state.extended) return;
+    this.send({ type: 'presence', users: names.slice(0, 100) });
+  }
+
+  private ownPresence(): void {
+    const s = this.state;
+    const me = s.presence.get(fold(s.username));
+    if (me && s.username) {
+      s.status = me.status;
+      s.dnd = me.dnd;
+      if (me.state) s.away = me.state === 'away';
+    }
+  }
+
+  private requestHistoryPage(roomid: string, before?: number): void {
+    const waits = this.historyWaits.get(roomid) ?? [];
+    waits.push('page');
+    this.historyWaits.set(roomid, waits);
+    const request: ClientRequest = { type: 'history', roomid, limit: PAGE_SIZE };
+    if (before !== undefined) request.before = before;
+    this.send(request);
+  }
+
+  private requestDmPage(peer: string, older: boolean): void {
+    const t = threadOf(this.state, peer);
+    const request: ClientRequest = { type: 'dmhistory', with: peer, limit: PAGE_SIZE };
+    if (older) {
+      if (typeof t.next !== 'number') return;
+      request.cursor = t.next;
+      this.dmWaits.set(fold(peer), (this.dmWaits.get(fold(peer)) ?? 0) + 1);
+    }
+    this.send(request);
+  }
+
+  private scheduleAck(n: number): void {
+    this.ackHighest = Math.max(this.ackHighest, n);
+    if (this.ackTimer !== null) return;
+    // Acked once held in the state (the DM is shown and, with dmhistory, recoverable).
+    this.ackTimer = this.timers.setTimeout(() => {
+      this.ackTimer = null;
+      this.send({ type: 'ack', inbox: this.ackHighest });
+    }, 50);
+  }
+
+  private scheduleProbe(): void {
+    const every = this.options.probeMs ?? 20_000;
+    if (every <= 0) return;
+    this.probeTimer = this.timers.setTimeout(() => {
+      this.probeRooms();
+      this.scheduleProbe();
+    }, every);
+  }
+
+  /** Asks each other room for its newest message, to count what is unread there. */
+  probeRooms(): void {
+    if (!this.connection.isOpen) return;
+    for (const r of this.state.rooms.slice(0, 30)) {
+      if (r.roomid === this.state.room) continue;
+      const waits = this.historyWaits.get(r.roomid) ?? [];
+      if (waits.includes('probe')) continue;
+      waits.push('probe');
+      this.historyWaits.set(r.roomid, waits);
+      this.send({ type: 'history', roomid: r.roomid, limit: 1 });
+    }
+    this.send({ type: 'list' });
+  }
+
+  /** Marks the current room read up to its newest message, when the user sees it. */
+  markRead(): void {
+    const s = this.state;
+    if (s.view.kind !== 'room' || !this.visible() || s.room === '') return;
+    const t = s.timelines.get(s.room);
+    if (!t || t.epoch === '') return;
+    const mark = this.readMarks[s.room];
+    if (mark && mark.epoch === t.epoch && mark.seq >= t.lastSeq) return;
+    this.readMarks[s.room] = { epoch: t.epoch, seq: t.lastSeq };
+    this.saveMarks();
+  }
+
+  private saveMarks(): void {
+    if (this.state.username) this.saved.saveReadMarks(this.state.username, this.readMarks);
+  }
+
+  // ---- actions (called by the views) --------------------------------------------------------
+
+  /** Signs in with a password. */
+  login(username: string, password: string): void {
+    this.authError = '';
+    this.entered = false;
+    this.send({ type: 'login', username, password });
+    this.changed();
+  }
+
+  /** Creates an account, then signs in with it. */
+  register(username: string, password: string): void {
+    this.authError = '';
+    this.pendingRegister = { username, password };
+    this.send({ type: 'register', username, password });
+    this.changed();
+  }
+
+  /** Continues as a guest, optionally under a chosen name. */
+  continueAsGuest(name: string): void {
+    if (name && name !== this.state.identity) this.send({ type: 'identitychange', identity: name });
+    this.entered = true;
+    this.changed();
+  }
+
+  logout(): void {
+    this.send({ type: 'logout' });
+  }
+
+  join(roomid: string): void {
+    const s = this.state;
+    s.view = { kind: 'room' };
+    s.roomUnread.delete(roomid);
+    if (roomid !== s.room) this.send({ type: 'join', roomid });
+    this.changed();
+  }
+
+  createRoom(roomid: string, isPrivate: boolean): void {
+    this.pendingCreate = roomid;
+    this.send(isPrivate ? { type: 'createroom', roomid, private: true } : { type: 'createroom', roomid });
+  }
+
+  deleteRoom(roomid: string): void {
+    this.send({ type: 'delete', roomid });
+  }
+
+  /** Sends to what is on screen: the room, or the open DM. */
+  sendText(content: string, attachmentId?: string): void {
+    const s = this.state;
+    const extra = attachmentId ? { attachment: { id: attachmentId } } : {};
+    if (s.view.kind === 'dm') this.send({ type: 'dm', to: s.view.peer, content, ...extra });
+    else this.send({ type: 'message', content, ...extra });
+  }
+
+  /** Asks for the page before the oldest shown (room or DM). */
+  loadOlder(): void {
+    const s = this.state;
+    if (s.view.kind === 'dm') {
+      const t = threadOf(s, s.view.peer);
+      if (typeof t.next === 'number' && (this.dmWaits.get(fold(t.peer)) ?? 0) === 0) this.requestDmPage(t.peer, true);
+      return;
+    }
+    const t = s.timelines.get(s.room);
+    if (!t || typeof t.next !== 'number') return;
+    if ((this.historyWaits.get(s.room) ?? []).includes('page')) return;
+    this.requestHistoryPage(s.room, t.next);
+  }
+
+  /** Whether an older page is on its way for the current view. */
+  loadingOlder(): boolean {
+    const s = this.state;
+    if (s.view.kind === 'dm') return (this.dmWaits.get(fold(s.view.peer)) ?? 0) > 0;
+    return (this.historyWaits.get(s.room) ?? []).includes('page');
+  }
+
+  openDm(peer: string): void {
+    const s = this.state;
+    const t = threadOf(s, peer);
+    t.unread = 0;
+    s.view = { kind: 'dm', peer: t.peer };
+    if (t.next === undefined) this.requestDmPage(t.peer, false);
+    if (s.username) this.saved.addDmPeer(s.username, t.peer);
+    this.changed();
+  }
+
+  openRoom(): void {
+    this.state.view = { kind: 'room' };
+    this.markRead();
+    this.changed();
+  }
+
+  /** The page became visible again: what is on screen is read now. */
+  seen(): void {
+    const s = this.state;
+    s.hiddenUnread = 0;
+    if (s.view.kind === 'dm') threadOf(s, s.view.peer).unread = 0;
+    else this.markRead();
+    this.changed();
+  }
+
+  setStatus(text: string): void {
+    this.send({ type: 'status', text });
+  }
+
+  setDnd(on: boolean): void {
+    this.send({ type: 'dnd', on });
+  }
+
+  setAway(on: boolean): void {
+    this.send({ type: 'away', on });
+    this.state.away = on;
+    this.changed();
+  }
+
+  recall(id: string): void {
+    this.send({ type: 'recall', id });
+  }
+
+  block(user: string, on: boolean): void {
+    this.send({ type: on ? 'block' : 'unblock', user });
+  }
+
+  contacts(action: 'add' | 'remove' | 'list', username?: string): void {
+    this.send(username === undefined ? { type: 'contacts', action } : { type: 'contacts', action, username });
+  }
+
+  search(prefix: string): void {
+    if (prefix === '') {
+      this.state.searchResults = [];
+      this.changed();
+      return;
+    }
+    this.send({ type: 'search', prefix });
+  }
+
+  /** A moderation request on the current room (kick, ban, invite, transfer, private, roominfo...). */
+  moderate(type: string, fields: Record<string, unknown>): void {
+    if (!canModerate(this.state)) return;
+    this.send({ type, roomid: this.state.room, ...fields });
+  }
+
+  dismissToast(id: number): void {
+    this.state.toasts = this.state.toasts.filter((t) => t.id !== id);
+    this.changed();
+  }
+}
