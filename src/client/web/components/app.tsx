@@ -40,7 +40,14 @@ function Shell() {
   const client = useClient();
   const s = client.state;
   const [navOpen, setNavOpen] = useState(false);
-  const [membersOpen, setMembersOpen] = useState(typeof window !== 'undefined' && window.innerWidth > 900);
+  const [membersOpen, setMembersOpen] = useState(() => window.innerWidth > 900);
+  // Going down to phone width closes the member list (it would cover the conversation).
+  useEffect(() => {
+    const narrow = window.matchMedia('(max-width: 900px)');
+    const onChange = () => narrow.matches && setMembersOpen(false);
+    narrow.addEventListener('change', onChange);
+    return () => narrow.removeEventListener('change', onChange);
+  }, []);
   // Picking a room or DM on a phone closes the drawer.
   useEffect(() => setNavOpen(false), [s.room, s.view.kind, s.view.kind === 'dm' ? s.view.peer : '']);
   return (

@@ -1,5 +1,6 @@
 import { useRef, useState } from 'preact/hooks';
 import { formatSize, uploadFile, type Upload } from '../files';
+import { ClipIcon } from './icons';
 import { useClient } from './use-client';
 
 /** Files waiting to go, and the one going now with its progress. */
@@ -85,7 +86,7 @@ export function Composer({ placeholder, queueRef }: { placeholder: string; queue
         }}
       >
         <button type="button" class="icon-button attach" aria-label={canUpload ? 'Attach files' : 'Sign in to attach files'} title={canUpload ? 'Attach files' : 'Sign in to attach files'} disabled={!canUpload} onClick={() => fileInput.current?.click()}>
-          📎
+          <ClipIcon />
         </button>
         <input
           ref={fileInput}

@@ -5,6 +5,7 @@ import { Composer, type UploadQueue } from './composer';
 import { FormDialog, NAME_PATTERN } from './dialog';
 import { MessageList, type Item } from './message-list';
 import { MenuButton } from './menu';
+import { MenuIcon, PeopleIcon } from './icons';
 import { PresenceDot } from './presence-dot';
 import { useClient } from './use-client';
 
@@ -97,12 +98,12 @@ export function Conversation({ onOpenNav, membersOpen, onToggleMembers }: { onOp
     >
       <header class="conversation-head">
         <button type="button" class="icon-button open-nav" aria-label="Open rooms and direct messages" onClick={onOpenNav}>
-          ☰
+          <MenuIcon />
         </button>
         <h1 class="conversation-title">{title}</h1>
         {s.view.kind === 'room' && (
           <button type="button" class={`members-toggle${membersOpen ? ' active' : ''}`} aria-pressed={membersOpen} aria-label={`Members: ${s.members.length}`} onClick={onToggleMembers} data-testid="members-toggle">
-            👥 {s.members.length}
+            <PeopleIcon /> {s.members.length}
           </button>
         )}
         <MenuButton label="Room actions" items={roomItems}>

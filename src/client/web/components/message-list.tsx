@@ -1,6 +1,7 @@
 import { useLayoutEffect, useRef } from 'preact/hooks';
 import type { Attachment } from '../protocol/types';
 import { AttachmentView } from './attachment';
+import { TrashIcon } from './icons';
 
 /** One row of a conversation, room message or DM. */
 export interface Item {
@@ -136,7 +137,7 @@ function Row({ item, grouped, token, onRecall }: { item: Item; grouped: boolean;
       {item.canRecall && !item.recalled && (
         <div class="row-actions">
           <button type="button" class="icon-button" aria-label="Delete message" title="Delete message" onClick={() => onRecall(item.id)}>
-            🗑
+            <TrashIcon />
           </button>
         </div>
       )}
