@@ -20,7 +20,7 @@ export function switchboardRole(pid: number, isRoot: boolean): string {
 export async function startSwitchboard(opts: TargetOptions): Promise<Target> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-bench-'));
   const args = [
-    BIN, 'serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir,
+    BIN, 'serve', '--host', '127.0.0.1', '--port', '0', '--http-port', 'off', '--data-dir', dataDir,
     '--placement', opts.placement, '--max-clients', String(Math.max(10_000, opts.clients + 100)),
     '--log-level', 'warn',
     // The bench measures capacity, so it lifts the per-client abuse limits it would otherwise

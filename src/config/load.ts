@@ -69,11 +69,14 @@ export function loadConfig({ argv, env, cwd }: LoadInput): Config {
     else problems.push(`${g.name}: expected ${expectation(propertySchemas[key])}, got ${shown(g.value)}`);
   }
   if (problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
-  if (merged.port === null && merged.tlsPort === null && !merged.unixSocket) {
-    throw new ConfigError('invalid configuration: no listener (port, tlsPort and unixSocket are all off)');
+  if (merged.port === null && merged.tlsPort === null && !merged.unixSocket && merged.httpPort === null && merged.httpsPort === null) {
+    throw new ConfigError('invalid configuration: no listener (port, tlsPort, unixSocket, httpPort and httpsPort are all off)');
   }
   if (merged.tlsPort !== null && (!merged.tlsCert || !merged.tlsKey)) {
     throw new ConfigError('invalid configuration: tlsPort needs tlsCert and tlsKey');
+  }
+  if (merged.httpsPort !== null && (!merged.tlsCert || !merged.tlsKey)) {
+    throw new ConfigError('invalid configuration: httpsPort needs tlsCert and tlsKey');
   }
   if (merged.cluster) {
     try {
@@ -98,7 +101,7 @@ export function loadConfig({ argv, env, cwd }: LoadInput): Config {
   // Fixed here, once: the supervisor hands this config to its children, so all of them agree.
   config.nodeId ??= defaultNodeId();
   config.dataDir = path.resolve(cwd, config.dataDir as string);
-  for (const key of ['tlsCert', 'tlsKey'] as const) if (config[key]) config[key] = path.resolve(cwd, config[key] as string);
+  for (const key of ['tlsCert', 'tlsKey', 'webRoot'] as const) if (config[key]) config[key] = path.resolve(cwd, config[key] as string);
   if (config.unixSocket) config.unixSocket = path.resolve(cwd, config.unixSocket as string);
   return Object.freeze(config) as unknown as Config;
 }
@@ -113,10 +116,20 @@ function defaultNodeId(): string {
   return `${host}-${randomBytes(3).toString('hex')}`;
 }
 
-/** A flag's or variable's string as a value: "null" (or nothing) switches a setting off, a list is comma-separated. */
+/**
+ * A flag's or variable's string as a value: "null" (or nothing) switches a setting off, and so
+ * does "off" for a port; a list is comma-separated.
+ */
 function fromText(key: ConfigKey, text: string): unknown {
   if (text === 'null' || text === '') return isList(key) ? [] : null;
+  if (text === 'off' && isOptionalPort(key)) return null;
   return isList(key) ? text.split(',').map((x) => x.trim()).filter(Boolean) : text;
+}
+
+/** A port that can be switched off (`--http-port off`): a nullable integer setting named *Port. */
+function isOptionalPort(key: string): boolean {
+  const branches = (ConfigSchema.properties as Record<string, { anyOf?: Array<{ type?: string }> }>)[key]?.anyOf;
+  return key.endsWith('Port') && branches !== undefined && branches.some((b) => b.type === 'null') && branches.some((b) => b.type === 'integer');
 }
 
 function isList(key: string): boolean {

@@ -93,6 +93,22 @@ export const ConfigSchema = Type.Object(
       ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
       { default: 'info', description: 'pino log level' },
     ),
+    httpPort: Type.Union([Type.Null(), Type.Integer({ minimum: 0, maximum: 65535 })], {
+      default: 8080,
+      description: 'HTTP port of the web app and its WebSocket (/ws) (0 = any free port; null or off = no HTTP)',
+    }),
+    httpsPort: Type.Union([Type.Null(), Type.Integer({ minimum: 0, maximum: 65535 })], {
+      default: null,
+      description: 'HTTPS port of the web app and its WebSocket (needs --tls-cert and --tls-key); null or off = no HTTPS',
+    }),
+    httpOrigins: Type.Array(Type.String({ minLength: 1 }), {
+      default: [],
+      description: 'origins a browser may open /ws from (scheme://host[:port], comma-separated; * = any); empty = only the origin the page came from (Origin host = the request\'s Host)',
+    }),
+    webRoot: Type.Union([Type.Null(), Type.String({ minLength: 1 })], {
+      default: null,
+      description: 'directory of the built web app served at / (null = dist/web of the installed package)',
+    }),
   },
   { additionalProperties: false },
 );

@@ -8,8 +8,10 @@ export type SupervisorToChild =
    * A client connection; the socket handle travels with the message. `tls`: it came in on the
    * TLS listener, not a byte read yet; the worker does the handshake. `connId`: set when the
    * connection counts towards its address's limit; the worker echoes it in 'session-closed'.
+   * `http`: it came in on the HTTP (or, with `tls`, HTTPS) listener: the worker's HTTP gateway
+   * serves it (the web app, WebSocket upgrades on /ws).
    */
-  | { type: 'conn'; tls?: boolean; connId?: number }
+  | { type: 'conn'; tls?: boolean; connId?: number; http?: boolean }
   /**
    * Workers: the certificate chain and key (PEM) for TLS handshakes from now on. Sent at spawn
    * and after a SIGHUP reload; sessions already open keep the pair they started with.

@@ -1,4 +1,10 @@
-import type net from 'node:net';
+/** What the batcher needs of a stream: a net.Socket, or a transport that corks one. */
+export interface Corkable {
+  readonly writableCorked: number;
+  cork(): void;
+  uncork(): void;
+  write(bytes: Buffer | string): unknown;
+}
 
 /**
  * Coalesces writes: a socket written during this event-loop turn is corked once and uncorked
@@ -6,7 +12,7 @@ import type net from 'node:net';
  * syscall per frame. Used on every hot write path (hub -> worker, worker -> client).
  */
 export class WriteBatcher {
-  private corked: net.Socket[] = [];
+  private corked: Corkable[] = [];
   private scheduled = false;
   private readonly flush = (): void => {
     this.scheduled = false;
@@ -15,7 +21,7 @@ export class WriteBatcher {
     for (const s of sockets) s.uncork();
   };
 
-  write(socket: net.Socket, bytes: Buffer | string): void {
+  write(socket: Corkable, bytes: Buffer | string): void {
     if (socket.writableCorked === 0) {
       socket.cork();
       this.corked.push(socket);

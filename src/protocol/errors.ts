@@ -96,6 +96,8 @@ export const ErrorCode = {
   FIRST_MESSAGE_TIMEOUT: 'FIRST_MESSAGE_TIMEOUT',
   /** Nothing received for `idleTimeoutMs` (keep alive with `{"type":"ping"}`); the connection is closed. */
   IDLE_TIMEOUT: 'IDLE_TIMEOUT',
+  /** A WebSocket client sent a binary frame: protocol messages are text frames. The connection is closed (1003). */
+  BINARY_FRAME: 'BINARY_FRAME',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { CHILD_CONFIG_ENV } from '../config/from-parent';
 import type { Config } from '../config/schema';
 import { isChildMessage, type ChildToSupervisor, type SupervisorToChild } from '../ipc/supervisor-messages';
+import type { ListenerKind } from './listeners';
 
 export type ChildRole = 'hub' | 'worker';
 
@@ -68,12 +69,14 @@ export class Child {
 
   /**
    * Passes a client socket's file descriptor to the child (SCM_RIGHTS on the IPC socketpair);
-   * Node closes the supervisor's copy once it is sent. `tls`: the child must handshake first.
+   * Node closes the supervisor's copy once it is sent. `kind`: the listener it came in on (tls
+   * and https: the child must handshake first; http and https: it speaks HTTP).
    * `connId`: the supervisor's id of a connection counted per address, echoed in 'session-closed'.
    */
-  handOff(socket: net.Socket, tls: boolean, connId: number | undefined, done: (err: Error | null) => void): void {
+  handOff(socket: net.Socket, kind: ListenerKind, connId: number | undefined, done: (err: Error | null) => void): void {
     if (!this.alive || !this.process.connected) return done(new Error('child is gone'));
-    const msg: Extract<SupervisorToChild, { type: 'conn' }> = tls ? { type: 'conn', tls: true } : { type: 'conn' };
+    const msg: Extract<SupervisorToChild, { type: 'conn' }> = kind === 'tls' || kind === 'https' ? { type: 'conn', tls: true } : { type: 'conn' };
+    if (kind === 'http' || kind === 'https') msg.http = true;
     if (connId !== undefined) msg.connId = connId;
     this.process.send(msg, socket, { keepOpen: false }, (err) => done(err ?? null));
   }

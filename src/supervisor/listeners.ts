@@ -10,19 +10,29 @@ export interface ListenAddresses {
   /** The TLS port (same host), or null when TLS is off. */
   tlsPort: number | null;
   unixSocket: string | null;
+  /** The HTTP port (web app and /ws), or null when HTTP is off. */
+  httpPort: number | null;
+  /** The HTTPS port, or null when HTTPS is off. */
+  httpsPort: number | null;
 }
 
-/** Sockets accepted on the TLS listener: still raw TCP here, a worker does the handshake. */
-const acceptedOnTls = new WeakSet<net.Socket>();
+/**
+ * Which listener accepted a socket, as far as a worker must know: `tls` and `https` are still
+ * raw TCP here (a worker does the handshake); `http` and `https` speak HTTP after that.
+ */
+export type ListenerKind = 'plain' | 'tls' | 'http' | 'https';
 
-/** Whether the socket came in on the TLS port (and so must not be written in clear). */
-export function isTlsSocket(socket: net.Socket): boolean {
-  return acceptedOnTls.has(socket);
+/** Sockets accepted on any listener but the plain ones (TCP, Unix), by kind. */
+const acceptedOn = new WeakMap<net.Socket, ListenerKind>();
+
+/** The listener a socket came in on. */
+export function listenerKind(socket: net.Socket): ListenerKind {
+  return acceptedOn.get(socket) ?? 'plain';
 }
 
 /**
  * The client-facing listeners. Accepted sockets stay paused (`pauseOnConnect`): the supervisor
- * never reads a client byte, it only hands the descriptor on (TLS ones too: see isTlsSocket).
+ * never reads a client byte, it only hands the descriptor on (TLS and HTTP ones too: see listenerKind).
  */
 export async function openListeners(config: Config, onSocket: (socket: net.Socket) => void): Promise<{ servers: net.Server[]; addresses: ListenAddresses }> {
   const servers: net.Server[] = [];
@@ -43,16 +53,7 @@ async function openEach(config: Config, onSocket: (socket: net.Socket) => void, 
     servers.push(tcp);
     port = (tcp.address() as net.AddressInfo).port;
   }
-  let tlsPort: number | null = null;
-  if (config.tlsPort !== null) {
-    const secure = net.createServer({ pauseOnConnect: true, noDelay: true }, (socket) => {
-      acceptedOnTls.add(socket);
-      onSocket(socket);
-    });
-    await listen(secure, { host: config.host, port: config.tlsPort, backlog: 1024 });
-    servers.push(secure);
-    tlsPort = (secure.address() as net.AddressInfo).port;
-  }
+  const tlsPort = config.tlsPort === null ? null : await openTagged(config, config.tlsPort, 'tls', onSocket, servers);
   if (config.unixSocket) {
     if (await answers(config.unixSocket)) throw new Error(`unix socket ${config.unixSocket} is in use by another server`);
     fs.rmSync(config.unixSocket, { force: true });
@@ -60,7 +61,23 @@ async function openEach(config: Config, onSocket: (socket: net.Socket) => void, 
     await listen(unix, { path: config.unixSocket });
     servers.push(unix);
   }
-  return { host: config.host, port, tlsPort, unixSocket: config.unixSocket };
+  const httpPort = config.httpPort === null ? null : await openTagged(config, config.httpPort, 'http', onSocket, servers);
+  const httpsPort = config.httpsPort === null ? null : await openTagged(config, config.httpsPort, 'https', onSocket, servers);
+  return { host: config.host, port, tlsPort, unixSocket: config.unixSocket, httpPort, httpsPort };
+}
+
+/**
+ * A TCP listener whose sockets are tagged with `kind` for the worker. Like every listener it
+ * only accepts: no byte is read here, not even an HTTP request line.
+ */
+async function openTagged(config: Config, port: number, kind: ListenerKind, onSocket: (socket: net.Socket) => void, servers: net.Server[]): Promise<number> {
+  const server = net.createServer({ pauseOnConnect: true, noDelay: true }, (socket) => {
+    acceptedOn.set(socket, kind);
+    onSocket(socket);
+  });
+  await listen(server, { host: config.host, port, backlog: 1024 });
+  servers.push(server);
+  return (server.address() as net.AddressInfo).port;
 }
 
 function listen(server: net.Server, options: net.ListenOptions): Promise<void> {

@@ -59,9 +59,28 @@ export async function runServe(config: Config): Promise<number> {
  * The line for whoever started the server, e.g. `Switchboard listening on 127.0.0.1:4444 and
  * TLS 127.0.0.1:4443; connect with: ...` (tests and scripts read the ports from it).
  */
-function banner({ host, port, tlsPort, unixSocket }: ListenAddresses): string {
+function banner({ host, port, tlsPort, unixSocket, httpPort, httpsPort }: ListenAddresses): string {
   const at = (p: number): string => (host.includes(':') ? `[${host}]:${p}` : `${host}:${p}`);
-  const where = [port !== null ? at(port) : null, tlsPort !== null ? `TLS ${at(tlsPort)}` : null, unixSocket].filter((w) => w !== null);
-  const connect = port !== null ? at(port) : tlsPort !== null ? `${at(tlsPort)} --tls` : `--unix ${unixSocket}`;
-  return `Switchboard listening on ${where.join(' and ')}; connect with: npx switchboard connect ${connect}\n`;
+  const where = [
+    port !== null ? at(port) : null,
+    tlsPort !== null ? `TLS ${at(tlsPort)}` : null,
+    unixSocket,
+    httpPort !== null ? `HTTP ${at(httpPort)}` : null,
+    httpsPort !== null ? `HTTPS ${at(httpsPort)}` : null,
+  ].filter((w) => w !== null);
+  const connect = port !== null ? at(port) : tlsPort !== null ? `${at(tlsPort)} --tls` : unixSocket !== null ? `--unix ${unixSocket}` : null;
+  const line = `Switchboard listening on ${where.join(' and ')}` + (connect !== null ? `; connect with: npx switchboard connect ${connect}\n` : ';\n');
+  return line + webAppLines(host, httpPort, httpsPort);
+}
+
+/**
+ * `web app: http://127.0.0.1:8080/`, the URL to open, per HTTP(S) listener. A wildcard host
+ * (0.0.0.0, ::) is shown as localhost: a browser cannot open the wildcard.
+ */
+function webAppLines(host: string, httpPort: number | null, httpsPort: number | null): string {
+  const shown = host === '0.0.0.0' || host === '::' || host === '' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
+  let out = '';
+  if (httpPort !== null) out += `web app: http://${shown}:${httpPort}/\n`;
+  if (httpsPort !== null) out += `web app: https://${shown}:${httpsPort}/\n`;
+  return out;
 }

@@ -10,7 +10,7 @@ import { Backoff } from './backoff';
 import { Child } from './child';
 import { claimDataDir } from './data-dir';
 import { DedicatedPlacement } from './dedicated-placement';
-import { closeListeners, isTlsSocket, openListeners, type ListenAddresses } from './listeners';
+import { closeListeners, listenerKind, openListeners, type ListenAddresses } from './listeners';
 import type { Placement, PlacementHost } from './placement';
 import { PoolPlacement } from './pool-placement';
 
@@ -56,7 +56,7 @@ export class Supervisor implements PlacementHost {
 
   async start(): Promise<ListenAddresses> {
     // A bad certificate stops the start before any process is spawned.
-    if (this.config.tlsPort !== null) {
+    if (this.usesTls) {
       const { material, info } = readTlsFiles(this.config.tlsCert!, this.config.tlsKey!);
       this.tls = material;
       this.logCertificate(info, 'TLS certificate loaded');
@@ -97,7 +97,7 @@ export class Supervisor implements PlacementHost {
     this.clients++;
     const connId = this.connIds.get(socket);
     if (connId !== undefined) this.perAddress.placed(connId, worker);
-    worker.handOff(socket, isTlsSocket(socket), connId, (err) => {
+    worker.handOff(socket, listenerKind(socket), connId, (err) => {
       if (!err) return;
       worker.sessions--;
       this.clients--;
@@ -122,7 +122,7 @@ export class Supervisor implements PlacementHost {
    */
   reloadTls(): void {
     if (this.stopping) return;
-    if (this.config.tlsPort === null) {
+    if (!this.usesTls) {
       this.log.info('SIGHUP received: TLS is off, nothing to reload');
       return;
     }
@@ -137,6 +137,11 @@ export class Supervisor implements PlacementHost {
     const workers = this.placement.workers();
     for (const w of workers) w.send({ type: 'reload-tls', ...loaded.material });
     this.logCertificate(loaded.info, 'TLS certificate reloaded; new connections use it', { workers: workers.length });
+  }
+
+  /** A TLS or HTTPS listener is configured: workers need the certificate pair. */
+  private get usesTls(): boolean {
+    return this.config.tlsPort !== null || this.config.httpsPort !== null;
   }
 
   private logCertificate(info: TlsCertInfo, msg: string, extra: object = {}): void {

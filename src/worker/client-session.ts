@@ -1,9 +1,9 @@
-import type net from 'node:net';
 import { NO_ONE, type SessionView } from '../core/effects';
 import { MessageRateGuard, TokenBucket } from '../core/rate-limit';
 import { ErrorCode, errorLine } from '../protocol/errors';
 import { LineSplitter } from '../protocol/line-splitter';
 import type { WriteBatcher } from '../net/write-batcher';
+import type { SessionSocket } from './session-socket';
 
 /** How long a client may stay over its output bound (but under the hard bound) before it is dropped. */
 const SLOW_CONSUMER_GRACE_MS = 3000;
@@ -75,7 +75,7 @@ export class ClientSession {
 
   constructor(
     readonly id: number,
-    private readonly socket: net.Socket,
+    private readonly socket: SessionSocket,
     private readonly limits: SessionLimits,
     private readonly batcher: WriteBatcher,
     onLine: (session: ClientSession, line: string, utf8: boolean) => void,
@@ -88,7 +88,7 @@ export class ClientSession {
     this.inbound = new TokenBucket(limits.maxBytesPerSecond, 2 * limits.maxBytesPerSecond, now);
     socket.setNoDelay(true);
     socket.setKeepAlive(true, KEEPALIVE_MS);
-    this.onData = (chunk: Buffer) => {
+    const onBytes = (chunk: Buffer): void => {
       this.lastReceivedAt = Date.now();
       let lines = 0;
       const ok = this.splitter.push(chunk, (line, utf8) => {
@@ -99,6 +99,14 @@ export class ClientSession {
       this.watchLine(lines > 0);
       this.throttle(chunk.length);
     };
+    // A WebSocket delivers whole messages (bounded by its maxPayload, UTF-8 checked): one
+    // message is one line, no splitting and no line timer.
+    const onMessage = (message: Buffer): void => {
+      this.lastReceivedAt = Date.now();
+      if (message.length > 0 && !this.closed && !this.ending) onLine(this, message.toString('utf8'), true);
+      this.throttle(message.length);
+    };
+    this.onData = socket.framing === 'messages' ? onMessage : onBytes;
     socket.on('error', () => {
       /* a reset by the peer; 'close' follows */
     });
@@ -174,7 +182,8 @@ export class ClientSession {
     this.ending = true;
     this.closedBy = code;
     this.stopTimers();
-    if (this.extended) this.socket.end(errorLine(code, reason));
+    if (this.socket.closeWith) this.socket.closeWith(code, reason, this.extended ? errorLine(code, reason) : null);
+    else if (this.extended) this.socket.end(errorLine(code, reason));
     else this.socket.end();
     this.socket.pause();
     // A client that does not read its last line does not hold the socket open.

@@ -4,6 +4,9 @@ import { leaveStopSignalsToSupervisor } from '../ipc/child-signals';
 import type { SupervisorToChild } from '../ipc/supervisor-messages';
 import { createLogger, type Logger } from '../log/logger';
 import { TlsAcceptor, type HandshakeFailure } from '../net/tls';
+import { HttpGateway } from './http-gateway';
+import { featureRoutes } from './http-routes';
+import { createStaticRoute } from './static-route';
 import { Worker } from './worker';
 
 function main(): void {
@@ -18,7 +21,7 @@ function main(): void {
   const sessionClosed = (remaining: number, connId: number | undefined): void => {
     process.send?.({ type: 'session-closed', connId });
     // The seeds' model: a dedicated worker lives for one client and ends with it.
-    if (dedicated && served && remaining === 0 && tls.pendingCount === 0 && !stopping) {
+    if (dedicated && served && remaining === 0 && tls.pendingCount === 0 && (gateway?.connectionCount ?? 0) === 0 && !stopping) {
       stopping = true;
       void worker.flushHub().then(() => process.exit(0));
     }
@@ -27,14 +30,31 @@ function main(): void {
     ready: () => process.send?.({ type: 'ready' }),
     sessionClosed,
   });
+  // HTTP(S) connections: the web app, and WebSocket sessions on /ws (which the worker adopts).
+  const gateway =
+    config.httpPort !== null || config.httpsPort !== null
+      ? new HttpGateway(config, log, [...featureRoutes({ config, log }), createStaticRoute(config.webRoot, log)], {
+          webSocket: (transport, connId) => worker.adopt(transport, connId),
+          closed: (connId) => sessionClosed(worker.sessionCount, connId),
+        })
+      : null;
 
   process.on('message', (msg: SupervisorToChild, handle?: net.Socket) => {
     if (msg.type === 'conn' && handle) {
       served = true;
-      if (!msg.tls) worker.adopt(handle, msg.connId);
+      const adopt = (socket: net.Socket): void => {
+        if (!msg.http) worker.adopt(socket, msg.connId);
+        else if (gateway) gateway.accept(socket, msg.connId);
+        else {
+          // Cannot happen (the supervisor and this worker share one config); not left hanging.
+          socket.destroy();
+          sessionClosed(worker.sessionCount, msg.connId);
+        }
+      };
+      if (!msg.tls) adopt(handle);
       // The session starts once the handshake is done; a failed one closes only that socket
       // and counts as a session that ended (the supervisor counted it in).
-      else tls.accept(handle, (secure) => worker.adopt(secure, msg.connId), (failure) => {
+      else tls.accept(handle, adopt, (failure) => {
         logHandshakeFailure(log, failure);
         sessionClosed(worker.sessionCount, msg.connId);
       });
@@ -53,6 +73,7 @@ function main(): void {
     if (stopping) return;
     stopping = true;
     tls.destroyPending();
+    gateway?.closeAll();
     const budget = Math.max(100, config.shutdownTimeoutMs - 1000);
     void worker.shutdown(budget).then(() => process.exit(0));
   };
@@ -66,6 +87,7 @@ function main(): void {
     if (stopping) return;
     stopping = true;
     tls.destroyPending();
+    gateway?.closeAll();
     void worker.shutdown(1000).then(() => process.exit(0));
   });
   worker.start();

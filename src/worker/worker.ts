@@ -1,4 +1,3 @@
-import type net from 'node:net';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema';
 import { NO_ONE } from '../core/effects';
@@ -20,6 +19,7 @@ import { foldName } from '../protocol/rules';
 import { parseClientLine, type ParseLimits, type ParseResult } from '../protocol/validate';
 import { ClientSession } from './client-session';
 import { HubLink } from './hub-link';
+import type { SessionSocket } from './session-socket';
 
 /** While the hub restarts, requests wait up to this many bytes per worker. */
 const MAX_QUEUED_WHILE_HUB_AWAY = 16 * 1024 * 1024;
@@ -82,8 +82,8 @@ export class Worker {
     return this.sessions.size;
   }
 
-  /** A client socket handed over by the supervisor. */
-  adopt(socket: net.Socket, connId?: number): void {
+  /** A client connection: a socket handed over by the supervisor, or a WebSocket on one. */
+  adopt(socket: SessionSocket, connId?: number): void {
     const id = this.nextId++;
     const session = new ClientSession(
       id,

@@ -31,6 +31,10 @@ export interface RunningServer {
   readonly port: number;
   /** The TLS port, or null when TLS is off. */
   tlsPort: number | null;
+  /** The HTTP port (web app, /ws), or null when HTTP is off (the default here: pass --http-port 0). */
+  httpPort: number | null;
+  /** The HTTPS port, or null when HTTPS is off. */
+  httpsPort: number | null;
   pid: number;
   dataDir: string;
   process: ChildProcess;
@@ -51,7 +55,10 @@ process.on('exit', () => {
 export async function startServer(opts: StartOptions = {}): Promise<RunningServer> {
   const ownDataDir = !opts.dataDir;
   const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'sb-test-'));
-  const proc = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--data-dir', dataDir, ...(opts.args ?? [])], {
+  // HTTP is on by default (port 8080, for `npm start`): tests that do not ask for it run without
+  // it, so that parallel servers do not collide on one port.
+  const http = (opts.args ?? []).some((a) => a === '--http-port' || a.startsWith('--http-port=')) ? [] : ['--http-port', 'off'];
+  const proc = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--data-dir', dataDir, ...http, ...(opts.args ?? [])], {
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: opts.detached ?? false,
@@ -131,6 +138,8 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       return plainPort;
     },
     tlsPort: typeof listening.tlsPort === 'number' ? listening.tlsPort : null,
+    httpPort: typeof listening.httpPort === 'number' ? listening.httpPort : null,
+    httpsPort: typeof listening.httpsPort === 'number' ? listening.httpsPort : null,
     pid: proc.pid!,
     dataDir,
     process: proc,
@@ -150,14 +159,14 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   };
 }
 
-/** The ports in the banner's `H:P and TLS H:P and /unix/path` part. */
-function parseBanner(where: string): { port: number | null; tlsPort: number | null } {
-  let port: number | null = null;
-  let tlsPort: number | null = null;
+/** The ports in the banner's `H:P and TLS H:P and /unix/path and HTTP H:P and HTTPS H:P` part. */
+function parseBanner(where: string): { port: number | null; tlsPort: number | null; httpPort: number | null; httpsPort: number | null } {
+  const ports = { port: null as number | null, tlsPort: null as number | null, httpPort: null as number | null, httpsPort: null as number | null };
   for (const part of where.split(' and ')) {
-    const m = /^(TLS )?\S*:(\d+)$/.exec(part);
-    if (m && m[1]) tlsPort = Number(m[2]);
-    else if (m) port = Number(m[2]);
+    const m = /^(TLS |HTTP |HTTPS )?\S*:(\d+)$/.exec(part);
+    if (!m) continue;
+    const key = m[1] === 'TLS ' ? 'tlsPort' : m[1] === 'HTTP ' ? 'httpPort' : m[1] === 'HTTPS ' ? 'httpsPort' : 'port';
+    ports[key] = Number(m[2]);
   }
-  return { port, tlsPort };
+  return ports;
 }

@@ -135,7 +135,7 @@ describe('a terminal that hangs up', () => {
     const bin = path.resolve(__dirname, '..', '..', '..', 'bin', 'switchboard.js');
     // `script` runs the server on a pseudo-terminal of its own, as its session leader (the
     // shell execs it); the log goes to a file because the terminal will be gone.
-    const command = `exec '${process.execPath}' '${bin}' serve --port 0 --data-dir '${dataDir}' --shutdown-timeout-ms ${SHUTDOWN_MS} >'${logFile}' 2>&1`;
+    const command = `exec '${process.execPath}' '${bin}' serve --port 0 --http-port off --data-dir '${dataDir}' --shutdown-timeout-ms ${SHUTDOWN_MS} >'${logFile}' 2>&1`;
     const terminal = spawn('script', ['-qfec', command, '/dev/null'], { stdio: ['pipe', 'ignore', 'ignore'] });
     const log = (): string => (fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8') : '');
     let supervisor = 0;

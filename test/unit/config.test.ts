@@ -57,8 +57,24 @@ test('null switches optional settings off without becoming 0 or ""; lists split 
   assert.equal(c.port, null);
   assert.equal(c.tlsPort, null);
   assert.deepEqual(c.admins, ['alice', 'bob']);
-  assert.throws(() => load(['--port', 'null']), /no listener/);
+  // HTTP is a listener too (on by default, for `npm start`): all five off is no listener.
+  assert.throws(() => load(['--port', 'null', '--http-port', 'null']), /no listener/);
   assert.throws(() => load(['--tls-port', '5000']), /tlsPort needs tlsCert and tlsKey/);
+});
+
+test('the HTTP ports: 8080 by default, "off" (or null) switches one off, HTTPS needs the TLS pair', () => {
+  const c = load([]);
+  assert.equal(c.httpPort, 8080);
+  assert.equal(c.httpsPort, null);
+  assert.deepEqual(c.httpOrigins, []);
+  assert.equal(load(['--http-port', 'off']).httpPort, null);
+  assert.equal(load(['--http-port', '0']).httpPort, 0);
+  assert.equal(load([], { SWITCHBOARD_HTTP_PORT: 'off' }).httpPort, null);
+  assert.equal(load(['--port', 'null', '--http-port', '9000']).port, null);
+  assert.deepEqual(load(['--http-origins', 'https://chat.example.com, http://localhost:5173']).httpOrigins, ['https://chat.example.com', 'http://localhost:5173']);
+  assert.throws(() => load(['--https-port', '8443']), /httpsPort needs tlsCert and tlsKey/);
+  // "off" is a port's word only: a path setting takes it as a name.
+  assert.equal(load(['--web-root', 'off']).webRoot, '/srv/off');
 });
 
 test('a 0 in the config file stays 0 (any free port), null stays null', () => {

@@ -1,0 +1,179 @@
+import http from 'node:http';
+import type net from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { WebSocketServer } from 'ws';
+import type { Config } from '../config/schema';
+import { HttpError, sendJsonError, type HttpRoute } from './http-routes';
+import { WebSocketTransport } from './websocket-transport';
+
+/** Request headers, all together, at most this many bytes (431 beyond). */
+export const MAX_HEADER_BYTES = 16 * 1024;
+/** A request's headers must be complete within this (408 beyond): slow-header clients. */
+const HEADERS_TIMEOUT_MS = 10_000;
+/**
+ * A whole request (body included) must be received within this. Long, as file uploads are
+ * requests too; a stalled one is caught sooner by SOCKET_IDLE_MS.
+ */
+const REQUEST_TIMEOUT_MS = 10 * 60_000;
+/** An idle keep-alive connection is closed after this. */
+const KEEP_ALIVE_TIMEOUT_MS = 5_000;
+/** A connection with no traffic either way for this long is closed (a silent one too). */
+const SOCKET_IDLE_MS = 30_000;
+/** Requests served on one connection at most; then it is closed (`Connection: close`). */
+const MAX_REQUESTS_PER_SOCKET = 1000;
+
+/** What the gateway hands back to the worker. */
+export interface GatewayEvents {
+  /** A WebSocket on /ws is open: it is a protocol session now, and the worker owns `connId`. */
+  webSocket(transport: WebSocketTransport, connId: number | undefined): void;
+  /** An HTTP connection that did not become a session has closed. */
+  closed(connId: number | undefined): void;
+}
+
+/**
+ * The worker's HTTP side: a listen-less `http.Server` fed the connections the supervisor
+ * accepted on the HTTP(S) listener (TLS already handshaken), `ws` in noServer mode for
+ * `GET /ws`, and the route seam (http-routes.ts) for everything else. Every connection is
+ * bounded in header size, header and request time, idle time and requests served.
+ */
+export class HttpGateway {
+  private readonly server: http.Server;
+  private readonly wss: WebSocketServer;
+  /** Connections not (yet) a WebSocket session, with the supervisor's id for each. */
+  private readonly open = new Map<net.Socket, number | undefined>();
+
+  constructor(
+    private readonly config: Config,
+    private readonly log: Logger,
+    private readonly routes: HttpRoute[],
+    private readonly events: GatewayEvents,
+  ) {
+    this.server = http.createServer(
+      {
+        maxHeaderSize: MAX_HEADER_BYTES,
+        headersTimeout: HEADERS_TIMEOUT_MS,
+        requestTimeout: REQUEST_TIMEOUT_MS,
+        keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+        connectionsCheckingInterval: 1000,
+        noDelay: true,
+        requireHostHeader: true,
+      },
+      (req, res) => this.onRequest(req, res),
+    );
+    this.server.timeout = SOCKET_IDLE_MS;
+    this.server.maxRequestsPerSocket = MAX_REQUESTS_PER_SOCKET;
+    this.server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket as net.Socket, head));
+    // headersTimeout and requestTimeout are checked by a timer Node starts on 'listening';
+    // this server never listens (the supervisor does), so it is told it does.
+    this.server.emit('listening');
+    this.wss = new WebSocketServer({
+      noServer: true,
+      // One frame (or fragmented message) over the line bound: closed with 1009 by ws itself.
+      maxPayload: config.maxLineBytes,
+      perMessageDeflate: false,
+      clientTracking: false,
+    });
+  }
+
+  /** HTTP connections open (not counting those that became WebSocket sessions). */
+  get connectionCount(): number {
+    return this.open.size;
+  }
+
+  /** A connection from the HTTP(S) listener (an https one already handshaken). */
+  accept(socket: net.Socket, connId: number | undefined): void {
+    this.open.set(socket, connId);
+    socket.on('error', () => {
+      /* a reset by the peer; 'close' follows */
+    });
+    socket.once('close', () => {
+      if (this.open.delete(socket)) this.events.closed(connId);
+    });
+    this.server.emit('connection', socket);
+  }
+
+  /** Shutdown: closes every HTTP connection now (WebSocket sessions are the worker's). */
+  closeAll(): void {
+    for (const socket of [...this.open.keys()]) socket.destroy();
+    this.server.close();
+  }
+
+  private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const url = parseUrl(req);
+    if (url === null) return sendJsonError(res, 400, HttpError.BAD_REQUEST, 'the request target is not a valid path');
+    if (url.pathname === '/ws') return sendJsonError(res, 426, HttpError.UPGRADE_REQUIRED, '/ws is a WebSocket endpoint', { Upgrade: 'websocket' });
+    const route = this.routes.find((r) => r.handles(url.pathname));
+    if (!route) return sendJsonError(res, 404, HttpError.NOT_FOUND, `no such path: ${url.pathname}`);
+    try {
+      route.handle(req, res, url);
+    } catch (err) {
+      this.log.error({ err, path: url.pathname }, 'an HTTP route failed');
+      sendJsonError(res, 500, HttpError.INTERNAL_ERROR, 'the server could not handle this request');
+    }
+  }
+
+  private onUpgrade(req: http.IncomingMessage, socket: net.Socket, head: Buffer): void {
+    const url = parseUrl(req);
+    if (url === null || url.pathname !== '/ws') return refuseUpgrade(socket, 404, HttpError.NOT_FOUND, 'WebSocket connections go to /ws');
+    if (!originAllowed(req, this.config.httpOrigins)) {
+      this.log.info({ origin: req.headers.origin, host: req.headers.host, remote: socket.remoteAddress }, 'refused a WebSocket from another origin');
+      return refuseUpgrade(socket, 403, HttpError.ORIGIN_REFUSED, `origin ${String(req.headers.origin)} may not open this WebSocket (--http-origins)`);
+    }
+    // An invalid handshake (no key, wrong version) is answered 400 by ws, which closes the socket.
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      // From here the session owns the connection and reports its end (with connId).
+      const connId = this.open.get(socket);
+      this.open.delete(socket);
+      this.events.webSocket(new WebSocketTransport(ws, socket, this.config.maxLineBytes + 128 * 1024), connId);
+    });
+  }
+}
+
+/** The request's URL, or null when its target is not an origin-form path. */
+function parseUrl(req: http.IncomingMessage): URL | null {
+  const target = req.url ?? '';
+  if (!target.startsWith('/')) return null;
+  try {
+    return new URL(target, 'http://gateway.invalid');
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The Origin rule of /ws: no Origin header (not a browser) is allowed; `*` in the list allows
+ * any; a listed origin (scheme://host[:port], compared case-insensitively) is allowed; an empty
+ * list allows the page's own origin, i.e. an Origin whose host:port is the request's Host.
+ */
+export function originAllowed(req: http.IncomingMessage, allowed: readonly string[]): boolean {
+  const origin = req.headers.origin;
+  if (origin === undefined) return true;
+  if (allowed.includes('*')) return true;
+  const wanted = origin.toLowerCase();
+  if (allowed.length > 0) return allowed.some((a) => a.toLowerCase().replace(/\/+$/, '') === wanted);
+  let originHost: string;
+  try {
+    const parsed = new URL(origin);
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return false;
+    originHost = parsed.host;
+  } catch {
+    return false;
+  }
+  const host = req.headers.host?.toLowerCase();
+  if (host === undefined) return false;
+  // URL drops a default port (:80, :443); a Host header may carry it.
+  return originHost === host || originHost === host.replace(/:(80|443)$/, '');
+}
+
+/** Answers a refused upgrade with a JSON body and closes the connection. */
+function refuseUpgrade(socket: net.Socket, status: number, code: string, message: string): void {
+  if (!socket.writable) return void socket.destroy();
+  const body = JSON.stringify({ error: code, message });
+  socket.end(
+    `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\n` +
+      'Connection: close\r\nContent-Type: application/json; charset=utf-8\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nX-Content-Type-Options: nosniff\r\n\r\n${body}`,
+  );
+  setTimeout(() => socket.destroy(), 1000).unref();
+}

@@ -1,0 +1,201 @@
+import { EventEmitter } from 'node:events';
+import type net from 'node:net';
+import { WebSocket } from 'ws';
+import { ErrorCode } from '../protocol/errors';
+import type { SessionSocket } from './session-socket';
+
+/**
+ * WebSocket close codes the server sends (RFC 6455 §7.4.1). The reason text is
+ * `CODE: message` with CODE from src/protocol/errors.ts, cut to the 123 bytes a close frame holds.
+ */
+export const CloseCode = {
+  /** The client quit, or the server closed it normally. */
+  NORMAL: 1000,
+  /** The server is shutting down (SHUTTING_DOWN). */
+  GOING_AWAY: 1001,
+  /** A binary frame (BINARY_FRAME): protocol messages are text frames. */
+  UNSUPPORTED_DATA: 1003,
+  /** A limit or rule of the protocol was broken (SLOW_CONSUMER, FLOODING, IDLE_TIMEOUT, ...). */
+  POLICY_VIOLATION: 1008,
+  /** A message over --max-line-bytes (sent by `ws` itself, as its maxPayload). */
+  MESSAGE_TOO_BIG: 1009,
+  /** The server failed (INTERNAL_ERROR). */
+  INTERNAL_ERROR: 1011,
+} as const;
+
+/** The close code for a server-side disconnect reason. */
+export function closeCodeFor(code: ErrorCode): number {
+  switch (code) {
+    case ErrorCode.SHUTTING_DOWN:
+      return CloseCode.GOING_AWAY;
+    case ErrorCode.BINARY_FRAME:
+      return CloseCode.UNSUPPORTED_DATA;
+    case ErrorCode.LINE_TOO_LONG:
+      return CloseCode.MESSAGE_TOO_BIG;
+    case ErrorCode.INTERNAL_ERROR:
+      return CloseCode.INTERNAL_ERROR;
+    default:
+      return CloseCode.POLICY_VIOLATION;
+  }
+}
+
+/** A close frame's reason: at most 123 bytes of UTF-8, cut on a character boundary. */
+export function closeReason(code: ErrorCode, message: string): string {
+  let text = `${code}: ${message}`;
+  while (Buffer.byteLength(text) > 123) text = text.slice(0, -1);
+  return text;
+}
+
+/**
+ * A WebSocket as a SessionSocket, so a ClientSession runs on it unchanged: one text frame in
+ * is one `data` chunk (one protocol message), each `\n`-terminated line written goes out as
+ * one text frame. Reading waits for the session (messages parsed meanwhile are held, bounded),
+ * writes are corked on the TCP socket underneath, so the worker's write batching applies.
+ */
+export class WebSocketTransport extends EventEmitter implements SessionSocket {
+  readonly framing = 'messages' as const;
+  readonly remoteAddress: string | undefined;
+  /** Messages received while the session was not reading (before its welcome, or throttled). */
+  private held: Buffer[] = [];
+  private heldBytes = 0;
+  private paused = true;
+  private closeEmitted = false;
+
+  /**
+   * @param ws an open server-side WebSocket (ws, noServer mode) on `raw`
+   * @param raw the connection under it (TCP or TLS)
+   * @param maxHeldBytes messages held while not reading, at most (bytes); more closes the client
+   */
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly raw: net.Socket,
+    private readonly maxHeldBytes: number,
+  ) {
+    super();
+    this.remoteAddress = raw.remoteAddress;
+    ws.pause();
+    ws.on('message', (data: Buffer, isBinary: boolean) => this.onMessage(data, isBinary));
+    ws.on('error', (err) => this.emit('error', err));
+    ws.on('close', () => {
+      if (this.closeEmitted) return;
+      this.closeEmitted = true;
+      this.held = [];
+      this.emit('close');
+    });
+    // Like a socket's flow starting when its 'data' listener is attached (ClientSession.startReading).
+    this.on('newListener', (event: string) => {
+      if (event === 'data') setImmediate(() => this.resume());
+    });
+  }
+
+  get destroyed(): boolean {
+    return this.ws.readyState === WebSocket.CLOSED || this.raw.destroyed;
+  }
+
+  get writable(): boolean {
+    return this.ws.readyState === WebSocket.OPEN;
+  }
+
+  /** ws's own measure: bytes in the socket's queue and in its sender's. */
+  get writableLength(): number {
+    return this.ws.bufferedAmount;
+  }
+
+  get writableCorked(): number {
+    return this.raw.writableCorked;
+  }
+
+  cork(): void {
+    this.raw.cork();
+  }
+
+  uncork(): void {
+    this.raw.uncork();
+  }
+
+  setNoDelay(noDelay?: boolean): this {
+    this.raw.setNoDelay(noDelay);
+    return this;
+  }
+
+  setKeepAlive(enable?: boolean, initialDelay?: number): this {
+    this.raw.setKeepAlive(enable, initialDelay);
+    return this;
+  }
+
+  /** Each complete line of `bytes` becomes one text frame (without its `\n`). */
+  write(bytes: Buffer | string): boolean {
+    if (this.ws.readyState !== WebSocket.OPEN) return false;
+    const buf = typeof bytes === 'string' ? Buffer.from(bytes) : bytes;
+    let start = 0;
+    for (;;) {
+      const nl = buf.indexOf(0x0a, start);
+      const end = nl === -1 ? buf.length : nl;
+      if (end > start) this.ws.send(buf.subarray(start, end), { binary: false });
+      if (nl === -1) break;
+      start = nl + 1;
+    }
+    return true;
+  }
+
+  /** The protocol's `quit`, or a close without a reason: 1000 after what is queued. */
+  end(bytes?: Buffer | string): this {
+    if (bytes !== undefined) this.write(bytes);
+    this.closeSafely(CloseCode.NORMAL, '');
+    return this;
+  }
+
+  closeWith(code: ErrorCode, reason: string, line: string | null): void {
+    if (line !== null) this.write(line);
+    this.closeSafely(closeCodeFor(code), closeReason(code, reason));
+  }
+
+  pause(): this {
+    this.paused = true;
+    this.ws.pause();
+    return this;
+  }
+
+  resume(): this {
+    this.paused = false;
+    // Held messages first, in order; the session may pause again (throttle) on any of them.
+    while (this.held.length > 0 && !this.paused) {
+      const message = this.held.shift()!;
+      this.heldBytes -= message.length;
+      this.emit('data', message);
+    }
+    if (!this.paused) this.ws.resume();
+    return this;
+  }
+
+  destroy(): this {
+    this.ws.terminate();
+    return this;
+  }
+
+  private onMessage(data: Buffer, isBinary: boolean): void {
+    if (isBinary) {
+      // Never a protocol message: an extended or core client alike learns it from the close.
+      this.closeWith(ErrorCode.BINARY_FRAME, 'binary frames are not accepted; send each JSON object as one text frame', null);
+      return;
+    }
+    if (!this.paused && this.held.length === 0) {
+      this.emit('data', data);
+      return;
+    }
+    // Paused, ws may still parse what its last socket chunk held: kept in order for resume().
+    this.held.push(data);
+    this.heldBytes += data.length;
+    if (this.heldBytes > this.maxHeldBytes) {
+      this.held = [];
+      this.heldBytes = 0;
+      this.closeWith(ErrorCode.FLOODING, 'too many messages before the server could read them', null);
+    }
+  }
+
+  private closeSafely(code: number, reason: string): void {
+    const state = this.ws.readyState;
+    if (state === WebSocket.CLOSING || state === WebSocket.CLOSED) return;
+    this.ws.close(code, reason);
+  }
+}
