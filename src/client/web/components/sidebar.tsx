@@ -11,7 +11,7 @@ import { useClient } from './use-client';
 export function Sidebar({ onClose }: { onClose: () => void }) {
   const client = useClient();
   const s = client.state;
-  const [dialog, setDialog] = useState<'' | 'create' | 'status' | 'contacts'>('');
+  const [dialog, setDialog] = useState<'' | 'create' | 'join' | 'status' | 'contacts'>('');
   const me = s.username || s.identity;
   const selfPresence = s.username ? { username: me, online: true, status: s.status, dnd: s.dnd, state: s.dnd ? ('dnd' as const) : s.away ? ('away' as const) : ('online' as const) } : undefined;
   const userItems = s.username
@@ -47,9 +47,15 @@ export function Sidebar({ onClose }: { onClose: () => void }) {
       <section aria-labelledby="rooms-heading">
         <div class="section-head">
           <h2 id="rooms-heading">Rooms</h2>
-          <button type="button" class="icon-button" aria-label="Create a room" title="Create a room" onClick={() => setDialog('create')}>
+          <MenuButton
+            label="Add a room"
+            items={[
+              { label: 'Create a room…', onSelect: () => setDialog('create') },
+              { label: 'Join a room by name…', onSelect: () => setDialog('join') },
+            ]}
+          >
             +
-          </button>
+          </MenuButton>
         </div>
         <ul class="nav-list" data-testid="room-list">
           {s.rooms.map((r) => {
@@ -137,6 +143,9 @@ export function Sidebar({ onClose }: { onClose: () => void }) {
           onSubmit={(v) => client.createRoom(String(v.roomid), v.private === true)}
           onClose={() => setDialog('')}
         />
+      )}
+      {dialog === 'join' && (
+        <FormDialog title="Join a room" submitLabel="Join" fields={[{ name: 'roomid', label: 'Room name', required: true, pattern: ROOM_PATTERN, title: '3 to 32 letters and digits, starting with a letter' }]} onSubmit={(v) => client.join(String(v.roomid))} onClose={() => setDialog('')} />
       )}
       {dialog === 'status' && (
         <FormDialog title="Set a status" submitLabel="Save" fields={[{ name: 'text', label: 'Status (up to 140 characters)', value: s.status, placeholder: 'In a meeting' }]} onSubmit={(v) => client.setStatus(String(v.text).slice(0, 140))} onClose={() => setDialog('')} />

@@ -24,7 +24,7 @@ export interface ChatClientOptions {
   initialDelayMs?: number;
   maxDelayMs?: number;
   pingMs?: number;
-  /** How often rooms other than the current one are probed for unread messages, ms (default 20000; 0: never). */
+  /** How often rooms other than the current one are probed for unread messages, ms (default 15000; 0: never). */
   probeMs?: number;
 }
 
@@ -59,6 +59,8 @@ export class ChatClient {
   private notifyScheduled = false;
   /** Set while the first login with a saved token is under way (its failure shows the sign-in form). */
   private tokenLogin = false;
+  /** How many times the connection went down (for diagnostics and tests). */
+  drops = 0;
   /** Whether the user has passed the sign-in screen (signed in, or chose to stay a guest). */
   entered = false;
   /** The last sign-in error, for the form. */
@@ -80,6 +82,7 @@ export class ChatClient {
         open: (reconnect) => this.onOpen(reconnect),
         frame: (text) => this.onFrame(text),
         down: (retry) => {
+          this.drops++;
           this.state.link = retry ? 'reconnecting' : 'closed';
           this.resuming.clear();
           this.historyWaits.clear();
@@ -287,6 +290,10 @@ export class ChatClient {
         return;
       }
       if (roomid === '') return;
+      for (const r of s.rooms) {
+        if (r.roomid === roomid) r.count++;
+        if (r.roomid === former) r.count = Math.max(0, r.count - 1);
+      }
       const restoring = this.resuming.has(roomid);
       s.room = roomid;
       s.members = [identity];
@@ -503,7 +510,7 @@ export class ChatClient {
   }
 
   private scheduleProbe(): void {
-    const every = this.options.probeMs ?? 20_000;
+    const every = this.options.probeMs ?? 15_000;
     if (every <= 0) return;
     this.probeTimer = this.timers.setTimeout(() => {
       this.probeRooms();

@@ -28,6 +28,8 @@ export interface ConnectionOptions {
   /** First reconnect delay, ms (default 250); doubles up to `maxDelayMs` (default 5000). */
   initialDelayMs?: number;
   maxDelayMs?: number;
+  /** A socket not open within this many ms is given up and tried again (default 10000). */
+  openTimeoutMs?: number;
   /** Interval of keepalive pings while open, ms (default 25000; 0: none). */
   pingMs?: number;
   random?: () => number;
@@ -109,7 +111,18 @@ export class Connection {
   private open(): void {
     const socket = this.options.createSocket(this.options.url);
     this.socket = socket;
+    // A handshake that neither succeeds nor fails (a connection lost inside the server) would
+    // leave the user "reconnecting" forever: give up on it and try a new one.
+    const giveUp = this.timers.setTimeout(() => {
+      if (this.socket !== socket || this.opened) return;
+      this.socket = null;
+      socket.onopen = socket.onmessage = socket.onclose = null;
+      socket.close();
+      this.events.down(!this.stopped);
+      if (!this.stopped) this.scheduleRetry();
+    }, this.options.openTimeoutMs ?? 10_000);
     socket.onopen = () => {
+      this.timers.clearTimeout(giveUp);
       if (this.socket !== socket) return;
       this.opened = true;
       this.attempt = 0;
@@ -126,6 +139,7 @@ export class Connection {
       /* a close follows */
     };
     socket.onclose = () => {
+      this.timers.clearTimeout(giveUp);
       if (this.socket !== socket) return;
       this.socket = null;
       this.opened = false;

@@ -1,0 +1,194 @@
+// The web app end to end in real Chromium (the Debian package, driven by playwright-core):
+// `switchboard serve --http-port 0` serves the built app (dist/web) and /ws; browsers act as
+// users do (forms, buttons, the message box) beside terminal-protocol TCP clients, and the tests
+// read what the users see. One browser process, one context (= one user's browser) per user.
+import assert from 'node:assert/strict';
+import { after, before, describe, test, type TestContext } from 'node:test';
+import type { Browser } from 'playwright-core';
+import { AppPage, chromiumAvailable, drops, eventually, launchChromium } from '../helpers/browser';
+import { TestClient } from '../helpers/client';
+import { missingPrerequisite } from '../helpers/prerequisite';
+import { descendants, cmdline, socketInodes, tcpTable } from '../helpers/procfs';
+import { startServer, type RunningServer } from '../helpers/server';
+
+const T = { timeout: 60_000 };
+const PASSWORD = 'correct horse';
+const RUN = Math.random().toString(36).slice(2, 6);
+let n = 0;
+/** A fresh name (user or room) per use: the tests share one server. */
+const uniq = (prefix: string): string => `${prefix}${RUN}${(n++).toString(36)}`;
+
+const present = chromiumAvailable();
+let server: RunningServer;
+let browser: Browser;
+let url: string;
+
+/** Registers `name` over TCP (quicker than through the UI, which the first test covers). */
+async function register(name: string): Promise<void> {
+  const { client } = await TestClient.welcomed(server.port);
+  client.send({ type: 'register', username: name, password: PASSWORD });
+  await client.waitFor((m) => m.type === 'registered' || m.type === 'error');
+  await client.close();
+}
+
+/** A TCP client logged in as `name` (registered first) and in `room` (created if missing). */
+async function tcpUser(t: TestContext, name: string, room?: string): Promise<TestClient> {
+  await register(name);
+  const { client } = await TestClient.welcomed(server.port);
+  t.after(() => client.close());
+  client.send({ type: 'login', username: name, password: PASSWORD });
+  await client.waitFor((m) => m.type === 'loggedin');
+  if (room) {
+    client.send({ type: 'createroom', roomid: room });
+    await client.waitFor((m) => m.type === 'roomlist');
+    client.send({ type: 'join', roomid: room });
+    await client.waitFor((m) => m.type === 'roomchange' && m.roomid === room);
+  }
+  return client;
+}
+
+/** A browser of its own, signed in as `name` (registered first unless `registered`). */
+async function browserUser(t: TestContext, name: string, opts: { registered?: boolean; viewport?: { width: number; height: number } } = {}): Promise<AppPage> {
+  if (!opts.registered) await register(name);
+  const app = await AppPage.open(browser, url, opts.viewport);
+  t.after(() => app.close());
+  await app.signIn(name, PASSWORD);
+  return app;
+}
+
+describe('web app in Chromium', { skip: false }, () => {
+  before(async () => {
+    if (!present) return;
+    server = await startServer({ args: ['--http-port', '0', '--workers', '2', '--rate-limit', '500', '--rate-burst', '1000', '--account-rate-limit', '500'] });
+    url = `http://127.0.0.1:${server.httpPort}/`;
+    browser = await launchChromium();
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  test('sign up in the browser; two browsers and a terminal client in one room hear each other', T, async (t) => {
+    if (missingPrerequisite(t, present, `Chromium is not installed at /usr/bin/chromium (apt-get install chromium)`)) return;
+    const room = uniq('Room');
+    const carol = await tcpUser(t, uniq('carol'), room);
+    // Alice signs up through the form (register, then the app signs in by itself).
+    const aliceName = uniq('alice');
+    const alice = await AppPage.open(browser, url);
+    t.after(() => alice.close());
+    await alice.page.getByRole('tab', { name: 'Create account' }).click();
+    await alice.page.getByLabel('Username').fill(aliceName);
+    await alice.page.getByLabel('Password').fill(PASSWORD);
+    await alice.page.getByRole('button', { name: 'Create account and sign in' }).click();
+    await alice.page.getByTestId('me').filter({ hasText: aliceName }).waitFor();
+    const bobName = uniq('bob');
+    const bob = await browserUser(t, bobName);
+    await alice.joinRoom(room);
+    await bob.joinRoom(room);
+    // Everyone is listed as a member with a presence dot.
+    await alice.page.getByTestId('member-list').locator(`[data-member="${bobName}"] .dot`).waitFor();
+
+    await alice.say('hello from alice');
+    await bob.waitForMessage('hello from alice');
+    await carol.waitFor((m) => m.type === 'message' && m.content === 'hello from alice' && m.identity === aliceName);
+    await bob.say('hi alice, bob here');
+    await alice.waitForMessage('hi alice, bob here');
+    await carol.waitFor((m) => m.type === 'message' && m.content === 'hi alice, bob here');
+    carol.send({ type: 'message', content: 'carol on the terminal' });
+    await alice.waitForMessage('carol on the terminal');
+    await bob.waitForMessage('carol on the terminal');
+
+    const rows = await alice.rows();
+    assert.deepEqual(rows.map((r) => r.text), ['hello from alice', 'hi alice, bob here', 'carol on the terminal']);
+    assert.deepEqual(rows.map((r) => r.seq), [1, 2, 3]);
+    // Sender and HH:MM time are shown.
+    const head = alice.messages().first();
+    assert.equal(await head.locator('.author').textContent(), aliceName);
+    assert.match((await head.locator('time').first().textContent()) ?? '', /^\d\d:\d\d$/);
+  });
+
+  test('scrolling back pages through history until the start of the room', T, async (t) => {
+    if (missingPrerequisite(t, present, `Chromium is not installed at /usr/bin/chromium (apt-get install chromium)`)) return;
+    const room = uniq('Hist');
+    const writer = await tcpUser(t, uniq('writer'), room);
+    const total = 130; // three pages of 50
+    for (let i = 1; i <= total; i++) writer.send({ type: 'message', content: `line ${i}` });
+    await writer.waitFor((m) => m.type === 'message' && m.content === `line ${total}`, 20_000);
+    const reader = await browserUser(t, uniq('reader'));
+    await reader.joinRoom(room);
+    await reader.waitForMessage(`line ${total}`);
+    assert.ok((await reader.messages().count()) < total, 'the first view is one page, not the whole history');
+    const list = reader.page.getByTestId('messages');
+    await eventually('the start of the history', async () => {
+      await list.evaluate((el) => (el.scrollTop = 0));
+      return reader.page.getByTestId('start-of-history').isVisible();
+    }, 20_000, 200);
+    const rows = await reader.rows();
+    assert.equal(rows.length, total);
+    assert.deepEqual(rows.map((r) => r.seq), Array.from({ length: total }, (_, i) => i + 1));
+    assert.deepEqual(rows.map((r) => r.text), Array.from({ length: total }, (_, i) => `line ${i + 1}`));
+  });
+
+  test('a DM to a user who is offline is shown, with an unread badge, when they sign in', T, async (t) => {
+    if (missingPrerequisite(t, present, `Chromium is not installed at /usr/bin/chromium (apt-get install chromium)`)) return;
+    const senderName = uniq('sender');
+    const sender = await tcpUser(t, senderName);
+    const dana = uniq('dana');
+    await register(dana);
+    sender.send({ type: 'dm', to: dana, content: 'while you were out' });
+    await sender.waitFor((m) => m.type === 'dm' && m.content === 'while you were out');
+    const app = await browserUser(t, dana, { registered: true });
+    const entry = app.page.getByTestId('dm-list').locator(`[data-peer="${senderName}"]`);
+    await entry.locator('.badge', { hasText: '1' }).waitFor();
+    await entry.click();
+    await app.waitForMessage('while you were out');
+    await entry.locator('.badge').waitFor({ state: 'detached' });
+    // And a reply goes back to the terminal user.
+    await app.say('back now');
+    await sender.waitFor((m) => m.type === 'dm' && m.content === 'back now' && m.from === dana);
+  });
+
+  test('a worker killed with SIGKILL under a browser: it reconnects and resumes with no gaps or duplicates', T, async (t) => {
+    if (missingPrerequisite(t, present, `Chromium is not installed at /usr/bin/chromium (apt-get install chromium)`)) return;
+    const room = uniq('Crash');
+    const writerName = uniq('writer');
+    let writer = await tcpUser(t, writerName, room);
+    const app = await browserUser(t, uniq('watcher'));
+    await app.joinRoom(room);
+    for (let i = 1; i <= 5; i++) writer.send({ type: 'message', content: `before ${i}` });
+    await app.waitForMessage('before 5');
+
+    // The workers holding the browser's HTTP/WebSocket connections (established on the HTTP port).
+    const httpInodes = new Set(tcpTable().filter((r) => r.localPort === server.httpPort && r.state === '01' && r.inode !== 0).map((r) => r.inode));
+    const workers = descendants(server.pid).filter((pid) => cmdline(pid).some((a) => a.endsWith('worker/main.js')));
+    const victims = workers.filter((pid) => [...socketInodes(pid)].some((i) => httpInodes.has(i)));
+    assert.ok(victims.length >= 1, `found the worker under the browser among ${workers.join(', ')}`);
+    const dropsBefore = await drops(app);
+    for (const pid of victims) process.kill(pid, 'SIGKILL');
+
+    // The writer goes on at once (reconnecting itself if its worker was one of those killed).
+    if (!(await Promise.race([writer.closed.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 300))]))) {
+      for (let i = 1; i <= 10; i++) writer.send({ type: 'message', content: `during ${i}` });
+    } else {
+      // Its worker is gone too: come back once the pool has replaced the killed workers.
+      await eventually('replacement workers', async () => {
+        const now = descendants(server.pid).filter((pid) => cmdline(pid).some((a) => a.endsWith('worker/main.js')) && !victims.includes(pid));
+        return now.length >= workers.length;
+      }, 15_000, 50);
+      await new Promise((r) => setTimeout(r, 500));
+      writer = await tcpUser(t, writerName, room);
+      for (let i = 1; i <= 10; i++) writer.send({ type: 'message', content: `during ${i}` });
+    }
+    await writer.waitFor((m) => m.type === 'message' && m.content === 'during 10');
+    await eventually('the browser saw its connection drop', async () => (await drops(app)) > dropsBefore, 10_000, 20);
+    await app.page.getByTestId('reconnecting').waitFor({ state: 'detached', timeout: 15_000 });
+    for (let i = 1; i <= 5; i++) writer.send({ type: 'message', content: `after ${i}` });
+    await app.waitForMessage('after 5', 15_000);
+
+    const rows = await app.rows();
+    const expected = [...[1, 2, 3, 4, 5].map((i) => `before ${i}`), ...Array.from({ length: 10 }, (_, i) => `during ${i + 1}`), ...[1, 2, 3, 4, 5].map((i) => `after ${i}`)];
+    assert.deepEqual(rows.map((r) => r.text), expected, 'every message once, in order');
+    assert.deepEqual(rows.map((r) => r.seq), Array.from({ length: 20 }, (_, i) => i + 1), 'no gap in the seqs');
+    assert.equal(new Set(rows.map((r) => r.id)).size, 20, 'no duplicate ids');
+  });
+});
