@@ -55,7 +55,7 @@ export class AppPage {
     await p.getByLabel('Username').fill(username);
     await p.getByLabel('Password').fill(password);
     await p.getByRole('button', { name: 'Sign in', exact: true }).click();
-    await p.getByTestId('me').filter({ hasText: new RegExp(`^${username}$`, 'i') }).waitFor();
+    await p.getByTestId('me').filter({ hasText: new RegExp(`^${username}$`, 'i') }).waitFor({ state: 'attached' });
   }
 
   /** Joins a room through the sidebar's "Join a room by name" dialog. */

@@ -46,13 +46,15 @@ export function MemberList({ onClose }: { onClose: () => void }) {
           return (
             <li key={m} class="member" data-member={m}>
               <PresenceDot presence={p} fallback="online" />
-              <span class="member-name">
-                {m}
-                {isMe && <span class="you"> (you)</span>}
+              <span class="member-text">
+                <span class="member-name">
+                  {m}
+                  {isMe && <span class="you"> (you)</span>}
+                </span>
+                {p?.status && <span class="member-status">{p.status}</span>}
               </span>
               {isOwner && <span class="tag">owner</span>}
               {blocked && <span class="tag">blocked</span>}
-              {p?.status && <span class="member-status">{p.status}</span>}
               <MenuButton label={`Actions for ${m}`} items={items} className="member-menu">
                 ⋯
               </MenuButton>

@@ -423,6 +423,12 @@ export class ChatClient {
       if (!this.entered) return;
     }
     if (code === 'NO_SUCH_ROOM' && this.dropProbeFor()) return;
+    if (code === 'UNKNOWN_TYPE') {
+      // A feature of a newer server (contacts, search, away...): say so once, plainly.
+      const what = /"([^"]+)"/.exec(message)?.[1] ?? 'this';
+      message = `This server does not support ${what} yet.`;
+    }
+    if (this.state.toasts.some((t) => t.text === message)) return;
     this.toast('error', message);
   }
 
