@@ -56,7 +56,7 @@ async function browserUser(t: TestContext, name: string, opts: { registered?: bo
   return app;
 }
 
-describe('web app in Chromium', { skip: false }, () => {
+describe('web app in Chromium', () => {
   before(async () => {
     if (!present) return;
     server = await startServer({ args: ['--http-port', '0', '--workers', '2', '--rate-limit', '500', '--rate-burst', '1000', '--account-rate-limit', '500'] });
@@ -105,6 +105,11 @@ describe('web app in Chromium', { skip: false }, () => {
     const head = alice.messages().first();
     assert.equal(await head.locator('.author').textContent(), aliceName);
     assert.match((await head.locator('time').first().textContent()) ?? '', /^\d\d:\d\d$/);
+    // Alice deletes (recalls) her message: everyone sees the placeholder instead.
+    await head.hover();
+    await head.getByRole('button', { name: 'Delete message' }).click();
+    await bob.messages().first().locator('p.recalled', { hasText: 'This message was deleted.' }).waitFor();
+    await alice.messages().first().locator('p.recalled').waitFor();
   });
 
   test('scrolling back pages through history until the start of the room', T, async (t) => {
@@ -140,12 +145,57 @@ describe('web app in Chromium', { skip: false }, () => {
     const app = await browserUser(t, dana, { registered: true });
     const entry = app.page.getByTestId('dm-list').locator(`[data-peer="${senderName}"]`);
     await entry.locator('.badge', { hasText: '1' }).waitFor();
+    // Notifications are not granted in this browser: the tab's title counts what is unread.
+    assert.match(await app.page.title(), /^\(1\) /);
     await entry.click();
     await app.waitForMessage('while you were out');
     await entry.locator('.badge').waitFor({ state: 'detached' });
+    assert.doesNotMatch(await app.page.title(), /^\(/);
     // And a reply goes back to the terminal user.
     await app.say('back now');
     await sender.waitFor((m) => m.type === 'dm' && m.content === 'back now' && m.from === dana);
+  });
+
+  test('an owner creates a room and moderates it from the menus, by keyboard too', T, async (t) => {
+    if (missingPrerequisite(t, present, `Chromium is not installed at /usr/bin/chromium (apt-get install chromium)`)) return;
+    const owner = await browserUser(t, uniq('owner'));
+    const p = owner.page;
+    const room = uniq('Mod');
+    await p.getByRole('button', { name: 'Add a room' }).click();
+    await p.getByRole('menuitem', { name: 'Create a room…' }).click();
+    await p.getByLabel('Name').fill(room);
+    await p.getByRole('button', { name: 'Create', exact: true }).click();
+    await p.getByTestId('conversation-title').filter({ hasText: new RegExp(`^${room}$`) }).waitFor();
+    const guestName = uniq('g');
+    const { client: guest } = await TestClient.welcomed(server.port);
+    t.after(() => guest.close());
+    guest.send({ type: 'identitychange', identity: guestName });
+    guest.send({ type: 'join', roomid: room });
+    await guest.waitFor((m) => m.type === 'roomchange' && m.roomid === room);
+    const member = p.getByTestId('member-list').locator(`[data-member="${guestName}"]`);
+    await member.waitFor();
+    // The member's menu by keyboard: Enter opens it, Escape closes it and gives focus back.
+    const menuButton = member.getByRole('button', { name: `Actions for ${guestName}` });
+    await menuButton.focus();
+    await p.keyboard.press('Enter');
+    await p.getByRole('menu').waitFor();
+    await p.keyboard.press('Escape');
+    await p.getByRole('menu').waitFor({ state: 'detached' });
+    assert.equal(await menuButton.evaluate((el) => el === (el as unknown as { ownerDocument: { activeElement: unknown } }).ownerDocument.activeElement), true, 'focus is back on the menu button: ' + (await p.evaluate(() => (globalThis as unknown as { document: { activeElement: { outerHTML: string } } }).document.activeElement.outerHTML)));
+    await menuButton.click();
+    await p.getByRole('menuitem', { name: 'Remove from the room' }).click();
+    await guest.waitFor((m) => m.type === 'kick' && m.identity === guestName);
+    await guest.waitFor((m) => m.type === 'roomchange' && m.identity === guestName && m.roomid === 'MainHall');
+    await member.waitFor({ state: 'detached' });
+    // The room's menu: private, then delete.
+    await p.getByRole('button', { name: 'Room actions' }).click();
+    await p.getByRole('menuitem', { name: 'Make the room private' }).click();
+    await p.getByText(`#${room} is now private`).waitFor();
+    await p.getByRole('button', { name: 'Room actions' }).click();
+    await p.getByRole('menuitem', { name: 'Delete the room…' }).click();
+    await p.getByRole('button', { name: 'Delete', exact: true }).click();
+    await p.getByTestId('conversation-title').filter({ hasText: /^MainHall$/ }).waitFor();
+    await p.getByTestId('room-list').locator(`[data-room="${room}"]`).waitFor({ state: 'detached' });
   });
 
   test('a worker killed with SIGKILL under a browser: it reconnects and resumes with no gaps or duplicates', T, async (t) => {

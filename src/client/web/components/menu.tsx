@@ -1,5 +1,5 @@
 import type { ComponentChildren } from 'preact';
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useLayoutEffect, useRef, useState } from 'preact/hooks';
 
 export interface MenuItem {
   label: string;
@@ -15,7 +15,9 @@ export function MenuButton({ label, items, children, className }: { label: strin
   const [open, setOpen] = useState(false);
   const wrap = useRef<HTMLDivElement>(null);
   const button = useRef<HTMLButtonElement>(null);
-  useEffect(() => {
+  // A layout effect: focus moves into the menu as it appears, never later (an Escape pressed
+  // at once must leave the focus on the button).
+  useLayoutEffect(() => {
     if (!open) return;
     const first = wrap.current?.querySelector<HTMLButtonElement>('[role="menuitem"]');
     first?.focus();

@@ -424,6 +424,7 @@ export class ChatClient {
     }
     if (code === 'NO_SUCH_ROOM' && this.dropProbeFor()) return;
     if (code === 'UNKNOWN_TYPE') {
+      if (message.includes('"away"')) s.away = false;
       // A feature of a newer server (contacts, search, away...): say so once, plainly.
       const what = /"([^"]+)"/.exec(message)?.[1] ?? 'this';
       message = `This server does not support ${what} yet.`;
