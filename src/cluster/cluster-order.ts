@@ -29,6 +29,8 @@ const SERVED = new Set([
   ...['register', 'login', 'logout', 'dm', 'ack', 'dmhistory', 'recall', 'block', 'unblock', 'dnd', 'status', 'presence'],
   ...['private', 'invite', 'uninvite', 'kick', 'ban', 'unban', 'roominfo', 'transfer', 'disconnect', 'notice'],
   ...['session', 'reclaim'],
+  // Devices, contacts and presence: contacts and search are store work, away an outcome.
+  ...['contacts', 'search', 'away'],
 ]);
 
 /** Null when a cluster node serves requests of `type`; otherwise why not (told with CLUSTER_UNSUPPORTED). */

@@ -166,7 +166,16 @@ function isOutcome(v: unknown): v is Outcome {
     case 'dm': {
       const m = o.message as Record<string, unknown> | null;
       if (typeof m !== 'object' || m === null) return false;
-      return typeof m.id === 'string' && m.id.length > 0 && m.id.length <= 64 && isValidIdentity(str(m.from)) && isValidIdentity(str(m.to)) && typeof m.content === 'string' && Number.isSafeInteger(m.ts);
+      return (
+        typeof m.id === 'string' &&
+        m.id.length > 0 &&
+        m.id.length <= 64 &&
+        isValidIdentity(str(m.from)) &&
+        isValidIdentity(str(m.to)) &&
+        typeof m.content === 'string' &&
+        Number.isSafeInteger(m.ts) &&
+        (o.senderOnly === undefined || typeof o.senderOnly === 'boolean')
+      );
     }
     case 'recalled':
       return (
@@ -180,6 +189,13 @@ function isOutcome(v: unknown): v is Outcome {
     case 'resume-token':
     case 'reclaim':
       return typeof o.hash === 'string' && /^[0-9a-f]{64}$/.test(o.hash);
+    case 'presence':
+      return isValidIdentity(str(o.username));
+    case 'away':
+      return typeof o.on === 'boolean';
+    case 'blocks':
+      // Blocked names are any identities a client could have had (guests' too).
+      return isValidIdentity(str(o.username)) && Array.isArray(o.blocked) && o.blocked.every((b) => typeof b === 'string' && b.length <= 64);
     default:
       return false;
   }

@@ -109,6 +109,9 @@ export const ConfigSchema = Type.Object(
       default: null,
       description: 'directory of the built web app served at / (null = dist/web of the installed package)',
     }),
+    maxDevices: Type.Integer({ minimum: 1, maximum: 100, default: 5, description: 'connections logged in to one account at once; one more closes the oldest (SESSION_REPLACED)' }),
+    maxContacts: Type.Integer({ minimum: 1, maximum: 100_000, default: 500, description: 'accounts one contact list holds at most; more get TOO_MANY_CONTACTS' }),
+    searchRateLimit: Type.Number({ exclusiveMinimum: 0, default: 2, description: 'user searches per second per account (burst: 5 x that); more get RATE_LIMITED' }),
   },
   { additionalProperties: false },
 );

@@ -20,6 +20,11 @@ export interface ChatLimits {
   reconnectGraceMs?: number;
   /** Holds kept at once (`maxHeldNames`); when full the oldest lapses early. */
   maxHeldNames?: number;
+  /**
+   * Sessions logged in to one account at once (`maxDevices`, docs/PROTOCOL.md "Devices,
+   * contacts and presence"); one more replaces the oldest. Absent: 1 (a login replaces).
+   */
+  maxDevices?: number;
 }
 
 /**
@@ -47,6 +52,10 @@ export class ChatState {
   /** How many rooms each account owns, for `maxRoomsPerOwner`. */
   private readonly roomsOfUser = new Map<string, number>();
   private readonly moderation = new Moderation(this);
+  /** The logged-in sessions (devices) of each account, folded username -> oldest login first. */
+  private readonly devices = new Map<string, Session[]>();
+  /** Accounts marked away (`away`), folded; forgotten when their last device leaves. */
+  private readonly awayUsers = new Set<string>();
 
   constructor(
     private readonly limits: ChatLimits = { maxRoomsPerOwner: Infinity },
@@ -121,10 +130,38 @@ export class ChatState {
     return this.sessions.get(key)?.username;
   }
 
-  /** The session logged in as `username` (in any case), if any. */
+  /** A session logged in as `username` (in any case), if any: its oldest device (see sessionsOfUser). */
   sessionOfUser(username: string): SessionKey | undefined {
-    const s = this.byIdentity.get(foldName(username));
-    return s?.username !== null && s?.username !== undefined && foldName(s.username) === foldName(username) ? s.key : undefined;
+    return this.devices.get(foldName(username))?.[0]?.key;
+  }
+
+  /** Every session logged in as `username` (in any case), oldest login first: the account's devices. */
+  sessionsOfUser(username: string): SessionKey[] {
+    return (this.devices.get(foldName(username)) ?? []).map((s) => s.key);
+  }
+
+  /** True while at least one device is logged in as `username`. */
+  isOnline(username: string): boolean {
+    return this.devices.has(foldName(username));
+  }
+
+  /** True when the account marked itself away (`away`) and is online. */
+  isAway(username: string): boolean {
+    return this.awayUsers.has(foldName(username));
+  }
+
+  /**
+   * Marks the session's account away or back (one mark per account, whichever device sets it).
+   * A change is a `presence` effect: the account's contacts are told.
+   */
+  setAway(key: SessionKey, on: boolean): Effect[] {
+    const username = this.sessions.get(key)?.username;
+    if (!username) return [];
+    const folded = foldName(username);
+    if (this.awayUsers.has(folded) === on) return [];
+    if (on) this.awayUsers.add(folded);
+    else this.awayUsers.delete(folded);
+    return [{ kind: 'presence', username }];
   }
 
   /** Keys of the sessions in a room (empty for an unknown room). */
@@ -184,30 +221,45 @@ export class ChatState {
   /**
    * The session has proved it is `username` (password or token checked by the caller; the
    * username as stored): it takes that identity, visible to its room as an identity change.
-   * Another session logged in as the same account is told it was replaced and closed; a guest
-   * going by the name (possible only across a hub restart) is renamed. If the account may not
+   * It becomes one of the account's devices; when `maxDevices` are logged in already, the
+   * oldest is told it was replaced (`replaced`) and closed. A guest going by the name (possible
+   * only across a hub restart) is renamed. The account coming online is a `presence` effect. If the account may not
    * be in the session's room, the session is moved out (`readmit`).
    */
   login(key: SessionKey, username: string, replaced: ServerMessage, admin = false): Effect[] {
     const session = this.sessions.get(key);
     if (!session) return [];
     session.admin = admin;
+    const folded = foldName(username);
     const fx: Effect[] = [];
-    const holder = this.byIdentity.get(foldName(username));
-    if (holder && holder !== session) {
-      if (holder.username !== null) {
-        fx.push(deliver([holder], replaced));
-        fx.push(...this.leave(holder, false), { kind: 'end', session: holder.key });
-      } else {
-        fx.push(...this.rename(holder, this.nextGuestName()));
+    const wasOnline = this.devices.has(folded);
+    const sameAccount = session.username !== null && foldName(session.username) === folded;
+    if (!sameAccount && session.username !== null) {
+      // Logged in as another account before: that account loses this device.
+      const former = session.username;
+      if (this.removeDevice(session)) fx.push({ kind: 'presence', username: former });
+    }
+    const holder = this.byIdentity.get(folded);
+    if (holder && holder !== session && holder.username === null) fx.push(...this.rename(holder, this.nextGuestName()));
+    if (!sameAccount) {
+      // Up to maxDevices sessions per account: the oldest makes room for the newest, told why.
+      const list = this.devices.get(folded) ?? [];
+      while (list.length > 0 && list.length >= this.maxDevices) {
+        const oldest = list[0]!;
+        fx.push(deliver([oldest], replaced));
+        fx.push(...this.leave(oldest, false), { kind: 'end', session: oldest.key });
       }
     }
-    this.reserved.set(foldName(username), username);
+    this.reserved.set(folded, username);
     session.username = username;
+    if (!sameAccount) this.addDevice(session);
     if (session.identity !== username) fx.push(...this.rename(session, username));
     else fx.push({ kind: 'state', session: session.key });
     this.readmit(fx, session);
-    return fx;
+    // One change of presence, not an offline then online when the last device was replaced.
+    const out = fx.filter((e) => e.kind !== 'presence' || foldName(e.username) !== folded);
+    if (!wasOnline) out.push({ kind: 'presence', username });
+    return out;
   }
 
   /**
@@ -217,10 +269,14 @@ export class ChatState {
   logout(key: SessionKey): Effect[] {
     const session = this.sessions.get(key);
     if (!session || session.username === null) return [];
+    const username = session.username;
+    // Only this device: the account's other devices stay logged in.
+    const offline = this.removeDevice(session);
     session.username = null;
     session.admin = false;
     const fx = this.rename(session, this.nextGuestName());
     this.readmit(fx, session);
+    if (offline) fx.push({ kind: 'presence', username });
     return fx;
   }
 
@@ -314,9 +370,12 @@ export class ChatState {
     const fx: Effect[] = [];
     for (const r of restored) {
       if (this.sessions.has(r.key)) continue;
+      const holder = this.byIdentity.get(foldName(r.identity));
+      // Another device of the same account may go by the name too.
+      const sameAccount = holder !== undefined && r.username !== null && holder.username !== null && foldName(holder.username) === foldName(r.username);
       const clash =
         !isValidIdentity(r.identity) ||
-        this.byIdentity.has(foldName(r.identity)) ||
+        (holder !== undefined && !sameAccount) ||
         (r.username === null && this.isReserved(r.identity)) ||
         (r.username !== null && foldName(r.username) !== foldName(r.identity));
       const session: Session = {
@@ -329,7 +388,8 @@ export class ChatState {
         admin: false,
       };
       this.sessions.set(r.key, session);
-      this.byIdentity.set(foldName(session.identity), session);
+      if (!this.byIdentity.has(foldName(session.identity))) this.byIdentity.set(foldName(session.identity), session);
+      if (session.username !== null) this.addDevice(session);
       const room = this.rooms.get(r.roomid) ?? (isValidRoomId(r.roomid) ? this.addRoom(r.roomid, null) : this.rooms.get(MAIN_HALL)!);
       session.roomid = room.id;
       room.members.add(session);
@@ -364,6 +424,8 @@ export class ChatState {
       held: this.held.list(),
       guestHint: this.lowestFreeGuestHint,
       roomsOfUser: [...this.roomsOfUser],
+      devices: [...this.devices.values()].map((list) => list.map((s) => s.key)),
+      away: [...this.awayUsers],
     };
   }
 
@@ -379,8 +441,13 @@ export class ChatState {
     for (const s of image.sessions) {
       const session: Session = { key: s.key, identity: s.identity, roomid: s.roomid, owned: new Set(s.owned), username: s.username, admin: s.admin };
       this.sessions.set(s.key, session);
-      this.byIdentity.set(foldName(s.identity), session);
+      if (!this.byIdentity.has(foldName(s.identity))) this.byIdentity.set(foldName(s.identity), session);
     }
+    // The devices in login order (which one a login replaces); an older image: session order.
+    const deviceKeys = image.devices ?? [...this.sessions.values()].filter((s) => s.username !== null).map((s) => [s.key]);
+    for (const keys of deviceKeys) for (const key of keys) this.addDevice(this.sessions.get(key)!);
+    for (const [folded, list] of this.devices) this.byIdentity.set(folded, list[0]!);
+    for (const folded of image.away ?? []) this.awayUsers.add(folded);
     for (const r of image.rooms) {
       const room = this.addRoom(r.id, r.owner === null ? null : this.sessions.get(r.owner)!);
       room.ownerUser = r.ownerUser;
@@ -407,7 +474,8 @@ export class ChatState {
     return {
       type: 'roomcontents',
       roomid,
-      identities: [...room.members].map((m) => m.identity),
+      // An account's name once, however many of its devices are in the room.
+      identities: [...new Set([...room.members].map((m) => m.identity))],
       owner: ownerName(room),
     };
   }
@@ -417,6 +485,13 @@ export class ChatState {
   /** The connected session going by `identity` (in any case). */
   sessionNamed(identity: string): Session | undefined {
     return this.byIdentity.get(foldName(identity));
+  }
+
+  /** Every connected session going by `identity` (in any case): all devices of an account, or the one guest. */
+  sessionsNamed(identity: string): Session[] {
+    const holder = this.byIdentity.get(foldName(identity));
+    if (!holder) return [];
+    return holder.username === null ? [holder] : [...(this.devices.get(foldName(holder.username)) ?? [holder])];
   }
 
   /** A room moderation may act on: any but MainHall, which has no owner. */
@@ -501,8 +576,9 @@ export class ChatState {
 
   private rename(session: Session, wanted: string): Effect[] {
     const former = session.identity;
-    this.byIdentity.delete(foldName(former));
-    this.byIdentity.set(foldName(wanted), session);
+    this.releaseName(session, former);
+    // Another device of the same account may hold the name already (login checked who holds it).
+    if (!this.byIdentity.has(foldName(wanted))) this.byIdentity.set(foldName(wanted), session);
     session.identity = wanted;
     this.noteGuestNameFreed(former);
     const room = this.rooms.get(session.roomid)!;
@@ -638,7 +714,9 @@ export class ChatState {
       touched.push(room);
     }
     this.sessions.delete(session.key);
-    this.byIdentity.delete(foldName(session.identity));
+    this.releaseName(session, session.identity);
+    // The account's last device gone: it is offline (its contacts are told).
+    if (session.username !== null && this.removeDevice(session)) fx.push({ kind: 'presence', username: session.username });
     this.noteGuestNameFreed(session.identity);
     for (const r of touched) this.deleteIfAbandoned(fx, r);
     fx.push({ kind: 'state', session: session.key });
@@ -668,6 +746,44 @@ export class ChatState {
       this.removeRoom(room.id);
       fx.push({ kind: 'room-closed', roomid: room.id });
     }
+  }
+
+  private get maxDevices(): number {
+    return this.limits.maxDevices ?? 1;
+  }
+
+  /** `session` (logged in) is its account's newest device. */
+  private addDevice(session: Session): void {
+    const folded = foldName(session.username!);
+    const list = this.devices.get(folded);
+    if (!list) this.devices.set(folded, [session]);
+    else if (!list.includes(session)) list.push(session);
+  }
+
+  /** `session` is no longer one of its account's devices; true when it was the last one (the account is offline). */
+  private removeDevice(session: Session): boolean {
+    if (session.username === null) return false;
+    const folded = foldName(session.username);
+    const list = this.devices.get(folded);
+    const at = list?.indexOf(session) ?? -1;
+    if (!list || at < 0) return false;
+    list.splice(at, 1);
+    if (list.length > 0) return false;
+    this.devices.delete(folded);
+    this.awayUsers.delete(folded);
+    return true;
+  }
+
+  /**
+   * `session` stops going by `name`: the name index passes to another device of the same
+   * account that still goes by it, or forgets the name.
+   */
+  private releaseName(session: Session, name: string): void {
+    const folded = foldName(name);
+    if (this.byIdentity.get(folded) !== session) return;
+    const other = this.devices.get(folded)?.find((d) => d !== session && foldName(d.identity) === folded && this.sessions.has(d.key));
+    if (other) this.byIdentity.set(folded, other);
+    else this.byIdentity.delete(folded);
   }
 
   /** Rooms the session owns as a guest plus, when logged in, those its account owns. */

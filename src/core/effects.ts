@@ -23,7 +23,9 @@ export type Effect =
   /** A new room now has this name: its sequence starts over in a new epoch. */
   | { kind: 'room-opened'; roomid: string }
   /** The room is gone (deleted or abandoned): its history goes with it. */
-  | { kind: 'room-closed'; roomid: string };
+  | { kind: 'room-closed'; roomid: string }
+  /** The account came online (first device), went offline (last device) or away/back: its contacts are told. */
+  | { kind: 'presence'; username: string };
 
 /**
  * The block list of a session that blocks nobody (most of them): one shared empty set in the

@@ -37,11 +37,11 @@ export class HeldNames {
   hold(session: Omit<HeldSession, 'until'>, now: number): void {
     if (this.graceMs <= 0 || this.maxHeld <= 0) return;
     this.sweep(now);
-    this.release(this.byName.get(foldName(session.identity)));
+    this.release(this.byName.get(nameKey(session)));
     this.release(this.byToken.get(session.tokenHash));
     while (this.byName.size >= this.maxHeld) this.lapse(this.byName.values().next().value!);
     const held: HeldSession = { ...session, until: now + this.graceMs };
-    this.byName.set(foldName(held.identity), held);
+    this.byName.set(nameKey(held), held);
     this.byToken.set(held.tokenHash, held);
   }
 
@@ -60,7 +60,7 @@ export class HeldNames {
   /** Ends a hold because its owner took it back (the name is not freed: the claimant has it). */
   release(held: HeldSession | undefined): void {
     if (!held) return;
-    this.byName.delete(foldName(held.identity));
+    this.byName.delete(nameKey(held));
     this.byToken.delete(held.tokenHash);
   }
 
@@ -77,7 +77,7 @@ export class HeldNames {
   load(holds: readonly HeldSession[]): void {
     for (const held of holds) {
       const copy = { ...held };
-      this.byName.set(foldName(copy.identity), copy);
+      this.byName.set(nameKey(copy), copy);
       this.byToken.set(copy.tokenHash, copy);
     }
   }
@@ -94,4 +94,13 @@ export class HeldNames {
     this.release(held);
     this.freed(held.identity);
   }
+}
+
+/**
+ * Where a hold is kept: a guest's by its name (one holder per name); an account's by name and
+ * token, since several of its devices may drop and each hold its own room. (An account's name
+ * is reserved anyway: `isHeld` matters for guest names only.)
+ */
+function nameKey(held: { identity: string; username: string | null; tokenHash: string }): string {
+  return held.username === null ? foldName(held.identity) : `${foldName(held.identity)}\n${held.tokenHash}`;
 }

@@ -80,32 +80,33 @@ export class Moderation {
   }
 
   private invite(actor: Session, room: Room, name: string): Effect[] {
-    const invitee = this.state.sessionNamed(name);
-    if (!invitee && !this.state.isReserved(name)) return refuse(actor, ErrorCode.NO_SUCH_USER, `nobody called ${JSON.stringify(name)} is connected or registered`);
+    const invitees = this.state.sessionsNamed(name);
+    if (invitees.length === 0 && !this.state.isReserved(name)) return refuse(actor, ErrorCode.NO_SUCH_USER, `nobody called ${JSON.stringify(name)} is connected or registered`);
     if (!room.modes.isInvited(name) && room.modes.invitedCount >= MAX_RULE_ENTRIES) {
       return refuse(actor, ErrorCode.NOT_ALLOWED, `${room.id} has ${MAX_RULE_ENTRIES} invitations already; withdraw some first`);
     }
     room.modes.invite(name);
-    const told = invitee ? [actor, invitee] : [actor];
-    return [...persistModes(room), deliver(told, { type: 'invite', roomid: room.id, identity: name, by: actor.identity })];
+    return [...persistModes(room), deliver([actor, ...invitees], { type: 'invite', roomid: room.id, identity: name, by: actor.identity })];
   }
 
   private kick(actor: Session, room: Room, name: string, reason: string): Effect[] {
-    const target = this.state.sessionNamed(name);
-    if (!target || target.roomid !== room.id) return refuse(actor, ErrorCode.NO_SUCH_USER, `${name} is not in ${room.id}`);
+    // Every device of the account that is in the room goes.
+    const targets = this.state.sessionsNamed(name).filter((s) => s.roomid === room.id);
+    const target = targets[0];
+    if (!target) return refuse(actor, ErrorCode.NO_SUCH_USER, `${name} is not in ${room.id}`);
     const untouchable = this.untouchable(room, name, target);
     if (untouchable) return refuse(actor, ErrorCode.NOT_ALLOWED, untouchable);
     const invited = room.modes.uninvite(name);
     const fx: Effect[] = invited ? persistModes(room) : [];
     fx.push(deliver([...room.members, actor], { type: 'kick', roomid: room.id, identity: name, by: actor.identity, reason }));
-    this.state.moveToMainHall(fx, target);
+    for (const t of targets) this.state.moveToMainHall(fx, t);
     return fx;
   }
 
   private ban(actor: Session, room: Room, name: string, seconds: number, reason: string): Effect[] {
     if (!isValidIdentity(name)) return refuse(actor, ErrorCode.NO_SUCH_USER, `${JSON.stringify(name)} is not a possible identity`);
-    const target = this.state.sessionNamed(name);
-    const untouchable = this.untouchable(room, name, target);
+    const targets = this.state.sessionsNamed(name);
+    const untouchable = this.untouchable(room, name, targets[0]);
     if (untouchable) return refuse(actor, ErrorCode.NOT_ALLOWED, untouchable);
     const now = this.state.now();
     if (!room.modes.banOf(name, now) && room.modes.bansInForce(now) >= MAX_RULE_ENTRIES) {
@@ -115,8 +116,8 @@ export class Moderation {
     room.modes.ban({ identity: name, by: actor.identity, reason, until });
     const notice: ServerMessage = { type: 'ban', roomid: room.id, identity: name, by: actor.identity, reason, until };
     const fx = persistModes(room);
-    fx.push(deliver(target ? [...room.members, actor, target] : [...room.members, actor], notice));
-    if (target && target.roomid === room.id) this.state.moveToMainHall(fx, target);
+    fx.push(deliver([...room.members, actor, ...targets], notice));
+    for (const t of targets) if (t.roomid === room.id) this.state.moveToMainHall(fx, t);
     return fx;
   }
 
@@ -133,20 +134,21 @@ export class Moderation {
     if (!this.state.giveRoom(fx, room, to)) {
       return refuse(actor, ErrorCode.TOO_MANY_ROOMS, `${name} owns as many rooms as allowed already`);
     }
-    const told = target ? [...room.members, actor, target] : [...room.members, actor];
+    const told = [...room.members, actor, ...this.state.sessionsNamed(name)];
     fx.push(deliver(told, this.state.roomContents(room.id)));
     return fx;
   }
 
   private disconnect(actor: Session, name: string, reason: string): Effect[] {
     if (!actor.admin) return refuse(actor, ErrorCode.NOT_ALLOWED, 'only an administrator may disconnect a client');
-    const target = this.state.sessionNamed(name);
-    if (!target) return refuse(actor, ErrorCode.NO_SUCH_USER, `no connected client is called ${JSON.stringify(name)}`);
-    if (target.admin) return refuse(actor, ErrorCode.NOT_ALLOWED, 'an administrator cannot be disconnected');
+    // Every device of the account.
+    const targets = this.state.sessionsNamed(name);
+    if (targets.length === 0) return refuse(actor, ErrorCode.NO_SUCH_USER, `no connected client is called ${JSON.stringify(name)}`);
+    if (targets.some((t) => t.admin)) return refuse(actor, ErrorCode.NOT_ALLOWED, 'an administrator cannot be disconnected');
     const why = `disconnected by an administrator${reason ? `: ${reason}` : ''}`;
     return [
-      deliver([target], { type: 'error', code: ErrorCode.DISCONNECTED, message: why }),
-      ...this.state.drop(target),
+      deliver(targets, { type: 'error', code: ErrorCode.DISCONNECTED, message: why }),
+      ...targets.flatMap((t) => this.state.drop(t)),
       deliver([actor], { type: 'disconnected', identity: name, by: actor.identity, reason }),
     ];
   }

@@ -45,6 +45,10 @@ export interface ChatStateImage {
   guestHint: number;
   /** Rooms each account owns: [username, count]. */
   roomsOfUser: Array<[string, number]>;
+  /** Each online account's devices (session keys), oldest login first; absent in older images. */
+  devices?: string[][];
+  /** Accounts marked away (folded usernames); absent in older images. */
+  away?: string[];
 }
 
 /**
@@ -58,17 +62,20 @@ export function checkChatStateImage(v: unknown, at = 'chat'): asserts v is ChatS
   const o = obj(v, at);
   const sessions = arr(o.sessions, `${at}.sessions`);
   const byKey = new Map<string, SessionImage>();
-  const identities = new Set<string>();
+  /** Folded identity -> the account going by it (null: a guest): only an account's devices share a name. */
+  const identities = new Map<string, string | null>();
   sessions.forEach((x, i) => {
     const w = `${at}.sessions[${i}]`;
     const s = obj(x, w);
     need(typeof s.key === 'string' && s.key.length > 0 && !byKey.has(s.key), `${w}.key`);
-    need(typeof s.identity === 'string' && s.identity.length > 0 && !identities.has(foldName(s.identity)), `${w}.identity`);
+    const holder = typeof s.identity === 'string' ? identities.get(foldName(s.identity)) : undefined;
+    const shared = holder !== undefined && holder !== null && typeof s.username === 'string' && foldName(s.username) === holder;
+    need(typeof s.identity === 'string' && s.identity.length > 0 && (holder === undefined || shared), `${w}.identity`);
     need(typeof s.roomid === 'string', `${w}.roomid`);
     need(Array.isArray(s.owned) && s.owned.every((r) => typeof r === 'string'), `${w}.owned`);
     need(s.username === null || typeof s.username === 'string', `${w}.username`);
     need(typeof s.admin === 'boolean', `${w}.admin`);
-    identities.add(foldName(s.identity as string));
+    identities.set(foldName(s.identity as string), typeof s.username === 'string' ? foldName(s.username) : null);
     byKey.set(s.key as string, s as unknown as SessionImage);
   });
   const rooms = arr(o.rooms, `${at}.rooms`);
@@ -107,6 +114,21 @@ export function checkChatStateImage(v: unknown, at = 'chat'): asserts v is ChatS
     arr(o.roomsOfUser, `${at}.roomsOfUser`).every((e) => Array.isArray(e) && e.length === 2 && typeof e[0] === 'string' && Number.isSafeInteger(e[1]) && e[1] > 0),
     `${at}.roomsOfUser`,
   );
+  if (o.devices !== undefined) {
+    const seen = new Set<string>();
+    arr(o.devices, `${at}.devices`).forEach((keys, i) => {
+      const list = arr(keys, `${at}.devices[${i}]`);
+      need(list.length > 0, `${at}.devices[${i}]`);
+      const account = typeof list[0] === 'string' ? byKey.get(list[0])?.username : undefined;
+      for (const k of list) {
+        const s = typeof k === 'string' ? byKey.get(k) : undefined;
+        need(s !== undefined && typeof account === 'string' && s.username !== null && foldName(s.username) === foldName(account) && !seen.has(k as string), `${at}.devices[${i}]: ${JSON.stringify(k)}`);
+        seen.add(k as string);
+      }
+    });
+    for (const [key, s] of byKey) need(s.username === null || seen.has(key), `${at}.devices: no entry for ${JSON.stringify(key)}`);
+  }
+  if (o.away !== undefined) need(arr(o.away, `${at}.away`).every((u) => typeof u === 'string'), `${at}.away`);
 }
 
 function checkModes(v: unknown, at: string): void {

@@ -7,11 +7,11 @@ import { TokenBucket } from '../core/rate-limit';
  */
 export class AccountRateLimiter {
   private readonly buckets = new Map<string, TokenBucket>();
-  private readonly burst: number;
-
-  constructor(readonly rate: number) {
-    this.burst = Math.max(1, rate);
-  }
+  /** `burst`: what may be spent at once; one second's worth unless given. */
+  constructor(
+    readonly rate: number,
+    private readonly burst = Math.max(1, rate),
+  ) {}
 
   /** Takes one message from `username`'s budget; false when it is spent. */
   allows(username: string, now: number): boolean {

@@ -6,6 +6,7 @@ import { ErrorCode } from '../protocol/errors';
 import { foldName, isValidIdentity } from '../protocol/rules';
 import type { Administrators } from './administrators';
 import type { DirectMessages } from './direct-messages';
+import type { PresenceService } from './presence';
 import { RequestRefused, requireLogin, type HubContext } from './services';
 
 const FAILURE_WINDOW_MS = 15 * 60_000;
@@ -19,6 +20,7 @@ export class Accounts {
     private readonly ctx: HubContext,
     private readonly directs: DirectMessages,
     private readonly admins: Administrators,
+    private readonly presence?: PresenceService,
   ) {}
 
   async register(key: SessionKey, username: string, password: string): Promise<void> {
@@ -76,9 +78,12 @@ export class Accounts {
     const admin = await this.admins.isAdmin(username);
     // (The login effects below mirror both to the worker, which hands them back after a hub restart.)
     if (!router.state.has(key)) return;
-    // Replaces the account's session on any node (SESSION_REPLACED, told by the node that holds it).
+    // One more device of the account; past maxDevices its oldest is closed on whichever node
+    // holds it (SESSION_REPLACED, told by that node).
     await this.ctx.decide(key, { type: 'login', username, admin });
     router.sendTo(key, { type: 'loggedin', identity: username, token, admin });
+    // The contacts' presence, then what waited in the inbox.
+    await this.presence?.sendContacts(key, username);
     await this.directs.deliverInbox(key, username);
   }
 

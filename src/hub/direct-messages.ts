@@ -42,19 +42,21 @@ export class DirectMessages {
     if (!recipient) throw new RequestRefused(ErrorCode.NO_SUCH_USER, `no registered user ${name}`);
     // Usernames are case-insensitive: the DM goes to the account under its stored spelling.
     const to = recipient.username;
-    const toKey = router.state.sessionOfUser(to);
-    // The recipient's session keeps its list when it is on this node; the store has it otherwise.
-    const blocks = (toKey === undefined ? undefined : router.extrasOf(toKey)?.blocked) ?? new Set(await store.blockedBy(to));
+    const online = router.state.isOnline(to);
+    // A device of the recipient on this node keeps its list; the store has it otherwise.
+    const localKey = router.localSessionsOfUser(to)[0];
+    const blocks = (localKey === undefined ? undefined : router.extrasOf(localKey)?.blocked) ?? new Set(await store.blockedBy(to));
     const blocked = [...(blocks ?? [])].some((name) => foldName(name) === foldName(from));
-    const live = toKey !== undefined && !recipient.dnd && !blocked;
+    const live = online && !recipient.dnd && !blocked;
     const message: DirectMessage = { id: newMessageId(), from, to, content, ts: Date.now(), recalled: false };
     // A blocked sender is not told, and nothing is kept: the recipient never sees it, not even
     // in dmhistory. Otherwise it is stored, and queued in the inbox when it cannot go live;
     // a full inbox refuses it (as ejabberd's offline limit does), and the sender is told.
     if (!blocked) await this.store(message, !live);
-    // Live: to the recipient's session wherever it is (a cluster's log carries it), and back.
-    if (live) return this.ctx.decide(key, { type: 'dm', message: { id: message.id, from, to, content, ts: message.ts } });
-    router.sendTo(key, directOut(message));
+    // Live: to every device of the recipient wherever it is (a cluster's log carries it), and
+    // back to every device of the sender; otherwise to the sender's devices only.
+    const dm = { id: message.id, from, to, content, ts: message.ts };
+    return this.ctx.decide(key, live ? { type: 'dm', message: dm } : { type: 'dm', message: dm, senderOnly: true });
   }
 
   private async store(message: DirectMessage, queue: boolean): Promise<void> {
@@ -107,14 +109,32 @@ export class DirectMessages {
     });
   }
 
-  /** Removes what the client has (from any session: the store keeps the inbox) and sends on. */
+  /**
+   * Removes what the client has (from any device: the store keeps one inbox per account) and
+   * sends on: the account's other devices on this node count the ack as theirs too.
+   */
   async ack(key: SessionKey, upto: number): Promise<void> {
     const username = requireLogin(this.ctx, key);
     await this.ctx.store.ackInbox(username, upto);
-    const delivery = this.ctx.router.extrasOf(key)?.inbox;
-    if (!delivery) return;
-    delivery.acked(upto);
-    await this.fill(key);
+    await this.acked(username, upto);
+  }
+
+  /** Every device of `username` on this node has what is up to `upto`: their windows move on. */
+  async acked(username: string, upto: number): Promise<void> {
+    const { router } = this.ctx;
+    await Promise.all(
+      router.localSessionsOfUser(username).map((k) => {
+        const delivery = router.extrasOf(k)?.inbox;
+        if (!delivery) return undefined;
+        delivery.acked(upto);
+        return this.fill(k);
+      }),
+    );
+  }
+
+  /** Fills the inbox delivery of every device of `username` on this node (do-not-disturb turned off). */
+  async fillAll(username: string): Promise<void> {
+    await Promise.all(this.ctx.router.localSessionsOfUser(username).map((k) => this.fill(k)));
   }
 
   /** DMs waiting for `username`, for the `inbox` count of its profile. */

@@ -10,6 +10,8 @@ import type { Store } from '../store/store';
 import { AccountRateLimiter } from './account-rate-limit';
 import { Administrators } from './administrators';
 import { Accounts } from './accounts';
+import { Contacts } from './contacts';
+import { PresenceService } from './presence';
 import { DirectMessages } from './direct-messages';
 import { LocalOrder } from './local-order';
 import type { OrderSource, Ordering, RestoredOnLink } from './order-source';
@@ -21,7 +23,7 @@ import { storeRefusalCode, storeRefusalReason } from './store-refusal';
 import type { WorkerLink } from './worker-link';
 
 /** Requests that only read: worthless once their client has gone. */
-const READ_ONLY = new Set<string>(['history', 'resume', 'dmhistory', 'presence', 'who', 'list', 'roominfo']);
+const READ_ONLY = new Set<string>(['history', 'resume', 'dmhistory', 'presence', 'who', 'list', 'roominfo', 'search']);
 
 /** The limits the hub enforces (a subset of Config). */
 export interface HubLimits extends ChatLimits {
@@ -39,6 +41,10 @@ export interface HubLimits extends ChatLimits {
   maxOutboundBytes: number;
   /** Frames of one session waiting while its previous request is handled, at most (`maxQueuedRequests`). */
   maxQueuedRequests: number;
+  /** Accounts one contact list holds (`maxContacts`); absent: unbounded. */
+  maxContacts?: number;
+  /** User searches a second per account (`searchRateLimit`); absent: unlimited. */
+  searchRateLimit?: number;
 }
 
 const UNLIMITED: HubLimits = {
@@ -68,6 +74,8 @@ export class Hub {
   private readonly directs: DirectMessages;
   private readonly history: RoomHistory;
   private readonly profiles: Profiles;
+  private readonly presence: PresenceService;
+  private readonly contacts: Contacts;
   private readonly accountRate: AccountRateLimiter;
   private readonly admins: Administrators;
   private recovering: boolean;
@@ -91,13 +99,19 @@ export class Hub {
     this.router = new Router(store, log, limits, ordering);
     this.admins = new Administrators(store, limits.admins);
     this.accountRate = new AccountRateLimiter(limits.accountRateLimit);
-    setInterval(() => this.accountRate.sweep(Date.now()), RATE_SWEEP_MS).unref();
+    setInterval(() => {
+      this.accountRate.sweep(Date.now());
+      this.contacts.sweep(Date.now());
+    }, RATE_SWEEP_MS).unref();
     this.ctx = { router: this.router, store, log, decide: (key, outcome) => this.order.decide(key, outcome) };
     this.directs = new DirectMessages(this.ctx, {
       inbox: { messages: limits.maxInboxMessages, bytes: limits.maxInboxBytes },
       window: { entries: limits.inboxWindow, bytes: limits.maxOutboundBytes },
     });
-    this.accounts = new Accounts(this.ctx, this.directs, this.admins);
+    this.presence = new PresenceService(this.ctx);
+    this.router.onPresence = (username) => this.presence.changed(username);
+    this.contacts = new Contacts(this.ctx, this.presence, { maxContacts: limits.maxContacts ?? Infinity, searchRateLimit: limits.searchRateLimit ?? Infinity });
+    this.accounts = new Accounts(this.ctx, this.directs, this.admins, this.presence);
     this.history = new RoomHistory(this.ctx);
     this.profiles = new Profiles(this.ctx, this.directs);
     this.order = ordering?.makeOrder(this.ctx) ?? new LocalOrder(this.ctx);
@@ -383,6 +397,12 @@ export class Hub {
       case 'disconnect':
       case 'notice':
         return r.type === 'roominfo' ? this.router.moderate(key, r) : this.ctx.decide(key, { type: 'moderate', request: r });
+      case 'contacts':
+        return this.contacts.contacts(key, r.action, r.username);
+      case 'search':
+        return this.contacts.search(key, r.prefix);
+      case 'away':
+        return this.contacts.away(key, r.on);
     }
   }
 }

@@ -18,16 +18,25 @@ export type Outcome =
   | /** The session proved it is `username` (as stored); `admin`: its role, looked up by the decider. */ { type: 'login'; username: string; admin: boolean }
   | /** The session is a guest again. */ { type: 'logout' }
   | /** A moderation request of the session (its rules are ChatState's, applied on every replica). */ { type: 'moderate'; request: ReplicatedModeration }
-  | /** A stored DM that goes live to its recipient's session, wherever it is, and back to its sender. */ {
+  | /**
+     * A stored DM that goes live to every device of its recipient, wherever it is, and back to
+     * every device of its sender (so their conversations stay in step). `senderOnly`: it went
+     * to the recipient's inbox (offline, do-not-disturb) or nowhere (blocked): only the sender's
+     * devices get it.
+     */ {
       type: 'dm';
       message: { id: string; from: string; to: string; content: string; ts: number };
+      senderOnly?: boolean;
     }
   | /**
      * A message was recalled in the store. A room message's members are told (`roomid`, `seq`,
      * `epoch` set); a DM's recipient (`to`, its username) is, with `roomid` ''.
      */ { type: 'recalled'; id: string; roomid: string; seq: number; epoch: string; by: string; to?: string }
   | /** The session's resume token is now the one of this hash (the token itself goes only to its client). */ { type: 'resume-token'; hash: string }
-  | /** The session presents a resume token (its hash): the held session comes back on it. */ { type: 'reclaim'; hash: string };
+  | /** The session presents a resume token (its hash): the held session comes back on it. */ { type: 'reclaim'; hash: string }
+  | /** The account's status line or do-not-disturb changed in the store: its contacts are told. */ { type: 'presence'; username: string }
+  | /** The session's account is away (or back). */ { type: 'away'; on: boolean }
+  | /** The block list of `username` is now `blocked`: its devices on every node filter by it. */ { type: 'blocks'; username: string; blocked: string[] };
 
 /** Applies an outcome decided for session `key` to a router: the same on one node and on every replica. */
 export function applyOutcome(router: Router, key: SessionKey, outcome: Outcome): void {
@@ -37,7 +46,7 @@ export function applyOutcome(router: Router, key: SessionKey, outcome: Outcome):
       return state.reserve(outcome.usernames);
     case 'login':
       return router.apply(
-        state.login(key, outcome.username, { type: 'error', code: ErrorCode.SESSION_REPLACED, message: `${outcome.username} logged in on another connection` }, outcome.admin),
+        state.login(key, outcome.username, { type: 'error', code: ErrorCode.SESSION_REPLACED, message: `${outcome.username} logged in on a newer device; this one, the oldest, is closed (the number of devices per account is limited)` }, outcome.admin),
       );
     case 'logout':
       return router.apply(state.logout(key));
@@ -45,20 +54,36 @@ export function applyOutcome(router: Router, key: SessionKey, outcome: Outcome):
       return router.moderate(key, outcome.request);
     case 'dm': {
       const { message } = outcome;
-      const to = [key];
-      const recipient = state.sessionOfUser(message.to);
-      if (recipient !== undefined && recipient !== key) to.push(recipient);
-      return router.apply([{ kind: 'deliver', to, message: { type: 'dm', ...message } }]);
+      const to = new Set([key, ...state.sessionsOfUser(message.from)]);
+      if (outcome.senderOnly !== true) for (const k of state.sessionsOfUser(message.to)) to.add(k);
+      return router.apply([{ kind: 'deliver', to: [...to], message: { type: 'dm', ...message } }]);
     }
     case 'recalled': {
       const { id, roomid, seq, epoch, by } = outcome;
       const audience =
-        outcome.to === undefined ? new Set([...state.membersOf(roomid), key]) : new Set([key, state.sessionOfUser(outcome.to)].filter((k): k is SessionKey => k !== undefined));
+        outcome.to === undefined
+          ? new Set([...state.membersOf(roomid), key])
+          : new Set([key, ...state.sessionsOfUser(outcome.to), ...state.sessionsOfUser(state.usernameOf(key) ?? '')]);
       return router.apply([{ kind: 'deliver', to: [...audience], message: { type: 'recalled', id, roomid, seq, by, epoch } }]);
     }
     case 'resume-token':
       return router.setResumeHash(key, outcome.hash);
     case 'reclaim':
       return router.apply(state.reclaim(key, outcome.hash));
+    case 'presence':
+      return router.apply([{ kind: 'presence', username: outcome.username }]);
+    case 'away':
+      return router.apply(state.setAway(key, outcome.on));
+    case 'blocks': {
+      // This node's devices of the account (the others' nodes do theirs): the worker filters by it.
+      const blocked = new Set(outcome.blocked);
+      for (const k of router.localSessionsOfUser(outcome.username)) {
+        const extras = router.extrasOf(k);
+        if (!extras || extras.tokenHash === null) continue;
+        extras.blocked = blocked;
+        router.refresh(k);
+      }
+      return;
+    }
   }
 }

@@ -29,27 +29,28 @@ export class Profiles {
       if (!(await store.blockedBy(username)).some((b) => foldName(b) === foldName(user))) throw new RequestRefused(ErrorCode.NO_SUCH_USER, `${user} is not on your block list`);
       await store.unblock(username, user);
     }
-    const extras = this.ctx.router.extrasOf(key);
-    if (extras) {
-      extras.blocked = new Set(await this.ctx.store.blockedBy(username));
-      // The worker filters room messages by sender; it needs the new list.
-      this.ctx.router.refresh(key);
-      this.ctx.router.sendTo(key, { type: 'blocklist', users: [...extras.blocked].sort() });
-    }
+    const blocked = await this.ctx.store.blockedBy(username);
+    // Every device of the account, on every node: the worker filters room messages by sender.
+    await this.ctx.decide(key, { type: 'blocks', username, blocked });
+    this.ctx.router.sendTo(key, { type: 'blocklist', users: [...blocked].sort() });
+    // Presence goes both ways: the blocked account no longer sees this one, nor this one it.
+    await this.ctx.decide(key, { type: 'presence', username });
   }
 
   async setDnd(key: SessionKey, on: boolean): Promise<void> {
     const username = requireLogin(this.ctx, key);
     await this.ctx.store.setDnd(username, on);
     await this.sendProfile(key, username);
-    // What waited while it was on comes now, paced like a login's delivery.
-    if (!on) await this.directs.fill(key);
+    await this.ctx.decide(key, { type: 'presence', username });
+    // What waited while it was on comes now (to each device here), paced like a login's delivery.
+    if (!on) await this.directs.fillAll(username);
   }
 
   async setStatus(key: SessionKey, text: string): Promise<void> {
     const username = requireLogin(this.ctx, key);
     await this.ctx.store.setStatus(username, text);
     await this.sendProfile(key, username);
+    await this.ctx.decide(key, { type: 'presence', username });
   }
 
   /** One entry per name asked; a name that is neither an account nor connected: NO_SUCH_USER, no entries. */

@@ -54,6 +54,8 @@ export class Router {
   private readonly remoteResumeHashes = new Map<SessionKey, string>();
   /** Room persistence, in the order the hub decided it. */
   private roomWrites: Promise<void> = Promise.resolve();
+  /** Told of each `presence` effect (the hub's PresenceService); absent: nobody is. */
+  onPresence?: (username: string) => void;
 
   constructor(
     private readonly store: Store,
@@ -224,6 +226,17 @@ export class Router {
     for (const [key, hash] of hashes) if (this.state.has(key)) this.remoteResumeHashes.set(key, hash);
   }
 
+  /** True when a live link of this node holds a session (a cluster replaying its log at start holds none). */
+  hasLocalSessions(): boolean {
+    for (const link of this.links.values()) if (link.sessions.size > 0) return true;
+    return false;
+  }
+
+  /** The devices of `username` (in any case) connected to this node. */
+  localSessionsOfUser(username: string): SessionKey[] {
+    return this.state.sessionsOfUser(username).filter((key) => this.linkOf(key) !== undefined);
+  }
+
   extrasOf(key: SessionKey): SessionExtras | undefined {
     return this.extras.get(key);
   }
@@ -302,6 +315,9 @@ export class Router {
           break;
         case 'room-closed':
           this.sequencer.closeRoom(fx.roomid);
+          break;
+        case 'presence':
+          this.onPresence?.(fx.username);
           break;
       }
     }

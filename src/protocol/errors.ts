@@ -68,7 +68,7 @@ export const ErrorCode = {
   NO_SUCH_SESSION: 'NO_SUCH_SESSION',
   /** An administrator closed this connection; the reason is in the message. */
   DISCONNECTED: 'DISCONNECTED',
-  /** The same account logged in on another connection; this one is closed. */
+  /** The account logged in on more than `maxDevices` connections: this one, its oldest, is closed. */
   SESSION_REPLACED: 'SESSION_REPLACED',
   /**
    * Over `rateLimit`/`rateBurst` messages a second on this connection, or over `accountRateLimit`
@@ -98,6 +98,8 @@ export const ErrorCode = {
   IDLE_TIMEOUT: 'IDLE_TIMEOUT',
   /** A WebSocket client sent a binary frame: protocol messages are text frames. The connection is closed (1003). */
   BINARY_FRAME: 'BINARY_FRAME',
+  /** `contacts` add: the list holds `maxContacts` accounts already. */
+  TOO_MANY_CONTACTS: 'TOO_MANY_CONTACTS',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -32,7 +32,11 @@ export type AccountClientMessage =
   | { type: 'unblock'; user: string }
   | { type: 'dnd'; on: boolean }
   | { type: 'status'; text: string }
-  | { type: 'presence'; users: string[] };
+  | { type: 'presence'; users: string[] }
+  /** Devices, contacts and presence (docs/PROTOCOL.md): `username` is required for add and remove. */
+  | { type: 'contacts'; action: 'add' | 'remove' | 'list'; username?: string }
+  | { type: 'search'; prefix: string }
+  | { type: 'away'; on: boolean };
 
 /** Moderation by a room's owner or a server administrator (docs/PROTOCOL.md, Roles). */
 export type ModerationClientMessage =
@@ -117,6 +121,17 @@ export interface PresenceEntry {
   dnd: boolean;
 }
 
+/** An account's presence as its contacts see it (docs/PROTOCOL.md, "Devices, contacts and presence"). */
+export interface Presence {
+  username: string;
+  /** At least one device logged in. */
+  online: boolean;
+  /** offline when no device is; else dnd, away or online (in that precedence). */
+  state: 'online' | 'away' | 'dnd' | 'offline';
+  status: string;
+  dnd: boolean;
+}
+
 export type ServerMessage =
   | { type: 'newidentity'; former: string; identity: string }
   | { type: 'roomchange'; identity: string; former: string; roomid: string }
@@ -153,4 +168,9 @@ export type ServerMessage =
   /** A `reclaim` succeeded: the identity and room the connection now has. */
   | { type: 'reclaimed'; identity: string; roomid: string }
   | { type: 'pong' }
-  | { type: 'hello'; capabilities: string[] };
+  | { type: 'hello'; capabilities: string[] }
+  /** The whole contact list with each contact's presence (after a change, on `list`, and at login). */
+  | { type: 'contacts'; contacts: Presence[] }
+  | { type: 'search'; prefix: string; users: string[] }
+  /** A contact's presence changed. */
+  | ({ type: 'presencechange' } & Presence);

@@ -68,6 +68,10 @@ const messageSchemas: Record<ClientMessageType, object> = {
   reclaim: object({ token: str }),
   // Capability names are short words; a client of a later version may list ones we do not know.
   hello: object({ capabilities: { type: 'array', items: { type: 'string', maxLength: 64 }, maxItems: 32 } }),
+  contacts: object({ action: { type: 'string', enum: ['add', 'remove', 'list'] }, username: { type: 'string', maxLength: 64 } }, ['action']),
+  // A username is at most 16 characters: a longer prefix matches nobody.
+  search: object({ prefix: { type: 'string', minLength: 1, maxLength: 16 } }),
+  away: object({ on: bool }),
 };
 
 /** Every request type a client may send, in the order of the schema table. */

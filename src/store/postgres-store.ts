@@ -1,5 +1,7 @@
 import { DatabaseError, type Pool, type PoolClient, type QueryResult, type QueryResultRow } from 'pg';
+import type { AddContactResult, ContactProfile } from './contact-store';
 import { StoreError } from './errors';
+import { CONTACT_SQL, addContactPg, searchUsernamesPg } from './postgres-contacts';
 import { LATEST_POSTGRES_VERSION } from './migrations/postgres';
 import { holdConnection, openPool, redactUrl, toStoreError } from './postgres-connection';
 import { currentPostgresVersion, migratePostgres } from './postgres-migrate';
@@ -338,6 +340,36 @@ export class PostgresStore implements Store {
       'STORE_UNSUPPORTED',
       `not writing ${file}: a PostgreSQL store (${this.description}) is backed up with PostgreSQL's own tools, e.g. pg_dump (see README, "PostgreSQL")`,
     );
+  }
+
+  // Contacts (src/store/contact-store.ts) ---------------------------------------------
+
+  async addContact(username: string, contact: string, max: number, at: number): Promise<AddContactResult> {
+    return addContactPg((text, values) => this.query(text, values), username, contact, max, at);
+  }
+
+  async removeContact(username: string, contact: string): Promise<boolean> {
+    return ((await this.query(CONTACT_SQL.remove, [username, contact])).rowCount ?? 0) > 0;
+  }
+
+  async contactsOf(username: string): Promise<string[]> {
+    return (await this.query<{ contact: string }>(CONTACT_SQL.list, [username])).rows.map((r) => r.contact);
+  }
+
+  async watchersOf(username: string): Promise<string[]> {
+    return (await this.query<{ username: string }>(CONTACT_SQL.watchers, [username])).rows.map((r) => r.username);
+  }
+
+  async blockersOf(username: string): Promise<string[]> {
+    return (await this.query<{ username: string }>(CONTACT_SQL.blockers, [username])).rows.map((r) => r.username);
+  }
+
+  async contactProfiles(username: string): Promise<ContactProfile[]> {
+    return (await this.query<ContactProfile>(CONTACT_SQL.profiles, [username])).rows.map((r) => ({ username: r.username, status: r.status, dnd: r.dnd }));
+  }
+
+  async searchUsernames(prefix: string, limit: number): Promise<string[]> {
+    return searchUsernamesPg((text, values) => this.query(text, values), prefix, limit);
   }
 
   // Internals ----------------------------------------------------------------------------

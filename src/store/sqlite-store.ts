@@ -1,7 +1,9 @@
 import type { Database, Transaction } from 'better-sqlite3';
 import { StoreError } from './errors';
 import { LATEST_SQLITE_VERSION, appliedSqliteVersions, migrateSqlite } from './migrations/sqlite';
+import type { AddContactResult, ContactProfile } from './contact-store';
 import { writeSqliteBackup } from './sqlite-backup';
+import { SqliteContacts } from './sqlite-contacts';
 import { openSqlite, translateSqlite } from './sqlite-connection';
 import {
   prepareStatements,
@@ -44,6 +46,7 @@ const UNLABELLED = '';
 export class SqliteStore implements Store {
   private readonly db: Database;
   private statements: SqliteStatements | null = null;
+  private contactStatements: SqliteContacts | null = null;
   private appendRoomTx: Transaction<(messages: RoomMessage[]) => void> | null = null;
   private saveRulesTx: Transaction<(roomid: string, rules: RoomRules) => void> | null = null;
   private appendDmTx: Transaction<(message: DirectMessage, queue: boolean, limits: InboxLimits | undefined) => number | null> | null = null;
@@ -377,6 +380,48 @@ export class SqliteStore implements Store {
       q.insertInbox.run(m.to, seq, m.id);
       return seq;
     });
+  }
+
+  // Contacts (src/store/contact-store.ts) ---------------------------------------------
+
+  async addContact(username: string, contact: string, max: number, at: number): Promise<AddContactResult> {
+    const c = this.contacts();
+    return this.guard(() => c.addContact(username, contact, max, at));
+  }
+
+  async removeContact(username: string, contact: string): Promise<boolean> {
+    const c = this.contacts();
+    return this.guard(() => c.removeContact(username, contact));
+  }
+
+  async contactsOf(username: string): Promise<string[]> {
+    const c = this.contacts();
+    return this.guard(() => c.contactsOf(username));
+  }
+
+  async watchersOf(username: string): Promise<string[]> {
+    const c = this.contacts();
+    return this.guard(() => c.watchersOf(username));
+  }
+
+  async searchUsernames(prefix: string, limit: number): Promise<string[]> {
+    const c = this.contacts();
+    return this.guard(() => c.searchUsernames(prefix, limit));
+  }
+
+  async blockersOf(username: string): Promise<string[]> {
+    const c = this.contacts();
+    return this.guard(() => c.blockersOf(username));
+  }
+
+  async contactProfiles(username: string): Promise<ContactProfile[]> {
+    const c = this.contacts();
+    return this.guard(() => c.contactProfiles(username));
+  }
+
+  private contacts(): SqliteContacts {
+    this.q();
+    return (this.contactStatements ??= translateSqlite(() => new SqliteContacts(this.db)));
   }
 
   /** The prepared statements; a clear error instead of a driver one when unusable. */

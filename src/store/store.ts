@@ -1,3 +1,5 @@
+import type { ContactStore } from './contact-store';
+
 /**
  * The persistence interface of Switchboard. The embedded default is SQLite (better-sqlite3,
  * WAL) under the data dir; a PostgreSQL implementation follows behind the same conformance
@@ -123,7 +125,7 @@ export interface StoredEpoch {
   lastTs: number;
 }
 
-export interface Store {
+export interface Store extends ContactStore {
   /** Creates or upgrades the schema (versioned migrations, applied in order, once each). */
   migrate(): Promise<void>;
   close(): Promise<void>;

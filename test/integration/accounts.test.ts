@@ -252,7 +252,9 @@ async function killHub(server: RunningServer, t?: TestContext): Promise<number> 
 
 // Clients here stream a message every STREAM_EVERY_MS, far over the default rate limits, which
 // have their own suite (limits.test.ts).
-const UNLIMITED = ['--rate-limit', '5000', '--rate-burst', '5000', '--account-rate-limit', '5000'];
+// One device per account: these tests prove the replacement rule (a second login replaces the
+// first); several devices per account are test/integration/devices.test.ts's.
+const UNLIMITED = ['--rate-limit', '5000', '--rate-burst', '5000', '--account-rate-limit', '5000', '--max-devices', '1'];
 const serverArgs = (placement: 'pool' | 'dedicated'): string[] =>
   [...(placement === 'pool' ? ['--host', '127.0.0.1', '--placement', 'pool', '--workers', '2'] : ['--host', '127.0.0.1', '--placement', 'dedicated', '--spares', '2']), ...UNLIMITED];
 

@@ -44,7 +44,8 @@ before(async () => {
   for (const name of ['nodeA', 'nodeB', 'nodeC']) {
     nodes.push(
       await startServer({
-        args: ['--cluster', nats.url, '--node-id', name, '--store', database, '--workers', '1', '--admins', ADMIN, ...HEARTBEAT],
+        // One device per account: the replacement across nodes is tested here (several: cluster-devices.test.ts).
+        args: ['--cluster', nats.url, '--node-id', name, '--store', database, '--workers', '1', '--admins', ADMIN, '--max-devices', '1', ...HEARTBEAT],
         startTimeoutMs: 30_000,
       }),
     );

@@ -2,6 +2,7 @@
  * Pure rendering of server events as the human lines the terminal client shows.
  */
 import { clock, sanitize } from './display-text';
+import { formatPresenceLine } from './presence-format';
 import { formatModeration } from './format-moderation';
 import type { ViewState } from './state';
 import type { DirectMessage, PresenceEntry, RoomMessage, ServerEvent, ServerMessage } from './wire';
@@ -145,7 +146,7 @@ export function formatServerEvent(event: ServerEvent, state: ViewState, target: 
     case 'other':
     case 'raw':
       // Unknown types and non-JSON lines are shown as they came, made terminal-safe.
-      return [sanitize(event.line)];
+      return (event.kind === 'other' ? formatPresenceLine(event.type, event.line, sanitize) : null) ?? [sanitize(event.line)];
   }
 }
 

@@ -142,6 +142,21 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       ALTER TABLE room_messages ADD PRIMARY KEY (roomid, epoch, seq);
     `,
   },
+  // 3 is the files' migration (issue 11, another branch); versions need only increase.
+  {
+    version: 4,
+    name: 'contact lists',
+    up: `
+      CREATE TABLE contacts (
+        username TEXT COLLATE "C" NOT NULL REFERENCES accounts (username) ON DELETE CASCADE,
+        contact  TEXT COLLATE "C" NOT NULL REFERENCES accounts (username) ON DELETE CASCADE,
+        added_at BIGINT NOT NULL,
+        PRIMARY KEY (username, contact)
+      );
+      CREATE INDEX contacts_by_contact ON contacts (contact);
+      CREATE INDEX blocks_by_blocked_folded ON blocks (lower(blocked COLLATE "C"));
+    `,
+  },
 ];
 
 /** The schema version this build writes. */

@@ -190,6 +190,22 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
       ALTER TABLE room_messages_keyed RENAME TO room_messages;
     `,
   },
+  // 6 is the files' migration (issue 11, another branch); versions need only increase.
+  {
+    version: 7,
+    name: 'contact lists',
+    // Both names are accounts (stored spellings): a deleted account leaves every list.
+    up: `
+      CREATE TABLE contacts (
+        username TEXT    NOT NULL REFERENCES accounts (username) ON DELETE CASCADE,
+        contact  TEXT    NOT NULL REFERENCES accounts (username) ON DELETE CASCADE,
+        added_at INTEGER NOT NULL,
+        PRIMARY KEY (username, contact)
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX contacts_by_contact ON contacts (contact);
+      CREATE INDEX blocks_by_blocked_nocase ON blocks (blocked COLLATE NOCASE);
+    `,
+  },
 ];
 
 /** The schema version this build writes. */
@@ -243,8 +259,13 @@ export function migrateSqlite(db: Database, migrations: readonly SqliteMigration
   return applied;
 }
 
+/**
+ * Versions strictly increase. Gaps are allowed: branches developed apart each took a number
+ * (a store missing one gets it applied later, each migration being independent of the others).
+ */
 function checkOrder(migrations: readonly SqliteMigration[]): void {
   migrations.forEach((m, i) => {
-    if (m.version !== i + 1) throw new Error(`migration #${i} has version ${m.version}, expected ${i + 1}`);
+    const previous = i === 0 ? 0 : migrations[i - 1]!.version;
+    if (!Number.isSafeInteger(m.version) || m.version <= previous) throw new Error(`migration #${i} has version ${m.version}, expected more than ${previous}`);
   });
 }

@@ -1,0 +1,127 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import type { Msg, TestClient } from '../helpers/client';
+import { clusterPrerequisites, TEST_HEARTBEAT, user, whoUntil } from '../helpers/cluster-client';
+import { startNatsCluster, type NatsCluster } from '../helpers/nats-cluster';
+import { createDatabase, dropDatabase } from '../helpers/postgres-db';
+import { missingPrerequisite } from '../helpers/prerequisite';
+import { PASSWORD, expectFields, login, ok, register } from '../helpers/requests';
+import { startServer, type RunningServer } from '../helpers/server';
+import { until, within } from '../helpers/wait';
+
+/**
+ * Several devices of one account on the nodes of a cluster (issue 11): two Switchboard nodes
+ * over a real 3-server NATS JetStream cluster and one fresh PostgreSQL database. The devices
+ * of an account on node A and node B receive the same DM, its name shows once, a login past
+ * `--max-devices` on one node replaces the oldest device on the other, and a contact on one
+ * node sees the presence changes of an account whose devices are on the other.
+ */
+
+const { present, skip } = clusterPrerequisites('several devices per account on a cluster are');
+
+let nats: NatsCluster | undefined;
+let database: string | undefined;
+const nodes: RunningServer[] = [];
+
+const RUN = Math.random().toString(36).slice(2, 5).padEnd(3, '0');
+let n = 0;
+const uniq = (prefix: string): string => `${prefix}${RUN}${(++n).toString(36)}`;
+
+before(async () => {
+  if (!present) return;
+  nats = await startNatsCluster(3);
+  database = await createDatabase('sb_cluster_devices');
+  for (const name of ['nodeA', 'nodeB']) {
+    nodes.push(
+      await startServer({
+        args: ['--cluster', nats.url, '--node-id', name, '--store', database, '--workers', '1', '--max-devices', '2', ...TEST_HEARTBEAT],
+        startTimeoutMs: 30_000,
+      }),
+    );
+  }
+});
+
+after(async () => {
+  await Promise.all(nodes.map((s) => s.stop()));
+  await nats?.stop();
+  if (database) await dropDatabase(database);
+});
+
+/** Waits until `c` has received, at or after index `from`, a message matching `pred` (a cluster may take a while). */
+function seen(c: TestClient, from: number, pred: (m: Msg) => boolean, what: string): Promise<Msg> {
+  return until(what, () => c.received.slice(from).find(pred), 15_000);
+}
+
+test('two devices of one account on two nodes: the same DM, the name once, replacement across nodes, presence seen on the other node', { timeout: 120_000 }, async (t) => {
+  if (missingPrerequisite(t, present, skip)) return;
+  const [nodeA, nodeB] = [nodes[0]!, nodes[1]!];
+  const alice = uniq('Al');
+  const bob = uniq('Bo');
+  const carol = uniq('Ca');
+  const reg = await user(t, nodeA);
+  for (const name of [alice, bob, carol]) await register(reg.c, name);
+
+  // Carol (node A) watches alice before alice is online.
+  const c1 = await user(t, nodeA);
+  await login(c1, carol);
+  const list = await ok(c1.c, { type: 'contacts', action: 'add', username: alice }, 'contacts', () => true, 15_000);
+  expectFields((list.contacts as Msg[])[0]!, { username: alice, online: false, state: 'offline' });
+
+  // Alice's first device on node A: carol sees her come online.
+  let mark = c1.c.received.length;
+  const a1 = await user(t, nodeA);
+  await login(a1, alice);
+  await seen(c1.c, mark, (m) => m.type === 'presencechange' && m.username === alice && m.online === true, 'alice online');
+
+  // Her second device on node B: the name shows once on both nodes.
+  const a2 = await user(t, nodeB);
+  await login(a2, alice);
+  for (const node of [nodeA, nodeB]) {
+    const probe = await user(t, node);
+    const ids = await whoUntil(probe.c, 'MainHall', (xs) => xs.includes(alice) && xs.includes(carol));
+    assert.equal(ids.filter((x) => x === alice).length, 1, `alice once in MainHall as node ${node.port} sees it`);
+  }
+
+  // Bob on node B writes to alice: both devices get it, each once.
+  const b1 = await user(t, nodeB);
+  await login(b1, bob);
+  const marks = [a1.c.received.length, a2.c.received.length];
+  const echo = await ok(b1.c, { type: 'dm', to: alice, content: 'to every device' }, 'dm', (m) => m.content === 'to every device', 15_000);
+  for (const [i, d] of [a1, a2].entries()) {
+    const got = await seen(d.c, marks[i]!, (m) => m.type === 'dm' && m.id === echo.id, `device ${i + 1} gets the DM`);
+    expectFields(got, { from: bob, to: alice, content: 'to every device' });
+  }
+
+  // Alice's reply from node B shows on her device on node A too.
+  const aMark = a1.c.received.length;
+  await ok(a2.c, { type: 'dm', to: bob, content: 'reply' }, 'dm', (m) => m.content === 'reply', 15_000);
+  await seen(a1.c, aMark, (m) => m.type === 'dm' && m.content === 'reply' && m.from === alice, 'the sender\'s device on the other node sees the reply');
+
+  // Presence changes made on node B reach carol on node A.
+  mark = c1.c.received.length;
+  a2.c.send({ type: 'away', on: true });
+  await seen(c1.c, mark, (m) => m.type === 'presencechange' && m.username === alice && m.state === 'away', 'away seen across nodes');
+  mark = c1.c.received.length;
+  await ok(a2.c, { type: 'status', text: 'on the train' }, 'profile', () => true, 15_000);
+  await seen(c1.c, mark, (m) => m.type === 'presencechange' && m.username === alice && m.status === 'on the train', 'status seen across nodes');
+
+  // --max-devices 2: a third login, on node A, replaces the oldest device (node A's a1); the
+  // node B device stays, and alice never goes offline for carol.
+  mark = c1.c.received.length;
+  const a3 = await user(t, nodeA);
+  const replacedFrom = a1.c.received.length;
+  a3.c.send({ type: 'login', username: alice, password: PASSWORD });
+  await seen(a3.c, 0, (m) => m.type === 'loggedin', 'third device logged in');
+  const err = await seen(a1.c, replacedFrom, (m) => m.type === 'error', 'the oldest device is told');
+  expectFields(err, { code: 'SESSION_REPLACED' });
+  assert.ok(await within(a1.c.closed, 10_000), 'the oldest device is closed');
+  assert.ok(a2.c.isOpen, 'the device on node B stays');
+
+  // The last devices leave (one per node): offline only after the second.
+  await ok(a2.c, { type: 'logout' }, 'loggedout', () => true, 15_000);
+  await ok(a3.c, { type: 'logout' }, 'loggedout', () => true, 15_000);
+  await seen(c1.c, mark, (m) => m.type === 'presencechange' && m.username === alice && m.online === false, 'alice offline');
+  const between = c1.c.received.slice(mark).filter((m) => m.type === 'presencechange' && m.username === alice);
+  assert.equal(between.filter((m) => m.online === false).length, 1, `offline once, after the last device: ${JSON.stringify(between)}`);
+  assert.equal(between.at(-1)!.online, false);
+});

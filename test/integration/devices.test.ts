@@ -1,0 +1,285 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test, type TestContext } from 'node:test';
+import type { TestClient, Msg } from '../helpers/client';
+import { hashPassword } from '../../src/auth/password';
+import { createStore } from '../../src/store/factory';
+import { PASSWORD, expectFields, login, ok, refused, register, welcomed, type Account, type Conn } from '../helpers/requests';
+import { startServer, type RunningServer } from '../helpers/server';
+import { sleep, until, within } from '../helpers/wait';
+
+/**
+ * Several devices per account, contacts, search and live presence (docs/PROTOCOL.md, "Devices,
+ * contacts and presence") against the real server (pool of 2 workers, so an account's devices
+ * are on different worker processes): DMs reach every device and the sender's other devices,
+ * an ack from one device clears the inbox for all, the name shows once in a room, the sixth
+ * device replaces the oldest, contacts and search with their limits, presence pushes on login,
+ * logout, away, dnd and status to a contact, and none to a blocked one.
+ */
+
+const RUN = Math.random().toString(36).slice(2, 5).padEnd(3, '0');
+let counter = 0;
+const uniq = (prefix: string): string => `${prefix}${RUN}${(++counter).toString(36)}`;
+/** Long enough for the server to have sent anything it was going to send. */
+const QUIET_MS = 400;
+
+let server: RunningServer;
+before(async () => {
+  server = await startServer({ args: ['--workers', '2', '--max-contacts', '3', '--search-rate-limit', '1', '--account-rate-limit', '5000'] });
+});
+after(async () => {
+  await server?.stop();
+});
+
+function scope(t: TestContext, on: RunningServer = server) {
+  const open: TestClient[] = [];
+  t.after(async () => {
+    await Promise.all(open.map((c) => within(c.close(), 2000)));
+  });
+  const guest = async (): Promise<Conn> => {
+    const conn = await welcomed(on.port);
+    open.push(conn.c);
+    return conn;
+  };
+  const device = async (username: string): Promise<Account> => {
+    const conn = await guest();
+    const token = await login(conn, username);
+    return { ...conn, username, token };
+  };
+  const newAccount = async (prefix: string): Promise<string> => {
+    const conn = await guest();
+    const username = uniq(prefix);
+    await register(conn.c, username);
+    await conn.c.close();
+    return username;
+  };
+  return { guest, device, newAccount };
+}
+
+/** Waits until `c` has received, at or after index `from`, a message matching `pred`. */
+function seen(c: TestClient, from: number, pred: (m: Msg) => boolean, what: string, timeoutMs = 5000): Promise<Msg> {
+  return until(what, () => c.received.slice(from).find(pred), timeoutMs);
+}
+
+const presenceOf = (username: string) => (m: Msg) => m.type === 'presencechange' && m.username === username;
+
+describe('devices', { timeout: 120_000 }, () => {
+  test('a DM reaches every device of the recipient and the sender\'s other devices', { timeout: 30_000 }, async (t) => {
+    const sc = scope(t);
+    const alice = await sc.newAccount('al');
+    const bob = await sc.newAccount('bo');
+    const b1 = await sc.device(bob);
+    const b2 = await sc.device(bob);
+    const a1 = await sc.device(alice);
+    const a2 = await sc.device(alice);
+    const mark = [b1, b2, a2].map((d) => d.c.received.length);
+    const echo = await ok(a1.c, { type: 'dm', to: bob, content: 'to both' }, 'dm', (m) => m.content === 'to both');
+    for (const [i, d] of [b1, b2, a2].entries()) {
+      const got = await seen(d.c, mark[i]!, (m) => m.type === 'dm' && m.content === 'to both', `device ${i} gets the DM`);
+      expectFields(got, { from: alice, to: bob, id: echo.id });
+    }
+    await sleep(QUIET_MS);
+    for (const d of [b1, b2, a1, a2]) assert.equal(d.c.received.filter((m) => m.type === 'dm' && m.content === 'to both').length, 1, 'each device gets it once');
+    // A DM to an offline account still shows on the sender's other device (conversations stay in step).
+    const carol = await sc.newAccount('ca');
+    const before2 = a2.c.received.length;
+    await ok(a1.c, { type: 'dm', to: carol, content: 'offline one' }, 'dm', (m) => m.content === 'offline one');
+    await seen(a2.c, before2, (m) => m.type === 'dm' && m.content === 'offline one', 'the other device sees the sent DM');
+    // dmhistory syncs a device that was away.
+    const late = await sc.device(bob);
+    const h = await ok(late.c, { type: 'dmhistory', with: alice }, 'dmhistory');
+    assert.deepEqual((h.messages as Msg[]).map((m) => m.content), ['to both']);
+  });
+
+  test('an ack from one device clears the inbox for all', { timeout: 30_000 }, async (t) => {
+    const sc = scope(t);
+    const sender = await sc.device(await sc.newAccount('sd'));
+    const reader = await sc.newAccount('rd');
+    for (const content of ['one', 'two', 'three']) await ok(sender.c, { type: 'dm', to: reader, content }, 'dm', (m) => m.content === content);
+    const r1 = await sc.device(reader);
+    const r2 = await sc.device(reader);
+    // Both devices are sent the inbox.
+    for (const d of [r1, r2]) await until('the inbox', () => d.c.received.filter((m) => m.type === 'dm' && typeof m.inbox === 'number').length === 3 || undefined);
+    const last = r1.c.received.filter((m) => m.type === 'dm' && typeof m.inbox === 'number').at(-1)!;
+    r1.c.send({ type: 'ack', inbox: last.inbox });
+    const profile = await ok(r1.c, { type: 'status', text: 'read' }, 'profile');
+    expectFields(profile, { inbox: 0 });
+    const p2 = await ok(r2.c, { type: 'status', text: 'read too' }, 'profile');
+    expectFields(p2, { inbox: 0 }, 'the other device sees the inbox empty: ');
+    // A device logging in later gets no inbox.
+    const r3 = await sc.device(reader);
+    await sleep(QUIET_MS);
+    assert.deepEqual(r3.c.received.filter((m) => m.type === 'dm'), []);
+  });
+
+  test('the account\'s name shows once in roomcontents; room messages reach each device once', { timeout: 30_000 }, async (t) => {
+    const sc = scope(t);
+    const name = await sc.newAccount('rc');
+    const d1 = await sc.device(name);
+    const d2 = await sc.device(name);
+    const room = uniq('r');
+    await ok(d1.c, { type: 'createroom', roomid: room }, 'roomlist');
+    for (const d of [d1, d2]) await ok(d.c, { type: 'join', roomid: room }, 'roomchange', (m) => m.roomid === room);
+    const other = await sc.guest();
+    await ok(other.c, { type: 'join', roomid: room }, 'roomchange', (m) => m.roomid === room && m.identity === other.id);
+    const who = await ok(other.c, { type: 'who', roomid: room }, 'roomcontents', (m) => m.roomid === room);
+    assert.deepEqual([...(who.identities as string[])].sort(), [name, other.id].sort());
+    other.c.send({ type: 'message', content: 'hello devices' });
+    await sleep(QUIET_MS);
+    for (const d of [d1, d2]) assert.equal(d.c.received.filter((m) => m.type === 'message' && m.content === 'hello devices').length, 1);
+    // One device leaving the room leaves the name there for the other.
+    await ok(d1.c, { type: 'join', roomid: 'MainHall' }, 'roomcontents');
+    const again = await ok(other.c, { type: 'who', roomid: room }, 'roomcontents', (m) => m.roomid === room);
+    assert.ok((again.identities as string[]).includes(name));
+  });
+
+  test('the sixth device replaces the oldest, told SESSION_REPLACED; logout ends only that device', { timeout: 40_000 }, async (t) => {
+    const sc = scope(t);
+    const name = await sc.newAccount('six');
+    const devices: Account[] = [];
+    for (let i = 0; i < 5; i++) devices.push(await sc.device(name));
+    await sleep(QUIET_MS);
+    for (const d of devices) assert.ok(d.c.isOpen, 'five devices stay');
+    const sixth = await sc.device(name);
+    const err = await devices[0]!.c.waitFor((m) => m.type === 'error');
+    expectFields(err, { code: 'SESSION_REPLACED' });
+    assert.match(err.message as string, /newer device/);
+    assert.ok(await within(devices[0]!.c.closed, 5000), 'the oldest is closed');
+    for (const d of [...devices.slice(1), sixth]) assert.ok(d.c.isOpen);
+    // Logout: that device is a guest again; the others stay logged in.
+    const out = await ok(sixth.c, { type: 'logout' }, 'loggedout');
+    assert.notEqual(out.identity, name);
+    const p = await ok(devices[1]!.c, { type: 'presence', users: [name] }, 'presence');
+    expectFields((p.users as Msg[])[0]!, { online: true });
+    const who = await ok(devices[1]!.c, { type: 'who', roomid: 'MainHall' }, 'roomcontents');
+    assert.equal((who.identities as string[]).filter((n) => n === name).length, 1);
+  });
+
+  test('contacts add, list, remove and their refusals; the list comes at login', { timeout: 30_000 }, async (t) => {
+    const sc = scope(t);
+    const me = await sc.newAccount('me');
+    const [x, y, z, w] = [await sc.newAccount('cx'), await sc.newAccount('cy'), await sc.newAccount('cz'), await sc.newAccount('cw')];
+    const d = await sc.device(me);
+    const first = await d.c.waitFor((m) => m.type === 'contacts');
+    assert.deepEqual(first.contacts, [], 'an empty list at login');
+    const added = await ok(d.c, { type: 'contacts', action: 'add', username: x.toUpperCase() }, 'contacts');
+    assert.deepEqual(added.contacts, [{ username: x, online: false, state: 'offline', status: '', dnd: false }]);
+    await ok(d.c, { type: 'contacts', action: 'add', username: y }, 'contacts');
+    await ok(d.c, { type: 'contacts', action: 'add', username: y }, 'contacts');
+    const three = await ok(d.c, { type: 'contacts', action: 'add', username: z }, 'contacts');
+    assert.deepEqual((three.contacts as Msg[]).map((c) => c.username), [x, y, z].sort());
+    await refused(d.c, { type: 'contacts', action: 'add', username: w }, 'TOO_MANY_CONTACTS', ['contacts']);
+    await refused(d.c, { type: 'contacts', action: 'add', username: uniq('nobody') }, 'NO_SUCH_USER', ['contacts']);
+    await refused(d.c, { type: 'contacts', action: 'add', username: me }, 'NOT_ALLOWED', ['contacts']);
+    await refused(d.c, { type: 'contacts', action: 'add' }, 'INVALID_FIELD', ['contacts']);
+    await refused(d.c, { type: 'contacts', action: 'drop', username: x }, 'INVALID_FIELD', ['contacts']);
+    const removed = await ok(d.c, { type: 'contacts', action: 'remove', username: y }, 'contacts');
+    assert.deepEqual((removed.contacts as Msg[]).map((c) => c.username), [x, z].sort());
+    await refused(d.c, { type: 'contacts', action: 'remove', username: y }, 'NO_SUCH_USER', ['contacts']);
+    const listed = await ok(d.c, { type: 'contacts', action: 'list' }, 'contacts');
+    assert.deepEqual(listed.contacts, removed.contacts);
+    // A guest has no contacts.
+    const g = await sc.guest();
+    await refused(g.c, { type: 'contacts', action: 'list' }, 'NOT_LOGGED_IN', ['contacts']);
+    // Another device of the account sees the list at its login, with x online now.
+    await sc.device(x);
+    const d2 = await sc.guest();
+    d2.c.send({ type: 'login', username: me, password: 'correct horse' });
+    const atLogin = await d2.c.waitFor((m) => m.type === 'contacts');
+    expectFields((atLogin.contacts as Msg[]).find((c) => c.username === x)!, { online: true, state: 'online' });
+  });
+
+  test('presence pushes: login, away, dnd, status, logout of the last device; none to a blocked contact', { timeout: 40_000 }, async (t) => {
+    const sc = scope(t);
+    const star = await sc.newAccount('st');
+    const fan = await sc.device(await sc.newAccount('fa'));
+    const foe = await sc.device(await sc.newAccount('fo'));
+    await ok(fan.c, { type: 'contacts', action: 'add', username: star }, 'contacts');
+    await ok(foe.c, { type: 'contacts', action: 'add', username: star }, 'contacts');
+    // A second device of the fan gets the pushes too.
+    const fan2 = await sc.device(fan.username);
+    const s1 = await sc.device(star);
+    await ok(s1.c, { type: 'block', user: foe.username }, 'blocklist');
+    let mark = fan.c.received.length;
+    let mark2 = fan2.c.received.length;
+    const foeMark = foe.c.received.length;
+    const step = async (what: string, expected: Record<string, unknown>, act: () => Promise<unknown>): Promise<void> => {
+      await act();
+      const m = await seen(fan.c, mark, (x) => presenceOf(star)(x) && Object.entries(expected).every(([k, v]) => x[k] === v), what);
+      expectFields(m, { username: star, ...expected });
+      await seen(fan2.c, mark2, (x) => presenceOf(star)(x) && Object.entries(expected).every(([k, v]) => x[k] === v), `${what} (second device)`);
+      mark = fan.c.received.indexOf(m) + 1;
+      mark2 = fan2.c.received.length;
+    };
+    // s1 logged in before the block: its login push may have reached foe; from here on nothing does.
+    await sleep(QUIET_MS);
+    const foeFrom = foe.c.received.length;
+    await step('away', { online: true, state: 'away' }, async () => s1.c.send({ type: 'away', on: true }));
+    await step('back', { online: true, state: 'online' }, async () => s1.c.send({ type: 'away', on: false }));
+    await step('dnd', { state: 'dnd', dnd: true }, () => ok(s1.c, { type: 'dnd', on: true }, 'profile'));
+    await step('dnd off', { state: 'online', dnd: false }, () => ok(s1.c, { type: 'dnd', on: false }, 'profile'));
+    await step('status', { status: 'on stage' }, () => ok(s1.c, { type: 'status', text: 'on stage' }, 'profile'));
+    // A second device of the star: still online, then the first leaves: still online.
+    const s2 = await sc.device(star);
+    await s1.c.close();
+    await sleep(QUIET_MS);
+    assert.equal(fan.c.received.slice(mark).filter((x) => presenceOf(star)(x) && x.online === false).length, 0, 'not offline while a device is on');
+    await step('offline with the last device', { online: false, state: 'offline' }, () => ok(s2.c, { type: 'logout' }, 'loggedout'));
+    await step('online again', { online: true, state: 'online' }, () => sc.device(star));
+    await sleep(QUIET_MS);
+    assert.deepEqual(foe.c.received.slice(foeFrom).filter(presenceOf(star)), [], 'a blocked account gets no pushes');
+    assert.ok(foeMark <= foeFrom);
+    // The blocked account's contact list shows the star offline, with no status.
+    const list = await ok(foe.c, { type: 'contacts', action: 'list' }, 'contacts');
+    assert.deepEqual(list.contacts, [{ username: star, online: false, state: 'offline', status: '', dnd: false }]);
+    // Blocks go both ways: the fan blocks the star and hears no more.
+    await ok(fan.c, { type: 'block', user: star }, 'blocklist');
+    await sleep(QUIET_MS);
+    const fanFrom = fan.c.received.length;
+    const s3 = await sc.device(star);
+    await ok(s3.c, { type: 'status', text: 'unseen' }, 'profile');
+    await sleep(QUIET_MS);
+    assert.deepEqual(fan.c.received.slice(fanFrom).filter(presenceOf(star)), [], 'an account that blocked the user gets no pushes');
+  });
+});
+
+describe('search', { timeout: 90_000 }, () => {
+  test('search by prefix, in any case, at most 20, rate-limited per account', { timeout: 60_000 }, async (t) => {
+    // 22 accounts written to the store before the server starts (registering them one by one
+    // costs a password hash each, seconds on a loaded machine).
+    const stem = `Srch${RUN}`;
+    const names = Array.from({ length: 22 }, (_, i) => `${stem}${i.toString(36).padStart(2, '0')}`);
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-search-'));
+    t.after(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+    const store = createStore('sqlite', dataDir);
+    await store.migrate();
+    const passwordHash = await hashPassword(PASSWORD);
+    for (const username of names) assert.ok(await store.createAccount({ username, passwordHash, createdAt: Date.now(), status: '', dnd: false }));
+    await store.close();
+    const own = await startServer({ dataDir, args: ['--workers', '1', '--search-rate-limit', '1'] });
+    t.after(() => own.stop());
+    const sc = scope(t, own);
+    const d = await sc.device(names[0]!);
+    const r = await ok(d.c, { type: 'search', prefix: stem.toLowerCase() }, 'search');
+    expectFields(r, { prefix: stem.toLowerCase() });
+    assert.deepEqual(r.users, names.slice(0, 20));
+    const one = await ok(d.c, { type: 'search', prefix: `${stem}0A`.toUpperCase() }, 'search');
+    assert.deepEqual(one.users, [names[10]]);
+    const none = await ok(d.c, { type: 'search', prefix: 'a b' }, 'search');
+    assert.deepEqual(none.users, []);
+    await refused(d.c, { type: 'search', prefix: '' }, 'INVALID_FIELD', ['search']);
+    // --search-rate-limit 1: a burst of 5, then refused.
+    const from = d.c.received.length;
+    for (let i = 0; i < 10; i++) d.c.send({ type: 'search', prefix: stem });
+    await until('ten answers', () => d.c.received.length - from >= 10 || undefined);
+    const answers = d.c.received.slice(from, from + 10);
+    const limited = answers.find((m) => m.type === 'error' && m.code === 'RATE_LIMITED');
+    assert.ok(answers.some((m) => m.type === 'search'), 'what the budget allows is served');
+    assert.ok(limited, 'searches over the rate are refused with RATE_LIMITED');
+    const g = await sc.guest();
+    await refused(g.c, { type: 'search', prefix: stem }, 'NOT_LOGGED_IN', ['search']);
+  });
+
+});
