@@ -156,6 +156,58 @@ describe('web app in Chromium', () => {
     await sender.waitFor((m) => m.type === 'dm' && m.content === 'back now' && m.from === dana);
   });
 
+  test('one account signed in on two browsers: a DM reaches both', T, async (t) => {
+    if (missingPrerequisite(t, present, `Chromium is not installed at /usr/bin/chromium (apt-get install chromium)`)) return;
+    const erin = uniq('erin');
+    const laptop = await browserUser(t, erin);
+    const phone = await browserUser(t, erin, { registered: true, viewport: { width: 390, height: 760 } });
+    const frankName = uniq('frank');
+    const frank = await tcpUser(t, frankName);
+    frank.send({ type: 'dm', to: erin, content: 'to every device of yours' });
+    await frank.waitFor((m) => m.type === 'dm' && m.content === 'to every device of yours');
+    for (const app of [laptop, phone]) {
+      const entry = app.page.getByTestId('dm-list').locator(`[data-peer="${frankName}"]`);
+      await entry.locator('.badge', { hasText: '1' }).waitFor({ state: 'attached' });
+    }
+    await laptop.page.getByTestId('dm-list').locator(`[data-peer="${frankName}"]`).click();
+    await laptop.waitForMessage('to every device of yours');
+    await phone.page.getByRole('button', { name: 'Open rooms and direct messages' }).click();
+    await phone.page.getByTestId('dm-list').locator(`[data-peer="${frankName}"]`).click();
+    await phone.waitForMessage('to every device of yours');
+    // A reply from one device shows on the other (the sender's copy goes to all its devices).
+    await phone.say('got it on my phone');
+    await laptop.waitForMessage('got it on my phone');
+    await frank.waitFor((m) => m.type === 'dm' && m.content === 'got it on my phone');
+  });
+
+  test('a contact added from search sees the other user come online, change status, go away and leave', T, async (t) => {
+    if (missingPrerequisite(t, present, `Chromium is not installed at /usr/bin/chromium (apt-get install chromium)`)) return;
+    const gina = await browserUser(t, uniq('gina'));
+    const hankName = uniq('hank');
+    await register(hankName);
+    const p = gina.page;
+    await p.getByRole('button', { name: 'Your account' }).click();
+    await p.getByRole('menuitem', { name: 'Contacts…' }).click();
+    await p.getByLabel('Find people').fill(hankName.slice(0, 8));
+    await p.getByTestId('search-results').getByRole('button', { name: `Add ${hankName} to contacts` }).click();
+    await p.getByRole('list', { name: 'Your contacts' }).getByText(hankName).waitFor();
+    await p.keyboard.press('Escape');
+    const contact = p.getByTestId('contact-list').locator(`[data-contact="${hankName}"]`);
+    await contact.and(p.locator('[data-state="offline"]')).waitFor();
+    const { client: hank } = await TestClient.welcomed(server.port);
+    t.after(() => hank.close());
+    hank.send({ type: 'login', username: hankName, password: PASSWORD });
+    await contact.and(p.locator('[data-state="online"]')).waitFor();
+    hank.send({ type: 'status', text: 'at lunch' });
+    await contact.getByText('at lunch').waitFor();
+    hank.send({ type: 'away', on: true });
+    await contact.and(p.locator('[data-state="away"]')).waitFor();
+    hank.send({ type: 'dnd', on: true });
+    await contact.and(p.locator('[data-state="dnd"]')).waitFor();
+    await hank.close();
+    await contact.and(p.locator('[data-state="offline"]')).waitFor();
+  });
+
   test('an owner creates a room and moderates it from the menus, by keyboard too', T, async (t) => {
     if (missingPrerequisite(t, present, `Chromium is not installed at /usr/bin/chromium (apt-get install chromium)`)) return;
     const owner = await browserUser(t, uniq('owner'));

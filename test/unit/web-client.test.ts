@@ -126,6 +126,7 @@ test('after a drop it reconnects, logs in with its token, reclaims, rejoins and 
   welcome(first, 'guest1');
   first.push({ type: 'newidentity', former: 'guest1', identity: 'alice' }, { type: 'loggedin', identity: 'alice', token: 'tok', admin: false });
   first.push({ type: 'session', token: 'resume-1', graceMs: 60000 });
+  client.join('Lobby');
   first.push({ type: 'roomchange', identity: 'alice', former: 'MainHall', roomid: 'Lobby' });
   // Replies come in request order: the login's unread probe of Lobby, then the page of the join.
   first.push({ type: 'history', roomid: 'Lobby', epoch: 'e1', messages: [msg(2)], next: 1 });
@@ -161,10 +162,11 @@ test('after a drop it reconnects, logs in with its token, reclaims, rejoins and 
 });
 
 test('a seq jump in the live stream asks for what was missed', () => {
-  const { last } = setup();
+  const { client, last } = setup();
   const s = last();
   s.open();
   welcome(s, 'guest1');
+  client.join('Lobby');
   s.push({ type: 'roomchange', identity: 'guest1', former: 'MainHall', roomid: 'Lobby' });
   s.push({ type: 'history', roomid: 'Lobby', epoch: 'e1', messages: [msg(1)], next: null }, msg(2), msg(5));
   assert.deepEqual(s.sent[s.sent.length - 1], { type: 'resume', roomid: 'Lobby', since: 2, epoch: 'e1' });
@@ -210,4 +212,31 @@ test('other rooms are probed for unread messages against the last seq read', () 
   assert.equal(client.state.roomUnread.get('Lobby'), 3);
   client.join('Lobby');
   assert.equal(client.state.roomUnread.has('Lobby'), false);
+});
+
+test("another device's moves under our name do not move this one; a kick to MainHall does", () => {
+  const { client, last } = setup();
+  const s = last();
+  s.open();
+  welcome(s, 'guest1');
+  s.push({ type: 'newidentity', former: 'guest1', identity: 'alice' }, { type: 'loggedin', identity: 'alice', token: 't', admin: false });
+  client.join('Lobby');
+  s.push({ type: 'roomchange', identity: 'alice', former: 'MainHall', roomid: 'Lobby' });
+  assert.equal(client.state.room, 'Lobby');
+  s.push({ type: 'roomcontents', roomid: 'Lobby', identities: ['alice', 'bob'], owner: 'bob' });
+  // Alice's phone, also in Lobby, goes to Attic, then to MainHall: this device stays.
+  s.push({ type: 'roomchange', identity: 'alice', former: 'Lobby', roomid: 'Attic' });
+  assert.equal(client.state.room, 'Lobby');
+  s.push({ type: 'roomchange', identity: 'alice', former: 'Lobby', roomid: 'MainHall' }, msg(1));
+  assert.equal(client.state.room, 'Lobby');
+  assert.ok(client.state.members.includes('alice'));
+  // Bob kicks alice: every device of hers in Lobby moves, this one is told with MainHall's lists.
+  s.push(
+    { type: 'kick', roomid: 'Lobby', identity: 'alice', by: 'bob', reason: '' },
+    { type: 'roomchange', identity: 'alice', former: 'Lobby', roomid: 'MainHall' },
+    { type: 'roomlist', rooms: [{ roomid: 'MainHall', count: 2 }] },
+    { type: 'roomcontents', roomid: 'MainHall', identities: ['alice'], owner: '' },
+  );
+  assert.equal(client.state.room, 'MainHall');
+  assert.deepEqual(client.state.members, ['alice']);
 });

@@ -51,6 +51,10 @@ export class ChatClient {
   private readonly resuming = new Set<string>();
   private readMarks: Record<string, ReadMark> = {};
   private pendingCreate = '';
+  /** The room our last `join` asked for, until its roomchange. */
+  private pendingJoin = '';
+  /** A move of our name to MainHall seen, not yet known to be ours (see onRoomChange). */
+  private maybeMovedOut: { former: string } | null = null;
   private pendingRegister: { username: string; password: string } | null = null;
   private ackTimer: unknown = null;
   private ackHighest = 0;
@@ -138,7 +142,10 @@ export class ChatClient {
     if (reconnect && s.room !== '') {
       const room = s.room;
       // Join first, then resume, so nothing falls between the two (PROTOCOL.md "Gaps and resume").
-      if (room !== MAIN_HALL) this.send({ type: 'join', roomid: room });
+      if (room !== MAIN_HALL) {
+        this.pendingJoin = room;
+        this.send({ type: 'join', roomid: room });
+      }
       this.resumeRoom(room);
       // DMs pushed to the account's other devices while this one was away: the newest page.
       for (const t of s.dms.values()) this.requestDmPage(t.peer, false);
@@ -170,6 +177,13 @@ export class ChatClient {
   /** Applies one server message to the state (exposed for tests). */
   handle(msg: ServerMessage): void {
     const s = this.state;
+    if (this.maybeMovedOut && msg.type !== 'roomlist') {
+      // The line after a move of our name to MainHall says whose move it was.
+      const { former } = this.maybeMovedOut;
+      this.maybeMovedOut = null;
+      if (msg.type === 'roomcontents' && msg.roomid === MAIN_HALL) this.moveSelf(former, MAIN_HALL);
+      else this.otherMoved(s.identity, former, MAIN_HALL);
+    }
     switch (msg.type) {
       case 'hello':
         s.extended = true;
@@ -282,40 +296,66 @@ export class ChatClient {
     }
   }
 
+  /**
+   * A `roomchange`. With several devices per account, the account's other devices' moves reach
+   * this one too, under the same name (PROTOCOL.md "Devices"): a move of our name is ours only
+   * when it is the refusal or the welcome, the join we asked for, the room a restore rejoins,
+   * or a move to MainHall that the mover-only `roomlist`/`roomcontents` of MainHall confirm
+   * (a kick, a ban, a deleted room). Anything else is another device, i.e. another member.
+   */
   private onRoomChange(identity: string, former: string, roomid: string): void {
     const s = this.state;
     if (fold(identity) === fold(s.identity)) {
       if (former === roomid) {
+        this.pendingJoin = '';
         this.send({ type: 'list' });
         return;
       }
-      if (roomid === '') return;
-      for (const r of s.rooms) {
-        if (r.roomid === roomid) r.count++;
-        if (r.roomid === former) r.count = Math.max(0, r.count - 1);
+      const ours = former === '' || (former === s.room && (roomid === this.pendingJoin || this.resuming.has(roomid)));
+      if (ours) return this.moveSelf(former, roomid);
+      if (former === s.room && roomid === MAIN_HALL) {
+        this.maybeMovedOut = { former };
+        return;
       }
-      const restoring = this.resuming.has(roomid);
-      s.room = roomid;
-      s.members = [identity];
-      s.owner = '';
-      s.private = false;
-      s.roomInfo = null;
-      s.roomUnread.delete(roomid);
-      if (roomid !== MAIN_HALL || former !== '') this.send({ type: 'who', roomid });
-      if (!restoring) {
-        // A fresh view of the room: its newest page. Coming back to it later starts afresh too,
-        // so a timeline never has a hole where the user was elsewhere.
-        s.timelines.delete(roomid);
-        this.through.delete(roomid);
-        this.requestHistoryPage(roomid);
-      }
-      return;
     }
+    this.otherMoved(identity, former, roomid);
+  }
+
+  /** Someone else (or another device of ours) moved: the member list and the counts follow. */
+  private otherMoved(identity: string, former: string, roomid: string): void {
+    const s = this.state;
     if (roomid === s.room && !s.members.some((m) => fold(m) === fold(identity))) s.members = [...s.members, identity].sort((a, b) => a.localeCompare(b));
-    if (former === s.room && roomid !== s.room) s.members = s.members.filter((m) => fold(m) !== fold(identity));
+    // One name may stand for several devices: ask who is left rather than guess.
+    if (former === s.room && roomid !== s.room) this.send({ type: 'who', roomid: s.room });
     for (const r of s.rooms) {
       if (r.roomid === roomid) r.count++;
       if (r.roomid === former && former !== roomid) r.count = Math.max(0, r.count - 1);
+    }
+  }
+
+  /** This connection moved from `former` to `roomid`. */
+  private moveSelf(former: string, roomid: string): void {
+    const s = this.state;
+    this.pendingJoin = '';
+    if (roomid === '') return;
+    for (const r of s.rooms) {
+      if (r.roomid === roomid) r.count++;
+      if (r.roomid === former) r.count = Math.max(0, r.count - 1);
+    }
+    const restoring = this.resuming.has(roomid);
+    s.room = roomid;
+    s.members = [s.identity];
+    s.owner = '';
+    s.private = false;
+    s.roomInfo = null;
+    s.roomUnread.delete(roomid);
+    if (roomid !== MAIN_HALL) this.send({ type: 'who', roomid });
+    if (!restoring) {
+      // A fresh view of the room: its newest page. Coming back to it later starts afresh too,
+      // so a timeline never has a hole where the user was elsewhere.
+      s.timelines.delete(roomid);
+      this.through.delete(roomid);
+      this.requestHistoryPage(roomid);
     }
   }
 
@@ -588,7 +628,10 @@ export class ChatClient {
     const s = this.state;
     s.view = { kind: 'room' };
     s.roomUnread.delete(roomid);
-    if (roomid !== s.room) this.send({ type: 'join', roomid });
+    if (roomid !== s.room) {
+      this.pendingJoin = roomid;
+      this.send({ type: 'join', roomid });
+    }
     this.changed();
   }
 
