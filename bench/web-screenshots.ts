@@ -5,9 +5,9 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import zlib from 'node:zlib';
 import { AppPage, chromiumAvailable, launchChromium } from '../test/helpers/browser';
 import { TestClient, type Msg } from '../test/helpers/client';
+import { gradientPng } from '../test/helpers/png';
 import { startServer } from '../test/helpers/server';
 
 const OUT = path.resolve(__dirname, '..', '..', 'docs', 'screenshots');
@@ -34,35 +34,6 @@ async function say(c: TestClient, content: string): Promise<void> {
   await c.waitFor((m: Msg) => m.type === 'message' && m.content === content);
 }
 
-/** A small PNG made here (a gradient "photo"), for an image attachment without a fixture file. */
-function demoPng(width: number, height: number): Buffer {
-  const raw = Buffer.alloc((width * 3 + 1) * height);
-  for (let y = 0; y < height; y++) {
-    raw[y * (width * 3 + 1)] = 0;
-    for (let x = 0; x < width; x++) {
-      const o = y * (width * 3 + 1) + 1 + x * 3;
-      const sky = y < height * 0.62;
-      raw[o] = sky ? 90 + (y * 100) / height : 40 + (x * 60) / width;
-      raw[o + 1] = sky ? 150 + (y * 80) / height : 110 + (y * 40) / height;
-      raw[o + 2] = sky ? 230 : 60;
-    }
-  }
-  const chunk = (type: string, data: Buffer): Buffer => {
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(data.length);
-    const body = Buffer.concat([Buffer.from(type), data]);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(zlib.crc32(body) >>> 0);
-    return Buffer.concat([len, body, crc]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr.writeUInt8(8, 8);
-  ihdr.writeUInt8(2, 9);
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
-}
-
 async function main(): Promise<void> {
   if (!chromiumAvailable()) throw new Error('Chromium is not installed at /usr/bin/chromium (apt-get install chromium)');
   fs.mkdirSync(OUT, { recursive: true });
@@ -74,6 +45,8 @@ async function main(): Promise<void> {
     const bob = await user(server.port, 'bob', room);
     const carol = await user(server.port, 'carol', room);
     bob.send({ type: 'status', text: 'Reviewing mockups' });
+    carol.send({ type: 'away', on: true });
+    await (await user(server.port, 'dave')).close(); // a contact who is offline
     await user(server.port, 'alice');
     await say(bob, 'Morning! The new onboarding mockups are up on the wiki.');
     await say(carol, 'Nice. I left a few comments on the sign-up step.');
@@ -88,7 +61,7 @@ async function main(): Promise<void> {
     await say(bob, 'Sounds good. Standup in 10 minutes?');
     // An image, when the server has the files feature (web-files): sent as the browser would.
     const file = path.join(path.dirname(OUT), '..', 'dist', 'demo-photo.png');
-    fs.writeFileSync(file, demoPng(480, 300));
+    fs.writeFileSync(file, gradientPng(480, 300));
     const input = alice.page.getByTestId('file-input');
     await input.setInputFiles(file);
     await alice.page.waitForTimeout(1500);
@@ -101,6 +74,7 @@ async function main(): Promise<void> {
     await alice.page.getByTestId('dm-list').locator('[data-peer="bob"]').waitFor();
     alice.page.evaluate(() => (globalThis as unknown as { switchboard: { contacts(a: string, u: string): void } }).switchboard.contacts('add', 'bob'));
     alice.page.evaluate(() => (globalThis as unknown as { switchboard: { contacts(a: string, u: string): void } }).switchboard.contacts('add', 'carol'));
+    alice.page.evaluate(() => (globalThis as unknown as { switchboard: { contacts(a: string, u: string): void } }).switchboard.contacts('add', 'dave'));
     await alice.page.getByTestId('dm-list').locator('[data-peer="bob"]').click();
     await alice.say('Sure, ping me.');
     await alice.page.waitForTimeout(800);

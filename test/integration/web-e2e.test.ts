@@ -7,6 +7,7 @@ import { after, before, describe, test, type TestContext } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { AppPage, chromiumAvailable, drops, eventually, launchChromium } from '../helpers/browser';
 import { TestClient } from '../helpers/client';
+import { gradientPng } from '../helpers/png';
 import { missingPrerequisite } from '../helpers/prerequisite';
 import { descendants, cmdline, socketInodes, tcpTable } from '../helpers/procfs';
 import { startServer, type RunningServer } from '../helpers/server';
@@ -154,6 +155,34 @@ describe('web app in Chromium', () => {
     // And a reply goes back to the terminal user.
     await app.say('back now');
     await sender.waitFor((m) => m.type === 'dm' && m.content === 'back now' && m.from === dana);
+  });
+
+  test('an image uploaded in one browser shows as a preview in the other; a file as a card with its size', T, async (t) => {
+    if (missingPrerequisite(t, present, `Chromium is not installed at /usr/bin/chromium (apt-get install chromium)`)) return;
+    const room = uniq('Pics');
+    const ivy = await browserUser(t, uniq('ivy'));
+    const jack = await browserUser(t, uniq('jack'));
+    const watcher = await tcpUser(t, uniq('term'), room);
+    await ivy.joinRoom(room);
+    await jack.joinRoom(room);
+    // Through the paperclip's file input, as a user picking a file does.
+    await ivy.page.getByTestId('file-input').setInputFiles({ name: 'sunset.png', mimeType: 'image/png', buffer: gradientPng(64, 48) });
+    const sent = await watcher.waitFor((m) => m.type === 'message' && typeof m.attachment === 'object');
+    const attachment = sent.attachment as { id: string; name: string; type: string; thumbnail: boolean };
+    assert.equal(attachment.name, 'sunset.png');
+    assert.equal(attachment.type, 'image/png');
+    const preview = jack.messages().locator(`img[data-file-id="${attachment.id}"]`);
+    await preview.waitFor();
+    assert.match((await preview.getAttribute('src')) ?? '', /^blob:/, 'fetched with the token into a blob URL');
+    assert.ok(await preview.evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth > 0), 'the thumbnail decodes as an image');
+    // A text file: a card with name, size and a download button, no preview.
+    await jack.page.getByTestId('file-input').setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('x'.repeat(2048)) });
+    const card = ivy.messages().getByTestId('file-attachment').filter({ hasText: 'notes.txt' });
+    await card.waitFor();
+    assert.match((await card.textContent()) ?? '', /2\.0 KB/);
+    const download = ivy.page.waitForEvent('download');
+    await card.getByRole('button', { name: 'Download notes.txt' }).click();
+    assert.equal((await download).suggestedFilename(), 'notes.txt');
   });
 
   test('one account signed in on two browsers: a DM reaches both', T, async (t) => {
