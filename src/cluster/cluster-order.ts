@@ -5,7 +5,7 @@ import type { OrderSource, RestoredOnLink } from '../hub/order-source';
 import { RequestRefused, type HubContext } from '../hub/services';
 import type { WorkerLink } from '../hub/worker-link';
 import { ErrorCode } from '../protocol/errors';
-import type { CoreControlRequest } from '../protocol/messages';
+import type { Attachment, CoreControlRequest } from '../protocol/messages';
 import { isValidIdentity } from '../protocol/rules';
 import type { ApplyContext } from './apply-context';
 import type { ClusterLog } from './cluster-log';
@@ -31,6 +31,8 @@ const SERVED = new Set([
   ...['session', 'reclaim'],
   // Devices, contacts and presence: contacts and search are store work, away an outcome.
   ...['contacts', 'search', 'away'],
+  // A room message with an attachment comes as a request (its chat entry carries the file's record).
+  'message',
 ]);
 
 /** Null when a cluster node serves requests of `type`; otherwise why not (told with CLUSTER_UNSUPPORTED). */
@@ -155,14 +157,14 @@ export class ClusterOrder implements OrderSource {
    * round trip. Proposals of one session still go one after another, so the log keeps the
    * order the client sent them in (a retry after a lost ack cannot overtake a later one).
    */
-  async chat(key: SessionKey, content: string): Promise<void> {
+  async chat(key: SessionKey, content: string, attachment?: Attachment): Promise<void> {
     if (!this.ctx.router.state.has(key)) return;
     // A message committed now could be delivered but never stored: refused while the
     // history owed to the store is at its bound (it drains once PostgreSQL is back).
     if (this.opts.historyFull()) {
       throw new RequestRefused(ErrorCode.STORE_UNREACHABLE, 'room history cannot be stored right now (the store is unreachable and this node keeps no more for later); message not sent, send it again later');
     }
-    const seq = await this.commit({ type: 'chat', key, id: newMessageId(), content });
+    const seq = await this.commit(attachment ? { type: 'chat', key, id: newMessageId(), content, attachment } : { type: 'chat', key, id: newMessageId(), content });
     if (seq > (this.committed.get(key) ?? 0)) this.committed.set(key, seq);
   }
 

@@ -4,6 +4,7 @@ import { encodeToRoom } from '../ipc/hub-link-messages';
 import type { Outbox } from '../hub/outbox';
 import { encodeRoomMessage, type MessageStamp, type Sequencer } from '../hub/room-sequencer';
 import type { WorkerLink } from '../hub/worker-link';
+import type { Attachment } from '../protocol/messages';
 import type { RoomMessage, Store } from '../store/store';
 import type { ApplyContext } from './apply-context';
 import { HistoryBacklog } from './history-backlog';
@@ -83,10 +84,10 @@ export class ClusterSequencer implements Sequencer {
     for (const [roomid, epoch, last] of sequences) this.rooms.set(roomid, { epoch, last });
   }
 
-  add(_sender: SessionKey, roomid: string, identity: string, content: string, account: string | null, stamp?: MessageStamp): void {
+  add(_sender: SessionKey, roomid: string, identity: string, content: string, account: string | null, stamp?: MessageStamp, attachment?: Attachment): void {
     if (!stamp) throw new Error('a cluster room message needs the id and ts its proposer fixed');
     const sequence = this.sequence(roomid);
-    const message: RoomMessage = { id: stamp.id, roomid, identity, sender: account, content, ts: stamp.ts, seq: ++sequence.last, recalled: false, epoch: sequence.epoch };
+    const message: RoomMessage = { id: stamp.id, roomid, identity, sender: account, content, ts: stamp.ts, seq: ++sequence.last, recalled: false, epoch: sequence.epoch, attachment: attachment ?? null };
     const batch = this.pending.get(roomid);
     if (batch) batch.push(message);
     else this.pending.set(roomid, [message]);

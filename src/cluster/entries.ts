@@ -11,6 +11,7 @@
  */
 
 import type { Outcome } from '../hub/outcomes';
+import type { Attachment } from '../protocol/messages';
 import { isValidIdentity } from '../protocol/rules';
 import { parseClientLine } from '../protocol/validate';
 
@@ -39,7 +40,13 @@ export type LogEntry = Base &
     | /** A client connected to a node: it gets a guest name and MainHall. */ { type: 'connect'; key: string }
     | /** A client's connection closed. */ { type: 'disconnect'; key: string }
     | /** A state-changing core request. */ { type: 'request'; key: string; request: ReplicatedRequest }
-    | /** A room message: its id is fixed here, its seq by its place in the log. */ { type: 'chat'; key: string; id: string; content: string }
+    | /** A room message: its id is fixed here, its seq by its place in the log; `attachment`: the file it carries, as its node recorded it. */ {
+        type: 'chat';
+        key: string;
+        id: string;
+        content: string;
+        attachment?: Attachment;
+      }
     | /** What an account-level request decided on its node, after the store work (src/hub/outcomes.ts). */ { type: 'outcome'; key: string; outcome: Outcome }
     | /** Accounts the shared store has that the log never registered (made before the cluster): reserved. */ { type: 'accounts'; usernames: string[] }
   );
@@ -86,6 +93,7 @@ export function decodeEntry(data: Uint8Array): LogEntry {
       need(SESSION_KEY.test(str(e.key)), 'key');
       need(typeof e.id === 'string' && e.id.length > 0 && e.id.length <= 64, 'id');
       need(typeof e.content === 'string', 'content');
+      need(e.attachment === undefined || isAttachment(e.attachment), 'attachment');
       return e as unknown as LogEntry;
     case 'request':
       need(SESSION_KEY.test(str(e.key)), 'key');
@@ -174,7 +182,8 @@ function isOutcome(v: unknown): v is Outcome {
         isValidIdentity(str(m.to)) &&
         typeof m.content === 'string' &&
         Number.isSafeInteger(m.ts) &&
-        (o.senderOnly === undefined || typeof o.senderOnly === 'boolean')
+        (o.senderOnly === undefined || typeof o.senderOnly === 'boolean') &&
+        (m.attachment === undefined || isAttachment(m.attachment))
       );
     }
     case 'recalled':
@@ -199,4 +208,11 @@ function isOutcome(v: unknown): v is Outcome {
     default:
       return false;
   }
+}
+
+/** A file record as a chat entry or a DM outcome carries it (src/protocol/messages.ts, Attachment). */
+function isAttachment(v: unknown): v is Attachment {
+  if (typeof v !== 'object' || v === null) return false;
+  const a = v as Record<string, unknown>;
+  return typeof a.id === 'string' && /^[0-9a-f]{64}$/.test(a.id) && typeof a.name === 'string' && Number.isSafeInteger(a.size) && typeof a.type === 'string' && typeof a.thumbnail === 'boolean';
 }

@@ -54,7 +54,7 @@ export class Replica {
       case 'request':
         return router.request(entry.key, entry.request);
       case 'chat':
-        return router.chat(entry.key, entry.content, { id: entry.id, ts: entry.ts });
+        return router.chat(entry.key, entry.content, { id: entry.id, ts: entry.ts }, entry.attachment);
       case 'outcome':
         return applyOutcome(router, entry.key, entry.outcome);
       case 'accounts':

@@ -93,6 +93,14 @@ export const ConfigSchema = Type.Object(
       ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
       { default: 'info', description: 'pino log level' },
     ),
+    maxFileBytes: Type.Integer({ minimum: 1, default: 25 * 1024 * 1024, description: 'largest file one upload (POST /files) may be, in bytes; larger gets 413 FILE_TOO_LARGE as soon as it passes' }),
+    fileQuotaBytes: Type.Integer({ minimum: 1, default: 100 * 1024 * 1024, description: 'bytes of uploads one account may keep stored; more gets 413 QUOTA_EXCEEDED' }),
+    fileUploadGraceMs: Type.Integer({
+      minimum: 1000,
+      default: 24 * 3600 * 1000,
+      description: 'an upload its account has not attached to a live message is forgotten this long after it was made (ms); a file no message and no upload keeps is deleted',
+    }),
+    fileSweepIntervalMs: Type.Integer({ minimum: 100, default: 60_000, description: 'how often the hub forgets lapsed uploads and deletes files nothing keeps (ms)' }),
     httpPort: Type.Union([Type.Null(), Type.Integer({ minimum: 0, maximum: 65535 })], {
       default: 8080,
       description: 'HTTP port of the web app and its WebSocket (/ws) (0 = any free port; null or off = no HTTP)',

@@ -841,4 +841,18 @@ export class ChatState {
     const n = Number(digits);
     if (n < this.lowestFreeGuestHint) this.lowestFreeGuestHint = n;
   }
+
+  /**
+   * Whether the account `username` may read `roomid`'s history now, by the rule `history`
+   * applies to a session (readRefusal): the room exists, and one of the account's sessions is
+   * in it, or it may enter (an administrator, the owner, not banned, invited when private).
+   * For a reader with no session: an HTTP download of a file a room message carries.
+   */
+  accountMayRead(username: string, admin: boolean, roomid: string): boolean {
+    const room = this.rooms.get(roomid);
+    if (!room) return false;
+    for (const member of room.members) if (member.username !== null && foldName(member.username) === foldName(username)) return true;
+    const probe: Session = { key: '', identity: username, roomid: '', owned: new Set(), username, admin };
+    return this.entryRefusal(probe, room) === null;
+  }
 }

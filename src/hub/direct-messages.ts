@@ -1,7 +1,7 @@
 import { newMessageId } from './message-ids';
 import type { SessionKey } from '../core/effects';
 import { ErrorCode } from '../protocol/errors';
-import type { DirectMessageOut } from '../protocol/messages';
+import type { Attachment, DirectMessageOut } from '../protocol/messages';
 import { foldName } from '../protocol/rules';
 import { isStoreError } from '../store/errors';
 import type { DirectMessage, InboxLimits } from '../store/store';
@@ -13,6 +13,7 @@ export function directOut(m: DirectMessage, inbox?: number): DirectMessageOut {
   const out: DirectMessageOut = { type: 'dm', id: m.id, from: m.from, to: m.to, content: m.content, ts: m.ts };
   if (inbox !== undefined) out.inbox = inbox;
   if (m.recalled) out.recalled = true;
+  else if (m.attachment) out.attachment = m.attachment;
   return out;
 }
 
@@ -35,7 +36,8 @@ export class DirectMessages {
     private readonly limits: DirectLimits,
   ) {}
 
-  async send(key: SessionKey, name: string, content: string): Promise<void> {
+  /** `attachment`: the file it carries, as the server recorded it (FileService.attachment). */
+  async send(key: SessionKey, name: string, content: string, attachment?: Attachment): Promise<void> {
     const { router, store } = this.ctx;
     const from = requireLogin(this.ctx, key);
     const recipient = await store.getAccount(name);
@@ -48,14 +50,14 @@ export class DirectMessages {
     const blocks = (localKey === undefined ? undefined : router.extrasOf(localKey)?.blocked) ?? new Set(await store.blockedBy(to));
     const blocked = [...(blocks ?? [])].some((name) => foldName(name) === foldName(from));
     const live = online && !recipient.dnd && !blocked;
-    const message: DirectMessage = { id: newMessageId(), from, to, content, ts: Date.now(), recalled: false };
+    const message: DirectMessage = { id: newMessageId(), from, to, content, ts: Date.now(), recalled: false, attachment: attachment ?? null };
     // A blocked sender is not told, and nothing is kept: the recipient never sees it, not even
     // in dmhistory. Otherwise it is stored, and queued in the inbox when it cannot go live;
     // a full inbox refuses it (as ejabberd's offline limit does), and the sender is told.
     if (!blocked) await this.store(message, !live);
     // Live: to every device of the recipient wherever it is (a cluster's log carries it), and
     // back to every device of the sender; otherwise to the sender's devices only.
-    const dm = { id: message.id, from, to, content, ts: message.ts };
+    const dm = attachment ? { id: message.id, from, to, content, ts: message.ts, attachment } : { id: message.id, from, to, content, ts: message.ts };
     return this.ctx.decide(key, live ? { type: 'dm', message: dm } : { type: 'dm', message: dm, senderOnly: true });
   }
 

@@ -13,6 +13,7 @@ import { Accounts } from './accounts';
 import { Contacts } from './contacts';
 import { PresenceService } from './presence';
 import { DirectMessages } from './direct-messages';
+import { FileService } from './file-service';
 import { LocalOrder } from './local-order';
 import type { OrderSource, Ordering, RestoredOnLink } from './order-source';
 import { Profiles } from './profiles';
@@ -45,6 +46,12 @@ export interface HubLimits extends ChatLimits {
   maxContacts?: number;
   /** User searches a second per account (`searchRateLimit`); absent: unlimited. */
   searchRateLimit?: number;
+  /** Where the blobs are (`dataDir`); absent: the file sweep deletes records only. */
+  dataDir?: string;
+  /** Files (src/hub/file-service.ts); absent: no quota, uploads kept a day, swept each minute. */
+  fileQuotaBytes?: number;
+  fileUploadGraceMs?: number;
+  fileSweepIntervalMs?: number;
 }
 
 const UNLIMITED: HubLimits = {
@@ -78,6 +85,7 @@ export class Hub {
   private readonly contacts: Contacts;
   private readonly accountRate: AccountRateLimiter;
   private readonly admins: Administrators;
+  private readonly files: FileService;
   private recovering: boolean;
   private readonly awaited: Set<number>;
   private readonly restored: RestoredOnLink[] = [];
@@ -114,6 +122,13 @@ export class Hub {
     this.accounts = new Accounts(this.ctx, this.directs, this.admins, this.presence);
     this.history = new RoomHistory(this.ctx);
     this.profiles = new Profiles(this.ctx, this.directs);
+    this.files = new FileService(this.ctx, this.admins, {
+      dataDir: limits.dataDir ?? null,
+      fileQuotaBytes: limits.fileQuotaBytes ?? Infinity,
+      fileUploadGraceMs: limits.fileUploadGraceMs ?? 24 * 3600_000,
+      fileSweepIntervalMs: limits.fileSweepIntervalMs ?? 60_000,
+    });
+    this.files.start();
     this.order = ordering?.makeOrder(this.ctx) ?? new LocalOrder(this.ctx);
     this.awaited = new Set(expectedWorkers);
     this.recovering = this.awaited.size > 0;
@@ -235,6 +250,8 @@ export class Hub {
   private handle(link: WorkerLink, msg: WorkerToHub): void {
     if (msg.kind === Kind.HELLO) return;
     if (msg.kind === Kind.OPEN) return this.opened(link, msg.id, msg.address);
+    // Not a session's: answered on its own, in any order with the sessions' requests.
+    if (msg.kind === Kind.FILE_ASK) return this.files.answer(link, msg.frame);
     const key = link.keyOf(msg.id);
     const waiting = this.busy.get(key);
     if (waiting) {
@@ -361,7 +378,12 @@ export class Hub {
         return this.accounts.logout(key);
       case 'dm':
         if (!this.withinAccountRate(key)) return;
+        if (r.attachment) return this.files.attachment(key, r.attachment.id).then((a) => this.directs.send(key, r.to, r.content, a));
         return this.directs.send(key, r.to, r.content);
+      case 'message':
+        // A room message with an attachment (without one it comes as CHAT): the sender's upload.
+        if (!this.withinAccountRate(key)) return;
+        return this.files.attachment(key, r.attachment.id).then((a) => this.order.chat(key, r.content, a));
       case 'ack':
         return this.directs.ack(key, r.inbox);
       case 'dmhistory':

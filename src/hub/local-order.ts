@@ -1,5 +1,5 @@
 import type { SessionKey } from '../core/effects';
-import type { CoreControlRequest } from '../protocol/messages';
+import type { Attachment, CoreControlRequest } from '../protocol/messages';
 import type { OrderSource, RestoredOnLink } from './order-source';
 import { applyOutcome, type Outcome } from './outcomes';
 import type { HubContext } from './services';
@@ -27,8 +27,8 @@ export class LocalOrder implements OrderSource {
     this.ctx.router.close(link, id);
   }
 
-  chat(key: SessionKey, content: string): void {
-    this.ctx.router.chat(key, content);
+  chat(key: SessionKey, content: string, attachment?: Attachment): void {
+    this.ctx.router.chat(key, content, undefined, attachment);
   }
 
   core(key: SessionKey, request: CoreControlRequest): void {

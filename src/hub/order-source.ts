@@ -1,6 +1,6 @@
 import type { RestoredSession } from '../core/chat-state';
 import type { SessionKey } from '../core/effects';
-import type { CoreControlRequest } from '../protocol/messages';
+import type { Attachment, CoreControlRequest } from '../protocol/messages';
 import type { Outcome } from './outcomes';
 import type { RouterOptions } from './router';
 import type { HubContext } from './services';
@@ -25,8 +25,8 @@ export interface OrderSource {
   open(link: WorkerLink, id: number, address: string): Promise<void> | void;
   /** A client's connection closed. */
   close(link: WorkerLink, id: number): Promise<void> | void;
-  /** A room message. */
-  chat(key: SessionKey, content: string): Promise<void> | void;
+  /** A room message; `attachment`: the file it carries, as the server recorded it. */
+  chat(key: SessionKey, content: string, attachment?: Attachment): Promise<void> | void;
   /** A core control request (identitychange, join, who, list, createroom, delete, quit). */
   core(key: SessionKey, request: CoreControlRequest): Promise<void> | void;
   /** What an account-level request decided for session `key` (src/hub/outcomes.ts). */

@@ -1,6 +1,6 @@
 import type { SessionKey } from '../core/effects';
 import { ErrorCode } from '../protocol/errors';
-import type { ModerationClientMessage } from '../protocol/messages';
+import type { Attachment, ModerationClientMessage } from '../protocol/messages';
 import type { Router } from './router';
 
 /** The moderation requests that change the chat (roominfo only reads: answered where it is asked). */
@@ -25,7 +25,7 @@ export type Outcome =
      * devices get it.
      */ {
       type: 'dm';
-      message: { id: string; from: string; to: string; content: string; ts: number };
+      message: { id: string; from: string; to: string; content: string; ts: number; attachment?: Attachment };
       senderOnly?: boolean;
     }
   | /**

@@ -13,6 +13,7 @@ const RESUME_PAGE = 500;
 function roomOut(m: RoomMessage, epoch: string): RoomMessageOut {
   const out: RoomMessageOut = { type: 'message', identity: m.identity, content: m.content, roomid: m.roomid, id: m.id, seq: m.seq, epoch, ts: m.ts };
   if (m.recalled) out.recalled = true;
+  else if (m.attachment) out.attachment = m.attachment;
   return out;
 }
 

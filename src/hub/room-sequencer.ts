@@ -1,6 +1,7 @@
 import { newMessageId } from './message-ids';
 import type { SessionKey } from '../core/effects';
 import { encodeToRoom } from '../ipc/hub-link-messages';
+import type { Attachment } from '../protocol/messages';
 import type { RoomMessage, Store } from '../store/store';
 import { newEpoch } from './epochs';
 import type { Outbox } from './outbox';
@@ -41,8 +42,8 @@ export interface Sequencer {
   load(lastSeqs: Map<string, number>, epochs: Map<string, string>): void;
   /** Rooms whose sequence is known. */
   knownRooms(): string[];
-  /** A room message; `stamp` fixes its id and ts (a cluster's proposer chose them). */
-  add(sender: SessionKey, roomid: string, identity: string, content: string, account: string | null, stamp?: MessageStamp): void;
+  /** A room message; `stamp` fixes its id and ts (a cluster's proposer chose them); `attachment`: the file it carries. */
+  add(sender: SessionKey, roomid: string, identity: string, content: string, account: string | null, stamp?: MessageStamp, attachment?: Attachment): void;
   /** Cuts the batch: recipients fixed now. Runs before every state change. */
   flush(): void;
   openRoom(roomid: string): void;
@@ -114,8 +115,8 @@ export class RoomSequencer implements Sequencer {
   }
 
   /** `account`: the sender's username, null for a guest (stored, for `recall`). */
-  add(sender: SessionKey, roomid: string, identity: string, content: string, account: string | null): void {
-    const draft: Draft = { id: newMessageId(), roomid, identity, sender: account, content, ts: Date.now(), recalled: false };
+  add(sender: SessionKey, roomid: string, identity: string, content: string, account: string | null, _stamp?: MessageStamp, attachment?: Attachment): void {
+    const draft: Draft = { id: newMessageId(), roomid, identity, sender: account, content, ts: Date.now(), recalled: false, attachment: attachment ?? null };
     let room = this.pending.get(roomid);
     if (!room) this.pending.set(roomid, (room = { drafts: [], senders: [] }));
     room.drafts.push(draft);
@@ -219,5 +220,7 @@ export class RoomSequencer implements Sequencer {
  */
 export function encodeRoomMessage(m: RoomMessage, epoch: string): string {
   const recalled = m.recalled ? ',"recalled":true' : '';
-  return `{"type":"message","identity":${JSON.stringify(m.identity)},"content":${JSON.stringify(m.content)},"roomid":${JSON.stringify(m.roomid)},"id":"${m.id}","seq":${m.seq},"epoch":"${epoch}","ts":${m.ts}${recalled}}\n`;
+  // Before `ts`, which ends a live line (see above); a recalled message carries none.
+  const attachment = m.attachment && !m.recalled ? `,"attachment":${JSON.stringify(m.attachment)}` : '';
+  return `{"type":"message","identity":${JSON.stringify(m.identity)},"content":${JSON.stringify(m.content)},"roomid":${JSON.stringify(m.roomid)},"id":"${m.id}","seq":${m.seq},"epoch":"${epoch}"${attachment},"ts":${m.ts}${recalled}}\n`;
 }

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { ChatState, type ChatLimits, type RestoredSession } from '../core/chat-state';
 import { NO_ONE, type Effect, type SessionKey } from '../core/effects';
 import { encodeEnd, encodeState, encodeToSessions } from '../ipc/hub-link-messages';
-import type { CoreControlRequest, ModerationClientMessage, ServerMessage } from '../protocol/messages';
+import type { Attachment, CoreControlRequest, ModerationClientMessage, ServerMessage } from '../protocol/messages';
 import { foldName } from '../protocol/rules';
 import type { Store } from '../store/store';
 import type { InboxDelivery } from './inbox-delivery';
@@ -184,10 +184,10 @@ export class Router {
   }
 
   /** `stamp`: the message's id and time when already fixed (a cluster's proposer chose them). */
-  chat(key: SessionKey, content: string, stamp?: MessageStamp): void {
+  chat(key: SessionKey, content: string, stamp?: MessageStamp, attachment?: Attachment): void {
     const roomid = this.state.roomOf(key);
     if (roomid === undefined) return;
-    this.sequencer.add(key, roomid, this.state.identityOf(key)!, content, this.state.usernameOf(key) ?? null, stamp);
+    this.sequencer.add(key, roomid, this.state.identityOf(key)!, content, this.state.usernameOf(key) ?? null, stamp, attachment);
   }
 
   /**

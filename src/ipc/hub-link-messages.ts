@@ -1,6 +1,7 @@
 import type { ControlRequest } from '../protocol/messages';
 import type { SessionView } from '../core/effects';
 import { buildFrame, encodeFrame } from './frame-codec';
+import { isFileAskFrame, type FileAnswerFrame, type FileAskFrame } from './file-messages';
 
 /**
  * The messages between a worker and the hub over their Unix socket. Control messages are JSON
@@ -14,11 +15,15 @@ export const Kind = {
   REQUEST: 3,
   CHAT: 4,
   CLOSE: 5,
+  /** A files question of the worker's HTTP side (src/ipc/file-messages.ts). */
+  FILE_ASK: 6,
   // hub -> worker
   STATE: 10,
   TO_SESSIONS: 11,
   TO_ROOM: 12,
   END: 13,
+  /** The answer to a FILE_ASK, by its correlation id. */
+  FILE_ANSWER: 14,
 } as const;
 
 /** A session as a worker registers it: `view` null means it still awaits its welcome. */
@@ -59,13 +64,15 @@ export type WorkerToHub =
   | { kind: typeof Kind.OPEN; id: number; address: string }
   | { kind: typeof Kind.REQUEST; id: number; request: ControlRequest }
   | { kind: typeof Kind.CHAT; id: number; content: string }
-  | { kind: typeof Kind.CLOSE; id: number };
+  | { kind: typeof Kind.CLOSE; id: number }
+  | { kind: typeof Kind.FILE_ASK; frame: FileAskFrame };
 
 export type HubToWorker =
   | { kind: typeof Kind.STATE; id: number; view: MirroredView }
   | { kind: typeof Kind.TO_SESSIONS; ids: number[]; line: Buffer }
   | { kind: typeof Kind.TO_ROOM; roomid: string; senders: string[]; offsets: number[]; lines: Buffer }
-  | { kind: typeof Kind.END; id: number };
+  | { kind: typeof Kind.END; id: number }
+  | { kind: typeof Kind.FILE_ANSWER; frame: FileAnswerFrame };
 
 const json = (kind: number, value: unknown): Buffer => encodeFrame(kind, Buffer.from(JSON.stringify(value)));
 
@@ -77,6 +84,8 @@ export const encodeRequest = (id: number, request: ControlRequest): Buffer => js
 export const encodeClose = (id: number): Buffer => idOnly(Kind.CLOSE, id);
 export const encodeEnd = (id: number): Buffer => idOnly(Kind.END, id);
 export const encodeState = (id: number, view: MirroredView): Buffer => json(Kind.STATE, { id, view });
+export const encodeFileAsk = (frame: FileAskFrame): Buffer => json(Kind.FILE_ASK, frame);
+export const encodeFileAnswer = (frame: FileAnswerFrame): Buffer => json(Kind.FILE_ANSWER, frame);
 
 export function encodeChat(id: number, content: string): Buffer {
   const bytes = Buffer.byteLength(content);
@@ -145,6 +154,11 @@ export function decodeWorkerToHub(kind: number, payload: Buffer): WorkerToHub {
     }
     case Kind.CHAT:
       return { kind, id: readId(payload, true), content: payload.toString('utf8', 4) };
+    case Kind.FILE_ASK: {
+      const frame = parseJson(payload);
+      if (!isFileAskFrame(frame)) throw new IpcProtocolError('FILE_ASK frame of an unknown shape');
+      return { kind, frame };
+    }
     default:
       throw new IpcProtocolError(`unknown worker-to-hub frame kind ${kind}`);
   }
@@ -237,6 +251,8 @@ export function decodeHubToWorker(kind: number, payload: Buffer): HubToWorker {
     }
     case Kind.END:
       return { kind, id: payload.readUInt32BE(0) };
+    case Kind.FILE_ANSWER:
+      return { kind, frame: JSON.parse(payload.toString()) as FileAnswerFrame };
     default:
       throw new IpcProtocolError(`unknown hub-to-worker frame kind ${kind}`);
   }

@@ -96,6 +96,12 @@ export const ErrorCode = {
   FIRST_MESSAGE_TIMEOUT: 'FIRST_MESSAGE_TIMEOUT',
   /** Nothing received for `idleTimeoutMs` (keep alive with `{"type":"ping"}`); the connection is closed. */
   IDLE_TIMEOUT: 'IDLE_TIMEOUT',
+  /** An `attachment` names a file the sender did not upload, or one not stored (any more); HTTP: a file not visible to the caller. */
+  NO_SUCH_FILE: 'NO_SUCH_FILE',
+  /** HTTP upload: the body is larger than `maxFileBytes` (413). */
+  FILE_TOO_LARGE: 'FILE_TOO_LARGE',
+  /** HTTP upload: the account's stored uploads would pass `fileQuotaBytes` (413). */
+  QUOTA_EXCEEDED: 'QUOTA_EXCEEDED',
   /** A WebSocket client sent a binary frame: protocol messages are text frames. The connection is closed (1003). */
   BINARY_FRAME: 'BINARY_FRAME',
   /** `contacts` add: the list holds `maxContacts` accounts already. */

@@ -14,7 +14,7 @@ export type CoreClientMessage =
   | { type: 'list' }
   | { type: 'createroom'; roomid: string; private?: boolean }
   | { type: 'delete'; roomid: string }
-  | { type: 'message'; content: string }
+  | { type: 'message'; content: string; attachment?: AttachmentRef }
   | { type: 'quit' };
 
 /** Accounts, direct messages, history and the rest. */
@@ -22,7 +22,7 @@ export type AccountClientMessage =
   | { type: 'register'; username: string; password: string }
   | { type: 'login'; username?: string; password?: string; token?: string }
   | { type: 'logout' }
-  | { type: 'dm'; to: string; content: string }
+  | { type: 'dm'; to: string; content: string; attachment?: AttachmentRef }
   | { type: 'history'; roomid: string; before?: number; limit?: number }
   | { type: 'dmhistory'; with: string; before?: number; cursor?: number; limit?: number }
   | { type: 'resume'; roomid: string; since: number; limit?: number; epoch?: string }
@@ -70,7 +70,17 @@ export type ClientMessage = CoreClientMessage | AccountClientMessage | Moderatio
 export type ClientMessageType = ClientMessage['type'];
 
 /** The client requests the hub decides; `message` travels on its own fast path, `ping` stays in the worker. */
-export type ControlRequest = Exclude<ClientMessage, { type: 'message' } | SessionClientMessage>;
+export type ControlRequest = Exclude<ClientMessage, { type: 'message' } | SessionClientMessage> | AttachedMessage;
+
+/**
+ * A room message carrying a file (docs/PROTOCOL.md, "Files and attachments"): it goes to the
+ * hub as a request (the hub looks the file up), not on the chat fast path.
+ */
+export interface AttachedMessage {
+  type: 'message';
+  content: string;
+  attachment: AttachmentRef;
+}
 
 /** The seed-004 requests the room state answers by itself. */
 export type CoreControlRequest = Exclude<CoreClientMessage, { type: 'message' }>;
@@ -92,6 +102,8 @@ export interface RoomMessageOut {
   /** The room's epoch: `seq` counts within it (docs/PROTOCOL.md, "Epochs"). */
   epoch: string;
   recalled?: boolean;
+  /** The file it carries, as the server stored it; absent when none or recalled. */
+  attachment?: Attachment;
 }
 
 export interface DirectMessageOut {
@@ -104,6 +116,26 @@ export interface DirectMessageOut {
   /** Set on messages from the offline inbox: acknowledge with `{"type":"ack","inbox":N}`. */
   inbox?: number;
   recalled?: boolean;
+  /** The file it carries, as the server stored it; absent when none or recalled. */
+  attachment?: Attachment;
+}
+
+/** What a client names when it attaches a file: the `id` an upload answered. */
+export interface AttachmentRef {
+  id: string;
+}
+
+/**
+ * A file as relayed on a message: the server's own record, never the sender's claim.
+ * `id`: hex SHA-256 of the bytes; `name`: the uploader's file name; `size`: bytes; `type`: the
+ * MIME type sniffed from the bytes; `thumbnail`: GET /files/<id>/thumbnail serves one.
+ */
+export interface Attachment {
+  id: string;
+  name: string;
+  size: number;
+  type: string;
+  thumbnail: boolean;
 }
 
 export interface RoomBanEntry {

@@ -19,6 +19,8 @@ const seq = { type: 'integer', minimum: 0 };
 const bool = { type: 'boolean' };
 /** Why a client was kicked, banned or disconnected: shown to others, so kept short. */
 const reason = { type: 'string', maxLength: MAX_REASON_LENGTH };
+/** A file id is the hex SHA-256 its upload answered. */
+const attachment = { type: 'object', properties: { id: { type: 'string', pattern: '^[0-9a-f]{64}$' } }, required: ['id'] };
 const object = (properties: Record<string, object>, required: string[] = Object.keys(properties)): object => ({
   type: 'object',
   properties,
@@ -32,7 +34,7 @@ const messageSchemas: Record<ClientMessageType, object> = {
   list: object({}),
   createroom: object({ roomid: str, private: bool }, ['roomid']),
   delete: object({ roomid: str }),
-  message: object({ content: str }),
+  message: object({ content: str, attachment }, ['content']),
   quit: object({}),
   register: object({ username: str, password: str }),
   login: {
@@ -41,7 +43,7 @@ const messageSchemas: Record<ClientMessageType, object> = {
     anyOf: [{ required: ['username', 'password'] }, { required: ['token'] }],
   },
   logout: object({}),
-  dm: object({ to: str, content: str }),
+  dm: object({ to: str, content: str, attachment }, ['to', 'content']),
   history: object({ roomid: str, before: seq, limit: { type: 'integer', minimum: 1 } }, ['roomid']),
   dmhistory: object({ with: str, before: { type: 'number' }, cursor: seq, limit: { type: 'integer', minimum: 1 } }, ['with']),
   resume: object({ roomid: str, since: seq, limit: { type: 'integer', minimum: 1 }, epoch: str }, ['roomid', 'since']),

@@ -29,6 +29,8 @@ export interface RoomMessageRow {
   content: string;
   ts: number;
   recalled: boolean;
+  /** JSON of the Attachment, or null. */
+  attachment: string | null;
 }
 
 export interface DirectMessageRow {
@@ -38,12 +40,14 @@ export interface DirectMessageRow {
   content: string;
   ts: number;
   recalled: boolean;
+  /** JSON of the Attachment, or null. */
+  attachment: string | null;
 }
 
 export type InboxRow = DirectMessageRow & { seq: number };
 
-const ROOM_COLS = 'id, roomid, seq, identity, sender, content, ts, recalled';
-const DM_COLS = 'id, sender, recipient, content, ts, recalled';
+const ROOM_COLS = 'id, roomid, seq, identity, sender, content, ts, recalled, attachment';
+const DM_COLS = 'id, sender, recipient, content, ts, recalled, attachment';
 
 /** `x` folded for a case-insensitive comparison, as the indexes have it. */
 const fold = (x: string): string => `lower(${x} COLLATE "C")`;
@@ -87,8 +91,8 @@ export const SQL = {
   // not) stores each message once. No conflict target: with one, two nodes inserting the same
   // row at once could fail on the id index instead of skipping. A message already there under
   // another id, or an id under another key, is a real conflict, found by checkRoomMessages.
-  insertRoomMessages: `INSERT INTO room_messages (roomid, epoch, seq, id, identity, sender, content, ts, recalled)
-    SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::boolean[])
+  insertRoomMessages: `INSERT INTO room_messages (roomid, epoch, seq, id, identity, sender, content, ts, recalled, file_id, attachment)
+    SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::boolean[], $10::text[], $11::text[])
     ON CONFLICT DO NOTHING`,
   // Messages of the batch whose key or id the store holds for a different message: the batch is not a rewrite.
   checkRoomMessages: `SELECT count(*) AS n FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[]) AS b (roomid, epoch, seq, id)
@@ -111,7 +115,7 @@ export const SQL = {
   roomHistory: `SELECT ${ROOM_COLS} FROM room_messages WHERE roomid = $1 AND epoch = $4 AND seq < $2 ORDER BY seq DESC LIMIT $3`,
   roomSince: `SELECT ${ROOM_COLS} FROM room_messages WHERE roomid = $1 AND epoch = $4 AND seq > $2 ORDER BY seq LIMIT $3`,
   getRoomMessage: `SELECT ${ROOM_COLS} FROM room_messages WHERE id = $1`,
-  recallRoomMessage: "UPDATE room_messages SET content = '', recalled = true WHERE id = $1",
+  recallRoomMessage: "UPDATE room_messages SET content = '', recalled = true, file_id = NULL, attachment = NULL WHERE id = $1",
   roomEpochs: 'SELECT roomid, epoch FROM room_epochs',
   setRoomEpoch: 'INSERT INTO room_epochs (roomid, epoch) VALUES ($1, $2) ON CONFLICT (roomid) DO UPDATE SET epoch = excluded.epoch',
   deleteRoomEpoch: 'DELETE FROM room_epochs WHERE roomid = $1',
@@ -124,11 +128,11 @@ export const SQL = {
   // so the size check below sees every entry committed ahead of it, whichever node wrote it.
   // NO KEY UPDATE does not conflict with the key-share locks that foreign keys take.
   lockAccount: 'SELECT 1 FROM accounts WHERE username = $1 FOR NO KEY UPDATE',
-  insertDirectMessage: `INSERT INTO direct_messages (id, pair, sender, recipient, content, ts, recalled)
-    VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+  insertDirectMessage: `INSERT INTO direct_messages (id, pair, sender, recipient, content, ts, recalled, file_id, attachment)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
   nextInboxSeq: 'UPDATE accounts SET last_inbox_seq = last_inbox_seq + 1 WHERE username = $1 RETURNING last_inbox_seq AS seq',
   insertInbox: 'INSERT INTO inbox (username, seq, message_id) VALUES ($1, $2, $3)',
-  pendingInbox: `SELECT i.seq, d.id, d.sender, d.recipient, d.content, d.ts, d.recalled
+  pendingInbox: `SELECT i.seq, d.id, d.sender, d.recipient, d.content, d.ts, d.recalled, d.attachment
     FROM inbox i JOIN direct_messages d ON d.id = i.message_id
     WHERE i.username = $1 AND i.seq > $2 ORDER BY i.seq LIMIT $3`,
   ackInbox: 'DELETE FROM inbox WHERE username = $1 AND seq <= $2',
@@ -141,7 +145,7 @@ export const SQL = {
     ORDER BY ts DESC, n DESC LIMIT $4`,
   directCursor: 'SELECT ts FROM direct_messages WHERE n = $1 AND pair = $2',
   getDirectMessage: `SELECT ${DM_COLS} FROM direct_messages WHERE id = $1`,
-  recallDirectMessage: "UPDATE direct_messages SET content = '', recalled = true WHERE id = $1",
+  recallDirectMessage: "UPDATE direct_messages SET content = '', recalled = true, file_id = NULL, attachment = NULL WHERE id = $1",
 
   // The name blocked in another case already: the unique index on the folded name says so.
   block: 'INSERT INTO blocks (username, blocked) VALUES ($1, $2) ON CONFLICT DO NOTHING',

@@ -6,7 +6,9 @@ import { LATEST_POSTGRES_VERSION } from './migrations/postgres';
 import { holdConnection, openPool, redactUrl, toStoreError } from './postgres-connection';
 import { currentPostgresVersion, migratePostgres } from './postgres-migrate';
 import { SQL, type AccountRow, type DirectMessageRow, type InboxRow, type RoomMessageRow, type RoomRow } from './postgres-statements';
-import type { Account, DirectHistoryPage, DirectMessage, InboxEntry, InboxLimits, InboxSize, PersistentRoom, RoomMessage, RoomRules, Store, StoredEpoch } from './store';
+import type { Account, DirectHistoryPage, DirectMessage, FileUpload, InboxEntry, InboxLimits, InboxSize, PersistentRoom, RoomMessage, RoomRules, Store, StoredEpoch, StoredFile } from './store';
+import { encodeAttachment, withAttachment } from './attachment-column';
+import { FILE_SQL, toStoredFile, type FileRow } from './postgres-files';
 
 /** Bound for "no upper bound" in `seq < $n` / `ts < $n`: one statement serves both cases. */
 const NO_BOUND = Number.MAX_SAFE_INTEGER;
@@ -186,6 +188,8 @@ export class PostgresStore implements Store {
         messages.map((m) => (m.recalled ? '' : m.content)),
         messages.map((m) => m.ts),
         messages.map((m) => m.recalled),
+        messages.map((m) => (m.recalled ? null : (m.attachment?.id ?? null))),
+        messages.map((m) => (m.recalled ? null : encodeAttachment(m.attachment))),
       ]);
       const clash = (await c.query<{ n: number }>(SQL.checkRoomMessages, [roomids, epochs, seqs, ids])).rows[0]!.n;
       if (clash > 0) throw new StoreError('STORE_CONFLICT', `${clash} message(s) of the batch take a (roomid, seq) or an id held by another message`);
@@ -262,7 +266,8 @@ export class PostgresStore implements Store {
           }
         }
       }
-      await c.query(SQL.insertDirectMessage, [m.id, pairKey(m.from, m.to), m.from, m.to, content, m.ts, m.recalled]);
+      const file = m.recalled ? null : (m.attachment ?? null);
+      await c.query(SQL.insertDirectMessage, [m.id, pairKey(m.from, m.to), m.from, m.to, content, m.ts, m.recalled, file?.id ?? null, encodeAttachment(file)]);
       if (!queueForRecipient) return null;
       // The recipient exists: the insert above checked its foreign key.
       const seq = (await c.query<{ seq: number }>(SQL.nextInboxSeq, [m.to])).rows[0]!.seq;
@@ -372,6 +377,48 @@ export class PostgresStore implements Store {
     return searchUsernamesPg((text, values) => this.query(text, values), prefix, limit);
   }
 
+  // Files (src/store/postgres-files.ts) -------------------------------------------------
+
+  async getFile(id: string): Promise<StoredFile | null> {
+    const row = (await this.query<FileRow>(FILE_SQL.getFile, [id])).rows[0];
+    return row ? toStoredFile(row) : null;
+  }
+
+  async recordUpload(file: StoredFile, upload: FileUpload, quotaBytes: number): Promise<boolean> {
+    return this.transaction(async (c) => {
+      // The account's row lock: two uploads of one account check its quota one after the other.
+      await c.query(SQL.lockAccount, [upload.username]);
+      const used = Number((await c.query<{ bytes: string }>(FILE_SQL.usedExcept, [upload.username, file.id])).rows[0]!.bytes);
+      if (used + file.size > quotaBytes) return false;
+      await c.query(FILE_SQL.insertFile, [file.id, file.size, file.type, file.thumbnail]);
+      await c.query(FILE_SQL.upsertUpload, [upload.username, file.id, upload.name, upload.uploadedAt]);
+      return true;
+    });
+  }
+
+  async uploadedBytes(username: string): Promise<number> {
+    return Number((await this.query<{ bytes: string }>(FILE_SQL.usedExcept, [username, ''])).rows[0]!.bytes);
+  }
+
+  async getUpload(username: string, fileId: string): Promise<FileUpload | null> {
+    const row = (await this.query<{ username: string; file_id: string; name: string; uploaded_at: number }>(FILE_SQL.getUpload, [username, fileId])).rows[0];
+    return row ? { username: row.username, fileId: row.file_id, name: row.name, uploadedAt: Number(row.uploaded_at) } : null;
+  }
+
+  async fileAudience(username: string, fileId: string, maxRooms: number): Promise<{ direct: boolean; rooms: string[] }> {
+    const direct = (await this.query(FILE_SQL.directAudience, [fileId, username])).rows.length > 0;
+    if (direct) return { direct, rooms: [] };
+    const rooms = (await this.query<{ roomid: string }>(FILE_SQL.rooms, [fileId, rowLimit(maxRooms)])).rows.map((r) => r.roomid);
+    return { direct, rooms };
+  }
+
+  async sweepFiles(uploadedBefore: number, limit: number): Promise<string[]> {
+    return this.transaction(async (c) => {
+      await c.query(FILE_SQL.lapseUploads, [uploadedBefore]);
+      return (await c.query<{ id: string }>(FILE_SQL.deleteUnkept, [rowLimit(limit)])).rows.map((r) => r.id);
+    });
+  }
+
   // Internals ----------------------------------------------------------------------------
 
   private open(): void {
@@ -456,9 +503,9 @@ function toRoom(r: RoomRow): PersistentRoom {
 }
 
 function toRoomMessage(r: RoomMessageRow): RoomMessage {
-  return { id: r.id, roomid: r.roomid, seq: r.seq, identity: r.identity, sender: r.sender, content: r.content, ts: r.ts, recalled: r.recalled };
+  return { id: r.id, roomid: r.roomid, seq: r.seq, identity: r.identity, sender: r.sender, content: r.content, ts: r.ts, recalled: r.recalled, ...withAttachment(r.attachment) };
 }
 
 function toDirectMessage(r: DirectMessageRow): DirectMessage {
-  return { id: r.id, from: r.sender, to: r.recipient, content: r.content, ts: r.ts, recalled: r.recalled };
+  return { id: r.id, from: r.sender, to: r.recipient, content: r.content, ts: r.ts, recalled: r.recalled, ...withAttachment(r.attachment) };
 }

@@ -29,6 +29,8 @@ export interface RoomMessageRow {
   content: string;
   ts: number;
   recalled: number;
+  /** JSON of the Attachment, or null. */
+  attachment: string | null;
 }
 
 export interface DirectMessageRow {
@@ -38,12 +40,14 @@ export interface DirectMessageRow {
   content: string;
   ts: number;
   recalled: number;
+  /** JSON of the Attachment, or null. */
+  attachment: string | null;
 }
 
 export type InboxRow = DirectMessageRow & { seq: number };
 
-const ROOM_COLS = 'id, roomid, seq, identity, sender, content, ts, recalled';
-const DM_COLS = 'id, sender, recipient, content, ts, recalled';
+const ROOM_COLS = 'id, roomid, seq, identity, sender, content, ts, recalled, attachment';
+const DM_COLS = 'id, sender, recipient, content, ts, recalled, attachment';
 
 export function prepareStatements(db: Database) {
   return {
@@ -98,8 +102,8 @@ export function prepareStatements(db: Database) {
     // Idempotent by (roomid, epoch, seq) (see Store.appendRoomMessages): a key already held is
     // skipped, and roomMessageIdAt tells a redelivery (same id) from a conflict. Epoch '' is
     // unlabelled (one writer's messages).
-    insertRoomMessage: db.prepare<[string, string, number, string, string, string | null, string, number, number]>(
-      `INSERT INTO room_messages (roomid, epoch, seq, id, identity, sender, content, ts, recalled) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+    insertRoomMessage: db.prepare<[string, string, number, string, string, string | null, string, number, number, string | null, string | null]>(
+      `INSERT INTO room_messages (roomid, epoch, seq, id, identity, sender, content, ts, recalled, file_id, attachment) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (roomid, epoch, seq) DO NOTHING`,
     ),
     roomMessageIdAt: db.prepare<[string, string, number], { id: string }>('SELECT id FROM room_messages WHERE roomid = ? AND epoch = ? AND seq = ?'),
@@ -128,7 +132,7 @@ export function prepareStatements(db: Database) {
       `SELECT ${ROOM_COLS} FROM room_messages WHERE roomid = ? AND epoch = ? AND seq > ? ORDER BY seq LIMIT ?`,
     ),
     getRoomMessage: db.prepare<[string], RoomMessageRow>(`SELECT ${ROOM_COLS} FROM room_messages WHERE id = ?`),
-    recallRoomMessage: db.prepare<[string]>("UPDATE room_messages SET content = '', recalled = 1 WHERE id = ?"),
+    recallRoomMessage: db.prepare<[string]>("UPDATE room_messages SET content = '', recalled = 1, file_id = NULL, attachment = NULL WHERE id = ?"),
     roomEpochs: db.prepare<[], { roomid: string; epoch: string }>('SELECT roomid, epoch FROM room_epochs'),
     // A range of the primary key (roomid, epoch, seq).
     storedEpochs: db.prepare<[string], { epoch: string; messages: number; last_ts: number }>(
@@ -141,15 +145,15 @@ export function prepareStatements(db: Database) {
     deleteRoomMessages: db.prepare<[string]>('DELETE FROM room_messages WHERE roomid = ?'),
     deleteEpochMessages: db.prepare<[string, string]>('DELETE FROM room_messages WHERE roomid = ? AND epoch = ?'),
 
-    insertDirectMessage: db.prepare<[string, string, string, string, string, number, number]>(
-      'INSERT INTO direct_messages (id, pair, sender, recipient, content, ts, recalled) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    insertDirectMessage: db.prepare<[string, string, string, string, string, number, number, string | null, string | null]>(
+      'INSERT INTO direct_messages (id, pair, sender, recipient, content, ts, recalled, file_id, attachment) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
     ),
     nextInboxSeq: db.prepare<[string], { seq: number }>(
       'UPDATE accounts SET last_inbox_seq = last_inbox_seq + 1 WHERE username = ? RETURNING last_inbox_seq AS seq',
     ),
     insertInbox: db.prepare<[string, number, string]>('INSERT INTO inbox (username, seq, message_id) VALUES (?, ?, ?)'),
     pendingInbox: db.prepare<[string, number, number], InboxRow>(
-      `SELECT i.seq, d.id, d.sender, d.recipient, d.content, d.ts, d.recalled
+      `SELECT i.seq, d.id, d.sender, d.recipient, d.content, d.ts, d.recalled, d.attachment
        FROM inbox i JOIN direct_messages d ON d.id = i.message_id
        WHERE i.username = ? AND i.seq > ? ORDER BY i.seq LIMIT ?`,
     ),
@@ -166,7 +170,7 @@ export function prepareStatements(db: Database) {
     ),
     directCursor: db.prepare<[number, string], { ts: number }>('SELECT ts FROM direct_messages WHERE n = ? AND pair = ?'),
     getDirectMessage: db.prepare<[string], DirectMessageRow>(`SELECT ${DM_COLS} FROM direct_messages WHERE id = ?`),
-    recallDirectMessage: db.prepare<[string]>("UPDATE direct_messages SET content = '', recalled = 1 WHERE id = ?"),
+    recallDirectMessage: db.prepare<[string]>("UPDATE direct_messages SET content = '', recalled = 1, file_id = NULL, attachment = NULL WHERE id = ?"),
 
     block: db.prepare<[string, string, string, string]>(
       `INSERT INTO blocks (username, blocked) SELECT ?, ?

@@ -5,6 +5,8 @@ import type { AddContactResult, ContactProfile } from './contact-store';
 import { writeSqliteBackup } from './sqlite-backup';
 import { SqliteContacts } from './sqlite-contacts';
 import { openSqlite, translateSqlite } from './sqlite-connection';
+import { encodeAttachment, withAttachment } from './attachment-column';
+import { SqliteFiles } from './sqlite-files';
 import {
   prepareStatements,
   type AccountRow,
@@ -13,7 +15,7 @@ import {
   type RoomRow,
   type SqliteStatements,
 } from './sqlite-statements';
-import type { Account, DirectHistoryPage, DirectMessage, InboxEntry, InboxLimits, InboxSize, PersistentRoom, RoomMessage, RoomRules, Store, StoredEpoch } from './store';
+import type { Account, DirectHistoryPage, DirectMessage, FileUpload, InboxEntry, InboxLimits, InboxSize, PersistentRoom, RoomMessage, RoomRules, Store, StoredEpoch, StoredFile } from './store';
 
 /** Bound for "no upper bound" in `seq < ?` / `ts < ?`: one statement serves both cases. */
 const NO_BOUND = Number.MAX_SAFE_INTEGER;
@@ -338,7 +340,40 @@ export class SqliteStore implements Store {
     await writeSqliteBackup(this.db, file);
   }
 
+  // Files (src/store/sqlite-files.ts) ---------------------------------------------------
+
+  async getFile(id: string): Promise<StoredFile | null> {
+    return this.guard(() => this.files().getFile(id));
+  }
+
+  async recordUpload(file: StoredFile, upload: FileUpload, quotaBytes: number): Promise<boolean> {
+    return this.guard(() => this.files().recordUpload(file, upload, quotaBytes));
+  }
+
+  async uploadedBytes(username: string): Promise<number> {
+    return this.guard(() => this.files().uploadedBytes(username));
+  }
+
+  async getUpload(username: string, fileId: string): Promise<FileUpload | null> {
+    return this.guard(() => this.files().getUpload(username, fileId));
+  }
+
+  async fileAudience(username: string, fileId: string, maxRooms: number): Promise<{ direct: boolean; rooms: string[] }> {
+    return this.guard(() => this.files().audience(username, fileId, maxRooms));
+  }
+
+  async sweepFiles(uploadedBefore: number, limit: number): Promise<string[]> {
+    return this.guard(() => this.files().sweep(uploadedBefore, limit));
+  }
+
   // Internals ----------------------------------------------------------------------------
+
+  private fileStatements: SqliteFiles | null = null;
+
+  private files(): SqliteFiles {
+    this.q();
+    return (this.fileStatements ??= new SqliteFiles(this.db));
+  }
 
   private prepare(): void {
     const q = prepareStatements(this.db);
@@ -346,7 +381,8 @@ export class SqliteStore implements Store {
     this.appendRoomTx = this.db.transaction((messages: RoomMessage[]) => {
       for (const m of messages) {
         const epoch = m.epoch ?? UNLABELLED;
-        const { changes } = q.insertRoomMessage.run(m.roomid, epoch, m.seq, m.id, m.identity, m.sender ?? null, m.recalled ? '' : m.content, m.ts, m.recalled ? 1 : 0);
+        const file = m.recalled ? null : (m.attachment ?? null);
+        const { changes } = q.insertRoomMessage.run(m.roomid, epoch, m.seq, m.id, m.identity, m.sender ?? null, m.recalled ? '' : m.content, m.ts, m.recalled ? 1 : 0, file?.id ?? null, encodeAttachment(file));
         if (changes === 0 && q.roomMessageIdAt.get(m.roomid, epoch, m.seq)?.id !== m.id) {
           throw new StoreError('STORE_CONFLICT', `${m.roomid} seq ${m.seq} is held by another message`);
         }
@@ -373,7 +409,8 @@ export class SqliteStore implements Store {
           throw new StoreError('STORE_INBOX_FULL', `the inbox of ${m.to} is full`);
         }
       }
-      q.insertDirectMessage.run(m.id, pairKey(m.from, m.to), m.from, m.to, content, m.ts, m.recalled ? 1 : 0);
+      const file = m.recalled ? null : (m.attachment ?? null);
+      q.insertDirectMessage.run(m.id, pairKey(m.from, m.to), m.from, m.to, content, m.ts, m.recalled ? 1 : 0, file?.id ?? null, encodeAttachment(file));
       if (!queue) return null;
       // The recipient exists: the insert above checked its foreign key.
       const { seq } = q.nextInboxSeq.get(m.to)!;
@@ -474,9 +511,10 @@ function toRoomMessage(r: RoomMessageRow): RoomMessage {
     content: r.content,
     ts: r.ts,
     recalled: r.recalled === 1,
+    ...withAttachment(r.attachment),
   };
 }
 
 function toDirectMessage(r: DirectMessageRow): DirectMessage {
-  return { id: r.id, from: r.sender, to: r.recipient, content: r.content, ts: r.ts, recalled: r.recalled === 1 };
+  return { id: r.id, from: r.sender, to: r.recipient, content: r.content, ts: r.ts, recalled: r.recalled === 1, ...withAttachment(r.attachment) };
 }

@@ -1,4 +1,6 @@
 import type { ContactStore } from './contact-store';
+import type { Attachment } from '../protocol/messages';
+export type { Attachment };
 
 /**
  * The persistence interface of Switchboard. The embedded default is SQLite (better-sqlite3,
@@ -55,6 +57,8 @@ export interface RoomMessage {
    * writer, whatever `roomEpochs` names (renewing an epoch keeps them).
    */
   epoch?: string;
+  /** The file it carries (docs/PROTOCOL.md, "Files and attachments"); null or absent: none. Dropped by a recall. */
+  attachment?: Attachment | null;
 }
 
 /** A direct message between two registered users. */
@@ -65,6 +69,8 @@ export interface DirectMessage {
   content: string;
   ts: number;
   recalled: boolean;
+  /** The file it carries; null or absent: none. Dropped by a recall. */
+  attachment?: Attachment | null;
 }
 
 /** A DM waiting in its recipient's inbox, in the order it was sent. */
@@ -258,4 +264,53 @@ export interface Store extends ContactStore {
    * with STORE_UNSUPPORTED and a message naming them.
    */
   backup(file: string): Promise<void>;
+
+  // Files (docs/PROTOCOL.md, "Files and attachments"; the bytes are in the blob store) -----
+  /** The stored file of that id, or null. */
+  getFile(id: string): Promise<StoredFile | null>;
+  /**
+   * Records that `upload.username` uploaded `file` as `upload.name` (the file row is added when
+   * new; an upload of the same file by the same account replaces its name and time). Refused
+   * (false, nothing written) when the account's uploads, this one counted once, would pass
+   * `quotaBytes`. The check and the writes are one transaction.
+   */
+  recordUpload(file: StoredFile, upload: FileUpload, quotaBytes: number): Promise<boolean>;
+  /** Bytes of the account's uploads (each file counted once): what its quota counts. */
+  uploadedBytes(username: string): Promise<number>;
+  /** The account's upload of that file, or null. */
+  getUpload(username: string, fileId: string): Promise<FileUpload | null>;
+  /**
+   * Who may see the file besides its uploaders: `direct` when `username` uploaded it or sent or
+   * received a DM (not recalled) carrying it; `rooms`: the rooms (at most `maxRooms`) whose
+   * stored, not recalled, messages carry it (readable by whoever may read that room's history).
+   */
+  fileAudience(username: string, fileId: string, maxRooms: number): Promise<{ direct: boolean; rooms: string[] }>;
+  /**
+   * The sweep: forgets uploads made before `uploadedBefore` that no live message of their
+   * uploader carries, then deletes (at most `limit`) file rows that no upload and no live
+   * message keeps, returning their ids (whose bytes the caller deletes).
+   */
+  sweepFiles(uploadedBefore: number, limit: number): Promise<string[]>;
+}
+
+/** A stored file's record (the bytes are in the blob store, under `id`). */
+export interface StoredFile {
+  /** Hex SHA-256 of the bytes. */
+  id: string;
+  /** Bytes. */
+  size: number;
+  /** MIME type sniffed from the bytes. */
+  type: string;
+  /** A thumbnail is stored beside the bytes. */
+  thumbnail: boolean;
+}
+
+/** One account's upload of one file. */
+export interface FileUpload {
+  username: string;
+  fileId: string;
+  /** The file name the uploader gave. */
+  name: string;
+  /** Milliseconds since the epoch. */
+  uploadedAt: number;
 }

@@ -1,6 +1,8 @@
 import type http from 'node:http';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema';
+import type { FileAnswer, FileAsk } from '../ipc/file-messages';
+import { createFilesRoute } from './files-route';
 
 /**
  * The HTTP route seam of the worker's gateway (http-gateway.ts). A request goes to the first
@@ -21,6 +23,8 @@ export interface HttpRoute {
 export interface HttpRouteDeps {
   config: Config;
   log: Logger;
+  /** Asks the hub about files (the worker's FileAsker). */
+  askFiles(ask: FileAsk): Promise<FileAnswer>;
 }
 
 /**
@@ -28,8 +32,7 @@ export interface HttpRouteDeps {
  * A feature adds its route here, e.g. `createFilesRoute(deps)` for `/files`.
  */
 export function featureRoutes(deps: HttpRouteDeps): HttpRoute[] {
-  void deps;
-  return [];
+  return [createFilesRoute(deps)];
 }
 
 /** Error codes of HTTP answers (the `error` field); a feature route may use its own codes too. */

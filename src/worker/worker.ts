@@ -19,6 +19,7 @@ import { foldName } from '../protocol/rules';
 import { parseClientLine, type ParseLimits, type ParseResult } from '../protocol/validate';
 import { ClientSession } from './client-session';
 import { HubLink } from './hub-link';
+import { FileAsker } from './file-asker';
 import type { SessionSocket } from './session-socket';
 
 /** While the hub restarts, requests wait up to this many bytes per worker. */
@@ -48,6 +49,8 @@ export class Worker {
   private readonly batcher = new WriteBatcher();
   private everUp = false;
   private readonly parseLimits: ParseLimits;
+  /** The HTTP side's questions about files (src/worker/files-route.ts). */
+  readonly files: FileAsker;
 
   constructor(
     private readonly workerId: number,
@@ -56,6 +59,7 @@ export class Worker {
     private readonly events: WorkerEvents,
   ) {
     this.parseLimits = { maxJsonDepth: config.maxJsonDepth, maxContentLength: config.maxContentLength };
+    this.files = new FileAsker((frame) => this.hub.send(frame));
     this.hub = new HubLink(hubSocketPath(config.dataDir), MAX_QUEUED_WHILE_HUB_AWAY, {
       hello: () => this.hello(),
       frame: (msg) => this.onHubFrame(msg),
@@ -168,7 +172,8 @@ export class Worker {
   }
 
   private toHub(session: ClientSession, msg: Exclude<ClientMessage, { type: 'ping' | 'hello' }>): void {
-    const frame = msg.type === 'message' ? encodeChat(session.id, msg.content) : encodeRequest(session.id, msg);
+    // A room message carrying a file goes as a request: the hub looks the file up first.
+    const frame = msg.type !== 'message' ? encodeRequest(session.id, msg) : msg.attachment ? encodeRequest(session.id, { type: 'message', content: msg.content, attachment: msg.attachment }) : encodeChat(session.id, msg.content);
     if (!this.hub.send(frame)) this.refuse(session, ErrorCode.BUSY, 'server is recovering; request dropped, try again');
   }
 
@@ -238,6 +243,9 @@ export class Worker {
       }
       case Kind.END:
         this.sessions.get(msg.id)?.end();
+        return;
+      case Kind.FILE_ANSWER:
+        this.files.answered(msg.frame);
         return;
     }
   }

@@ -6,6 +6,7 @@ import { describe, test } from 'node:test';
 import type { Store } from '../../src/store/store';
 import { accountTests } from './store-accounts';
 import { epochTests } from './store-epochs';
+import { fileTests } from './store-files';
 import { directMessage, register, rejectsWith, roomMessage, roomMessages, type StoreUnderTest, type WithStore } from './store-fixtures';
 import { messageTests } from './store-messages';
 import { pagingTests } from './store-paging';
@@ -50,6 +51,7 @@ export function storeConformance(name: string, make: () => Promise<StoreUnderTes
     messageTests(withStore);
     pagingTests(withStore);
     epochTests(withStore);
+    fileTests(withStore);
 
     describe('lifecycle', () => {
       test('data survives close and reopen', () =>

@@ -142,7 +142,36 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       ALTER TABLE room_messages ADD PRIMARY KEY (roomid, epoch, seq);
     `,
   },
-  // 3 is the files' migration (issue 11, another branch); versions need only increase.
+  {
+    version: 3,
+    name: 'files, uploads, and the file each message carries',
+    // As SQLite's version 6: the attachment's record is kept as JSON text beside the indexed
+    // `file_id`; a recall blanks both.
+    up: `
+      CREATE TABLE files (
+        id        TEXT COLLATE "C" PRIMARY KEY,
+        size      BIGINT  NOT NULL,
+        type      TEXT    NOT NULL,
+        thumbnail BOOLEAN NOT NULL
+      );
+      CREATE TABLE file_uploads (
+        username    TEXT COLLATE "C" NOT NULL REFERENCES accounts (username) ON DELETE CASCADE,
+        file_id     TEXT COLLATE "C" NOT NULL REFERENCES files (id),
+        name        TEXT   NOT NULL,
+        uploaded_at BIGINT NOT NULL,
+        PRIMARY KEY (username, file_id)
+      );
+      CREATE INDEX file_uploads_by_file ON file_uploads (file_id);
+      CREATE INDEX file_uploads_by_time ON file_uploads (uploaded_at);
+
+      ALTER TABLE room_messages ADD COLUMN file_id TEXT COLLATE "C";
+      ALTER TABLE room_messages ADD COLUMN attachment TEXT;
+      CREATE INDEX room_messages_by_file ON room_messages (file_id) WHERE file_id IS NOT NULL;
+      ALTER TABLE direct_messages ADD COLUMN file_id TEXT COLLATE "C";
+      ALTER TABLE direct_messages ADD COLUMN attachment TEXT;
+      CREATE INDEX direct_messages_by_file ON direct_messages (file_id) WHERE file_id IS NOT NULL;
+    `,
+  },
   {
     version: 4,
     name: 'contact lists',

@@ -190,7 +190,39 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
       ALTER TABLE room_messages_keyed RENAME TO room_messages;
     `,
   },
-  // 6 is the files' migration (issue 11, another branch); versions need only increase.
+  {
+    version: 6,
+    name: 'files, uploads, and the file each message carries',
+    // Files are content-addressed (id = hex SHA-256) and immutable, so a message keeps its
+    // attachment's record as JSON beside the indexed `file_id` (what the sweep and the access
+    // check look up): a history page needs no join. A recall blanks both. Uploads are what a
+    // quota counts; an upload goes with its account.
+    up: `
+      CREATE TABLE files (
+        id         TEXT    PRIMARY KEY,
+        size       INTEGER NOT NULL,
+        type       TEXT    NOT NULL,
+        thumbnail  INTEGER NOT NULL CHECK (thumbnail IN (0, 1))
+      ) STRICT, WITHOUT ROWID;
+
+      CREATE TABLE file_uploads (
+        username    TEXT    NOT NULL REFERENCES accounts (username) ON DELETE CASCADE,
+        file_id     TEXT    NOT NULL REFERENCES files (id),
+        name        TEXT    NOT NULL,
+        uploaded_at INTEGER NOT NULL,
+        PRIMARY KEY (username, file_id)
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX file_uploads_by_file ON file_uploads (file_id);
+      CREATE INDEX file_uploads_by_time ON file_uploads (uploaded_at);
+
+      ALTER TABLE room_messages ADD COLUMN file_id TEXT;
+      ALTER TABLE room_messages ADD COLUMN attachment TEXT;
+      CREATE INDEX room_messages_by_file ON room_messages (file_id) WHERE file_id IS NOT NULL;
+      ALTER TABLE direct_messages ADD COLUMN file_id TEXT;
+      ALTER TABLE direct_messages ADD COLUMN attachment TEXT;
+      CREATE INDEX direct_messages_by_file ON direct_messages (file_id) WHERE file_id IS NOT NULL;
+    `,
+  },
   {
     version: 7,
     name: 'contact lists',
