@@ -175,11 +175,25 @@ describe('web app in Chromium', () => {
     await preview.waitFor();
     assert.match((await preview.getAttribute('src')) ?? '', /^blob:/, 'fetched with the token into a blob URL');
     assert.ok(await preview.evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth > 0), 'the thumbnail decodes as an image');
-    // A text file: a card with name, size and a download button, no preview.
-    await jack.page.getByTestId('file-input').setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('x'.repeat(2048)) });
+    // A text file dropped on the conversation (drag and drop), with a progress bar while it goes
+    // up: a card with name, size and a download button on the other side, no preview.
+    await jack.page.evaluate(() => {
+      const g = globalThis as unknown as { document: any; MutationObserver: any; DataTransfer: any; File: any; seenProgress: number };
+      g.seenProgress = -1;
+      new g.MutationObserver(() => {
+        const bar = g.document.querySelector('[data-testid="upload-progress"] progress');
+        if (bar) g.seenProgress = Math.max(g.seenProgress, Number(bar.value));
+      }).observe(g.document.body, { subtree: true, childList: true, attributes: true });
+      const dt = new g.DataTransfer();
+      dt.items.add(new g.File(['x'.repeat(3 * 1024 * 1024)], 'notes.txt', { type: 'text/plain' }));
+      const target = g.document.querySelector('section.conversation');
+      target.dispatchEvent(new (globalThis as any).DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
+      target.dispatchEvent(new (globalThis as any).DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    });
     const card = ivy.messages().getByTestId('file-attachment').filter({ hasText: 'notes.txt' });
     await card.waitFor();
-    assert.match((await card.textContent()) ?? '', /2\.0 KB/);
+    assert.match((await card.textContent()) ?? '', /3\.0 MB/);
+    assert.ok((await jack.page.evaluate(() => (globalThis as unknown as { seenProgress: number }).seenProgress)) >= 0, 'a progress bar was shown');
     const download = ivy.page.waitForEvent('download');
     await card.getByRole('button', { name: 'Download notes.txt' }).click();
     assert.equal((await download).suggestedFilename(), 'notes.txt');
