@@ -87,6 +87,7 @@ async function main(): Promise<void> {
     await phone.page.getByTestId('room-list').locator(`[data-room="${room}"]`).click();
     await phone.page.getByTestId('conversation-title').filter({ hasText: room }).waitFor();
     await phone.page.waitForTimeout(800);
+    await phone.page.mouse.move(385, 5);
     await phone.page.screenshot({ path: path.join(OUT, 'phone.png') });
     for (const f of fs.readdirSync(OUT)) console.log(`${f}: ${fs.statSync(path.join(OUT, f)).size} bytes`);
   } finally {

@@ -1,4 +1,4 @@
-import { useLayoutEffect, useRef } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useRef } from 'preact/hooks';
 import type { Attachment } from '../protocol/types';
 import { AttachmentView } from './attachment';
 import { TrashIcon } from './icons';
@@ -70,6 +70,19 @@ export function MessageList({ viewKey, items, atStart, loading, startText, token
     // A short page that does not fill the box: the user cannot scroll up to ask for more.
     if (!atStart && !loading && el.scrollHeight <= el.clientHeight + 10) onLoadOlder();
   });
+  // Content that grows by itself (an image preview arriving) keeps a view that was at the
+  // bottom there, as a new message does.
+  const list = useRef<HTMLOListElement>(null);
+  useEffect(() => {
+    const el = box.current;
+    if (!el || !list.current || typeof ResizeObserver === 'undefined') return;
+    const observer = new ResizeObserver(() => {
+      if (memo.current.atBottom) el.scrollTop = el.scrollHeight;
+      memo.current.height = el.scrollHeight;
+    });
+    observer.observe(list.current);
+    return () => observer.disconnect();
+  }, []);
   const onScroll = () => {
     const el = box.current!;
     memo.current.atBottom = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
@@ -96,7 +109,7 @@ export function MessageList({ viewKey, items, atStart, loading, startText, token
       <div class="history-edge">
         {atStart ? <p class="start-of-history" data-testid="start-of-history">{startText}</p> : loading ? <p class="loading">Loading older messages…</p> : <button type="button" class="link-button" onClick={onLoadOlder}>Load older messages</button>}
       </div>
-      <ol class="message-list" aria-live="polite" aria-relevant="additions">
+      <ol class="message-list" ref={list} aria-live="polite" aria-relevant="additions">
         {rows}
       </ol>
     </div>
