@@ -38,8 +38,27 @@ export class AppPage {
   ) {}
 
   /** A new context and tab on `url`, the sign-in screen shown. */
-  static async open(browser: Browser, url: string, viewport = { width: 1200, height: 800 }): Promise<AppPage> {
+  static async open(browser: Browser, url: string, viewport = { width: 1200, height: 800 }, opts: { elsewhere?: boolean } = {}): Promise<AppPage> {
     const context = await browser.newContext({ viewport });
+    if (opts.elsewhere) {
+      // The user is in another window and allowed notifications. Headless Chromium shows no
+      // desktop notifications, so the page's Notification records what it was asked to show
+      // (in `notifications`), and the page reports it has no focus.
+      await context.addInitScript(() => {
+        const g = globalThis as unknown as { notifications: Array<{ title: string; body: string }>; Notification: unknown; document: { hasFocus(): boolean } };
+        g.notifications = [];
+        g.Notification = class {
+          static permission = 'granted';
+          static requestPermission = () => Promise.resolve('granted');
+          onclick: unknown = null;
+          constructor(title: string, options?: { body?: string }) {
+            g.notifications.push({ title, body: options?.body ?? '' });
+          }
+          close(): void {}
+        };
+        g.document.hasFocus = () => false;
+      });
+    }
     const page = await context.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));

@@ -49,9 +49,9 @@ async function tcpUser(t: TestContext, name: string, room?: string): Promise<Tes
 }
 
 /** A browser of its own, signed in as `name` (registered first unless `registered`). */
-async function browserUser(t: TestContext, name: string, opts: { registered?: boolean; viewport?: { width: number; height: number } } = {}): Promise<AppPage> {
+async function browserUser(t: TestContext, name: string, opts: { registered?: boolean; viewport?: { width: number; height: number }; elsewhere?: boolean } = {}): Promise<AppPage> {
   if (!opts.registered) await register(name);
-  const app = await AppPage.open(browser, url, opts.viewport);
+  const app = await AppPage.open(browser, url, opts.viewport, { elsewhere: opts.elsewhere });
   t.after(() => app.close());
   await app.signIn(name, PASSWORD);
   return app;
@@ -202,7 +202,7 @@ describe('web app in Chromium', () => {
   test('one account signed in on two browsers: a DM reaches both', T, async (t) => {
     if (missingPrerequisite(t, present, `Chromium is not installed at /usr/bin/chromium (apt-get install chromium)`)) return;
     const erin = uniq('erin');
-    const laptop = await browserUser(t, erin);
+    const laptop = await browserUser(t, erin, { elsewhere: true });
     const phone = await browserUser(t, erin, { registered: true, viewport: { width: 390, height: 760 } });
     const frankName = uniq('frank');
     const frank = await tcpUser(t, frankName);
@@ -212,6 +212,9 @@ describe('web app in Chromium', () => {
       const entry = app.page.getByTestId('dm-list').locator(`[data-peer="${frankName}"]`);
       await entry.locator('.badge', { hasText: '1' }).waitFor({ state: 'attached' });
     }
+    // The laptop's user is in another window: a desktop notification says who wrote what.
+    const shown = await laptop.page.evaluate(() => (globalThis as unknown as { notifications: unknown[] }).notifications);
+    assert.deepEqual(shown, [{ title: `${frankName} (direct message)`, body: 'to every device of yours' }]);
     await laptop.page.getByTestId('dm-list').locator(`[data-peer="${frankName}"]`).click();
     await laptop.waitForMessage('to every device of yours');
     await phone.page.getByRole('button', { name: 'Open rooms and direct messages' }).click();

@@ -240,3 +240,18 @@ test("another device's moves under our name do not move this one; a kick to Main
   assert.equal(client.state.room, 'MainHall');
   assert.deepEqual(client.state.members, ['alice']);
 });
+
+test('a probe of a room closed to us is answered quietly; a refused join is told', () => {
+  const { client, last } = setup();
+  const s = last();
+  s.open();
+  welcome(s, 'guest1');
+  s.push({ type: 'newidentity', former: 'guest1', identity: 'bob' }, { type: 'loggedin', identity: 'bob', token: 't', admin: false });
+  // The login probed Lobby (private): its refusal is no news for the user.
+  s.push({ type: 'error', code: 'INVITE_ONLY', message: 'Lobby is invite-only' });
+  assert.equal(client.state.toasts.length, 0);
+  client.join('Lobby');
+  s.push({ type: 'roomchange', identity: 'bob', former: 'MainHall', roomid: 'MainHall' }, { type: 'error', code: 'INVITE_ONLY', message: 'Lobby is invite-only' });
+  assert.deepEqual(client.state.toasts.map((t) => t.text), ['Lobby is invite-only']);
+  assert.equal(client.state.room, 'MainHall');
+});

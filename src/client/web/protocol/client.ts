@@ -53,6 +53,8 @@ export class ChatClient {
   private pendingCreate = '';
   /** The room our last `join` asked for, until its roomchange. */
   private pendingJoin = '';
+  /** The last line was the refusal of our join (its INVITE_ONLY / BANNED follows). */
+  private joinRefused = false;
   /** A move of our name to MainHall seen, not yet known to be ours (see onRoomChange). */
   private maybeMovedOut: { former: string } | null = null;
   private pendingRegister: { username: string; password: string } | null = null;
@@ -184,6 +186,7 @@ export class ChatClient {
       if (msg.type === 'roomcontents' && msg.roomid === MAIN_HALL) this.moveSelf(former, MAIN_HALL);
       else this.otherMoved(s.identity, former, MAIN_HALL);
     }
+    if (msg.type !== 'error' && msg.type !== 'roomchange') this.joinRefused = false;
     switch (msg.type) {
       case 'hello':
         s.extended = true;
@@ -308,6 +311,7 @@ export class ChatClient {
     if (fold(identity) === fold(s.identity)) {
       if (former === roomid) {
         this.pendingJoin = '';
+        this.joinRefused = true;
         this.send({ type: 'list' });
         return;
       }
@@ -462,7 +466,11 @@ export class ChatClient {
       this.authError = message;
       if (!this.entered) return;
     }
-    if (code === 'NO_SUCH_ROOM' && this.dropProbeFor()) return;
+    // A room probed for unread messages may be gone or closed to us (private, banned): that
+    // answers the probe, quietly. The same codes right after a refused join are for the user.
+    const afterRefusal = this.joinRefused;
+    this.joinRefused = false;
+    if ((code === 'NO_SUCH_ROOM' || code === 'INVITE_ONLY' || code === 'BANNED') && !afterRefusal && this.dropProbeFor()) return;
     if (code === 'UNKNOWN_TYPE') {
       if (message.includes('"away"')) s.away = false;
       // A feature of a newer server (contacts, search, away...): say so once, plainly.
@@ -507,8 +515,9 @@ export class ChatClient {
     return this.options.isVisible ? this.options.isVisible() : true;
   }
 
+  /** A desktop notification, only while the user is not looking at the page (else the badges say it). */
   private notify(title: string, body: string): void {
-    this.options.notify?.(title, body);
+    if (!this.visible()) this.options.notify?.(title, body);
   }
 
   private askPresence(names: string[]): void {
