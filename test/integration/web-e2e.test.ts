@@ -175,6 +175,15 @@ describe('web app in Chromium', () => {
     await preview.waitFor();
     assert.match((await preview.getAttribute('src')) ?? '', /^blob:/, 'fetched with the token into a blob URL');
     assert.ok(await preview.evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth > 0), 'the thumbnail decodes as an image');
+    // A picture pasted into the message box goes the same way.
+    await ivy.page.locator('#composer-input').evaluate((box, bytes) => {
+      const g = globalThis as unknown as { DataTransfer: any; File: any; ClipboardEvent: any; Uint8Array: any };
+      const dt = new g.DataTransfer();
+      dt.items.add(new g.File([new g.Uint8Array(bytes)], 'pasted.png', { type: 'image/png' }));
+      box.dispatchEvent(new g.ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }));
+    }, [...gradientPng(40, 30)]);
+    const pasted = await watcher.waitFor((m) => m.type === 'message' && (m.attachment as { name?: string } | undefined)?.name === 'pasted.png');
+    await jack.messages().locator(`img[data-file-id="${(pasted.attachment as { id: string }).id}"]`).waitFor();
     // A text file dropped on the conversation (drag and drop), with a progress bar while it goes
     // up: a card with name, size and a download button on the other side, no preview.
     await jack.page.evaluate(() => {
