@@ -246,7 +246,8 @@ describe('web app in Chromium', () => {
     await p.getByLabel('Find people').fill(hankName.slice(0, 8));
     await p.getByTestId('search-results').getByRole('button', { name: `Add ${hankName} to contacts` }).click();
     await p.getByRole('list', { name: 'Your contacts' }).getByText(hankName).waitFor();
-    await p.keyboard.press('Escape');
+    await p.keyboard.press('Escape'); // focus is in the search field: Escape still closes the dialog
+    await p.getByRole('dialog', { name: 'Contacts' }).waitFor({ state: 'detached' });
     const contact = p.getByTestId('contact-list').locator(`[data-contact="${hankName}"]`);
     await contact.and(p.locator('[data-state="offline"]')).waitFor();
     const { client: hank } = await TestClient.welcomed(server.port);

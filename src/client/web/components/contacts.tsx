@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { fold } from '../protocol/types';
+import { closeOnEscape } from './dialog';
 import { PresenceDot } from './presence-dot';
 import { useClient } from './use-client';
 
@@ -26,7 +27,7 @@ export function ContactsDialog({ onClose }: { onClose: () => void }) {
     onClose();
   };
   return (
-    <dialog ref={ref} class="dialog contacts-dialog" aria-label="Contacts" onClose={onClose} onCancel={onClose}>
+    <dialog ref={ref} class="dialog contacts-dialog" aria-label="Contacts" onClose={onClose} onCancel={onClose} onKeyDown={(e) => closeOnEscape(e, onClose)}>
       <h2>Contacts</h2>
       <label>
         Find people

@@ -33,7 +33,7 @@ export function FormDialog({ title, fields, submitLabel, onSubmit, onClose, dang
     return () => d?.close();
   }, []);
   return (
-    <dialog ref={ref} class="dialog" aria-label={title} onClose={onClose} onCancel={onClose}>
+    <dialog ref={ref} class="dialog" aria-label={title} onClose={onClose} onCancel={onClose} onKeyDown={(e) => closeOnEscape(e, onClose)}>
       <form
         method="dialog"
         onSubmit={(e) => {
@@ -83,3 +83,13 @@ export function FormDialog({ title, fields, submitLabel, onSubmit, onClose, dang
 export const NAME_PATTERN = '[A-Za-z][A-Za-z0-9]{2,15}';
 /** The room id pattern. */
 export const ROOM_PATTERN = '[A-Za-z][A-Za-z0-9]{2,31}';
+
+/**
+ * Escape closes a dialog wherever the focus is in it: the browser's own cancel does not come
+ * when a search field takes the first Escape to clear itself.
+ */
+export function closeOnEscape(e: KeyboardEvent, close: () => void): void {
+  if (e.key !== 'Escape' || e.defaultPrevented) return;
+  e.preventDefault();
+  close();
+}
