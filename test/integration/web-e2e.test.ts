@@ -322,7 +322,19 @@ describe('web app in Chromium', () => {
     const victims = workers.filter((pid) => [...socketInodes(pid)].some((i) => httpInodes.has(i)));
     assert.ok(victims.length >= 1, `found the worker under the browser among ${workers.join(', ')}`);
     const dropsBefore = await drops(app);
+    // Record the banner the browser shows; once its worker is killed, keep it away while the
+    // room goes on (its reconnects fail while "offline"), so what it missed can only come back
+    // through its resume.
+    await app.page.evaluate(() => {
+      const g = globalThis as unknown as { document: any; MutationObserver: any; sawBanner: boolean };
+      g.sawBanner = false;
+      new g.MutationObserver(() => {
+        if (g.document.querySelector('[data-testid="reconnecting"]')) g.sawBanner = true;
+      }).observe(g.document.body, { subtree: true, childList: true });
+    });
     for (const pid of victims) process.kill(pid, 'SIGKILL');
+    // Right after the kill (the browser's first retry waits at least ~190 ms).
+    await app.context.setOffline(true);
 
     // The writer goes on at once (reconnecting itself if its worker was one of those killed).
     if (!(await Promise.race([writer.closed.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 300))]))) {
@@ -339,7 +351,10 @@ describe('web app in Chromium', () => {
     }
     await writer.waitFor((m) => m.type === 'message' && m.content === 'during 10');
     await eventually('the browser saw its connection drop', async () => (await drops(app)) > dropsBefore, 10_000, 20);
+    assert.equal(await app.messages().locator('p.content', { hasText: 'during 1' }).count(), 0, 'nothing of the downtime reached the browser live');
+    await app.context.setOffline(false);
     await app.page.getByTestId('reconnecting').waitFor({ state: 'detached', timeout: 15_000 });
+    assert.equal(await app.page.evaluate(() => (globalThis as unknown as { sawBanner: boolean }).sawBanner), true, '"Reconnecting…" was shown');
     for (let i = 1; i <= 5; i++) writer.send({ type: 'message', content: `after ${i}` });
     await app.waitForMessage('after 5', 15_000);
 
