@@ -125,7 +125,7 @@ export class HttpGateway {
       // From here the session owns the connection and reports its end (with connId).
       const connId = this.open.get(socket);
       this.open.delete(socket);
-      this.events.webSocket(new WebSocketTransport(ws, socket, this.config.maxLineBytes + 128 * 1024), connId);
+      this.events.webSocket(new WebSocketTransport(ws, socket, this.config.maxLineBytes + 128 * 1024, this.config.lineTimeoutMs), connId);
     });
   }
 }

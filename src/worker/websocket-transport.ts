@@ -60,26 +60,34 @@ export class WebSocketTransport extends EventEmitter implements SessionSocket {
   private heldBytes = 0;
   private paused = true;
   private closeEmitted = false;
+  /** When the frame now being received started (0: none under way); see watchPartialFrames. */
+  private partialSince = 0;
+  private partialTimer: NodeJS.Timeout | null = null;
 
   /**
    * @param ws an open server-side WebSocket (ws, noServer mode) on `raw`
    * @param raw the connection under it (TCP or TLS)
    * @param maxHeldBytes messages held while not reading, at most (bytes); more closes the client
+   * @param lineTimeoutMs a frame (or fragmented message) started must be complete within this
+   *   (--line-timeout-ms, slowloris); 0 = no limit
    */
   constructor(
     private readonly ws: WebSocket,
     private readonly raw: net.Socket,
     private readonly maxHeldBytes: number,
+    private readonly lineTimeoutMs = 0,
   ) {
     super();
     this.remoteAddress = raw.remoteAddress;
     ws.pause();
+    if (lineTimeoutMs > 0) this.watchPartialFrames();
     ws.on('message', (data: Buffer, isBinary: boolean) => this.onMessage(data, isBinary));
     ws.on('error', (err) => this.emit('error', err));
     ws.on('close', () => {
       if (this.closeEmitted) return;
       this.closeEmitted = true;
       this.held = [];
+      if (this.partialTimer !== null) clearTimeout(this.partialTimer);
       this.emit('close');
     });
     // Like a socket's flow starting when its 'data' listener is attached (ClientSession.startReading).
@@ -158,6 +166,8 @@ export class WebSocketTransport extends EventEmitter implements SessionSocket {
 
   resume(): this {
     this.paused = false;
+    // A frame's clock does not count the time its rest waited on our pause.
+    if (this.partialSince !== 0) this.partialSince = Date.now();
     // Held messages first, in order; the session may pause again (throttle) on any of them.
     while (this.held.length > 0 && !this.paused) {
       const message = this.held.shift()!;
@@ -191,6 +201,40 @@ export class WebSocketTransport extends EventEmitter implements SessionSocket {
       this.heldBytes = 0;
       this.closeWith(ErrorCode.FLOODING, 'too many messages before the server could read them', null);
     }
+  }
+
+  /**
+   * The WebSocket form of the line timeout: after each chunk the socket delivers (this
+   * listener runs after ws's own, which parsed it), a frame or fragmented message left
+   * incomplete starts the clock; complete ones stop it. ws has no public view of that, so its
+   * receiver's state is read (ws 8: `_bufferedBytes`, `_fragments`, `_state` 0 = between
+   * frames); if a future ws lacks those fields this check is off, never wrong.
+   */
+  private watchPartialFrames(): void {
+    const receiver = (this.ws as unknown as { _receiver?: { _bufferedBytes?: unknown; _fragments?: unknown; _state?: unknown } })._receiver;
+    if (!receiver || typeof receiver._bufferedBytes !== 'number' || !Array.isArray(receiver._fragments) || typeof receiver._state !== 'number') return;
+    const r = receiver as { _bufferedBytes: number; _fragments: unknown[]; _state: number };
+    this.raw.on('data', () => {
+      const partial = r._bufferedBytes > 0 || r._fragments.length > 0 || r._state !== 0;
+      if (!partial) this.partialSince = 0;
+      else if (this.partialSince === 0) {
+        this.partialSince = Date.now();
+        if (this.partialTimer === null) this.partialTimer = setTimeout(() => this.checkPartial(), this.lineTimeoutMs);
+      }
+    });
+  }
+
+  private checkPartial(): void {
+    this.partialTimer = null;
+    if (this.partialSince === 0 || this.ws.readyState !== WebSocket.OPEN) return;
+    const waited = Date.now() - this.partialSince;
+    // While paused (before the welcome, or throttled) the rest may be waiting in the kernel:
+    // not the client's delay.
+    if (this.paused || waited < this.lineTimeoutMs) {
+      this.partialTimer = setTimeout(() => this.checkPartial(), Math.max(1, this.lineTimeoutMs - waited));
+      return;
+    }
+    this.closeWith(ErrorCode.LINE_TIMEOUT, `a frame was started but not finished within ${this.lineTimeoutMs} ms`, null);
   }
 
   private closeSafely(code: number, reason: string): void {

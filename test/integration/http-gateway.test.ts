@@ -1,0 +1,248 @@
+// The HTTP side of the gateway: the web app's static files (content types, caching, no path
+// out of the web root, 404 JSON), the built-in page without a build, the Origin rule of /ws,
+// and HTTP connections counted in the per-address connection limit like any other.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { startServer, type RunningServer } from '../helpers/server';
+import { sleep } from '../helpers/wait';
+import { WsTestClient } from '../helpers/ws-client';
+
+const T = { timeout: 30_000 };
+
+interface Answer {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** One request written verbatim (no client-side path clean-up) on a fresh connection. */
+function raw(port: number, request: string): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let text = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (c: string) => (text += c));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const split = text.indexOf('\r\n\r\n');
+      if (split === -1) return reject(new Error(`no HTTP answer: ${JSON.stringify(text)}`));
+      const [statusLine, ...lines] = text.slice(0, split).split('\r\n');
+      const headers: Record<string, string> = {};
+      for (const l of lines) headers[l.slice(0, l.indexOf(':')).toLowerCase()] = l.slice(l.indexOf(':') + 1).trim();
+      resolve({ status: Number(statusLine!.split(' ')[1]), headers, body: text.slice(split + 4) });
+    });
+    socket.write(request.includes('\r\n\r\n') ? request : `${request}\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`);
+  });
+}
+
+async function get(port: number, target: string, extra: Record<string, string> = {}): Promise<Answer> {
+  const res = await fetch(`http://127.0.0.1:${port}${target}`, { headers: extra });
+  return { status: res.status, headers: Object.fromEntries(res.headers), body: await res.text() };
+}
+
+describe('static files of the web app', () => {
+  let server: RunningServer;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-web-'));
+  const root = path.join(dir, 'web');
+  before(async () => {
+    fs.mkdirSync(path.join(root, 'assets'), { recursive: true });
+    fs.writeFileSync(path.join(root, 'index.html'), '<!doctype html><title>chat</title><script type="module" src="/assets/app-1a2b3c4d.js"></script>');
+    fs.writeFileSync(path.join(root, 'assets', 'app-1a2b3c4d.js'), 'console.log("app")');
+    fs.writeFileSync(path.join(root, 'assets', 'style-9f8e7d6c.css'), 'body{}');
+    fs.writeFileSync(path.join(root, '.hidden'), 'dot file');
+    fs.writeFileSync(path.join(dir, 'secret.txt'), 'outside the web root');
+    fs.symlinkSync(path.join(dir, 'secret.txt'), path.join(root, 'link.txt'));
+    server = await startServer({ args: ['--http-port', '0', '--web-root', root] });
+  });
+  after(async () => {
+    await server?.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('/ is index.html, not cached without revalidation, with the page policy', T, async () => {
+    const page = await get(server.httpPort!, '/');
+    assert.equal(page.status, 200);
+    assert.match(page.body, /<title>chat<\/title>/);
+    assert.equal(page.headers['content-type'], 'text/html; charset=utf-8');
+    assert.equal(page.headers['cache-control'], 'no-cache');
+    assert.match(page.headers['content-security-policy']!, /default-src 'self'/);
+    assert.equal(page.headers['x-content-type-options'], 'nosniff');
+    assert.equal(page.headers['set-cookie'], undefined, 'no cookies');
+    // Revalidation: the same ETag is a 304 without a body.
+    const again = await get(server.httpPort!, '/', { 'If-None-Match': page.headers.etag! });
+    assert.equal(again.status, 304);
+    assert.equal(again.body, '');
+  });
+
+  test('hashed assets: their type and a year of immutable caching', T, async () => {
+    const js = await get(server.httpPort!, '/assets/app-1a2b3c4d.js');
+    assert.equal(js.status, 200);
+    assert.equal(js.body, 'console.log("app")');
+    assert.equal(js.headers['content-type'], 'text/javascript; charset=utf-8');
+    assert.equal(js.headers['cache-control'], 'public, max-age=31536000, immutable');
+    const css = await get(server.httpPort!, '/assets/style-9f8e7d6c.css');
+    assert.equal(css.headers['content-type'], 'text/css; charset=utf-8');
+    const head = await raw(server.httpPort!, 'HEAD /assets/app-1a2b3c4d.js HTTP/1.1');
+    assert.equal(head.status, 200);
+    assert.equal(head.headers['content-length'], String('console.log("app")'.length));
+    assert.equal(head.body, '');
+  });
+
+  test('nothing outside the web root: .., encoded .., dot files, symlinks out; 404 JSON', T, async () => {
+    const port = server.httpPort!;
+    for (const target of ['/../package.json', '/../secret.txt', '/%2e%2e/secret.txt', '/assets/%2e%2e/%2e%2e/secret.txt', '/assets/..%2f..%2fsecret.txt', '/assets%5c..%5c..%5csecret.txt', '/.hidden', '/link.txt', '/%00', '/%zz']) {
+      const answer = await raw(port, `GET ${target} HTTP/1.1`);
+      assert.ok(answer.status === 404 || answer.status === 400, `${target}: ${answer.status}`);
+      assert.doesNotMatch(answer.body, /outside the web root|dot file|"name": "switchboard"/, target);
+      if (answer.status === 404) assert.equal(JSON.parse(answer.body).error, 'NOT_FOUND', target);
+    }
+  });
+
+  test('unknown paths are 404 JSON; other methods 405; a plain GET /ws 426', T, async () => {
+    const missing = await get(server.httpPort!, '/no/such/thing');
+    assert.equal(missing.status, 404);
+    assert.equal(missing.headers['content-type'], 'application/json; charset=utf-8');
+    assert.deepEqual(Object.keys(JSON.parse(missing.body)).sort(), ['error', 'message']);
+    assert.equal(JSON.parse(missing.body).error, 'NOT_FOUND');
+    const post = await fetch(`http://127.0.0.1:${server.httpPort}/`, { method: 'POST', body: 'x' });
+    assert.equal(post.status, 405);
+    assert.equal(((await post.json()) as { error: string }).error, 'METHOD_NOT_ALLOWED');
+    const ws = await get(server.httpPort!, '/ws');
+    assert.equal(ws.status, 426);
+    assert.equal(JSON.parse(ws.body).error, 'UPGRADE_REQUIRED');
+  });
+
+  test('slow headers: a request whose headers are not complete within 10 s gets 408 and a close', T, async () => {
+    const socket = net.connect(server.httpPort!, '127.0.0.1');
+    let text = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (c: string) => (text += c));
+    socket.on('error', () => {});
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    const t0 = Date.now();
+    socket.write(`GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n`);
+    // One header every second: never idle, never done.
+    const drip = setInterval(() => socket.write(`X-Drip-${Date.now()}: 1\r\n`), 1000);
+    try {
+      await closed;
+    } finally {
+      clearInterval(drip);
+    }
+    const ms = Date.now() - t0;
+    assert.match(text, /^HTTP\/1\.1 408 /);
+    assert.ok(ms >= 9000 && ms < 15_000, `closed after ${ms} ms`);
+  });
+
+  test('bounded headers: over 16 KiB of them is refused (431) and the server keeps serving', T, async () => {
+    const big = await raw(server.httpPort!, `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\nConnection: close\r\n\r\n`);
+    assert.equal(big.status, 431);
+    assert.equal((await get(server.httpPort!, '/')).status, 200);
+  });
+});
+
+test('without a build the page says the web app is not built; /ws still works', T, async () => {
+  const server = await startServer({ args: ['--http-port', '0', '--web-root', path.join(os.tmpdir(), `sb-no-such-web-${process.pid}`)] });
+  try {
+    const page = await get(server.httpPort!, '/');
+    assert.equal(page.status, 200);
+    assert.match(page.body, /not built/);
+    assert.match(page.body, /npm run build/);
+    const { client } = await WsTestClient.welcomed(`ws://127.0.0.1:${server.httpPort}/ws`);
+    await client.close();
+  } finally {
+    await server.stop();
+  }
+});
+
+describe('the Origin rule of /ws', () => {
+  let sameHost: RunningServer;
+  let listed: RunningServer;
+  before(async () => {
+    sameHost = await startServer({ args: ['--http-port', '0'] });
+    listed = await startServer({ args: ['--http-port', '0', '--http-origins', 'https://chat.example.com'] });
+  });
+  after(() => Promise.all([sameHost?.stop(), listed?.stop()]));
+
+  const url = (s: RunningServer): string => `ws://127.0.0.1:${s.httpPort}/ws`;
+  const refused = async (s: RunningServer, origin: string): Promise<void> => {
+    const err = (await WsTestClient.connect(url(s), { origin }).then(
+      (c) => (c.close(), null),
+      (e: { status?: number; body?: string }) => e,
+    )) as { status?: number; body?: string } | null;
+    assert.ok(err, `${origin} was let in`);
+    assert.equal(err.status, 403);
+    assert.equal(JSON.parse(err.body!).error, 'ORIGIN_REFUSED');
+  };
+
+  test('default: the page\'s own origin and non-browser clients (no Origin) only', T, async () => {
+    await refused(sameHost, 'http://evil.example');
+    await refused(sameHost, `http://127.0.0.1:${sameHost.httpPort! + 1}`);
+    await refused(sameHost, 'null');
+    for (const origin of [`http://127.0.0.1:${sameHost.httpPort}`, undefined]) {
+      const { client } = await WsTestClient.welcomed(url(sameHost), origin ? { origin } : {});
+      await client.close();
+    }
+  });
+
+  test('--http-origins: the listed origins only', T, async () => {
+    const { client } = await WsTestClient.welcomed(url(listed), { origin: 'https://chat.example.com' });
+    await client.close();
+    await refused(listed, `http://127.0.0.1:${listed.httpPort}`);
+    await refused(listed, 'https://evil.example');
+  });
+});
+
+test('HTTP connections count towards --max-connections-per-address, and free their place on close', T, async () => {
+  const server = await startServer({ args: ['--http-port', '0', '--max-connections-per-address', '3', '--workers', '1'] });
+  const open: net.Socket[] = [];
+  try {
+    for (let i = 0; i < 3; i++) {
+      const s = net.connect(server.httpPort!, '127.0.0.1');
+      s.on('error', () => {});
+      await new Promise((resolve) => s.once('connect', resolve));
+      open.push(s);
+    }
+    await sleep(300);
+    // The fourth is closed unread by the supervisor: no HTTP answer at all.
+    await assert.rejects(raw(server.httpPort!, 'GET / HTTP/1.1'), /no HTTP answer/);
+    for (const s of open) s.destroy();
+    let status = 0;
+    for (const deadline = Date.now() + 5000; status !== 200 && Date.now() < deadline; await sleep(100)) {
+      status = await raw(server.httpPort!, 'GET / HTTP/1.1').then((a) => a.status, () => 0);
+    }
+    assert.equal(status, 200, 'served again once the idle connections closed');
+  } finally {
+    for (const s of open) s.destroy();
+    await server.stop();
+  }
+});
+
+test('idle HTTP connections do not starve a worker: pages and WebSocket chat keep flowing beside 150 of them', T, async (t) => {
+  const server = await startServer({ args: ['--http-port', '0', '--workers', '1', '--max-connections-per-address', '200'] });
+  const idle: net.Socket[] = [];
+  try {
+    for (let i = 0; i < 150; i++) {
+      const s = net.connect(server.httpPort!, '127.0.0.1');
+      s.on('error', () => {});
+      // Half say nothing; half start a request and never finish it.
+      if (i % 2 === 1) s.write('GET / HTTP/1.1\r\nHost: x\r\n');
+      idle.push(s);
+    }
+    await sleep(300);
+    const t0 = Date.now();
+    assert.equal((await get(server.httpPort!, '/')).status, 200);
+    const a = await WsTestClient.welcomed(`ws://127.0.0.1:${server.httpPort}/ws`);
+    const b = await WsTestClient.welcomed(`ws://127.0.0.1:${server.httpPort}/ws`);
+    a.client.send({ type: 'message', content: 'through the crowd' });
+    await b.client.waitFor((m) => m.type === 'message' && m.content === 'through the crowd');
+    t.diagnostic(`page + two sessions + a message in ${Date.now() - t0} ms`);
+    await Promise.all([a.client.close(), b.client.close()]);
+  } finally {
+    for (const s of idle) s.destroy();
+    await server.stop();
+  }
+});
