@@ -171,3 +171,26 @@ export function removeBlob(dir: string, id: string): void {
     }
   }
 }
+
+/**
+ * Removes temporary upload files (`.upload-*` in the blob directory) last written before
+ * `before` (ms since the epoch): left by a worker killed mid-upload. Failures are ignored (the
+ * next sweep tries again).
+ */
+export function removeStaleUploads(dir: string, before: number): void {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith('.upload-')) continue;
+    const file = path.join(dir, name);
+    try {
+      if (fs.statSync(file).mtimeMs < before) fs.unlinkSync(file);
+    } catch {
+      // gone meanwhile, or not ours to remove: the next sweep looks again
+    }
+  }
+}

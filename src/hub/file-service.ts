@@ -1,6 +1,6 @@
 import { hashToken } from '../auth/tokens';
 import type { SessionKey } from '../core/effects';
-import { FILE_ID, filesDir, removeBlob } from '../files/blob-store';
+import { FILE_ID, filesDir, removeBlob, removeStaleUploads } from '../files/blob-store';
 import { cleanFileName } from '../files/file-name';
 import type { FileAnswer, FileAskFrame, FileRefusal } from '../ipc/file-messages';
 import { encodeFileAnswer } from '../ipc/hub-link-messages';
@@ -27,6 +27,11 @@ export interface FileSettings {
 export const MAX_FILE_ASKS_IN_FLIGHT = 256;
 /** Rooms looked at, at most, to decide whether an account may see a file a room message carries. */
 const MAX_ROOMS_CHECKED = 50;
+/**
+ * A temporary upload file older than this is left over by a worker that died mid-upload
+ * (an upload in progress writes to it at least every SOCKET_IDLE of the gateway): removed.
+ */
+const STALE_UPLOAD_MS = 3600_000;
 /** Files deleted by one sweep step at most (the next step goes on). */
 const SWEEP_BATCH = 200;
 
@@ -104,6 +109,7 @@ export class FileService {
         }
       }
       if (ids.length > 0) this.ctx.log.info({ files: ids.length }, 'deleted files nothing keeps');
+      if (this.dir !== null) removeStaleUploads(this.dir, Date.now() - STALE_UPLOAD_MS);
       return ids.length;
     }).catch((err: Error) => {
       this.ctx.log.error({ err }, 'the file sweep failed; retried at the next interval');

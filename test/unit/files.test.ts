@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
-import { BlobTooLarge, blobPath, receiveBlob, removeBlob, thumbnailPath } from '../../src/files/blob-store';
+import { BlobTooLarge, blobPath, receiveBlob, removeBlob, removeStaleUploads, thumbnailPath } from '../../src/files/blob-store';
 import { cleanFileName } from '../../src/files/file-name';
 import { parseRange } from '../../src/files/range';
 import { TextSniffer, sniffType } from '../../src/files/sniff';
@@ -71,6 +71,21 @@ describe('blob store', () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
+});
+
+test('stale temporary uploads are removed, fresh ones kept', () => {
+  const dir = tmpDir();
+  try {
+    fs.writeFileSync(path.join(dir, '.upload-old'), 'x');
+    fs.writeFileSync(path.join(dir, '.upload-new'), 'x');
+    fs.writeFileSync(path.join(dir, 'other'), 'x');
+    const hourAgo = new Date(Date.now() - 2 * 3600_000);
+    fs.utimesSync(path.join(dir, '.upload-old'), hourAgo, hourAgo);
+    removeStaleUploads(dir, Date.now() - 3600_000);
+    assert.deepEqual(fs.readdirSync(dir).sort(), ['.upload-new', 'other']);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 describe('sniffing', () => {

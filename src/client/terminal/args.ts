@@ -32,6 +32,8 @@ export interface ConnectOptions {
   readonly autoLogin: boolean;
   /** Reconnect when the connection drops (off with `--no-reconnect`). */
   readonly reconnect: boolean;
+  /** The server's HTTP address for `/send` and `/get` (`--http URL`), or null: the first server's host, port 8080. */
+  readonly http?: string | null;
 }
 
 export type ParsedArgs =
@@ -59,6 +61,7 @@ export const USAGE = [
   '                     else ~/.config/switchboard)',
   '  --no-auto-login    do not log in with the login saved for this server',
   '  --no-reconnect     end (exit code 2) when the connection drops, instead of reconnecting',
+  '  --http URL         the server\'s HTTP address, for /send and /get (default: http://HOST:8080)',
 ].join('\n');
 
 /** Parses `HOST`, `HOST:PORT`, `[V6]` or `[V6]:PORT`. */
@@ -122,13 +125,18 @@ export function parseConnectArgs(argv: readonly string[]): ParsedArgs {
   let tls = false;
   let caFile: string | null = null;
   let insecure = false;
+  let httpUrl: string | null = null;
   const positional: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
     const name = eq === -1 ? arg : arg.slice(0, eq);
     if (name === '--help' || name === '-h') return { kind: 'help' };
-    if (name === '--log' || name === '--unix' || name === '--config-dir' || name === '--ca') {
+    if (name === '--http') {
+      const value = eq === -1 ? argv[++i] : arg.slice(eq + 1);
+      if (value === undefined || !/^https?:\/\/\S+$/.test(value)) return { kind: 'error', message: '--http needs an http:// or https:// URL' };
+      httpUrl = value;
+    } else if (name === '--log' || name === '--unix' || name === '--config-dir' || name === '--ca') {
       const value = eq === -1 ? argv[++i] : arg.slice(eq + 1);
       if (value === undefined || value === '') return { kind: 'error', message: `${name} needs a value` };
       if (name === '--log') logFile = value;
@@ -162,5 +170,5 @@ export function parseConnectArgs(argv: readonly string[]): ParsedArgs {
     targets = servers.map((hostPort): Target => (tls ? { kind: 'tcp', ...hostPort, tls: { caFile, insecure } } : { kind: 'tcp', ...hostPort }));
   }
   const label = targets.map(labelOf).join(',');
-  return { kind: 'run', options: { targets, label, logFile, configDir, autoLogin, reconnect } };
+  return { kind: 'run', options: { targets, label, logFile, configDir, autoLogin, reconnect, ...(httpUrl === null ? {} : { http: httpUrl }) } };
 }

@@ -2,6 +2,7 @@
  * What a typed command is made of (its synopsis, summary and parser), and the builders the
  * command tables share.
  */
+import type { Transfer } from './transfer';
 import type { ClientMessage } from './wire';
 
 /** What to do with one typed line. */
@@ -10,6 +11,8 @@ export type InputAction =
   | { kind: 'local'; lines: string[] }
   /** `#login` alone: log in with the token saved for this server. */
   | { kind: 'savedlogin' }
+  /** `/send`, `/get`: a file transfer over HTTP (src/client/terminal/transfer.ts). */
+  | { kind: 'transfer'; transfer: Transfer }
   | { kind: 'none' };
 
 /** What the parser may need to know of the session. */

@@ -4,6 +4,7 @@
  */
 import { afterWords, fixed, send, type CommandSpec, type InputAction, type InputContext } from './command-spec';
 import { MODERATION_COMMANDS, MODERATION_HELP_NOTES } from './moderation-commands';
+import { TRANSFER_COMMANDS } from './transfer';
 import type { ClientMessage, ServerMessage } from './wire';
 
 export type { InputAction, InputContext } from './command-spec';
@@ -113,7 +114,7 @@ const CHAT_COMMANDS: Readonly<Record<string, CommandSpec>> = {
   help: { synopsis: '', summary: 'show this help', parse: (words) => (words.length === 0 ? { kind: 'local', lines: helpLines() } : null) },
 };
 
-const COMMANDS: Readonly<Record<string, CommandSpec>> = { ...CHAT_COMMANDS, ...MODERATION_COMMANDS };
+const COMMANDS: Readonly<Record<string, CommandSpec>> = { ...CHAT_COMMANDS, ...MODERATION_COMMANDS, ...TRANSFER_COMMANDS };
 
 function usage(prefix: string, name: string, spec: CommandSpec): string {
   return ['usage:', prefix + name, spec.synopsis].filter((s) => s !== '').join(' ');
@@ -137,6 +138,8 @@ export function helpLines(): string[] {
     ...helpRows(CHAT_COMMANDS),
     'Moderation:',
     ...helpRows(MODERATION_COMMANDS),
+    'Files (over the server\'s HTTP port; see --http):',
+    ...helpRows(TRANSFER_COMMANDS),
     ...MODERATION_HELP_NOTES,
     'Anything else you type is sent as a message to your room.',
     'Your own messages, and every history line, end with [ID]: the last 8 characters of the',

@@ -5,7 +5,8 @@ import { clock, sanitize } from './display-text';
 import { formatPresenceLine } from './presence-format';
 import { formatModeration } from './format-moderation';
 import type { ViewState } from './state';
-import type { DirectMessage, PresenceEntry, RoomMessage, ServerEvent, ServerMessage } from './wire';
+import { formatBytes } from './transfer';
+import type { DirectMessage, PresenceEntry, RoomMessage, ServerEvent, ServerMessage, WireAttachment } from './wire';
 
 export { clock, sanitize } from './display-text';
 
@@ -21,8 +22,13 @@ function idTag(id: string | undefined): string {
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 
-function contentOf(message: { content: string; recalled?: boolean }): string {
-  return message.recalled ? '(recalled)' : sanitize(message.content);
+function contentOf(message: { content: string; recalled?: boolean; attachment?: WireAttachment }): string {
+  if (message.recalled) return '(recalled)';
+  const file = message.attachment;
+  if (!file) return sanitize(message.content);
+  // The whole id: `/get ID` takes it (src/client/terminal/transfer.ts).
+  const card = `[file ${sanitize(file.name)}, ${formatBytes(file.size)}, ${sanitize(file.type)}: ${sanitize(file.id)}]`;
+  return message.content === '' ? card : `${sanitize(message.content)} ${card}`;
 }
 
 /** A room message: `alice: hi`, and ` [id]` if `withId`. */

@@ -66,4 +66,6 @@ export interface SessionOptions {
   tokens?: TokenStore;
   /** Log in with the saved login after the first welcome. */
   autoLogin?: boolean;
+  /** The server's HTTP address for `/send` and `/get` (src/client/terminal/transfer.ts), e.g. `http://127.0.0.1:8080`. */
+  httpBase?: string;
 }

@@ -3,6 +3,7 @@
  * and the transcript together; reconnects when the connection drops and puts the session back
  * as it was; decides when the session ends and with what exit code.
  */
+import { DEFAULT_HTTP_PORT, runTransfer, type Transfer } from './transfer';
 import { loggableInput, parseInput } from './commands';
 import { ServerLink } from './connection';
 import { Delivery } from './delivery';
@@ -69,6 +70,8 @@ class Session {
   private quitting = false;
   private finished = false;
   private readonly timers = new NamedTimers();
+  /** A `/send` or `/get` under way: typed lines wait behind it (they may depend on it). */
+  private transferring = false;
 
   constructor(
     private readonly options: SessionOptions,
@@ -130,7 +133,7 @@ class Session {
   }
 
   private pump(): void {
-    while (this.link.isOpen && this.ready && !this.awaiting.waiting && !this.quitting && !this.finished) {
+    while (this.link.isOpen && this.ready && !this.awaiting.waiting && !this.transferring && !this.quitting && !this.finished) {
       const step = this.steps.shift();
       if (step) {
         this.sendStep(step);
@@ -160,6 +163,7 @@ class Session {
       return;
     }
     if (action.kind === 'none') return;
+    if (action.kind === 'transfer') return this.transfer(action.transfer);
     let message: ClientMessage;
     if (action.kind === 'savedlogin') {
       const token = this.login.forSavedLogin();
@@ -179,6 +183,23 @@ class Session {
     this.send(message);
     if (this.options.interactive) return;
     this.awaiting.expect(message, this.state.identity);
+  }
+
+  /** Runs a file transfer (src/client/terminal/transfer.ts); the typed lines after it wait for it. */
+  private transfer(transfer: Transfer): void {
+    this.transferring = true;
+    void runTransfer(transfer, {
+      httpBase: this.options.httpBase ?? `http://127.0.0.1:${DEFAULT_HTTP_PORT}`,
+      token: this.login.current,
+      show: (line) => this.show(line),
+      send: (message) => {
+        this.send(message);
+        if (!this.options.interactive) this.awaiting.expect(message, this.state.identity);
+      },
+    }).finally(() => {
+      this.transferring = false;
+      this.pump();
+    });
   }
 
   private quit(): void {

@@ -32,6 +32,17 @@ export interface RoomMessage {
   epoch?: string;
   /** Set on recalled messages read back from history (their content is then empty). */
   recalled?: boolean;
+  /** The file it carries (docs/PROTOCOL.md, "Files and attachments"). */
+  attachment?: WireAttachment;
+}
+
+/** A file a message carries, as the server recorded it; `/get ID` downloads it. */
+export interface WireAttachment {
+  id: string;
+  name: string;
+  size: number;
+  type: string;
+  thumbnail: boolean;
 }
 
 /** A direct message between two accounts. */
@@ -45,6 +56,7 @@ export interface DirectMessage {
   /** Set when delivered from the offline inbox: acknowledge with `ack`. */
   inbox?: number;
   recalled?: boolean;
+  attachment?: WireAttachment;
 }
 
 /** One user's presence, as carried by `presence`. */
@@ -114,13 +126,13 @@ export type ClientMessage =
   /** `private`: invite-only from the start (roles extension); absent for an open room. */
   | { type: 'createroom'; roomid: string; private?: true }
   | { type: 'delete'; roomid: string }
-  | { type: 'message'; content: string }
+  | { type: 'message'; content: string; attachment?: { id: string } }
   | { type: 'quit' }
   | { type: 'register'; username: string; password: string }
   | { type: 'login'; username: string; password: string }
   | { type: 'login'; token: string }
   | { type: 'logout' }
-  | { type: 'dm'; to: string; content: string }
+  | { type: 'dm'; to: string; content: string; attachment?: { id: string } }
   | { type: 'history'; roomid: string; before?: number; limit?: number }
   | { type: 'dmhistory'; with: string; before?: number; limit?: number }
   /** `epoch`: the epoch `since` counts in, when known: another one makes the server replay from 1. */
@@ -189,7 +201,12 @@ function toRoomMessage(o: Fields): RoomMessage | null {
     ts: isCount,
     epoch: isString,
     recalled: isTrue,
+    attachment: isAttachment,
   });
+}
+
+function isAttachment(v: unknown): boolean {
+  return isFields(v) && isString(v.id) && isString(v.name) && isCount(v.size) && isString(v.type) && typeof v.thumbnail === 'boolean';
 }
 
 function toDirectMessage(o: Fields): DirectMessage | null {
@@ -199,6 +216,7 @@ function toDirectMessage(o: Fields): DirectMessage | null {
     ts: isCount,
     inbox: isCount,
     recalled: isTrue,
+    attachment: isAttachment,
   });
 }
 

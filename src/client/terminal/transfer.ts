@@ -1,0 +1,198 @@
+/**
+ * File transfer of the terminal client: `/send PATH [to USER]` uploads a file (POST /files,
+ * docs/PROTOCOL.md "Files and attachments") and sends it to the room, or as a DM to USER;
+ * `/get ID [PATH]` downloads one. Both over HTTP to the server's `--http-port`, with the
+ * login token, and a progress line. The HTTP address is `--http URL` of `switchboard connect`,
+ * else the chat server's host on the server's default HTTP port (8080).
+ */
+import fs from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import path from 'node:path';
+import type { CommandSpec, InputAction } from './command-spec';
+import type { ClientMessage } from './wire';
+
+/** The server's default `--http-port`. */
+export const DEFAULT_HTTP_PORT = 8080;
+/** A progress line at most this often. */
+const PROGRESS_EVERY_MS = 500;
+
+/** What a typed `/send` or `/get` asks for. */
+export type Transfer = { op: 'send'; path: string; to: string | null } | { op: 'get'; id: string; path: string | null };
+
+const FILE_ID = /^[0-9a-f]{64}$/;
+
+/** The commands, spread into the command table (src/client/terminal/commands.ts). */
+export const TRANSFER_COMMANDS: Readonly<Record<string, CommandSpec>> = {
+  send: {
+    synopsis: 'PATH [to USER]',
+    summary: 'upload a file and send it to your room (to USER: as a direct message)',
+    parse: (words, rest): InputAction | null => {
+      if (words.length === 0) return null;
+      const m = /^(.*\S)\s+to\s+(\S+)$/.exec(rest);
+      return m ? { kind: 'transfer', transfer: { op: 'send', path: m[1]!, to: m[2]! } } : { kind: 'transfer', transfer: { op: 'send', path: rest, to: null } };
+    },
+  },
+  get: {
+    synopsis: 'ID [PATH]',
+    summary: 'download the file of a message (its id, as shown in [file ...]); default: its name, here',
+    parse: (words, rest): InputAction | null => {
+      if (words.length === 0 || !FILE_ID.test(words[0]!)) return null;
+      const target = rest.slice(words[0]!.length).trim();
+      return { kind: 'transfer', transfer: { op: 'get', id: words[0]!, path: target === '' ? null : target } };
+    },
+  },
+};
+
+/** What a transfer needs of the session. */
+export interface TransferContext {
+  /** e.g. `http://127.0.0.1:8080`. */
+  httpBase: string;
+  /** Our login token, or null (a guest: files need an account). */
+  token: string | null;
+  show(line: string): void;
+  /** Sends the message that carries an upload. */
+  send(message: ClientMessage): void;
+}
+
+/** `1.5 MiB`, `812 B`. */
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n / 1024;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${v.toFixed(1)} ${units[u]}`;
+}
+
+/** Shows `verb name: 42% (1.0 MiB of 2.4 MiB)` at most every PROGRESS_EVERY_MS, and at the end. */
+function progress(show: (line: string) => void, verb: string, name: string, total: number | null): (done: number, final?: boolean) => void {
+  let last = 0;
+  return (done, final = false) => {
+    const now = Date.now();
+    if (!final && now - last < PROGRESS_EVERY_MS) return;
+    last = now;
+    const of = total === null ? formatBytes(done) : `${total === 0 ? 100 : Math.floor((100 * done) / total)}% (${formatBytes(done)} of ${formatBytes(total)})`;
+    show(`${verb} ${name}: ${of}`);
+  };
+}
+
+/** Runs a transfer to its end; every failure is shown, never thrown. */
+export async function runTransfer(transfer: Transfer, ctx: TransferContext): Promise<void> {
+  if (ctx.token === null) return ctx.show('Files need an account: #login first');
+  try {
+    if (transfer.op === 'send') await upload(transfer, ctx);
+    else await download(transfer, ctx);
+  } catch (err) {
+    ctx.show(`${transfer.op === 'send' ? 'Upload' : 'Download'} failed: ${(err as Error).message}`);
+  }
+}
+
+function request(url: URL, options: http.RequestOptions): http.ClientRequest {
+  return (url.protocol === 'https:' ? https : http).request(url, options);
+}
+
+function errorOf(status: number, body: string): Error {
+  try {
+    const e = JSON.parse(body) as { error?: string; message?: string };
+    return new Error(`${e.error ?? status}: ${e.message ?? ''}`);
+  } catch {
+    return new Error(`HTTP ${status}`);
+  }
+}
+
+async function upload(t: Extract<Transfer, { op: 'send' }>, ctx: TransferContext): Promise<void> {
+  const file = path.resolve(t.path);
+  const stat = await fs.promises.stat(file);
+  if (!stat.isFile()) throw new Error(`${t.path} is not a file`);
+  const name = path.basename(file);
+  const url = new URL(`/files?name=${encodeURIComponent(name)}`, ctx.httpBase);
+  const shown = progress(ctx.show, 'Uploading', name, stat.size);
+  const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = request(url, { method: 'POST', headers: { Authorization: `Bearer ${ctx.token}`, 'Content-Length': stat.size, 'Content-Type': 'application/octet-stream' } });
+    req.on('response', (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    let sent = 0;
+    const source = fs.createReadStream(file);
+    source.on('data', (chunk) => {
+      sent += chunk.length;
+      shown(sent);
+    });
+    source.on('error', (err) => req.destroy(err));
+    source.pipe(req);
+  });
+  if (answer.status !== 201) throw errorOf(answer.status, answer.body);
+  shown(stat.size, true);
+  const uploaded = JSON.parse(answer.body) as { id: string };
+  const attachment = { id: uploaded.id };
+  ctx.send(t.to === null ? { type: 'message', content: '', attachment } : { type: 'dm', to: t.to, content: '', attachment });
+}
+
+async function download(t: Extract<Transfer, { op: 'get' }>, ctx: TransferContext): Promise<void> {
+  const url = new URL(`/files/${t.id}`, ctx.httpBase);
+  await new Promise<void>((resolve, reject) => {
+    const req = request(url, { method: 'GET', headers: { Authorization: `Bearer ${ctx.token}` } });
+    req.on('error', reject);
+    req.on('response', (res) => {
+      if (res.statusCode !== 200) {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => reject(errorOf(res.statusCode ?? 0, body)));
+        return;
+      }
+      const suggested = suggestedName(res.headers['content-disposition']) ?? t.id;
+      let target = t.path ?? suggested;
+      if (fs.existsSync(target) && fs.statSync(target).isDirectory()) target = path.join(target, suggested);
+      const total = Number(res.headers['content-length'] ?? NaN);
+      const shown = progress(ctx.show, 'Downloading', path.basename(target), Number.isFinite(total) ? total : null);
+      const partial = `${target}.part`;
+      const out = fs.createWriteStream(partial, { mode: 0o600 });
+      let got = 0;
+      res.on('data', (chunk: Buffer) => {
+        got += chunk.length;
+        shown(got);
+      });
+      res.on('error', (err) => out.destroy(err));
+      out.on('error', (err) => {
+        fs.rm(partial, { force: true }, () => reject(err));
+      });
+      out.on('finish', () => {
+        fs.rename(partial, target, (err) => {
+          if (err) return reject(err);
+          shown(got, true);
+          ctx.show(`Saved ${target}`);
+          resolve();
+        });
+      });
+      res.pipe(out);
+    });
+    req.end();
+  });
+}
+
+/** The file name of a `Content-Disposition` (its UTF-8 form first), as a bare name; null when none. */
+function suggestedName(header: string | undefined): string | null {
+  if (!header) return null;
+  const star = /filename\*=UTF-8''([^;]+)/i.exec(header);
+  let name: string | null = null;
+  if (star) {
+    try {
+      name = decodeURIComponent(star[1]!);
+    } catch {
+      name = null;
+    }
+  }
+  name ??= /filename="([^"]*)"/i.exec(header)?.[1] ?? null;
+  const base = name === null ? '' : path.basename(name.replace(/\\/g, '/'));
+  return base === '' || base === '.' || base === '..' ? null : base;
+}
