@@ -21,8 +21,9 @@ import { newestUsableSnapshot, Snapshotter, type SnapshotPolicy } from './snapsh
  * Requests a cluster node serves: every request type of today's protocol. A type added later
  * is refused with CLUSTER_UNSUPPORTED until it is listed here, i.e. until what it changes is
  * replicated. Account-level requests do their store work on this node and propose their
- * outcome (src/hub/outcomes.ts); store-only ones (block, dnd, status, ack, dmhistory) and
- * reads (presence, roominfo) need no entry.
+ * outcome (src/hub/outcomes.ts); store-only ones (dmhistory, contacts, search) and reads
+ * (presence, roominfo) need no entry; block, dnd, status, ack and away propose one so the
+ * account's devices and contacts on other nodes are told.
  */
 const SERVED = new Set([
   ...['identitychange', 'join', 'who', 'list', 'createroom', 'delete', 'quit', 'history', 'resume'],

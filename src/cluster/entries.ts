@@ -200,6 +200,8 @@ function isOutcome(v: unknown): v is Outcome {
       return typeof o.hash === 'string' && /^[0-9a-f]{64}$/.test(o.hash);
     case 'presence':
       return isValidIdentity(str(o.username));
+    case 'inbox-acked':
+      return isValidIdentity(str(o.username)) && Number.isSafeInteger(o.upto) && (o.upto as number) >= 0;
     case 'away':
       return typeof o.on === 'boolean';
     case 'blocks':

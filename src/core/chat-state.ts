@@ -3,7 +3,7 @@ import type { CoreControlRequest, ModerationClientMessage, RoomListEntry, Server
 import { GUEST_PREFIX, MAIN_HALL, foldName, isValidIdentity, isValidRoomId } from '../protocol/rules';
 import type { Effect, SessionKey, SessionView } from './effects';
 import { HeldNames } from './held-names';
-import { deliver, isOwner, newRoom, ownerName, send, type Room, type Session } from './model';
+import { countName, deliver, enter, exit, isOwner, newRoom, ownerName, send, type Room, type Session } from './model';
 import { Moderation } from './moderation';
 import { RoomModes, type RoomModesSnapshot } from './room-modes';
 import type { ChatStateImage } from './state-image';
@@ -392,7 +392,7 @@ export class ChatState {
       if (session.username !== null) this.addDevice(session);
       const room = this.rooms.get(r.roomid) ?? (isValidRoomId(r.roomid) ? this.addRoom(r.roomid, null) : this.rooms.get(MAIN_HALL)!);
       session.roomid = room.id;
-      room.members.add(session);
+      enter(room, session);
       if (clash) send(fx, session, { type: 'newidentity', former: r.identity, identity: session.identity });
     }
     for (const r of restored) {
@@ -451,7 +451,7 @@ export class ChatState {
     for (const r of image.rooms) {
       const room = this.addRoom(r.id, r.owner === null ? null : this.sessions.get(r.owner)!);
       room.ownerUser = r.ownerUser;
-      for (const key of r.members) room.members.add(this.sessions.get(key)!);
+      for (const key of r.members) enter(room, this.sessions.get(key)!);
       room.modes = RoomModes.from(r.modes);
     }
     this.reserved.clear();
@@ -464,7 +464,8 @@ export class ChatState {
 
   roomList(): ServerMessage {
     const rooms: RoomListEntry[] = [];
-    for (const room of this.sortedRooms()) rooms.push({ roomid: room.id, count: room.members.size });
+    // Names, not connections: an account's devices in a room count once.
+    for (const room of this.sortedRooms()) rooms.push({ roomid: room.id, count: room.names.size });
     return { type: 'roomlist', rooms };
   }
 
@@ -579,6 +580,11 @@ export class ChatState {
     this.releaseName(session, former);
     // Another device of the same account may hold the name already (login checked who holds it).
     if (!this.byIdentity.has(foldName(wanted))) this.byIdentity.set(foldName(wanted), session);
+    const here = this.rooms.get(session.roomid);
+    if (here?.members.has(session)) {
+      countName(here, former, -1);
+      countName(here, wanted, +1);
+    }
     session.identity = wanted;
     this.noteGuestNameFreed(former);
     const room = this.rooms.get(session.roomid)!;
@@ -664,7 +670,7 @@ export class ChatState {
    */
   private roomListWithout(roomid: string): ServerMessage {
     const rooms: RoomListEntry[] = [];
-    for (const room of this.sortedRooms()) if (room.id !== roomid) rooms.push({ roomid: room.id, count: room.members.size });
+    for (const room of this.sortedRooms()) if (room.id !== roomid) rooms.push({ roomid: room.id, count: room.names.size });
     return { type: 'roomlist', rooms };
   }
 
@@ -708,7 +714,7 @@ export class ChatState {
     session.owned.clear();
     const room = this.rooms.get(session.roomid);
     if (room) {
-      room.members.delete(session);
+      exit(room, session);
       const notice: ServerMessage = { type: 'roomchange', identity: session.identity, former: room.id, roomid: '' };
       fx.push(deliver(quit ? [...room.members, session] : [...room.members], notice));
       touched.push(room);
@@ -730,8 +736,8 @@ export class ChatState {
    */
   private moveTo(fx: Effect[], session: Session, roomid: string, from = this.rooms.get(session.roomid)): void {
     const to = this.rooms.get(roomid)!;
-    from?.members.delete(session);
-    to.members.add(session);
+    if (from) exit(from, session);
+    enter(to, session);
     const former = session.roomid;
     session.roomid = roomid;
     fx.push({ kind: 'state', session: session.key });

@@ -1,5 +1,6 @@
 import type { ServerMessage } from '../protocol/messages';
 import type { Effect, SessionKey } from './effects';
+import { foldName } from '../protocol/rules';
 import { RoomModes } from './room-modes';
 
 /** A connected client as the room state knows it. */
@@ -22,11 +23,33 @@ export interface Room {
   /** Owning account: such a room is persistent and keeps its owner while they are away. */
   ownerUser: string | null;
   members: Set<Session>;
+  /** How many members go by each folded identity (an account's devices share one): `roomlist` counts names. */
+  names: Map<string, number>;
   modes: RoomModes;
 }
 
 export function newRoom(id: string, owner: Session | null): Room {
-  return { id, owner, ownerUser: null, members: new Set(), modes: new RoomModes() };
+  return { id, owner, ownerUser: null, members: new Set(), names: new Map(), modes: new RoomModes() };
+}
+
+/** `session` becomes a member of `room`. */
+export function enter(room: Room, session: Session): void {
+  if (room.members.has(session)) return;
+  room.members.add(session);
+  countName(room, session.identity, +1);
+}
+
+/** `session` is no longer a member of `room`. */
+export function exit(room: Room, session: Session): void {
+  if (room.members.delete(session)) countName(room, session.identity, -1);
+}
+
+/** A member of `room` goes by `identity` one more (+1) or one fewer (-1) time. */
+export function countName(room: Room, identity: string, delta: number): void {
+  const folded = foldName(identity);
+  const n = (room.names.get(folded) ?? 0) + delta;
+  if (n > 0) room.names.set(folded, n);
+  else room.names.delete(folded);
 }
 
 /** The identity shown as the room's owner ('' for none). */

@@ -113,12 +113,13 @@ export class DirectMessages {
 
   /**
    * Removes what the client has (from any device: the store keeps one inbox per account) and
-   * sends on: the account's other devices on this node count the ack as theirs too.
+   * sends on: every device of the account, on every node (an `inbox-acked` outcome), counts
+   * the ack as its own.
    */
   async ack(key: SessionKey, upto: number): Promise<void> {
     const username = requireLogin(this.ctx, key);
     await this.ctx.store.ackInbox(username, upto);
-    await this.acked(username, upto);
+    await this.ctx.decide(key, { type: 'inbox-acked', username, upto });
   }
 
   /** Every device of `username` on this node has what is up to `upto`: their windows move on. */

@@ -118,6 +118,9 @@ export class Hub {
     });
     this.presence = new PresenceService(this.ctx);
     this.router.onPresence = (username) => this.presence.changed(username);
+    this.router.onInboxAcked = (username, upto) => {
+      this.directs.acked(username, upto).catch((err: Error) => log.error({ err, username }, 'moving the inbox deliveries on after an ack failed'));
+    };
     this.contacts = new Contacts(this.ctx, this.presence, { maxContacts: limits.maxContacts ?? Infinity, searchRateLimit: limits.searchRateLimit ?? Infinity });
     this.accounts = new Accounts(this.ctx, this.directs, this.admins, this.presence);
     this.history = new RoomHistory(this.ctx);

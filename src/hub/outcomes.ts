@@ -36,7 +36,12 @@ export type Outcome =
   | /** The session presents a resume token (its hash): the held session comes back on it. */ { type: 'reclaim'; hash: string }
   | /** The account's status line or do-not-disturb changed in the store: its contacts are told. */ { type: 'presence'; username: string }
   | /** The session's account is away (or back). */ { type: 'away'; on: boolean }
-  | /** The block list of `username` is now `blocked`: its devices on every node filter by it. */ { type: 'blocks'; username: string; blocked: string[] };
+  | /** The block list of `username` is now `blocked`: its devices on every node filter by it. */ { type: 'blocks'; username: string; blocked: string[] }
+  | /** The inbox of `username` is acknowledged up to `upto` (by one device): every device's delivery window moves on. */ {
+      type: 'inbox-acked';
+      username: string;
+      upto: number;
+    };
 
 /** Applies an outcome decided for session `key` to a router: the same on one node and on every replica. */
 export function applyOutcome(router: Router, key: SessionKey, outcome: Outcome): void {
@@ -74,6 +79,8 @@ export function applyOutcome(router: Router, key: SessionKey, outcome: Outcome):
       return router.apply([{ kind: 'presence', username: outcome.username }]);
     case 'away':
       return router.apply(state.setAway(key, outcome.on));
+    case 'inbox-acked':
+      return router.onInboxAcked?.(outcome.username, outcome.upto);
     case 'blocks': {
       // This node's devices of the account (the others' nodes do theirs): the worker filters by it.
       const blocked = new Set(outcome.blocked);

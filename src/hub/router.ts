@@ -56,6 +56,8 @@ export class Router {
   private roomWrites: Promise<void> = Promise.resolve();
   /** Told of each `presence` effect (the hub's PresenceService); absent: nobody is. */
   onPresence?: (username: string) => void;
+  /** Told of each `inbox-acked` outcome (the hub's DirectMessages: this node's devices of the account move on). */
+  onInboxAcked?: (username: string, upto: number) => void;
 
   constructor(
     private readonly store: Store,

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import type { Store } from '../../src/store/store';
 import { accountTests } from './store-accounts';
+import { contactTests } from './store-contacts';
 import { epochTests } from './store-epochs';
 import { fileTests } from './store-files';
 import { directMessage, register, rejectsWith, roomMessage, roomMessages, type StoreUnderTest, type WithStore } from './store-fixtures';
@@ -52,6 +53,7 @@ export function storeConformance(name: string, make: () => Promise<StoreUnderTes
     pagingTests(withStore);
     epochTests(withStore);
     fileTests(withStore);
+    contactTests(withStore);
 
     describe('lifecycle', () => {
       test('data survives close and reopen', () =>

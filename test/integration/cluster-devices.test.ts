@@ -34,7 +34,7 @@ before(async () => {
   for (const name of ['nodeA', 'nodeB']) {
     nodes.push(
       await startServer({
-        args: ['--cluster', nats.url, '--node-id', name, '--store', database, '--workers', '1', '--max-devices', '2', ...TEST_HEARTBEAT],
+        args: ['--cluster', nats.url, '--node-id', name, '--store', database, '--workers', '1', '--max-devices', '2', '--inbox-window', '2', ...TEST_HEARTBEAT],
         startTimeoutMs: 30_000,
       }),
     );
@@ -64,6 +64,8 @@ test('two devices of one account on two nodes: the same DM, the name once, repla
   // Carol (node A) watches alice before alice is online.
   const c1 = await user(t, nodeA);
   await login(c1, carol);
+  // The contact list every login brings (empty), before the one the add answers.
+  await c1.c.waitFor((m) => m.type === 'contacts', 15_000);
   const list = await ok(c1.c, { type: 'contacts', action: 'add', username: alice }, 'contacts', () => true, 15_000);
   expectFields((list.contacts as Msg[])[0]!, { username: alice, online: false, state: 'offline' });
 
@@ -124,4 +126,27 @@ test('two devices of one account on two nodes: the same DM, the name once, repla
   const between = c1.c.received.slice(mark).filter((m) => m.type === 'presencechange' && m.username === alice);
   assert.equal(between.filter((m) => m.online === false).length, 1, `offline once, after the last device: ${JSON.stringify(between)}`);
   assert.equal(between.at(-1)!.online, false);
+});
+
+test('an ack from a device on one node moves the inbox delivery of a device on the other node', { timeout: 90_000 }, async (t) => {
+  if (missingPrerequisite(t, present, skip)) return;
+  const [nodeA, nodeB] = [nodes[0]!, nodes[1]!];
+  const dee = uniq('De');
+  const eve = uniq('Ev');
+  const reg = await user(t, nodeA);
+  for (const name of [dee, eve]) await register(reg.c, name);
+  const e1 = await user(t, nodeB);
+  await login(e1, eve);
+  for (const content of ['one', 'two', 'three']) await ok(e1.c, { type: 'dm', to: dee, content }, 'dm', (m) => m.content === content, 15_000);
+  const inboxOf = (c: TestClient): Msg[] => c.received.filter((m) => m.type === 'dm' && typeof m.inbox === 'number');
+  // --inbox-window 2: each device is sent the first two and waits for an ack.
+  const d1 = await user(t, nodeA);
+  await login(d1, dee);
+  const d2 = await user(t, nodeB);
+  await login(d2, dee);
+  for (const d of [d1, d2]) await until('two inbox entries', () => inboxOf(d.c).length === 2 || undefined, 15_000);
+  // d1 (node A) acks both: d1 gets the third, and so does d2 (node B), which acked nothing.
+  d1.c.send({ type: 'ack', inbox: inboxOf(d1.c)[1]!.inbox });
+  for (const d of [d1, d2]) await until('the third entry', () => inboxOf(d.c).length === 3 || undefined, 15_000);
+  assert.deepEqual(inboxOf(d2.c).map((m) => m.content), ['one', 'two', 'three']);
 });

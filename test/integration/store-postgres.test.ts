@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { Client } from 'pg';
 import { isStoreError } from '../../src/store/errors';
 import { createStore } from '../../src/store/factory';
-import { POSTGRES_MIGRATIONS } from '../../src/store/migrations/postgres';
+import { LATEST_POSTGRES_VERSION, POSTGRES_MIGRATIONS } from '../../src/store/migrations/postgres';
 import { SQL } from '../../src/store/postgres-statements';
 import { PostgresStore } from '../../src/store/postgres-store';
 import type { Store } from '../../src/store/store';
@@ -158,7 +158,7 @@ if (unreachable) {
       const [store] = await fresh(1);
       try {
         await store!.migrate();
-        await sql(url, 'INSERT INTO schema_migrations (version, applied_at) VALUES ($1, 0)', [POSTGRES_MIGRATIONS.length + 1]);
+        await sql(url, 'INSERT INTO schema_migrations (version, applied_at) VALUES ($1, 0)', [LATEST_POSTGRES_VERSION + 1]);
         await rejectsWith(store!.migrate(), 'STORE_SCHEMA_TOO_NEW');
       } finally {
         await store!.close();

@@ -28,6 +28,11 @@ describe('devices in ChatState', () => {
     assert.deepEqual(s.sessionsOfUser('ALICE'), ['w:1', 'w:2', 'w:3']);
     for (const k of ['w:1', 'w:2', 'w:3']) assert.equal(s.identityOf(k), 'alice');
     assert.deepEqual(s.roomContents('MainHall'), { type: 'roomcontents', roomid: 'MainHall', identities: ['alice', 'guest4', 'guest5'], owner: '' });
+    assert.deepEqual(s.roomList(), { type: 'roomlist', rooms: [{ roomid: 'MainHall', count: 3 }] }, 'roomlist counts names, not connections');
+    s.request('w:2', { type: 'createroom', roomid: 'den' });
+    s.request('w:2', { type: 'join', roomid: 'den' });
+    assert.deepEqual(s.roomList(), { type: 'roomlist', rooms: [{ roomid: 'MainHall', count: 3 }, { roomid: 'den', count: 1 }] });
+    s.request('w:2', { type: 'join', roomid: 'MainHall' });
     const fx = s.login('w:4', 'alice', REPLACED);
     assert.deepEqual(inboxes(fx).get('w:1')?.[0], REPLACED);
     assert.ok(fx.some((e) => e.kind === 'end' && e.session === 'w:1'));
@@ -119,6 +124,7 @@ describe('devices in ChatState', () => {
     checkChatStateImage(image);
     const copy = new ChatState({ maxRoomsPerOwner: 10, maxDevices: 2 }, () => 1_000);
     copy.loadImage(image);
+    assert.deepEqual(copy.roomList(), s.roomList());
     assert.deepEqual(copy.sessionsOfUser('alice'), ['w:2', 'w:1']);
     assert.equal(copy.isAway('alice'), true);
     assert.deepEqual(copy.roomContents('MainHall'), s.roomContents('MainHall'));
@@ -130,5 +136,21 @@ describe('devices in ChatState', () => {
     const bad = JSON.parse(JSON.stringify(s.image())) as { sessions: Array<{ username: string | null }> };
     bad.sessions[0]!.username = null;
     assert.throws(() => checkChatStateImage(bad));
+  });
+
+  test('a restarted hub takes back two devices of one account; a guest going by the name is renamed', () => {
+    const s = new ChatState({ maxRoomsPerOwner: 10, maxDevices: 5 }, () => 1_000);
+    s.reserve(['alice']);
+    const fx = s.restore([
+      { key: 'w:1', identity: 'alice', roomid: 'MainHall', owned: [], username: 'alice' },
+      { key: 'w:2', identity: 'alice', roomid: 'den', owned: [], username: 'alice' },
+      { key: 'w:3', identity: 'alice', roomid: 'MainHall', owned: [], username: null },
+    ]);
+    assert.deepEqual(s.sessionsOfUser('alice'), ['w:1', 'w:2']);
+    assert.equal(s.identityOf('w:2'), 'alice');
+    assert.notEqual(s.identityOf('w:3'), 'alice');
+    assert.ok(inboxes(fx).get('w:3')?.some((m) => m.type === 'newidentity'));
+    s.disconnect('w:1');
+    assert.equal(s.sessionNamed('alice')?.key, 'w:2');
   });
 });
