@@ -199,6 +199,9 @@ export class ChatClient {
         if (msg.roomid === s.room) {
           s.members = [...msg.identities].sort((a, b) => a.localeCompare(b));
           s.owner = msg.owner;
+          // roomlist counts names, as roomcontents lists them (PROTOCOL.md "Devices").
+          const here = s.rooms.find((r) => r.roomid === msg.roomid);
+          if (here) here.count = s.members.length;
           this.askPresence(s.members);
         }
         return;
@@ -329,12 +332,11 @@ export class ChatClient {
   private otherMoved(identity: string, former: string, roomid: string): void {
     const s = this.state;
     if (roomid === s.room && !s.members.some((m) => fold(m) === fold(identity))) s.members = [...s.members, identity].sort((a, b) => a.localeCompare(b));
-    // One name may stand for several devices: ask who is left rather than guess.
+    // One name may stand for several devices: ask who is left rather than guess. (The room's
+    // count follows its roomcontents; other rooms' counts come with the next roomlist.)
     if (former === s.room && roomid !== s.room) this.send({ type: 'who', roomid: s.room });
-    for (const r of s.rooms) {
-      if (r.roomid === roomid) r.count++;
-      if (r.roomid === former && former !== roomid) r.count = Math.max(0, r.count - 1);
-    }
+    const here = s.rooms.find((r) => r.roomid === s.room);
+    if (here) here.count = s.members.length;
   }
 
   /** This connection moved from `former` to `roomid`. */
