@@ -255,3 +255,18 @@ test('a probe of a room closed to us is answered quietly; a refused join is told
   assert.deepEqual(client.state.toasts.map((t) => t.text), ['Lobby is invite-only']);
   assert.equal(client.state.room, 'MainHall');
 });
+
+test('a handshake that never completes is given up and tried again', () => {
+  const { client, sockets, timers } = setup();
+  assert.equal(sockets.length, 1);
+  // The first socket neither opens nor closes: the 10 s open timeout gives up on it.
+  const giveUp = [...timers.pending.values()].find((t) => t.ms === 10_000);
+  assert.ok(giveUp, 'an open timeout is armed');
+  timers.fire(10_000);
+  assert.equal(client.state.link, 'reconnecting');
+  assert.equal(sockets[0]!.onopen, null, 'the stuck socket is abandoned');
+  timers.fire(5_000); // the retry delay
+  assert.equal(sockets.length, 2);
+  sockets[1]!.open();
+  assert.equal(client.state.link, 'online');
+});
