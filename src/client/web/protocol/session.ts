@@ -1,7 +1,8 @@
 import { Connection, type SocketLike, type Timers } from './connection';
 import { applyModeration } from './moderation-events';
 import { initialState, threadOf, timelineOf, type ChatState } from './state';
-import { SavedData, memoryStorage, type KeyValue, type ReadMark } from './storage';
+import { ReadMarks } from './read-marks';
+import { SavedData, memoryStorage, type KeyValue } from './storage';
 import { fold, MAIN_HALL, parseServerFrame, type ClientRequest, type DirectMessage, type RoomMessage, type ServerMessage } from './types';
 
 /** Errors that end the session on purpose: reconnecting would be wrong (PROTOCOL.md Errors). */
@@ -50,7 +51,7 @@ export class ChatSession {
   /** The seq each room has been gone through by a resume (blocked senders' seqs count). */
   protected readonly through = new Map<string, number>();
   protected readonly resuming = new Set<string>();
-  protected readMarks: Record<string, ReadMark> = {};
+  protected readonly marks: ReadMarks;
   protected pendingCreate = '';
   /** The room our last `join` asked for, until its roomchange. */
   protected pendingJoin = '';
@@ -75,6 +76,7 @@ export class ChatSession {
 
   constructor(protected readonly options: ChatClientOptions) {
     this.saved = new SavedData(options.storage ?? memoryStorage());
+    this.marks = new ReadMarks(this.saved);
     this.timers = options.timers ?? { setTimeout: (f, ms) => setTimeout(f, ms), clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>) };
     this.connection = new Connection(
       {
@@ -254,6 +256,7 @@ export class ChatSession {
         s.token = '';
         s.admin = false;
         s.contacts = [];
+        this.marks.load('');
         this.saved.token = '';
         this.entered = false;
         return;
@@ -393,14 +396,9 @@ export class ChatSession {
     if (kind === 'probe') {
       if (roomid === s.room) return;
       const newest = messages.length > 0 ? messages[messages.length - 1]!.seq : 0;
-      const mark = this.readMarks[roomid];
-      if (!mark || mark.epoch !== epoch || mark.seq > newest) {
-        this.readMarks[roomid] = { epoch, seq: newest };
-        this.saveMarks();
-        s.roomUnread.delete(roomid);
-      } else if (newest > mark.seq) {
-        s.roomUnread.set(roomid, newest - mark.seq);
-      }
+      const unread = this.marks.probed(roomid, epoch, newest);
+      if (unread > 0) s.roomUnread.set(roomid, unread);
+      else s.roomUnread.delete(roomid);
       return;
     }
     const t = timelineOf(s, roomid);
@@ -439,7 +437,7 @@ export class ChatSession {
     this.entered = true;
     this.authError = '';
     this.tokenLogin = false;
-    this.readMarks = this.saved.readMarks(identity);
+    this.marks.load(identity);
     this.send({ type: 'presence', users: [identity] });
     for (const peer of this.saved.dmPeers(identity).slice(0, 10)) {
       if (!s.dms.has(fold(peer))) this.requestDmPage(peer, false);
@@ -609,13 +607,6 @@ export class ChatSession {
     if (s.view.kind !== 'room' || !this.visible() || s.room === '') return;
     const t = s.timelines.get(s.room);
     if (!t || t.epoch === '') return;
-    const mark = this.readMarks[s.room];
-    if (mark && mark.epoch === t.epoch && mark.seq >= t.lastSeq) return;
-    this.readMarks[s.room] = { epoch: t.epoch, seq: t.lastSeq };
-    this.saveMarks();
-  }
-
-  protected saveMarks(): void {
-    if (this.state.username) this.saved.saveReadMarks(this.state.username, this.readMarks);
+    this.marks.read(s.room, t.epoch, t.lastSeq);
   }
 }
