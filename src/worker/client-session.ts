@@ -100,7 +100,7 @@ export class ClientSession {
       this.throttle(chunk.length);
     };
     // A WebSocket delivers whole messages (bounded by its maxPayload, UTF-8 checked): one
-    // message is one line, no splitting and no line timer.
+    // message is one line, no splitting; its transport times frames left unfinished.
     const onMessage = (message: Buffer): void => {
       this.lastReceivedAt = Date.now();
       if (message.length > 0 && !this.closed && !this.ending) onLine(this, message.toString('utf8'), true);

@@ -64,6 +64,7 @@ export class HttpGateway {
     this.server.timeout = SOCKET_IDLE_MS;
     this.server.maxRequestsPerSocket = MAX_REQUESTS_PER_SOCKET;
     this.server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket as net.Socket, head));
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => onClientError(err, socket as net.Socket));
     // headersTimeout and requestTimeout are checked by a timer Node starts on 'listening';
     // this server never listens (the supervisor does), so it is told it does.
     this.server.emit('listening');
@@ -166,7 +167,7 @@ export function originAllowed(req: http.IncomingMessage, allowed: readonly strin
   return originHost === host || originHost === host.replace(/:(80|443)$/, '');
 }
 
-/** Answers a refused upgrade with a JSON body and closes the connection. */
+/** Answers a refused upgrade (or a refused request) with a JSON body and closes the connection. */
 function refuseUpgrade(socket: net.Socket, status: number, code: string, message: string): void {
   if (!socket.writable) return void socket.destroy();
   const body = JSON.stringify({ error: code, message });
@@ -176,4 +177,17 @@ function refuseUpgrade(socket: net.Socket, status: number, code: string, message
       `Content-Length: ${Buffer.byteLength(body)}\r\nX-Content-Type-Options: nosniff\r\n\r\n${body}`,
   );
   setTimeout(() => socket.destroy(), 1000).unref();
+}
+
+/**
+ * A request Node's parser refused or timed out (it has no route): answered in the gateway's
+ * JSON shape instead of Node's bare status line, then closed. Nothing is written when a
+ * response is under way or the peer is gone.
+ */
+function onClientError(err: NodeJS.ErrnoException, socket: net.Socket): void {
+  const inResponse = (socket as net.Socket & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage?.headersSent === true;
+  if (err.code === 'ECONNRESET' || !socket.writable || inResponse) return void socket.destroy();
+  if (err.code === 'HPE_HEADER_OVERFLOW') return refuseUpgrade(socket, 431, HttpError.HEADERS_TOO_LARGE, `request headers over ${MAX_HEADER_BYTES} bytes`);
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') return refuseUpgrade(socket, 408, HttpError.REQUEST_TIMEOUT, 'the request was not received in time');
+  refuseUpgrade(socket, 400, HttpError.BAD_REQUEST, 'malformed HTTP request');
 }

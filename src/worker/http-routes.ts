@@ -45,6 +45,10 @@ export const HttpError = {
   /** A plain request to /ws. */
   UPGRADE_REQUIRED: 'UPGRADE_REQUIRED',
   INTERNAL_ERROR: 'INTERNAL_ERROR',
+  /** Request headers over 16 KiB (431). */
+  HEADERS_TOO_LARGE: 'HEADERS_TOO_LARGE',
+  /** Headers not complete in 10 s, or the request in 10 min (408). */
+  REQUEST_TIMEOUT: 'REQUEST_TIMEOUT',
 } as const;
 
 /**

@@ -134,12 +134,17 @@ describe('static files of the web app', () => {
     }
     const ms = Date.now() - t0;
     assert.match(text, /^HTTP\/1\.1 408 /);
+    assert.match(text, /"error":"REQUEST_TIMEOUT"/);
     assert.ok(ms >= 9000 && ms < 15_000, `closed after ${ms} ms`);
   });
 
   test('bounded headers: over 16 KiB of them is refused (431) and the server keeps serving', T, async () => {
     const big = await raw(server.httpPort!, `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\nConnection: close\r\n\r\n`);
     assert.equal(big.status, 431);
+    assert.equal(JSON.parse(big.body).error, 'HEADERS_TOO_LARGE');
+    const bad = await raw(server.httpPort!, 'NOT HTTP AT ALL\r\n\r\n');
+    assert.equal(bad.status, 400);
+    assert.equal(JSON.parse(bad.body).error, 'BAD_REQUEST');
     assert.equal((await get(server.httpPort!, '/')).status, 200);
   });
 });
