@@ -168,6 +168,11 @@ async function download(deps: FilesRouteDeps, dir: string, req: http.IncomingMes
     'Content-Disposition': `${inline ? 'inline' : 'attachment'}; ${dispositionName(thumb ? `${name}.thumbnail.webp` : name)}`,
     ETag: `"${id}${thumb ? '-t' : ''}"`,
   };
+  // Content-addressed: the same id is the same bytes, so a cached copy is always good.
+  if (req.headers['if-none-match'] === headers.ETag) {
+    res.writeHead(304, headers);
+    return void res.end();
+  }
   const range = parseRange(req.headers.range, size);
   if (range === 'unsatisfiable') return sendJsonError(res, 416, 'RANGE_NOT_SATISFIABLE', `the file has ${size} bytes`, { 'Content-Range': `bytes */${size}` });
   const { start, end } = range ?? { start: 0, end: size - 1 };

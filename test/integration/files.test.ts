@@ -259,6 +259,9 @@ describe('streaming, ranges, dedup, deletion', () => {
     assert.deepEqual(tail.body, down.body.subarray(down.body.length - 10));
     const past = await download(httpPort, a.token, `/files/${data.sha256}`, { Range: `bytes=${20 * MiB}-` });
     assert.equal(past.status, 416);
+    const cached = await download(httpPort, a.token, `/files/${data.sha256}`, { 'If-None-Match': String(down.headers.etag) });
+    assert.equal(cached.status, 304);
+    assert.equal(cached.body.length, 0);
     await a.c.close();
   });
 

@@ -5,7 +5,7 @@ import { clock, sanitize } from './display-text';
 import { formatPresenceLine } from './presence-format';
 import { formatModeration } from './format-moderation';
 import type { ViewState } from './state';
-import { formatBytes } from './transfer';
+import { formatBytes } from './byte-size';
 import type { DirectMessage, PresenceEntry, RoomMessage, ServerEvent, ServerMessage, WireAttachment } from './wire';
 
 export { clock, sanitize } from './display-text';

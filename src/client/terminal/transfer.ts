@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
+import { formatBytes } from './byte-size';
 import type { CommandSpec, InputAction } from './command-spec';
 import type { ClientMessage } from './wire';
 
@@ -53,19 +54,6 @@ export interface TransferContext {
   show(line: string): void;
   /** Sends the message that carries an upload. */
   send(message: ClientMessage): void;
-}
-
-/** `1.5 MiB`, `812 B`. */
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n / 1024;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return `${v.toFixed(1)} ${units[u]}`;
 }
 
 /** Shows `verb name: 42% (1.0 MiB of 2.4 MiB)` at most every PROGRESS_EVERY_MS, and at the end. */
