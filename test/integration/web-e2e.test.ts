@@ -135,6 +135,26 @@ describe('web app in Chromium', () => {
     assert.deepEqual(rows.map((r) => r.text), Array.from({ length: total }, (_, i) => `line ${i + 1}`));
   });
 
+  test('a room the user is not in shows an unread badge for what was said there since', T, async (t) => {
+    if (missingPrerequisite(t, present, `Chromium is not installed at /usr/bin/chromium (apt-get install chromium)`)) return;
+    const busy = uniq('Busy');
+    const quiet = uniq('Quiet');
+    const writer = await tcpUser(t, uniq('writer'), busy);
+    await tcpUser(t, uniq('other'), quiet);
+    const reader = await browserUser(t, uniq('reader'));
+    await reader.joinRoom(busy);
+    await reader.joinRoom(quiet);
+    for (let i = 1; i <= 3; i++) writer.send({ type: 'message', content: `news ${i}` });
+    await writer.waitFor((m) => m.type === 'message' && m.content === 'news 3');
+    // The app asks every room for its newest message every 15 s; the test asks now.
+    await reader.page.evaluate(() => (globalThis as unknown as { switchboard: { probeRooms(): void } }).switchboard.probeRooms());
+    const entry = reader.page.getByTestId('room-list').locator(`[data-room="${busy}"]`);
+    await entry.locator('.badge', { hasText: '3' }).waitFor();
+    await entry.click();
+    await reader.waitForMessage('news 3');
+    await entry.locator('.badge').waitFor({ state: 'detached' });
+  });
+
   test('a DM to a user who is offline is shown, with an unread badge, when they sign in', T, async (t) => {
     if (missingPrerequisite(t, present, `Chromium is not installed at /usr/bin/chromium (apt-get install chromium)`)) return;
     const senderName = uniq('sender');
