@@ -52,8 +52,8 @@ export function storeConformance(name: string, make: () => Promise<StoreUnderTes
     messageTests(withStore);
     pagingTests(withStore);
     epochTests(withStore);
-    contactTests(withStore);
     fileTests(withStore);
+    contactTests(withStore);
 
     describe('lifecycle', () => {
       test('data survives close and reopen', () =>
