@@ -152,6 +152,8 @@ export type ClientMessage =
   | { type: 'dnd'; on: boolean }
   | { type: 'status'; text: string }
   | { type: 'presence'; users: string[] }
+  /** The account's block list, answered with `blocklist`. */
+  | { type: 'blocklist' }
   | { type: 'private'; roomid: string; on: boolean }
   | { type: 'invite'; roomid: string; identity: string }
   | { type: 'uninvite'; roomid: string; identity: string }
