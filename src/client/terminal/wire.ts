@@ -65,6 +65,8 @@ export interface PresenceEntry {
   online: boolean;
   status: string;
   dnd: boolean;
+  /** True when `state` says away (servers of the devices feature; absent or false otherwise). */
+  away?: boolean;
 }
 
 /** One ban, as listed by `roominfo`. */
@@ -237,6 +239,11 @@ function isPresenceEntry(v: unknown): v is PresenceEntry {
     typeof v.dnd === 'boolean';
 }
 
+/** The entry's `state` (servers of the devices feature) says away; other values and its absence do not. */
+function isAwayEntry(entry: PresenceEntry): boolean {
+  return (entry as PresenceEntry & { state?: unknown }).state === 'away';
+}
+
 function toBanEntry(o: Fields): BanEntry | null {
   return isString(o.identity) && isString(o.by) && isString(o.reason) && isCount(o.until)
     ? { identity: o.identity, by: o.by, reason: o.reason, until: o.until }
@@ -333,7 +340,7 @@ function toServerMessage(o: Fields): ServerMessage | null {
       return Array.isArray(o.users) && o.users.every(isPresenceEntry)
         ? {
             type: 'presence',
-            users: o.users.map((u) => ({ username: u.username, online: u.online, status: u.status, dnd: u.dnd })),
+            users: o.users.map((u) => ({ username: u.username, online: u.online, status: u.status, dnd: u.dnd, ...(isAwayEntry(u) ? { away: true } : {}) })),
           }
         : null;
     case 'session':
