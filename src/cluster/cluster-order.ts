@@ -21,8 +21,8 @@ import { newestUsableSnapshot, Snapshotter, type SnapshotPolicy } from './snapsh
  * Requests a cluster node serves: every request type of today's protocol. A type added later
  * is refused with CLUSTER_UNSUPPORTED until it is listed here, i.e. until what it changes is
  * replicated. Account-level requests do their store work on this node and propose their
- * outcome (src/hub/outcomes.ts); store-only ones (dmhistory, contacts, search) and reads
- * (presence, roominfo) need no entry; block, dnd, status, ack and away propose one so the
+ * outcome (src/hub/outcomes.ts); store-only ones (dmhistory, contacts, search, blocklist) and
+ * reads (presence, roominfo) need no entry; block, dnd, status, ack and away propose one so the
  * account's devices and contacts on other nodes are told.
  */
 const SERVED = new Set([
@@ -32,6 +32,8 @@ const SERVED = new Set([
   ...['session', 'reclaim'],
   // Devices, contacts and presence: contacts and search are store work, away an outcome.
   ...['contacts', 'search', 'away'],
+  // The block list, read from the store (no entry: it changes nothing).
+  'blocklist',
   // A room message with an attachment comes as a request (its chat entry carries the file's record).
   'message',
 ]);

@@ -27,7 +27,7 @@ import { storeRefusalCode, storeRefusalReason } from './store-refusal';
 import type { WorkerLink } from './worker-link';
 
 /** Requests that only read: worthless once their client has gone. */
-const READ_ONLY = new Set<string>(['history', 'resume', 'dmhistory', 'presence', 'who', 'list', 'roominfo', 'search']);
+const READ_ONLY = new Set<string>(['history', 'resume', 'dmhistory', 'presence', 'who', 'list', 'roominfo', 'search', 'blocklist']);
 
 /** The limits the hub enforces (a subset of Config). */
 export interface HubLimits extends ChatLimits {
@@ -512,6 +512,8 @@ export class Hub {
         return this.contacts.search(key, r.prefix);
       case 'away':
         return this.contacts.away(key, r.on);
+      case 'blocklist':
+        return this.profiles.blocklist(key);
     }
   }
 }

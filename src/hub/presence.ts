@@ -5,6 +5,15 @@ import type { ContactProfile } from '../store/contact-store';
 import type { HubContext } from './services';
 
 /**
+ * The one-word presence (docs/PROTOCOL.md, "Presence objects"): `offline` when no device is
+ * logged in; else `dnd` when do-not-disturb is on; else `away` when the account marked itself
+ * away; else `online`. Shared by the contacts' Presence objects and the `presence` reply.
+ */
+export function presenceState(online: boolean, dnd: boolean, away: boolean): Presence['state'] {
+  return !online ? 'offline' : dnd ? 'dnd' : away ? 'away' : 'online';
+}
+
+/**
  * Live presence (docs/PROTOCOL.md, "Devices, contacts and presence"). Online and away are the
  * chat state's (replicated: every node knows them); status and do-not-disturb are the store's.
  * When an account's presence changes (a `presence` effect of the state, or a `presence`
@@ -24,7 +33,7 @@ export class PresenceService {
     const { state } = this.ctx.router;
     const online = !hidden && state.isOnline(profile.username);
     const dnd = !hidden && profile.dnd;
-    const status: Presence['state'] = !online ? 'offline' : dnd ? 'dnd' : state.isAway(profile.username) ? 'away' : 'online';
+    const status = presenceState(online, dnd, state.isAway(profile.username));
     return { username: profile.username, online, state: status, status: hidden ? '' : profile.status, dnd };
   }
 

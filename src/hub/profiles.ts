@@ -3,6 +3,7 @@ import { ErrorCode } from '../protocol/errors';
 import type { PresenceEntry } from '../protocol/messages';
 import { foldName } from '../protocol/rules';
 import type { DirectMessages } from './direct-messages';
+import { presenceState } from './presence';
 import { RequestRefused, requireLogin, type HubContext } from './services';
 
 /** block/unblock, do-not-disturb, the status line, and presence queries. */
@@ -37,6 +38,13 @@ export class Profiles {
     await this.ctx.decide(key, { type: 'presence', username });
   }
 
+  /** The requester's whole block list, sorted, as `block` and `unblock` answer it; a guest: NOT_LOGGED_IN. */
+  async blocklist(key: SessionKey): Promise<void> {
+    const username = requireLogin(this.ctx, key);
+    const blocked = await this.ctx.store.blockedBy(username);
+    this.ctx.router.sendTo(key, { type: 'blocklist', users: [...blocked].sort() });
+  }
+
   async setDnd(key: SessionKey, on: boolean): Promise<void> {
     const username = requireLogin(this.ctx, key);
     await this.ctx.store.setDnd(username, on);
@@ -53,7 +61,10 @@ export class Profiles {
     await this.ctx.decide(key, { type: 'presence', username });
   }
 
-  /** One entry per name asked; a name that is neither an account nor connected: NO_SUCH_USER, no entries. */
+  /**
+   * One entry per name asked; a name that is neither an account nor connected: NO_SUCH_USER, no
+   * entries. `state` follows the contacts' Presence rule (presenceState), so away shows here too.
+   */
   async presence(key: SessionKey, users: string[]): Promise<void> {
     const { state } = this.ctx.router;
     const entries: PresenceEntry[] = [];
@@ -62,7 +73,10 @@ export class Profiles {
       const account = await this.ctx.store.getAccount(username);
       if (!account && !state.identityInUse(username)) unknown.push(username);
       const online = account ? state.sessionOfUser(username) !== undefined : true;
-      entries.push({ username, online, status: account?.status ?? '', dnd: account?.dnd ?? false });
+      const dnd = account?.dnd ?? false;
+      // A guest cannot mark itself away: only an account's state may say so.
+      const away = account ? state.isAway(username) : false;
+      entries.push({ username, online, status: account?.status ?? '', dnd, state: presenceState(online, dnd, away) });
     }
     if (unknown.length > 0) throw new RequestRefused(ErrorCode.NO_SUCH_USER, `no registered user or connected client: ${unknown.join(', ')}`);
     this.ctx.router.sendTo(key, { type: 'presence', users: entries });

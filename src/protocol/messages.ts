@@ -36,7 +36,9 @@ export type AccountClientMessage =
   /** Devices, contacts and presence (docs/PROTOCOL.md): `username` is required for add and remove. */
   | { type: 'contacts'; action: 'add' | 'remove' | 'list'; username?: string }
   | { type: 'search'; prefix: string }
-  | { type: 'away'; on: boolean };
+  | { type: 'away'; on: boolean }
+  /** The requester's block list, answered with `blocklist` (docs/PROTOCOL.md, "block, unblock"). */
+  | { type: 'blocklist' };
 
 /** Moderation by a room's owner or a server administrator (docs/PROTOCOL.md, Roles). */
 export type ModerationClientMessage =
@@ -151,6 +153,8 @@ export interface PresenceEntry {
   online: boolean;
   status: string;
   dnd: boolean;
+  /** As in Presence: offline, else dnd, else away, else online (added after the other fields). */
+  state: 'online' | 'away' | 'dnd' | 'offline';
 }
 
 /** An account's presence as its contacts see it (docs/PROTOCOL.md, "Devices, contacts and presence"). */

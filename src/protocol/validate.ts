@@ -74,6 +74,7 @@ const messageSchemas: Record<ClientMessageType, object> = {
   // A username is at most 16 characters: a longer prefix matches nobody.
   search: object({ prefix: { type: 'string', minLength: 1, maxLength: 16 } }),
   away: object({ on: bool }),
+  blocklist: object({}),
 };
 
 /** Every request type a client may send, in the order of the schema table. */

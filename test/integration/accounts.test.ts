@@ -542,8 +542,8 @@ for (const placement of ['pool', 'dedicated'] as const) {
       const nobody = uniq('nobody');
       const p = await ok(al.c, { type: 'presence', users: [bo.username, al.username] }, 'presence');
       assert.deepEqual(p.users, [
-        { username: bo.username, online: true, status: 'at lunch', dnd: true },
-        { username: al.username, online: true, status: '', dnd: false },
+        { username: bo.username, online: true, status: 'at lunch', dnd: true, state: 'dnd' },
+        { username: al.username, online: true, status: '', dnd: false, state: 'online' },
       ]);
       const unknown = await refused(al.c, { type: 'presence', users: [bo.username, nobody] }, 'NO_SUCH_USER', ['presence']);
       assert.match(unknown.message as string, new RegExp(nobody));
@@ -558,14 +558,14 @@ for (const placement of ['pool', 'dedicated'] as const) {
       expectFields(held, { id: dm.id, from: al.username, to: bo.username, content: 'are you there' });
       assert.ok(Number.isInteger(held.inbox), 'delivered from the inbox');
       await bo2.c.close();
-      assert.deepEqual(await waitOffline(al.c, bo.username), { username: bo.username, online: false, status: 'at lunch', dnd: false }, 'status kept while offline');
+      assert.deepEqual(await waitOffline(al.c, bo.username), { username: bo.username, online: false, status: 'at lunch', dnd: false, state: 'offline' }, 'status kept while offline');
       const g = await sc.guest();
       await refused(g.c, { type: 'dnd', on: true }, 'NOT_LOGGED_IN', ['profile']);
       await refused(g.c, { type: 'status', text: 'x' }, 'NOT_LOGGED_IN', ['profile']);
       await refused(al.c, { type: 'status', text: 'x'.repeat(141) }, 'INVALID_FIELD', ['profile']);
       await refused(al.c, { type: 'dnd', on: 'yes' }, 'INVALID_FIELD', ['profile']);
       // presence needs no login.
-      assert.deepEqual((await ok(g.c, { type: 'presence', users: [al.username] }, 'presence')).users, [{ username: al.username, online: true, status: '', dnd: false }]);
+      assert.deepEqual((await ok(g.c, { type: 'presence', users: [al.username] }, 'presence')).users, [{ username: al.username, online: true, status: '', dnd: false, state: 'online' }]);
     });
 
     test('block: a blocked user\'s DMs and room messages do not reach the blocker; unblock restores', { timeout: 20_000 }, async (t) => {
@@ -749,7 +749,7 @@ describe('restart with the same data dir', { timeout: 60_000 }, () => {
     // Blocking again changes nothing and answers with the list as stored.
     expectFields(await ok(al2.c, { type: 'block', user: mallory }, 'blocklist'), { users: [mallory] }, 'blocks kept: ');
     const p = await ok(g.c, { type: 'presence', users: [al.username] }, 'presence');
-    assert.deepEqual(p.users, [{ username: al.username, online: true, status: 'persisting', dnd: false }]);
+    assert.deepEqual(p.users, [{ username: al.username, online: true, status: 'persisting', dnd: false, state: 'online' }]);
     // The owner still owns it.
     const del = await ok(al2.c, { type: 'delete', roomid: room }, 'roomlist', (m) => !(m.rooms as Msg[]).some((r) => r.roomid === room));
     assert.ok(del);

@@ -7,14 +7,15 @@ import { createDatabase, dropDatabase } from '../helpers/postgres-db';
 import { missingPrerequisite } from '../helpers/prerequisite';
 import { PASSWORD, expectFields, login, ok, register } from '../helpers/requests';
 import { startServer, type RunningServer } from '../helpers/server';
-import { until, within } from '../helpers/wait';
+import { sleep, until, within } from '../helpers/wait';
 
 /**
  * Several devices of one account on the nodes of a cluster (issue 11): two Switchboard nodes
  * over a real 3-server NATS JetStream cluster and one fresh PostgreSQL database. The devices
  * of an account on node A and node B receive the same DM, its name shows once, a login past
  * `--max-devices` on one node replaces the oldest device on the other, and a contact on one
- * node sees the presence changes of an account whose devices are on the other.
+ * node sees the presence changes of an account whose devices are on the other; `blocklist`
+ * and the away `state` of `presence` read on a node other than where they were set.
  */
 
 const { present, skip } = clusterPrerequisites('several devices per account on a cluster are');
@@ -149,4 +150,37 @@ test('an ack from a device on one node moves the inbox delivery of a device on t
   d1.c.send({ type: 'ack', inbox: inboxOf(d1.c)[1]!.inbox });
   for (const d of [d1, d2]) await until('the third entry', () => inboxOf(d.c).length === 3 || undefined, 15_000);
   assert.deepEqual(inboxOf(d2.c).map((m) => m.content), ['one', 'two', 'three']);
+});
+
+test('blocklist and the away state of presence across nodes: blocks made on node A read on node B; away set on B seen on A', { timeout: 90_000 }, async (t) => {
+  if (missingPrerequisite(t, present, skip)) return;
+  const [nodeA, nodeB] = [nodes[0]!, nodes[1]!];
+  const fay = uniq('Fa');
+  const gus = uniq('Gu');
+  const hal = uniq('Ha');
+  const reg = await user(t, nodeA);
+  for (const name of [fay, gus, hal]) await register(reg.c, name);
+  const f1 = await user(t, nodeA);
+  await login(f1, fay);
+  for (const who of [hal, gus]) await ok(f1.c, { type: 'block', user: who }, 'blocklist', () => true, 15_000);
+  // A device that just logged in on the other node asks for the list: the store's, sorted.
+  const f2 = await user(t, nodeB);
+  await login(f2, fay);
+  expectFields(await ok(f2.c, { type: 'blocklist' }, 'blocklist', () => true, 15_000), { users: [gus, hal].sort() });
+  // gus (no contact of anyone) goes away on node B: a presence query on node A says so.
+  const g1 = await user(t, nodeB);
+  await login(g1, gus);
+  g1.c.send({ type: 'away', on: true });
+  const asker = await user(t, nodeA);
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const p = await ok(asker.c, { type: 'presence', users: [gus] }, 'presence', () => true, 15_000);
+    const entry = (p.users as Msg[])[0]!;
+    if (entry.state === 'away') {
+      expectFields(entry, { username: gus, online: true, dnd: false, state: 'away' });
+      break;
+    }
+    assert.ok(Date.now() < deadline, `gus never away on node A: ${JSON.stringify(entry)}`);
+    await sleep(50);
+  }
 });

@@ -120,18 +120,20 @@ describe('store failures', { timeout: 60_000 }, () => {
     await stillServing(gu);
   });
 
-  test('reads fail with STORE_FAILED and the connection stays: history, resume, dmhistory, presence', async (t) => {
+  test('reads fail with STORE_FAILED and the connection stays: history, resume, dmhistory, presence, blocklist', async (t) => {
     const sc = scope(t);
     const al = await sc.account('r');
     const room = uniq('H');
     await createAndJoin([al], room);
     await say(al, 'kept');
-    faults.fail('roomHistory', 'roomSince', 'directHistory', 'getAccount');
+    faults.fail('roomHistory', 'roomSince', 'directHistory', 'getAccount', 'blockedBy');
     await refused(al.c, { type: 'history', roomid: room }, 'STORE_FAILED', ['history']);
     await refused(al.c, { type: 'resume', roomid: room, since: 0 }, 'STORE_FAILED', ['resumed', 'message']);
     await refused(al.c, { type: 'dmhistory', with: al.username }, 'STORE_FAILED', ['dmhistory']);
     await refused(al.c, { type: 'presence', users: [al.username] }, 'STORE_FAILED', ['presence']);
+    await refused(al.c, { type: 'blocklist' }, 'STORE_FAILED', ['blocklist']);
     faults.clear();
+    expectFields(await ok(al.c, { type: 'blocklist' }, 'blocklist'), { users: [] });
     const history = await ok(al.c, { type: 'history', roomid: room }, 'history');
     assert.deepEqual((history.messages as Msg[]).map((m) => m.content), ['kept']);
     await stillServing(al);

@@ -179,6 +179,43 @@ test('blocks: /unblock confirms just that name; an empty list says so; /blocks l
   }
 });
 
+test('/blocks in a fresh session asks the server: blocks made in an earlier session are listed, sorted; none: "You have blocked no one."', TEST_TIMEOUT, async () => {
+  const pests = await Promise.all(['FoeB', 'FoeA'].map(async (stem) => {
+    const spare = await TestClient.welcomed(server.port);
+    const identity = `${stem}${suffix}`;
+    spare.client.send({ type: 'identitychange', identity });
+    await spare.client.waitFor((m) => m.type === 'newidentity' && m.identity === identity);
+    return { client: spare.client, identity };
+  }));
+  const user = `fbk${suffix}`;
+  const clean = `fcl${suffix}`;
+  const run = async (lines: string[]): Promise<string[]> => {
+    // A config dir of its own each time: no saved login, no state carried over by the client.
+    const proc = TerminalClient.start(target, [], { configDir: fs.mkdtempSync(path.join(root, 'fresh-blocks-')), input: lines.join('\n') + '\n' });
+    try {
+      assert.equal(await proc.waitForExit(), 0, proc.stderr + proc.output);
+      return proc.lines;
+    } finally {
+      proc.kill();
+    }
+  };
+  try {
+    // The first session blocks two names (in the reverse of their sorted order), then ends.
+    const first = await run([`/register ${user} pw-blocker-2`, `/login ${user} pw-blocker-2`, ...pests.map((p) => `/block ${p.identity}`)]);
+    assert.ok(first.includes(`You now block ${pests[1]!.identity}.`), first.join('\n'));
+    // A new session: the client knows nothing; the server has the list.
+    const second = await run([`/login ${user} pw-blocker-2`, '/blocks']);
+    const sorted = pests.map((p) => p.identity).sort();
+    assert.ok(second.includes(`You block: ${sorted.join(', ')}`), second.join('\n'));
+    assert.ok(!second.some((l) => /not known yet/.test(l)), second.join('\n'));
+    // An account that never blocked anyone.
+    const third = await run([`/register ${clean} pw-blocker-3`, `/login ${clean} pw-blocker-3`, '/blocks']);
+    assert.ok(third.includes('You have blocked no one.'), third.join('\n'));
+  } finally {
+    await Promise.all(pests.map((p) => p.client.close()));
+  }
+});
+
 test('passwords: asked for when left out (piped: the next line), never echoed or logged', TEST_TIMEOUT, async () => {
   const dir = fs.mkdtempSync(path.join(root, 'secret-'));
   const log = path.join(dir, 'session.log');

@@ -63,8 +63,8 @@ describe('unknown names', () => {
     assert.match(err.message as string, new RegExp(nobody));
     const p = await ok(g.c, { type: 'presence', users: [al.username, g.id] }, 'presence');
     assert.deepEqual(p.users, [
-      { username: al.username, online: true, status: '', dnd: false },
-      { username: g.id, online: true, status: '', dnd: false },
+      { username: al.username, online: true, status: '', dnd: false, state: 'online' },
+      { username: g.id, online: true, status: '', dnd: false, state: 'online' },
     ]);
   });
 

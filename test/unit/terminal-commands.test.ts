@@ -158,6 +158,7 @@ test('replyMatcher: the accounts requests', () => {
     [{ type: 'block', user: 'bob' }, { type: 'blocklist', users: ['bob'] }, { type: 'profile', username: 'a', status: '', dnd: true }],
     [{ type: 'dnd', on: true }, { type: 'profile', username: 'alice', status: '', dnd: true }, { type: 'blocklist', users: [] }],
     [{ type: 'presence', users: ['bob'] }, { type: 'presence', users: [] }, { type: 'profile', username: 'a', status: '', dnd: true }],
+    [{ type: 'blocklist' }, { type: 'blocklist', users: ['bob'] }, { type: 'profile', username: 'a', status: '', dnd: true }],
   ];
   for (const [sent, yes, no] of cases) {
     const matches = replyMatcher(sent, 'alice')!;

@@ -237,6 +237,9 @@ test('recall, block list, profile, presence', () => {
     ['alice: online, dnd, "out to lunch"', 'bob: offline'],
   );
   assert.deepEqual(lines({ type: 'presence', users: [] }), ['Presence: nobody']);
+  // The `state` of a server with the devices feature: away is said.
+  const states = '{"type":"presence","users":[{"username":"cy","online":true,"status":"","dnd":false,"state":"away"},{"username":"di","online":true,"status":"","dnd":false,"state":"online"}]}';
+  assert.deepEqual(formatServerEvent(decodeServerLine(states), me, TARGET), ['cy: online, away', 'di: online']);
   assert.deepEqual(lines({ type: 'resumed', roomid: 'jokes', seq: 9 }), []);
 });
 

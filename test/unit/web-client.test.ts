@@ -3,8 +3,9 @@ import { test } from 'node:test';
 import { ChatClient } from '../../src/client/web/protocol/client';
 import type { SocketLike, Timers } from '../../src/client/web/protocol/connection';
 import { memoryStorage } from '../../src/client/web/protocol/storage';
+import { presenceState } from '../../src/client/web/protocol/state';
 import { RoomTimeline } from '../../src/client/web/protocol/timeline';
-import type { RoomMessage, ServerMessage } from '../../src/client/web/protocol/types';
+import { fold, type RoomMessage, type ServerMessage } from '../../src/client/web/protocol/types';
 
 /** An in-memory WebSocket: records what the client sends; the test plays the server. */
 class FakeSocket implements SocketLike {
@@ -269,4 +270,26 @@ test('a handshake that never completes is given up and tried again', () => {
   assert.equal(sockets.length, 2);
   sockets[1]!.open();
   assert.equal(client.state.link, 'online');
+});
+
+test("a room member's presence dot follows the server's state: away, dnd, offline (not derived from online)", () => {
+  const { client, last } = setup();
+  const s = last();
+  s.open();
+  welcome(s, 'guest1');
+  s.push({ type: 'roomcontents', roomid: 'MainHall', identities: ['guest1', 'carol'], owner: '' });
+  // The member list asks the presence of the room's members.
+  const asked = s.sent.filter((m) => m.type === 'presence').at(-1);
+  assert.deepEqual(asked, { type: 'presence', users: ['carol', 'guest1'] });
+  const carol = (state: 'online' | 'away' | 'dnd' | 'offline', online = true, dnd = false) =>
+    s.push({ type: 'presence', users: [{ username: 'carol', online, status: '', dnd, state }] });
+  carol('away');
+  assert.equal(presenceState(client.state.presence.get(fold('carol'))), 'away');
+  carol('dnd', true, true);
+  assert.equal(presenceState(client.state.presence.get(fold('carol'))), 'dnd');
+  carol('offline', false);
+  assert.equal(presenceState(client.state.presence.get(fold('carol'))), 'offline');
+  // A server without the field: derived from online and dnd.
+  s.push({ type: 'presence', users: [{ username: 'carol', online: true, status: '', dnd: false }] });
+  assert.equal(presenceState(client.state.presence.get(fold('carol'))), 'online');
 });

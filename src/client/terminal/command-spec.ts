@@ -26,7 +26,7 @@ export type InputAction =
 
 /**
  * What the session answers itself: `dms` the conversations and their unread counts, `blocks`
- * the block list, `more` the next page of the last history read, `online` who is in every room.
+ * the block list (asked of the server), `more` the next page of the last history read, `online` who is in every room.
  */
 export type SessionView = 'dms' | 'blocks' | 'more' | 'online';
 

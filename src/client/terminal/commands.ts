@@ -344,6 +344,7 @@ export function replyMatcher(sent: ClientMessage, me: string): ((reply: ServerMe
       return or((r) => r.type === 'recalled' && r.id === sent.id);
     case 'block':
     case 'unblock':
+    case 'blocklist':
       return or((r) => r.type === 'blocklist');
     case 'dnd':
     case 'status':

@@ -46,6 +46,7 @@ export function formatDirectMessage(message: DirectMessage, withId: boolean): st
 
 function formatPresence(user: PresenceEntry): string {
   const parts = [user.online ? 'online' : 'offline'];
+  if (user.away) parts.push('away');
   if (user.dnd) parts.push('dnd');
   if (user.status !== '') parts.push(`"${sanitize(user.status)}"`);
   return `${sanitize(user.username)}: ${parts.join(', ')}`;

@@ -85,8 +85,6 @@ class Session {
   private readonly onScreen = new Map<string, { handle: LineHandle; who: string; ts?: number }>();
   /** Names and rooms seen, for Tab completion (bounded). */
   private readonly names = new Set<string>();
-  /** The last block list the server sent, or null before any. */
-  private blocks: string[] | null = null;
   /** A password is being asked for: typed lines wait. `build` makes the request once it is given. */
   private secretWait: { build: (secret: string) => ClientMessage; line: string } | null = null;
   /** The answer to a refused request held back with its refusal (an error may still explain it). */
@@ -331,10 +329,9 @@ class Session {
       case 'blocks':
         if (this.state.account === '') {
           this.show('Blocks belong to accounts: log in to see or change yours.', 'plain');
-        } else if (this.blocks === null) {
-          this.show('Your block list is not known yet: the server sends it with each /block or /unblock.', 'plain');
         } else {
-          this.show(this.blocks.length === 0 ? 'You have blocked no one.' : `You block: ${this.blocks.map(sanitize).join(', ')}`, 'plain');
+          // The server's list (stored with the account): shown as its `blocklist` answer is.
+          this.sendStepNow({ message: { type: 'blocklist' } });
         }
         return;
       case 'more': {
@@ -655,12 +652,8 @@ class Session {
       case 'roomlist':
         for (const r of message.rooms) this.rememberName(r.roomid);
         break;
-      case 'blocklist':
-        this.blocks = message.users;
-        break;
       case 'loggedin':
         this.login.loggedIn(message.identity, message.token);
-        this.blocks = null; // another account's list
         break;
       case 'loggedout':
         this.login.loggedOut();

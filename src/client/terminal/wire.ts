@@ -65,6 +65,8 @@ export interface PresenceEntry {
   online: boolean;
   status: string;
   dnd: boolean;
+  /** True when `state` says away (servers of the devices feature; absent or false otherwise). */
+  away?: boolean;
 }
 
 /** One ban, as listed by `roominfo`. */
@@ -152,6 +154,8 @@ export type ClientMessage =
   | { type: 'dnd'; on: boolean }
   | { type: 'status'; text: string }
   | { type: 'presence'; users: string[] }
+  /** The account's block list, answered with `blocklist`. */
+  | { type: 'blocklist' }
   | { type: 'private'; roomid: string; on: boolean }
   | { type: 'invite'; roomid: string; identity: string }
   | { type: 'uninvite'; roomid: string; identity: string }
@@ -233,6 +237,11 @@ function toDirectMessage(o: Fields): DirectMessage | null {
 function isPresenceEntry(v: unknown): v is PresenceEntry {
   return isFields(v) && isString(v.username) && typeof v.online === 'boolean' && isString(v.status) &&
     typeof v.dnd === 'boolean';
+}
+
+/** The entry's `state` (servers of the devices feature) says away; other values and its absence do not. */
+function isAwayEntry(entry: PresenceEntry): boolean {
+  return (entry as PresenceEntry & { state?: unknown }).state === 'away';
 }
 
 function toBanEntry(o: Fields): BanEntry | null {
@@ -331,7 +340,7 @@ function toServerMessage(o: Fields): ServerMessage | null {
       return Array.isArray(o.users) && o.users.every(isPresenceEntry)
         ? {
             type: 'presence',
-            users: o.users.map((u) => ({ username: u.username, online: u.online, status: u.status, dnd: u.dnd })),
+            users: o.users.map((u) => ({ username: u.username, online: u.online, status: u.status, dnd: u.dnd, ...(isAwayEntry(u) ? { away: true } : {}) })),
           }
         : null;
     case 'session':
