@@ -46,6 +46,8 @@ export class Supervisor implements PlacementHost, ControlledServer {
   private readonly perAddress: AddressLimit<Child>;
   /** The id each counted connection travels with (to its worker and back in 'session-closed'). */
   private readonly connIds = new WeakMap<net.Socket, number>();
+  /** When clients began to wait for a ready worker (see noteWaiting); null: none waits. */
+  private waitingSince: number | null = null;
   private refusedSinceWarn = 0;
   private lastRefusalWarn = 0;
   /** The certificate pair workers handshake with (read at start, replaced on SIGHUP); null: no TLS. */
@@ -282,11 +284,30 @@ export class Supervisor implements PlacementHost, ControlledServer {
       }
       this.connIds.set(socket, connId);
     }
-    if (this.clients >= this.config.maxClients || !this.placement.place(socket)) {
+    // Clients waiting for a worker count too: the wait for replacements is bounded by the same cap.
+    if (this.clients + this.placement.waitingCount() >= this.config.maxClients || !this.placement.place(socket)) {
       const connId = this.connIds.get(socket);
       if (connId !== undefined) this.perAddress.release(connId);
       this.log.warn({ clients: this.clients, remote: socket.remoteAddress }, 'refused a client: too many users');
       this.refuse(socket, ErrorCode.TOO_MANY_USERS, 'too many users; try again later');
+      return;
+    }
+    this.noteWaiting();
+  }
+
+  /**
+   * Clients wait when no worker is ready (all of them starting or being replaced): said once
+   * when the wait begins and once when it ends, so a slow welcome has its reason in the log.
+   */
+  private noteWaiting(): void {
+    const waiting = this.placement.waitingCount();
+    if (waiting > 0 && this.waitingSince === null) {
+      this.waitingSince = Date.now();
+      // Routine with dedicated placement (a client whose process is starting), not with a pool.
+      this.log[this.config.placement === 'pool' ? 'warn' : 'debug']({ waiting }, 'no worker ready: new clients wait for one (workers starting or being replaced)');
+    } else if (waiting === 0 && this.waitingSince !== null) {
+      this.log[this.config.placement === 'pool' ? 'info' : 'debug']({ waitedMs: Date.now() - this.waitingSince }, 'a worker is ready: the waiting clients are placed');
+      this.waitingSince = null;
     }
   }
 
@@ -349,6 +370,7 @@ export class Supervisor implements PlacementHost, ControlledServer {
         // A new worker of an upgrade called off, ready just as it was killed: not for placement.
       } else {
         this.placement.onReady(child);
+        this.noteWaiting();
       }
     } else if (msg.type === 'stopping') {
       // Not ready any more: placement passes it over while it says goodbye to its clients.

@@ -102,3 +102,41 @@ test('pool: clients connecting while both workers are killed are all welcomed pr
     await server.stop();
   }
 });
+
+test('pool: clients waiting for a replacement worker count against --max-clients; the wait is logged with its reason', { timeout: 30_000 }, async () => {
+  const server = await startServer({ args: ['--host', '127.0.0.1', '--placement', 'pool', '--workers', '1', '--max-clients', '3'] });
+  const clients: TestClient[] = [];
+  try {
+    const [worker] = await linkedWorker(server);
+    process.kill(worker!, 'SIGKILL');
+    // Its exit seen: no worker is ready until the replacement (100 ms backoff, then its start).
+    await server.waitForLog((l) => l.role === 'supervisor' && l.msg === 'worker died' && l.childPid === worker, 5000);
+    for (let i = 0; i < 5; i++) clients.push(await TestClient.connect(server.port, { core: true }));
+    // Three wait (the cap), two are refused: closed with no line (core clients get no error line).
+    const refused = await until('two clients over the cap refused', () => {
+      const gone = clients.filter((c) => !c.isOpen);
+      return gone.length >= 2 ? gone : undefined;
+    });
+    const waited = clients.filter((c) => !refused.includes(c));
+    assert.ok(refused.every((c) => c.received.length === 0 && c.rawLines.length === 0), 'the refused got no line');
+    for (const c of waited) {
+      const first = await c.next(WELCOME_BOUND_MS);
+      assert.equal(first.type, 'newidentity', 'a waiting client is welcomed by the replacement');
+    }
+    assert.equal(clients.filter((c) => !c.isOpen).length, 2, 'exactly the two over the cap were refused');
+    const warned = server.logs.find((l) => l.role === 'supervisor' && l.msg === 'no worker ready: new clients wait for one (workers starting or being replaced)');
+    assert.ok(warned, 'the wait is logged with its reason');
+    await server.waitForLog((l) => l.role === 'supervisor' && l.msg === 'a worker is ready: the waiting clients are placed', 5000);
+  } finally {
+    for (const c of clients) c.socket.destroy();
+    await server.stop();
+  }
+});
+
+/** The one live worker of a `--workers 1` server, once it has linked to the hub. */
+async function linkedWorker(server: RunningServer): Promise<number[]> {
+  return until('the worker linked to the hub', () => {
+    const linked = workerPids(server).filter((p) => server.logs.some((l) => l.role === 'worker' && l.pid === p && l.msg === 'linked to hub'));
+    return linked.length === 1 ? linked : undefined;
+  });
+}
