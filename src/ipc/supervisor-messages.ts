@@ -17,9 +17,10 @@ export type SupervisorToChild =
    * TLS listener, not a byte read yet; the worker does the handshake. `connId`: set when the
    * connection counts towards its address's limit; the worker echoes it in 'session-closed'.
    * `http`: it came in on the HTTP (or, with `tls`, HTTPS) listener: the worker's HTTP gateway
-   * serves it (the web app, WebSocket upgrades on /ws).
+   * serves it (the web app, WebSocket upgrades on /ws). `handOff`: the number the worker
+   * confirms it with ('conn-taken'), as soon as it reads the message.
    */
-  | { type: 'conn'; tls?: boolean; connId?: number; http?: boolean }
+  | { type: 'conn'; tls?: boolean; connId?: number; http?: boolean; handOff: number }
   /**
    * Workers: the certificate chain and key (PEM) for TLS handshakes from now on. Sent at spawn
    * and after a SIGHUP reload; sessions already open keep the pair they started with.
@@ -85,7 +86,13 @@ export type ChildToSupervisor =
    * (`Registry.getMetricsAsJSON()`; empty when only health was asked), `health` the hub's
    * readiness checks (absent from workers).
    */
-  | { type: 'metrics-report'; id: number; app: unknown[]; process: unknown[]; health?: ChildHealth };
+  | { type: 'metrics-report'; id: number; app: unknown[]; process: unknown[]; health?: ChildHealth }
+  /**
+   * A worker has the socket of 'conn' `handOff` (sent as it reads the message, before any
+   * handshake): the supervisor closes its own copy, which it kept so that a socket a dying
+   * worker never got can be placed on another (src/supervisor/hand-offs.ts).
+   */
+  | { type: 'conn-taken'; handOff: number };
 
 /** A child's readiness checks for `/readyz`: each names a check and whether it passes, with why not. */
 export type ChildHealth = Record<string, { ok: boolean; reason?: string }>;

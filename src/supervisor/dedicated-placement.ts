@@ -104,6 +104,10 @@ export class DedicatedPlacement implements Placement {
     return this.waiting.splice(0);
   }
 
+  waitingCount(): number {
+    return this.waiting.length;
+  }
+
   /** The processes serving a client: each hands it to a new process of its own. */
   upgradeTargets(): Child[] {
     return [...this.busy].filter((w) => w.alive);

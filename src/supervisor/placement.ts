@@ -22,6 +22,8 @@ export interface Placement {
   workers(): Child[];
   /** Clients accepted but not yet handed to a worker. */
   takeWaiting(): net.Socket[];
+  /** How many clients wait for a worker now (counted against `maxClients`, so the wait is bounded). */
+  waitingCount(): number;
   /** An upgrade (src/supervisor/upgrade.ts): the workers whose sessions move to new ones. */
   upgradeTargets(): Child[];
   /** How many new workers the upgrade starts, given the number of targets. */

@@ -53,6 +53,10 @@ export class PoolPlacement implements Placement {
     return this.waiting.splice(0);
   }
 
+  waitingCount(): number {
+    return this.waiting.length;
+  }
+
   upgradeTargets(): Child[] {
     return [...this.live].filter((w) => w.alive);
   }

@@ -46,8 +46,8 @@ export class Supervisor implements PlacementHost, ControlledServer {
   private readonly perAddress: AddressLimit<Child>;
   /** The id each counted connection travels with (to its worker and back in 'session-closed'). */
   private readonly connIds = new WeakMap<net.Socket, number>();
-  /** Clients placed again after a failed hand-off: once each. */
-  private readonly replaced = new WeakSet<net.Socket>();
+  /** When clients began to wait for a ready worker (see noteWaiting); null: none waits. */
+  private waitingSince: number | null = null;
   private refusedSinceWarn = 0;
   private lastRefusalWarn = 0;
   /** The certificate pair workers handshake with (read at start, replaced on SIGHUP); null: no TLS. */
@@ -104,7 +104,8 @@ export class Supervisor implements PlacementHost, ControlledServer {
     this.log.debug({ workerId: child.id, childPid: child.pid }, 'worker started');
     // Ahead of any client on the same channel, so the worker has it before its first handshake.
     if (this.tls) child.send({ type: 'reload-tls', ...this.tls });
-    void child.exited.then(({ code, signal }) => {
+    // 'close', not 'exit': by then the sockets it never took have been placed again (Child.closed).
+    void child.closed.then(({ code, signal }) => {
       const lost = child.sessions;
       this.clients -= lost;
       child.sessions = 0;
@@ -125,21 +126,21 @@ export class Supervisor implements PlacementHost, ControlledServer {
     this.clients++;
     const connId = this.connIds.get(socket);
     if (connId !== undefined) this.perAddress.placed(connId, worker);
-    worker.handOff(socket, listenerKind(socket), connId, (err) => {
-      if (!err) return;
+    worker.handOff(socket, listenerKind(socket), connId, (why) => {
+      // The worker never had the socket (src/supervisor/hand-offs.ts): it is not its client.
       worker.sessions--;
       this.clients--;
       if (connId !== undefined) this.perAddress.release(connId);
-      // The worker died between placement and hand-off (its exit not yet seen): the client has
-      // lost nothing yet, so it is placed again, once; a second failure closes it.
-      if (!this.stopping && !this.replaced.has(socket) && !socket.destroyed) {
-        this.replaced.add(socket);
-        this.log.warn({ err, workerId: worker.id }, 'hand-off failed; placing the client again');
-        this.admit(socket);
+      // Its channel is closed: it is dying, its exit not seen yet. No more clients for it, so
+      // placing again cannot pick it (each placement again follows a worker failing: no loop).
+      if (why === 'gone') worker.ready = false;
+      if (this.stopping || socket.destroyed) {
+        socket.destroy();
         return;
       }
-      this.log.warn({ err, workerId: worker.id }, 'hand-off failed; closing the client');
-      socket.destroy();
+      // Nothing of it has been read (sockets stay paused here): another worker can serve it as new.
+      this.log.warn({ workerId: worker.id, why, remote: socket.remoteAddress }, 'a worker did not take a client; placing it again');
+      this.admit(socket);
     });
   }
 
@@ -283,11 +284,30 @@ export class Supervisor implements PlacementHost, ControlledServer {
       }
       this.connIds.set(socket, connId);
     }
-    if (this.clients >= this.config.maxClients || !this.placement.place(socket)) {
+    // Clients waiting for a worker count too: the wait for replacements is bounded by the same cap.
+    if (this.clients + this.placement.waitingCount() >= this.config.maxClients || !this.placement.place(socket)) {
       const connId = this.connIds.get(socket);
       if (connId !== undefined) this.perAddress.release(connId);
       this.log.warn({ clients: this.clients, remote: socket.remoteAddress }, 'refused a client: too many users');
       this.refuse(socket, ErrorCode.TOO_MANY_USERS, 'too many users; try again later');
+      return;
+    }
+    this.noteWaiting();
+  }
+
+  /**
+   * Clients wait when no worker is ready (all of them starting or being replaced): said once
+   * when the wait begins and once when it ends, so a slow welcome has its reason in the log.
+   */
+  private noteWaiting(): void {
+    const waiting = this.placement.waitingCount();
+    if (waiting > 0 && this.waitingSince === null) {
+      this.waitingSince = Date.now();
+      // Routine with dedicated placement (a client whose process is starting), not with a pool.
+      this.log[this.config.placement === 'pool' ? 'warn' : 'debug']({ waiting }, 'no worker ready: new clients wait for one (workers starting or being replaced)');
+    } else if (waiting === 0 && this.waitingSince !== null) {
+      this.log[this.config.placement === 'pool' ? 'info' : 'debug']({ waitedMs: Date.now() - this.waitingSince }, 'a worker is ready: the waiting clients are placed');
+      this.waitingSince = null;
     }
   }
 
@@ -350,6 +370,7 @@ export class Supervisor implements PlacementHost, ControlledServer {
         // A new worker of an upgrade called off, ready just as it was killed: not for placement.
       } else {
         this.placement.onReady(child);
+        this.noteWaiting();
       }
     } else if (msg.type === 'stopping') {
       // Not ready any more: placement passes it over while it says goodbye to its clients.

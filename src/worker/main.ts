@@ -45,6 +45,9 @@ function main(): void {
 
   serveWorkerOperations(worker, tls, log);
   process.on('message', (msg: SupervisorToChild, handle?: net.Socket | object) => {
+    // First: until it hears this, the supervisor keeps its copy, to place the client elsewhere
+    // should this process die before it has the socket (src/supervisor/hand-offs.ts).
+    if (msg.type === 'conn') process.send?.({ type: 'conn-taken', handOff: msg.handOff });
     if (msg.type === 'conn' && handle instanceof net.Socket) {
       served = true;
       const adopt = (socket: net.Socket): void => {
