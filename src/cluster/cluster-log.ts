@@ -115,7 +115,7 @@ export class ClusterLog {
         max_age: nanos(opts.maxAgeMs),
         duplicate_window: nanos(Math.min(DUPLICATE_WINDOW_MS, opts.maxAgeMs)),
       };
-      await withDeadline(ensureStream(jsm, config), opts.connectTimeoutMs, `the stream ${LOG_STREAM} could not be made or found`);
+      await withDeadline(ensureStream(jsm, config, Date.now() + opts.connectTimeoutMs), opts.connectTimeoutMs, `the stream ${LOG_STREAM} could not be made or found`);
       return new ClusterLog(nc, jetstream(nc, { timeout: opts.proposeTimeoutMs }), jsm, nodeId, opts.proposeTimeoutMs);
     } catch (err) {
       await nc.close().catch(() => undefined);
@@ -229,7 +229,27 @@ export class ClusterLog {
   }
 }
 
-async function ensureStream(jsm: JetStreamManager, config: Parameters<JetStreamManager['streams']['add']>[0]): Promise<void> {
+/**
+ * While a NATS cluster is still forming, JetStream can have a meta leader but not yet know
+ * every peer, and refuses a replicated stream with "no suitable peers for placement"
+ * (JSStreamCreateNoPeers, err_code 10005). A node starting beside its NATS servers (a fresh
+ * deployment, a reboot of the whole site) retries that until `deadline` instead of exiting.
+ */
+const PEERS_FORMING = /no suitable peers/i;
+const PEERS_RETRY_MS = 250;
+
+async function ensureStream(jsm: JetStreamManager, config: Parameters<JetStreamManager['streams']['add']>[0], deadline: number): Promise<void> {
+  for (;;) {
+    try {
+      return await findOrMakeStream(jsm, config);
+    } catch (err) {
+      if (!PEERS_FORMING.test((err as Error).message) || Date.now() + PEERS_RETRY_MS >= deadline) throw err;
+      await new Promise((resolve) => setTimeout(resolve, PEERS_RETRY_MS));
+    }
+  }
+}
+
+async function findOrMakeStream(jsm: JetStreamManager, config: Parameters<JetStreamManager['streams']['add']>[0]): Promise<void> {
   try {
     await jsm.streams.info(LOG_STREAM);
     return;
