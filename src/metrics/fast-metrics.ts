@@ -61,6 +61,13 @@ export class FastCounter {
     this.total += n;
   }
 
+  /** Everything counted so far, over every label. */
+  get sum(): number {
+    let sum = this.total;
+    for (const v of this.byLabel.values()) sum += v;
+    return sum;
+  }
+
   incFor(label: string, n = 1): void {
     const v = this.byLabel.get(label);
     if (v !== undefined) this.byLabel.set(label, v + n);

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { ProcessSampler } from '../ipc/process-figures';
 import type { SupervisorToChild } from '../ipc/supervisor-messages';
+import { workerMetrics } from '../metrics/worker-metrics';
 import type { TlsAcceptor } from '../net/tls';
 import type { Worker } from './worker';
 
@@ -9,7 +10,15 @@ import type { Worker } from './worker';
  * status` and a settings reload (the live limits, its log level, the TLS handshake timeout).
  */
 export function serveWorkerOperations(worker: Worker, tls: TlsAcceptor, log: Logger): void {
-  const sampler = new ProcessSampler(worker.traffic);
+  // The rates come from the counters the metrics keep anyway: nothing more counted per message.
+  const sampler = new ProcessSampler({
+    get messagesIn() {
+      return workerMetrics.messagesIn.sum;
+    },
+    get messagesOut() {
+      return workerMetrics.deliveries.sum;
+    },
+  });
   process.on('message', (msg: SupervisorToChild) => {
     if (msg.type === 'stats') {
       process.send?.({ type: 'stats', id: msg.id, stats: { ...sampler.figures(), clients: worker.sessionCount } });

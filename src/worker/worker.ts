@@ -18,7 +18,6 @@ import { coreServerLines, helloReplyLine, isCoreClientType } from '../protocol/c
 import { ErrorCode, errorLine } from '../protocol/errors';
 import type { ClientMessage, CoreControlRequest } from '../protocol/messages';
 import { parseClientLine, type ParseLimits, type ParseResult } from '../protocol/validate';
-import type { TrafficCounters } from '../ipc/process-figures';
 import { ClientSession, LIVE_SESSION_SETTINGS } from './client-session';
 import { HubLink } from './hub-link';
 import { FileAsker } from './file-asker';
@@ -59,8 +58,6 @@ export class Worker {
   private readonly adoptions: Adoptions;
   /** The settings in force: a copy every session reads its limits from, changed in place by a reload. */
   private readonly config: { -readonly [K in keyof Config]: Config[K] };
-  /** Client lines in, lines out to clients, since the start (`switchboard status` rates). */
-  readonly traffic: TrafficCounters = { messagesIn: 0, messagesOut: 0 };
   /** The HTTP side's questions about files (src/worker/files-route.ts). */
   readonly files: FileAsker;
 
@@ -186,7 +183,6 @@ export class Worker {
   }
 
   private onClientLine(session: ClientSession, line: string, utf8: boolean): void {
-    this.traffic.messagesIn++;
     try {
       this.forwardClientLine(session, line, utf8);
     } catch (err) {
@@ -294,13 +290,11 @@ export class Worker {
         workerMetrics.deliveries.inc(members.size * msg.senders.length);
         // Room traffic is what a slow reader falls behind on: held to the bound strictly.
         for (const s of members) s.send(s.blocked.size === 0 ? msg.lines : withoutBlocked(msg, s.blocked), true);
-        this.traffic.messagesOut += members.size * msg.senders.length;
         return;
       }
       case Kind.TO_SESSIONS: {
         // Worked out once per frame, and only when a core client is among the targets.
         let core: Buffer | null = null;
-        this.traffic.messagesOut += msg.ids.length;
         workerMetrics.deliveries.inc(msg.ids.length);
         for (const id of msg.ids) {
           const s = this.sessions.get(id);
