@@ -1,8 +1,8 @@
-import type { TestContext } from 'node:test';
+import { after, before, type TestContext } from 'node:test';
 import { TestClient, type Msg } from './client';
-import type { RunningServer } from './server';
-import { natsServerPresent } from './nats-cluster';
-import { postgresUnreachable } from './postgres-db';
+import { startServer, type RunningServer } from './server';
+import { natsServerPresent, startNatsCluster, type NatsCluster } from './nats-cluster';
+import { createDatabase, dropDatabase, postgresUnreachable } from './postgres-db';
 import { sleep } from './wait';
 
 /** Client-side helpers shared by the cluster test files (several nodes, one chat). */
@@ -53,4 +53,31 @@ export const TEST_HEARTBEAT = ['--cluster-heartbeat-ms', '300', '--cluster-node-
 export function clusterPrerequisites(what: string): { present: boolean; skip: string } {
   const pgUnreachable = postgresUnreachable();
   return { present: natsServerPresent() && pgUnreachable === null, skip: pgUnreachable ?? `nats-server is not installed (/usr/sbin/nats-server): ${what} not tested` };
+}
+
+/**
+ * The nodes of a cluster test file: registers the file's `before` (a 3-server NATS cluster, a
+ * PostgreSQL database named from `database`, then one Switchboard node per name of `names`,
+ * started with `args` beside the cluster's own and the test heartbeat) and its `after` (every
+ * process stopped by its pid, the database dropped). The returned array is filled by `before`;
+ * nothing starts when `present` is false (the tests skip).
+ */
+export function clusterNodes(present: boolean, database: string, names: readonly string[], args: readonly string[]): RunningServer[] {
+  const nodes: RunningServer[] = [];
+  let nats: NatsCluster | undefined;
+  let storeUrl = '';
+  before(async () => {
+    if (!present) return;
+    nats = await startNatsCluster(3);
+    storeUrl = await createDatabase(database);
+    for (const name of names) {
+      nodes.push(await startServer({ args: ['--cluster', nats.url, '--store', storeUrl, '--node-id', name, ...args, ...TEST_HEARTBEAT], startTimeoutMs: 30_000 }));
+    }
+  });
+  after(async () => {
+    await Promise.all(nodes.map((s) => s.stop()));
+    await nats?.stop();
+    if (storeUrl) await dropDatabase(storeUrl);
+  });
+  return nodes;
 }

@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { ask, clusterPrerequisites, TEST_HEARTBEAT, user, whoUntil } from '../helpers/cluster-client';
-import { startNatsCluster, type NatsCluster } from '../helpers/nats-cluster';
-import { createDatabase, dropDatabase } from '../helpers/postgres-db';
+import { test } from 'node:test';
+import { ask, clusterNodes, clusterPrerequisites, user, whoUntil } from '../helpers/cluster-client';
 import { missingPrerequisite } from '../helpers/prerequisite';
 import { runCli } from '../helpers/requests';
-import { startServer, type RunningServer } from '../helpers/server';
+import type { RunningServer } from '../helpers/server';
 import { within } from '../helpers/wait';
 
 /**
@@ -16,24 +14,8 @@ import { within } from '../helpers/wait';
 
 const { present, skip: SKIP } = clusterPrerequisites('the control socket on a cluster is');
 
-let nats: NatsCluster | undefined;
-let storeUrl = '';
-const nodes: RunningServer[] = [];
+const nodes = clusterNodes(present, 'sb_cluster_control', ['nodeA', 'nodeB'], ['--workers', '1']);
 
-before(async () => {
-  if (!present) return;
-  nats = await startNatsCluster(3);
-  storeUrl = await createDatabase('sb_cluster_control');
-  for (const name of ['nodeA', 'nodeB']) {
-    nodes.push(await startServer({ args: ['--cluster', nats.url, '--store', storeUrl, '--node-id', name, '--workers', '1', ...TEST_HEARTBEAT], startTimeoutMs: 30_000 }));
-  }
-});
-
-after(async () => {
-  await Promise.all(nodes.map((s) => s.stop()));
-  await nats?.stop();
-  if (storeUrl) await dropDatabase(storeUrl);
-});
 
 test('notice, close-room and disconnect made on one node act on the clients of both', async (t) => {
   if (missingPrerequisite(t, present, SKIP)) return;

@@ -1,12 +1,9 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import type { Msg, TestClient } from '../helpers/client';
-import { clusterPrerequisites, TEST_HEARTBEAT, user, whoUntil } from '../helpers/cluster-client';
-import { startNatsCluster, type NatsCluster } from '../helpers/nats-cluster';
-import { createDatabase, dropDatabase } from '../helpers/postgres-db';
+import { clusterNodes, clusterPrerequisites, user, whoUntil } from '../helpers/cluster-client';
 import { missingPrerequisite } from '../helpers/prerequisite';
 import { PASSWORD, expectFields, login, ok, register } from '../helpers/requests';
-import { startServer, type RunningServer } from '../helpers/server';
 import { sleep, until, within } from '../helpers/wait';
 
 /**
@@ -20,33 +17,11 @@ import { sleep, until, within } from '../helpers/wait';
 
 const { present, skip } = clusterPrerequisites('several devices per account on a cluster are');
 
-let nats: NatsCluster | undefined;
-let database: string | undefined;
-const nodes: RunningServer[] = [];
+const nodes = clusterNodes(present, 'sb_cluster_devices', ['nodeA', 'nodeB'], ['--workers', '1', '--max-devices', '2', '--inbox-window', '2']);
 
 const RUN = Math.random().toString(36).slice(2, 5).padEnd(3, '0');
 let n = 0;
 const uniq = (prefix: string): string => `${prefix}${RUN}${(++n).toString(36)}`;
-
-before(async () => {
-  if (!present) return;
-  nats = await startNatsCluster(3);
-  database = await createDatabase('sb_cluster_devices');
-  for (const name of ['nodeA', 'nodeB']) {
-    nodes.push(
-      await startServer({
-        args: ['--cluster', nats.url, '--node-id', name, '--store', database, '--workers', '1', '--max-devices', '2', '--inbox-window', '2', ...TEST_HEARTBEAT],
-        startTimeoutMs: 30_000,
-      }),
-    );
-  }
-});
-
-after(async () => {
-  await Promise.all(nodes.map((s) => s.stop()));
-  await nats?.stop();
-  if (database) await dropDatabase(database);
-});
 
 /** Waits until `c` has received, at or after index `from`, a message matching `pred` (a cluster may take a while). */
 function seen(c: TestClient, from: number, pred: (m: Msg) => boolean, what: string): Promise<Msg> {

@@ -5,36 +5,18 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import type { Msg } from '../helpers/client';
-import { clusterPrerequisites, TEST_HEARTBEAT, user, whoUntil } from '../helpers/cluster-client';
-import { startNatsCluster, type NatsCluster } from '../helpers/nats-cluster';
-import { createDatabase, dropDatabase } from '../helpers/postgres-db';
+import { clusterNodes, clusterPrerequisites, user, whoUntil } from '../helpers/cluster-client';
 import { missingPrerequisite } from '../helpers/prerequisite';
 import * as proc from '../helpers/procfs';
-import { startServer, type RunningServer } from '../helpers/server';
+import type { RunningServer } from '../helpers/server';
 
 const BIN = path.resolve(__dirname, '..', '..', '..', 'bin', 'switchboard.js');
 const { present, skip: SKIP } = clusterPrerequisites('the cluster upgrade test is');
 
-let nats: NatsCluster | undefined;
-let storeUrl = '';
-const nodes: RunningServer[] = [];
+const nodes = clusterNodes(present, 'sb_upgrade', ['upA', 'upB'], ['--workers', '2']);
 
-before(async () => {
-  if (!present) return;
-  nats = await startNatsCluster(3);
-  storeUrl = await createDatabase('sb_upgrade');
-  for (const name of ['upA', 'upB']) {
-    nodes.push(await startServer({ args: ['--cluster', nats.url, '--store', storeUrl, '--node-id', name, '--workers', '2', ...TEST_HEARTBEAT], startTimeoutMs: 30_000 }));
-  }
-});
-
-after(async () => {
-  await Promise.all(nodes.map((s) => s.stop()));
-  await nats?.stop();
-  if (storeUrl) await dropDatabase(storeUrl);
-});
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
