@@ -1,5 +1,6 @@
 import net from 'node:net';
 import tls from 'node:tls';
+import { ReceivedMessages } from './received-messages';
 
 /**
  * Test harness: a raw NDJSON client that records every server message in order. By default it
@@ -17,22 +18,17 @@ export interface ConnectOptions {
 
 const HELLO = JSON.stringify({ type: 'hello', capabilities: ['extended'] }) + '\n';
 
-export class TestClient {
-  readonly received: Msg[] = [];
+export class TestClient extends ReceivedMessages {
   /** Lines that were not JSON (should never happen). */
   readonly rawLines: string[] = [];
-  private cursor = 0;
   private pending = '';
-  private wake: (() => void) | null = null;
   readonly closed: Promise<void>;
-  private isClosed = false;
-  /** The server's answer to our `hello` (null for a core client, or until it arrives). */
-  helloReply: Msg | null = null;
 
   private constructor(
     readonly socket: net.Socket,
-    private readonly saidHello: boolean,
+    saidHello: boolean,
   ) {
+    super(saidHello);
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => {
       this.pending += chunk;
@@ -41,20 +37,17 @@ export class TestClient {
         const line = this.pending.slice(0, nl);
         this.pending = this.pending.slice(nl + 1);
         try {
-          const m = JSON.parse(line) as Msg;
-          if (m.type === 'hello' && this.saidHello && this.helloReply === null) this.helloReply = m;
-          else this.received.push(m);
+          this.take(JSON.parse(line) as Msg);
         } catch {
           this.rawLines.push(line);
         }
       }
-      this.wake?.();
+      this.arrived();
     });
     socket.on('error', () => {});
     this.closed = new Promise((resolve) =>
       socket.on('close', () => {
-        this.isClosed = true;
-        this.wake?.();
+        this.end();
         resolve();
       }),
     );
@@ -103,51 +96,12 @@ export class TestClient {
     return { client, identity: hello.identity as string };
   }
 
-  get isOpen(): boolean {
-    return !this.isClosed;
-  }
-
   get localPort(): number {
     return this.socket.localPort!;
   }
 
   send(msg: object | string): void {
     this.socket.write(typeof msg === 'string' ? msg : JSON.stringify(msg) + '\n');
-  }
-
-  /** The next message in arrival order. */
-  async next(timeoutMs = 5000): Promise<Msg> {
-    return this.waitFor(() => true, timeoutMs);
-  }
-
-  /** Skips messages until one matches; rejects on timeout or close. */
-  async waitFor(pred: (m: Msg) => boolean, timeoutMs = 5000): Promise<Msg> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      while (this.cursor < this.received.length) {
-        const m = this.received[this.cursor++]!;
-        if (pred(m)) return m;
-      }
-      if (this.isClosed) throw new Error('connection closed while waiting for a message');
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out waiting for a message; unread: ${JSON.stringify(this.received.slice(this.cursor))}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.wake = () => {
-          clearTimeout(timer);
-          this.wake = null;
-          resolve();
-        };
-      });
-    }
-  }
-
-  /** Resolves with what arrives within `ms` (nothing expected: an empty array). */
-  async drain(ms: number): Promise<Msg[]> {
-    await new Promise((resolve) => setTimeout(resolve, ms));
-    const rest = this.received.slice(this.cursor);
-    this.cursor = this.received.length;
-    return rest;
   }
 
   close(): Promise<void> {

@@ -1,43 +1,37 @@
 import { WebSocket, type ClientOptions } from 'ws';
 import type { Msg } from './client';
+import { ReceivedMessages } from './received-messages';
 
 /**
  * Test harness: a WebSocket protocol client (the `ws` package, as a browser would connect to
  * /ws) that records every server message (one per text frame) in order, like TestClient. By
  * default it says `hello` first (extended); `{ core: true }` makes it a pure seed-004 client.
  */
-export class WsTestClient {
-  readonly received: Msg[] = [];
+export class WsTestClient extends ReceivedMessages {
   /** Frames that were not one JSON object (should never happen). */
   readonly rawFrames: string[] = [];
   /** How the connection closed: the close code and reason the client saw. */
   readonly closed: Promise<{ code: number; reason: string }>;
-  helloReply: Msg | null = null;
-  private cursor = 0;
-  private wake: (() => void) | null = null;
-  private isClosed = false;
 
   private constructor(
     readonly ws: WebSocket,
-    private readonly saidHello: boolean,
+    saidHello: boolean,
   ) {
+    super(saidHello);
     ws.on('message', (data, isBinary) => {
       const text = String(data);
       if (isBinary) this.rawFrames.push(`(binary) ${text}`);
       try {
-        const m = JSON.parse(text) as Msg;
-        if (m.type === 'hello' && this.saidHello && this.helloReply === null) this.helloReply = m;
-        else this.received.push(m);
+        this.take(JSON.parse(text) as Msg);
       } catch {
         this.rawFrames.push(text);
       }
-      this.wake?.();
+      this.arrived();
     });
     ws.on('error', () => {});
     this.closed = new Promise((resolve) =>
       ws.on('close', (code, reason) => {
-        this.isClosed = true;
-        this.wake?.();
+        this.end();
         resolve({ code, reason: reason.toString() });
       }),
     );
@@ -72,47 +66,9 @@ export class WsTestClient {
     return { client, identity: first.identity as string };
   }
 
-  get isOpen(): boolean {
-    return !this.isClosed;
-  }
-
   /** One object per text frame (a string is sent as it is). */
   send(msg: object | string): void {
     this.ws.send(typeof msg === 'string' ? msg : JSON.stringify(msg));
-  }
-
-  async next(timeoutMs = 5000): Promise<Msg> {
-    return this.waitFor(() => true, timeoutMs);
-  }
-
-  /** Skips messages until one matches; rejects on timeout or close. */
-  async waitFor(pred: (m: Msg) => boolean, timeoutMs = 5000): Promise<Msg> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      while (this.cursor < this.received.length) {
-        const m = this.received[this.cursor++]!;
-        if (pred(m)) return m;
-      }
-      if (this.isClosed) throw new Error('connection closed while waiting for a message');
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out waiting for a message; unread: ${JSON.stringify(this.received.slice(this.cursor))}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.wake = () => {
-          clearTimeout(timer);
-          this.wake = null;
-          resolve();
-        };
-      });
-    }
-  }
-
-  /** What arrives within `ms`. */
-  async drain(ms: number): Promise<Msg[]> {
-    await new Promise((resolve) => setTimeout(resolve, ms));
-    const rest = this.received.slice(this.cursor);
-    this.cursor = this.received.length;
-    return rest;
   }
 
   close(): Promise<{ code: number; reason: string }> {
