@@ -8,26 +8,11 @@ import path from 'node:path';
 import { AppPage, chromiumAvailable, launchChromium } from '../test/helpers/browser';
 import { TestClient, type Msg } from '../test/helpers/client';
 import { gradientPng } from '../test/helpers/png';
+import { PASSWORD, memberClient } from '../test/helpers/requests';
 import { startServer } from '../test/helpers/server';
 
 const OUT = path.resolve(__dirname, '..', '..', 'docs', 'screenshots');
-const PASSWORD = 'correct horse';
 
-/** A TCP user: registered, logged in, and in `room` if given (created when missing). */
-async function user(port: number, name: string, room?: string): Promise<TestClient> {
-  const { client } = await TestClient.welcomed(port);
-  client.send({ type: 'register', username: name, password: PASSWORD });
-  await client.waitFor((m) => m.type === 'registered' || m.type === 'error');
-  client.send({ type: 'login', username: name, password: PASSWORD });
-  await client.waitFor((m) => m.type === 'loggedin');
-  if (room) {
-    client.send({ type: 'createroom', roomid: room });
-    await client.waitFor((m) => m.type === 'roomlist');
-    client.send({ type: 'join', roomid: room });
-    await client.waitFor((m) => m.type === 'roomchange' && m.roomid === room);
-  }
-  return client;
-}
 
 async function say(c: TestClient, content: string): Promise<void> {
   c.send({ type: 'message', content });
@@ -42,12 +27,12 @@ async function main(): Promise<void> {
   try {
     const url = `http://127.0.0.1:${server.httpPort}/`;
     const room = 'Design';
-    const bob = await user(server.port, 'bob', room);
-    const carol = await user(server.port, 'carol', room);
+    const bob = await memberClient(server.port, 'bob', room);
+    const carol = await memberClient(server.port, 'carol', room);
     bob.send({ type: 'status', text: 'Reviewing mockups' });
     carol.send({ type: 'away', on: true });
-    await (await user(server.port, 'dave')).close(); // a contact who is offline
-    await user(server.port, 'alice');
+    await (await memberClient(server.port, 'dave')).close(); // a contact who is offline
+    await memberClient(server.port, 'alice');
     await say(bob, 'Morning! The new onboarding mockups are up on the wiki.');
     await say(carol, 'Nice. I left a few comments on the sign-up step.');
     await say(bob, 'Thanks, looking now.');

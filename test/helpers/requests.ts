@@ -107,3 +107,23 @@ export function guestPool(t: TestContext, port: () => number): () => Promise<Con
     return conn;
   };
 }
+
+/**
+ * A TCP client logged in as `username` (registered first; an account that exists already is
+ * fine), and in `room` when given (created when missing): another user beside the one a test
+ * drives, in the web end-to-end tests and the screenshots.
+ */
+export async function memberClient(port: number, username: string, room?: string): Promise<TestClient> {
+  const { client } = await TestClient.welcomed(port);
+  client.send({ type: 'register', username, password: PASSWORD });
+  await client.waitFor((m) => m.type === 'registered' || m.type === 'error');
+  client.send({ type: 'login', username, password: PASSWORD });
+  await client.waitFor((m) => m.type === 'loggedin');
+  if (room) {
+    client.send({ type: 'createroom', roomid: room });
+    await client.waitFor((m) => m.type === 'roomlist');
+    client.send({ type: 'join', roomid: room });
+    await client.waitFor((m) => m.type === 'roomchange' && m.roomid === room);
+  }
+  return client;
+}

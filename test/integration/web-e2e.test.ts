@@ -9,11 +9,12 @@ import { AppPage, chromiumAvailable, drops, eventually, launchChromium } from '.
 import { TestClient } from '../helpers/client';
 import { gradientPng } from '../helpers/png';
 import { missingPrerequisite } from '../helpers/prerequisite';
+import { PASSWORD, memberClient } from '../helpers/requests';
 import { descendants, cmdline, socketInodes, tcpTable } from '../helpers/procfs';
 import { startServer, type RunningServer } from '../helpers/server';
 
 const T = { timeout: 60_000 };
-const PASSWORD = 'correct horse';
+
 const RUN = Math.random().toString(36).slice(2, 6);
 let n = 0;
 /** A fresh name (user or room) per use: the tests share one server. */
@@ -32,19 +33,10 @@ async function register(name: string): Promise<void> {
   await client.close();
 }
 
-/** A TCP client logged in as `name` (registered first) and in `room` (created if missing). */
+/** A TCP client logged in as `name` (registered first) and in `room` (created if missing), closed after the test. */
 async function tcpUser(t: TestContext, name: string, room?: string): Promise<TestClient> {
-  await register(name);
-  const { client } = await TestClient.welcomed(server.port);
+  const client = await memberClient(server.port, name, room);
   t.after(() => client.close());
-  client.send({ type: 'login', username: name, password: PASSWORD });
-  await client.waitFor((m) => m.type === 'loggedin');
-  if (room) {
-    client.send({ type: 'createroom', roomid: room });
-    await client.waitFor((m) => m.type === 'roomlist');
-    client.send({ type: 'join', roomid: room });
-    await client.waitFor((m) => m.type === 'roomchange' && m.roomid === room);
-  }
   return client;
 }
 
