@@ -148,14 +148,8 @@ export interface RoomBanEntry {
   until: number;
 }
 
-export interface PresenceEntry {
-  username: string;
-  online: boolean;
-  status: string;
-  dnd: boolean;
-  /** As in Presence: offline, else dnd, else away, else online (added after the other fields). */
-  state: 'online' | 'away' | 'dnd' | 'offline';
-}
+/** One name of a `presence` reply: the same shape as a contact's Presence. */
+export type PresenceEntry = Presence;
 
 /** An account's presence as its contacts see it (docs/PROTOCOL.md, "Devices, contacts and presence"). */
 export interface Presence {

@@ -4,17 +4,9 @@
  * the server may add more, which are ignored.
  */
 
-/** A file attached to a message, as the server relays it (never the client's own claim). */
-export interface Attachment {
-  id: string;
-  name: string;
-  /** Bytes. */
-  size: number;
-  /** The MIME type the server sniffed from the bytes. */
-  type: string;
-  /** Whether `GET /files/<id>/thumbnail` exists (images). */
-  thumbnail: boolean;
-}
+/** A file attached to a message, as the server relays it (never the client's own claim): the server's own type. */
+import type { Attachment } from '../../../protocol/messages';
+export type { Attachment };
 
 /** A room message (`message`, live or in `history`/`resume`). */
 export interface RoomMessage {
