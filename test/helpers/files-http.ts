@@ -66,3 +66,38 @@ function call(port: number, options: http.RequestOptions, body: Buffer | Readabl
     }
   });
 }
+
+/** A GET whose answer has begun and is held: the reader stopped after the first chunk. */
+export interface HeldDownload {
+  status: number;
+  /** Reads the rest and resolves with the whole body. */
+  release: () => Promise<Buffer>;
+}
+
+/**
+ * GETs `path` and stops reading after the first chunk of the body, the way a slow client on a
+ * slow link does: a server that streams with backpressure then holds only a chunk for it (the
+ * rest waits on disk and in the kernel's socket buffers); one that loads files whole holds it all.
+ */
+export function heldDownload(port: number, token: string, path: string): Promise<HeldDownload> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, agent: false, method: 'GET', path, headers: { Authorization: `Bearer ${token}` } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.once('data', (first: Buffer) => {
+        chunks.push(first);
+        res.pause();
+        const release = (): Promise<Buffer> =>
+          new Promise((done, failed) => {
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () => done(Buffer.concat(chunks)));
+            res.on('error', failed);
+            res.resume();
+          });
+        resolve({ status: res.statusCode!, release });
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { workerPids } from '../helpers/chaos';
-import { download, upload } from '../helpers/files-http';
+import { download, heldDownload, upload } from '../helpers/files-http';
 import { login, ok, refused, register, welcomed, type Conn } from '../helpers/requests';
 import * as proc from '../helpers/procfs';
 import { startServer, type RunningServer } from '../helpers/server';
@@ -235,22 +235,56 @@ describe('attachments and access', () => {
 });
 
 describe('streaming, ranges, dedup, deletion', () => {
-  test('20 MiB up and down without the worker holding it; ranges', async () => {
+  test('20 MiB streamed to disk as it arrives and to slow readers with backpressure; ranges', async () => {
     const a = await account();
     const [worker] = workerPids(server);
     assert.ok(worker !== undefined);
     const data = bytes(20 * MiB, 9);
-    const before = proc.rssKb(worker)!;
-    const up = await upload(httpPort, a.token, 'large.bin', data.stream());
+    // Upload: the body stops half way until its bytes are on disk under the temporary name, so
+    // a server that kept the request in memory until its end would never get past this point.
+    const blobDir = path.join(server.dataDir, 'files');
+    const onDisk = (): number =>
+      (fs.existsSync(blobDir) ? fs.readdirSync(blobDir) : [])
+        .filter((f) => f.startsWith('.upload-') && !f.endsWith('.webp'))
+        .reduce((sum, f) => sum + (fs.statSync(path.join(blobDir, f), { throwIfNoEntry: false })?.size ?? 0), 0);
+    const source = data.stream();
+    const gated = Readable.from(
+      (async function* () {
+        let sent = 0;
+        let waited = false;
+        for await (const chunk of source) {
+          if (!waited && sent >= 10 * MiB) {
+            waited = true;
+            await until('the first half of the upload on disk before the body ends', () => onDisk() >= 6 * MiB, 10_000);
+          }
+          sent += (chunk as Buffer).length;
+          yield chunk as Buffer;
+        }
+      })(),
+    );
+    const up = await upload(httpPort, a.token, 'large.bin', gated);
     assert.equal(up.status, 201);
     assert.equal(up.json?.id, data.sha256);
     assert.equal(up.json?.size, 20 * MiB);
+    // A DM carries it, so the sweep keeps it past the uploads' grace period.
+    const b = await account();
+    await ok(a.c, { type: 'dm', to: b.name, content: '', attachment: { id: data.sha256 } }, 'dm');
+    // Download: five readers stop after their first chunk. Streamed with backpressure, the
+    // worker holds a chunk or so for each (the rest waits in the kernel's socket buffers, not
+    // in its RSS); loaded whole, it would hold 5 × 20 MiB. The bound sits far from both.
+    const before = proc.rssKb(worker)!;
+    const held = await Promise.all(Array.from({ length: 5 }, () => heldDownload(httpPort, a.token, `/files/${data.sha256}`)));
+    await sleep(300);
+    const grown = proc.rssKb(worker)! - before;
+    assert.ok(grown < 40 * 1024, `worker RSS grew ${grown} KiB with five 20 MiB downloads held open`);
+    const bodies = await Promise.all(held.map((h) => h.release()));
+    for (const [i, body] of bodies.entries()) {
+      assert.equal(held[i]!.status, 200);
+      assert.equal(createHash('sha256').update(body).digest('hex'), data.sha256);
+    }
     const down = await download(httpPort, a.token, `/files/${data.sha256}`);
     assert.equal(down.status, 200);
     assert.equal(down.headers['content-length'], String(20 * MiB));
-    assert.equal(createHash('sha256').update(down.body).digest('hex'), data.sha256);
-    const grown = proc.rssKb(worker)! - before;
-    assert.ok(grown < 12 * 1024, `worker RSS grew ${grown} KiB over a 20 MiB upload and download`);
     const part = await download(httpPort, a.token, `/files/${data.sha256}`, { Range: 'bytes=1000-1999' });
     assert.equal(part.status, 206);
     assert.equal(part.headers['content-range'], `bytes 1000-1999/${20 * MiB}`);
@@ -263,6 +297,7 @@ describe('streaming, ranges, dedup, deletion', () => {
     assert.equal(cached.status, 304);
     assert.equal(cached.body.length, 0);
     await a.c.close();
+    await b.c.close();
   });
 
   test('the same bytes from two accounts are stored once; deleted once nothing keeps them', async () => {
