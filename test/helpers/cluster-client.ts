@@ -42,8 +42,14 @@ export async function killGroup(node: RunningServer): Promise<void> {
   await node.stop('SIGKILL');
 }
 
-/** Heartbeat settings of test nodes: a node is gone 2 s after its last refresh. */
-export const TEST_NODE_TIMEOUT_MS = 2000;
+/**
+ * Heartbeat settings of test nodes: a beat every 300 ms, and a node gone 5 s after its last one
+ * (the default `--cluster-node-timeout-ms`). A shorter timeout made the tests flaky on a busy
+ * machine: a node reconnecting to another NATS server while JetStream elects a new leader can
+ * miss 2 s of beats and be declared gone while alive, closing its clients (seen in a full run
+ * beside other CPU-heavy work).
+ */
+export const TEST_NODE_TIMEOUT_MS = 5000;
 export const TEST_HEARTBEAT = ['--cluster-heartbeat-ms', '300', '--cluster-node-timeout-ms', String(TEST_NODE_TIMEOUT_MS)];
 
 /**

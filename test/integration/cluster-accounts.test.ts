@@ -7,6 +7,7 @@ import { missingPrerequisite } from '../helpers/prerequisite';
 import { PASSWORD, expectFields, login, ok, refused, register, welcomed, type Conn } from '../helpers/requests';
 import { startServer, type RunningServer } from '../helpers/server';
 import { createStore } from '../../src/store';
+import { TEST_HEARTBEAT } from '../helpers/cluster-client';
 
 /**
  * Accounts across the nodes of a cluster (issue 10): three Switchboard nodes over a real
@@ -19,7 +20,6 @@ const natsPresent = natsServerPresent();
 const pgMissing = postgresUnreachable();
 const present = natsPresent && pgMissing === null;
 const SKIP = !natsPresent ? 'nats-server is not installed (/usr/sbin/nats-server): the cluster is not tested' : `${pgMissing}: the cluster's shared store is not tested`;
-const HEARTBEAT = ['--cluster-heartbeat-ms', '300', '--cluster-node-timeout-ms', '2000'];
 const ADMIN = 'root';
 
 let nats: NatsCluster | undefined;
@@ -45,7 +45,7 @@ before(async () => {
     nodes.push(
       await startServer({
         // One device per account: the replacement across nodes is tested here (several: cluster-devices.test.ts).
-        args: ['--cluster', nats.url, '--node-id', name, '--store', database, '--workers', '1', '--admins', ADMIN, '--max-devices', '1', ...HEARTBEAT],
+        args: ['--cluster', nats.url, '--node-id', name, '--store', database, '--workers', '1', '--admins', ADMIN, '--max-devices', '1', ...TEST_HEARTBEAT],
         startTimeoutMs: 30_000,
       }),
     );

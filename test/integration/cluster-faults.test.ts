@@ -245,6 +245,11 @@ async function streamLeader(): Promise<string | undefined> {
 }
 
 // Last: it leaves the NATS cluster with two servers of three.
+/** The last warnings and errors the nodes logged (pino levels 40 and up): why a client was closed. */
+function warnings(servers: RunningServer[]): string[] {
+  return servers.flatMap((s) => s.logs.filter((l) => Number(l.level) >= 40).map((l) => `${l.role ?? '?'}: ${l.msg ?? ''}`)).slice(-10);
+}
+
 test('loss of one NATS server of three during a stream: traffic goes on, 0 lost and 0 duplicated for every receiver', async (t) => {
   if (missingPrerequisite(t, present, SKIP)) return;
   const servers = nats!.servers;
@@ -270,7 +275,7 @@ test('loss of one NATS server of three during a stream: traffic goes on, 0 lost 
   const echoed = await sending;
   for (const r of [r1, r2]) await receivedCount(r.c, room, COUNT);
   for (const [i, r] of [r1, r2].entries()) {
-    assert.ok(r.c.isOpen, `receiver ${i + 1} stayed connected`);
+    assert.ok(r.c.isOpen, `receiver ${i + 1} stayed connected; the nodes' warnings: ${JSON.stringify(warnings(nodes))}`);
     assertExactlyOnce(`receiver ${i + 1}`, shown(roomMessages(r.c, room)), echoed);
     assert.equal(roomMessages(r.c, room).length, COUNT, `receiver ${i + 1}: nothing delivered twice`);
   }

@@ -9,6 +9,7 @@ import { createDatabase, dropDatabase, postgresUnreachable } from '../helpers/po
 import { missingPrerequisite } from '../helpers/prerequisite';
 import { login, ok, register, welcomed, type Conn } from '../helpers/requests';
 import { startServer, type RunningServer } from '../helpers/server';
+import { TEST_HEARTBEAT } from '../helpers/cluster-client';
 
 /**
  * Files on a cluster (docs/CLUSTER.md, "Files"): two nodes over a real NATS JetStream cluster
@@ -22,7 +23,6 @@ const natsPresent = natsServerPresent();
 const pgMissing = postgresUnreachable();
 const present = natsPresent && pgMissing === null;
 const SKIP = !natsPresent ? 'nats-server is not installed (/usr/sbin/nats-server): files on a cluster are not tested' : `${pgMissing}: files on a cluster are not tested`;
-const HEARTBEAT = ['--cluster-heartbeat-ms', '300', '--cluster-node-timeout-ms', '2000'];
 
 let nats: NatsCluster | undefined;
 let database: string | undefined;
@@ -41,7 +41,7 @@ before(async () => {
     const dataDir = path.join(root, name);
     fs.mkdirSync(dataDir);
     fs.symlinkSync(shared, path.join(dataDir, 'files'));
-    nodes.push(await startServer({ dataDir, args: ['--cluster', nats.url, '--node-id', name, '--store', database, '--workers', '1', '--http-port', '0', ...HEARTBEAT], startTimeoutMs: 30_000 }));
+    nodes.push(await startServer({ dataDir, args: ['--cluster', nats.url, '--node-id', name, '--store', database, '--workers', '1', '--http-port', '0', ...TEST_HEARTBEAT], startTimeoutMs: 30_000 }));
   }
 });
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Client } from 'pg';
 import { TestClient, type Msg } from '../helpers/client';
-import { user } from '../helpers/cluster-client';
+import { TEST_HEARTBEAT, user } from '../helpers/cluster-client';
 import { natsServerPresent, startNatsCluster, type NatsCluster } from '../helpers/nats-cluster';
 import { missingPrerequisite } from '../helpers/prerequisite';
 import { makePrivatePostgres, privatePostgresMissing, type PrivatePostgres } from '../helpers/private-postgres';
@@ -23,7 +23,6 @@ import { sleep } from '../helpers/wait';
  */
 
 const missing = privatePostgresMissing() ?? (natsServerPresent() ? null : 'nats-server is not installed (/usr/sbin/nats-server): the cluster is not tested');
-const HEARTBEAT = ['--cluster-heartbeat-ms', '300', '--cluster-node-timeout-ms', '2000'];
 /** The smallest backlog bound allowed, so the test reaches it with a few large messages. */
 const BACKLOG_BYTES = 65536;
 /** Bound on one answer while PostgreSQL is down: the pool's connect timeout (5 s) and a margin for a loaded machine. */
@@ -41,7 +40,7 @@ before(async () => {
   url = await pg.createDatabase('sb_cluster_down');
   for (const name of ['nodeA', 'nodeB', 'nodeC']) {
     nodes.push(await startServer({
-      args: ['--cluster', nats.url, '--store', url, '--node-id', name, '--workers', '1', '--cluster-history-backlog-bytes', String(BACKLOG_BYTES), ...HEARTBEAT],
+      args: ['--cluster', nats.url, '--store', url, '--node-id', name, '--workers', '1', '--cluster-history-backlog-bytes', String(BACKLOG_BYTES), ...TEST_HEARTBEAT],
       startTimeoutMs: 30_000,
     }));
   }

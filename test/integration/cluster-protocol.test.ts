@@ -10,6 +10,7 @@ import { createDatabase, dropDatabase, postgresUnreachable, sql } from '../helpe
 import { missingPrerequisite } from '../helpers/prerequisite';
 import { runCli } from '../helpers/requests';
 import { startServer, type RunningServer } from '../helpers/server';
+import { TEST_HEARTBEAT } from '../helpers/cluster-client';
 
 /**
  * The core protocol suite (test/helpers/core-protocol-suite.ts) against a 3-node cluster: three
@@ -21,7 +22,6 @@ import { startServer, type RunningServer } from '../helpers/server';
  * pid, the database dropped, the sockets removed.
  */
 
-const HEARTBEAT = ['--cluster-heartbeat-ms', '300', '--cluster-node-timeout-ms', '2000'];
 const MISSING = postgresUnreachable() ?? (natsServerPresent() ? null : 'nats-server is not installed (/usr/sbin/nats-server): the cluster is not tested');
 
 let nats: NatsCluster | undefined;
@@ -37,7 +37,7 @@ function cluster(extra: string[]): Promise<void> {
     storeUrl = await createDatabase('sb_cproto');
     // One at a time: the first makes the log's stream, the others find it.
     for (const [i, name] of ['nodeA', 'nodeB', 'nodeC'].entries()) {
-      const args = ['--cluster', nats.url, '--store', storeUrl, '--node-id', name, '--workers', '1', ...HEARTBEAT, ...extra, '--unix-socket', unixPaths[i]!];
+      const args = ['--cluster', nats.url, '--store', storeUrl, '--node-id', name, '--workers', '1', ...TEST_HEARTBEAT, ...extra, '--unix-socket', unixPaths[i]!];
       nodes.push(await startServer({ args, startTimeoutMs: 30_000 }));
     }
   })();
