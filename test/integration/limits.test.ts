@@ -478,8 +478,13 @@ describe('limits: slow consumers', () => {
         }
       });
     });
-    // 16 MB in 200 rounds, far past what the kernel buffers of a stuck socket hold.
+    // 16 MB in 200 rounds, far past what the kernel buffers of a stuck socket hold. Paced by the
+    // reader, at most 40 messages (640 KB, under the 1 MiB bound) ahead of it, so that however
+    // busy this machine is, only the member that never reads can be a slow consumer (unpaced,
+    // a starved test process fell behind its own reader's bound in a run beside other work).
+    const deadline = Date.now() + 20_000;
     for (let round = 0; round < 200; round++) {
+      while (got < (round - 8) * 5 && Date.now() < deadline) await sleep(2);
       let batch = '';
       for (let i = round * 5; i < round * 5 + 5; i++) {
         sentAt.set(i, Date.now());
