@@ -207,7 +207,7 @@ function isOutcome(v: unknown): v is Outcome {
       return parseClientLine(JSON.stringify(r)).ok;
     }
     case 'presence':
-      return isValidIdentity(str(o.username));
+      return isValidIdentity(str(o.username)) && (o.pair === undefined || isValidIdentity(str(o.pair)));
     case 'inbox-acked':
       return isValidIdentity(str(o.username)) && Number.isSafeInteger(o.upto) && (o.upto as number) >= 0;
     case 'away':

@@ -24,8 +24,11 @@ export type Effect =
   | { kind: 'room-opened'; roomid: string }
   /** The room is gone (deleted or abandoned): its history goes with it. */
   | { kind: 'room-closed'; roomid: string }
-  /** The account came online (first device), went offline (last device) or away/back: its contacts are told. */
-  | { kind: 'presence'; username: string };
+  /**
+   * The account came online (first device), went offline (last device) or away/back: its
+   * contacts are told. `pair`: a block between the two changed: only they are (PresenceService.changed).
+   */
+  | { kind: 'presence'; username: string; pair?: string };
 
 /**
  * The block list of a session that blocks nobody (most of them): one shared empty set in the

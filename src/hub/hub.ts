@@ -127,14 +127,14 @@ export class Hub {
     };
     this.directs = new DirectMessages(this.ctx, this.directLimits);
     this.presence = new PresenceService(this.ctx);
-    this.router.onPresence = (username) => this.presence.changed(username);
+    this.router.onPresence = (username, pair) => this.presence.changed(username, pair);
     this.router.onInboxAcked = (username, upto) => {
       this.directs.acked(username, upto).catch((err: Error) => log.error({ err, username }, 'moving the inbox deliveries on after an ack failed'));
     };
     this.contacts = new Contacts(this.ctx, this.presence, { maxContacts: limits.maxContacts ?? Infinity, searchRateLimit: limits.searchRateLimit ?? Infinity });
     this.accounts = new Accounts(this.ctx, this.directs, this.admins, this.presence);
     this.history = new RoomHistory(this.ctx);
-    this.profiles = new Profiles(this.ctx, this.directs);
+    this.profiles = new Profiles(this.ctx, this.directs, this.presence);
     this.files = new FileService(this.ctx, this.admins, {
       dataDir: limits.dataDir ?? null,
       fileQuotaBytes: limits.fileQuotaBytes ?? Infinity,

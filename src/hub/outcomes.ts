@@ -36,7 +36,10 @@ export type Outcome =
   | /** The session's resume token is now the one of this hash (the token itself goes only to its client). */ { type: 'resume-token'; hash: string }
   | /** The session presents a resume token (its hash): the held session comes back on it. */ { type: 'reclaim'; hash: string }
   | /** An operator's request from the control socket; `key` is the console's, no session's (ChatState.administer). */ { type: 'console'; request: ConsoleRequest }
-  | /** The account's status line or do-not-disturb changed in the store: its contacts are told. */ { type: 'presence'; username: string }
+  | /**
+     * The account's status line or do-not-disturb changed in the store: its contacts are told.
+     * `pair`: a block between the two changed: only they are (PresenceService.changed).
+     */ { type: 'presence'; username: string; pair?: string }
   | /** The session's account is away (or back). */ { type: 'away'; on: boolean }
   | /** The block list of `username` is now `blocked`: its devices on every node filter by it. */ { type: 'blocks'; username: string; blocked: string[] }
   | /** The inbox of `username` is acknowledged up to `upto` (by one device): every device's delivery window moves on. */ {
@@ -80,7 +83,7 @@ export function applyOutcome(router: Router, key: SessionKey, outcome: Outcome):
     case 'console':
       return router.apply(state.administer(key, outcome.request));
     case 'presence':
-      return router.apply([{ kind: 'presence', username: outcome.username }]);
+      return router.apply([outcome.pair === undefined ? { kind: 'presence', username: outcome.username } : { kind: 'presence', username: outcome.username, pair: outcome.pair }]);
     case 'away':
       return router.apply(state.setAway(key, outcome.on));
     case 'inbox-acked':

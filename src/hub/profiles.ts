@@ -3,7 +3,7 @@ import { ErrorCode } from '../protocol/errors';
 import type { PresenceEntry } from '../protocol/messages';
 import { foldName } from '../protocol/rules';
 import type { DirectMessages } from './direct-messages';
-import { presenceState } from './presence';
+import type { PresenceService } from './presence';
 import { RequestRefused, requireLogin, type HubContext } from './services';
 
 /** block/unblock, do-not-disturb, the status line, and presence queries. */
@@ -11,6 +11,7 @@ export class Profiles {
   constructor(
     private readonly ctx: HubContext,
     private readonly directs: DirectMessages,
+    private readonly presenceService: PresenceService,
   ) {}
 
   /**
@@ -21,8 +22,8 @@ export class Profiles {
   async block(key: SessionKey, user: string, on: boolean): Promise<void> {
     const username = requireLogin(this.ctx, key);
     const { store } = this.ctx;
+    const account = await store.getAccount(user);
     if (on) {
-      const account = await store.getAccount(user);
       if (foldName(user) === foldName(username)) throw new RequestRefused(ErrorCode.NOT_ALLOWED, 'you cannot block yourself');
       if (!account && !this.ctx.router.state.identityInUse(user)) throw new RequestRefused(ErrorCode.NO_SUCH_USER, `no registered user or connected client ${user}`);
       await store.block(username, user);
@@ -34,8 +35,9 @@ export class Profiles {
     // Every device of the account, on every node: the worker filters room messages by sender.
     await this.ctx.decide(key, { type: 'blocks', username, blocked });
     this.ctx.router.sendTo(key, { type: 'blocklist', users: [...blocked].sort() });
-    // Presence goes both ways: the blocked account no longer sees this one, nor this one it.
-    await this.ctx.decide(key, { type: 'presence', username });
+    // Presence goes both ways: the blocked account no longer sees this one, nor this one it (a
+    // guest has no contacts: nobody to tell).
+    if (account) await this.ctx.decide(key, { type: 'presence', username, pair: account.username });
   }
 
   /** The requester's whole block list, sorted, as `block` and `unblock` answer it; a guest: NOT_LOGGED_IN. */
@@ -62,21 +64,25 @@ export class Profiles {
   }
 
   /**
-   * One entry per name asked; a name that is neither an account nor connected: NO_SUCH_USER, no
-   * entries. `state` follows the contacts' Presence rule (presenceState), so away shows here too.
+   * One entry per name asked, in its asked spelling; a name that is neither an account nor
+   * connected: NO_SUCH_USER, no entries. `state` follows the contacts' Presence rule
+   * (presenceState), so away shows here too. A name blocked by the asker, or that blocked it,
+   * shows as the contact list shows it: offline with no status (PresenceService.hiddenFrom).
    */
   async presence(key: SessionKey, users: string[]): Promise<void> {
     const { state } = this.ctx.router;
+    // A guest asks by its identity: an account may have blocked that name.
+    const view = state.view(key);
+    const asker = view?.username ?? view?.identity;
+    const hidden = asker === undefined ? new Set<string>() : await this.presenceService.hiddenFrom(asker);
     const entries: PresenceEntry[] = [];
     const unknown: string[] = [];
     for (const username of users) {
       const account = await this.ctx.store.getAccount(username);
       if (!account && !state.identityInUse(username)) unknown.push(username);
-      const online = account ? state.sessionOfUser(username) !== undefined : true;
-      const dnd = account?.dnd ?? false;
-      // A guest cannot mark itself away: only an account's state may say so.
-      const away = account ? state.isAway(username) : false;
-      entries.push({ username, online, status: account?.status ?? '', dnd, state: presenceState(online, dnd, away) });
+      const secret = hidden.has(foldName(username));
+      const entry = account ? this.presenceService.presenceOf(account, secret) : this.presenceService.guestPresenceOf(username, secret);
+      entries.push({ ...entry, username });
     }
     if (unknown.length > 0) throw new RequestRefused(ErrorCode.NO_SUCH_USER, `no registered user or connected client: ${unknown.join(', ')}`);
     this.ctx.router.sendTo(key, { type: 'presence', users: entries });

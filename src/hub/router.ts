@@ -64,7 +64,7 @@ export class Router {
   /** Keys of no session whose messages someone reads here (the control socket's console: see watch). */
   private readonly watchers = new Map<SessionKey, (message: ServerMessage) => void>();
   /** Told of each `presence` effect (the hub's PresenceService); absent: nobody is. */
-  onPresence?: (username: string) => void;
+  onPresence?: (username: string, pair?: string) => void;
   /** Told of each `inbox-acked` outcome (the hub's DirectMessages: this node's devices of the account move on). */
   onInboxAcked?: (username: string, upto: number) => void;
 
@@ -334,7 +334,7 @@ export class Router {
           this.sequencer.closeRoom(fx.roomid);
           break;
         case 'presence':
-          this.onPresence?.(fx.username);
+          this.onPresence?.(fx.username, fx.pair);
           break;
       }
     }

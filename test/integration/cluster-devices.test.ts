@@ -12,7 +12,8 @@ import { sleep, until, within } from '../helpers/wait';
  * of an account on node A and node B receive the same DM, its name shows once, a login past
  * `--max-devices` on one node replaces the oldest device on the other, and a contact on one
  * node sees the presence changes of an account whose devices are on the other; `blocklist`
- * and the away `state` of `presence` read on a node other than where they were set.
+ * and the away `state` of `presence` read on a node other than where they were set, and a
+ * block hides each side's presence from the other on either node.
  */
 
 const { present, skip } = clusterPrerequisites('several devices per account on a cluster are');
@@ -127,7 +128,7 @@ test('an ack from a device on one node moves the inbox delivery of a device on t
   assert.deepEqual(inboxOf(d2.c).map((m) => m.content), ['one', 'two', 'three']);
 });
 
-test('blocklist and the away state of presence across nodes: blocks made on node A read on node B; away set on B seen on A', { timeout: 90_000 }, async (t) => {
+test('blocklist and the away state of presence across nodes: blocks made on node A read on node B; away set on B seen on A; blocked presence hidden on both', { timeout: 90_000 }, async (t) => {
   if (missingPrerequisite(t, present, skip)) return;
   const [nodeA, nodeB] = [nodes[0]!, nodes[1]!];
   const fay = uniq('Fa');
@@ -158,4 +159,15 @@ test('blocklist and the away state of presence across nodes: blocks made on node
     assert.ok(Date.now() < deadline, `gus never away on node A: ${JSON.stringify(entry)}`);
     await sleep(50);
   }
+  // fay blocked gus (on node A): gus, on node B, sees fay (online on both nodes) as an offline
+  // user with no status, and fay sees gus likewise, away though he is; unblocked, the truth.
+  await ok(f1.c, { type: 'status', text: 'busy' }, 'profile', () => true, 15_000);
+  const ask = async (c: TestClient, name: string): Promise<Msg> => ((await ok(c, { type: 'presence', users: [name] }, 'presence', () => true, 15_000)).users as Msg[])[0]!;
+  const offline = (username: string) => ({ username, online: false, state: 'offline', status: '', dnd: false });
+  assert.deepEqual(await ask(g1.c, fay), offline(fay), 'the blocked user, on the other node');
+  assert.deepEqual(await ask(f2.c, gus), offline(gus), 'the blocker, on the other node');
+  assert.deepEqual(await ask(f1.c, gus), offline(gus), 'the blocker, on its own node');
+  await ok(f1.c, { type: 'unblock', user: gus }, 'blocklist', () => true, 15_000);
+  assert.deepEqual(await ask(g1.c, fay), { username: fay, online: true, state: 'online', status: 'busy', dnd: false }, 'unblocked: the truth');
+  expectFields(await ask(f2.c, gus), { username: gus, online: true, state: 'away' });
 });

@@ -245,6 +245,51 @@ describe('devices', { timeout: 120_000 }, () => {
     await sleep(QUIET_MS);
     assert.deepEqual(fan.c.received.slice(fanFrom).filter(presenceOf(star)), [], 'an account that blocked the user gets no pushes');
   });
+
+  test('presence replies hide a block either way: offline with no status until unblocked; the pair is pushed that view', { timeout: 40_000 }, async (t) => {
+    const sc = scope(t);
+    const a = await sc.device(await sc.newAccount('pa'));
+    const b = await sc.device(await sc.newAccount('pb'));
+    for (const [who, other] of [[a, b], [b, a]] as const) await ok(who.c, { type: 'contacts', action: 'add', username: other.username }, 'contacts');
+    await ok(a.c, { type: 'status', text: 'a line' }, 'profile');
+    await ok(a.c, { type: 'dnd', on: true }, 'profile');
+    await ok(b.c, { type: 'status', text: 'b line' }, 'profile');
+    b.c.send({ type: 'away', on: true });
+    const ask = async (c: TestClient, name: string): Promise<Msg> => ((await ok(c, { type: 'presence', users: [name] }, 'presence')).users as Msg[])[0]!;
+    const truthA = { username: a.username, online: true, state: 'dnd', status: 'a line', dnd: true };
+    const truthB = { username: b.username, online: true, state: 'away', status: 'b line', dnd: false };
+    const offline = (username: string) => ({ username, online: false, state: 'offline', status: '', dnd: false });
+    const pushed = (c: TestClient, from: number, expected: Record<string, unknown>, what: string) =>
+      seen(c, from, (m) => presenceOf(expected.username as string)(m) && Object.entries(expected).every(([k, v]) => m[k] === v), what);
+    await pushed(a.c, 0, truthB, 'b away');
+    assert.deepEqual(await ask(b.c, a.username), truthA, 'before the block: the truth');
+    assert.deepEqual(await ask(a.c, b.username), truthB);
+
+    let aMark = a.c.received.length;
+    let bMark = b.c.received.length;
+    await ok(a.c, { type: 'block', user: b.username }, 'blocklist');
+    assert.deepEqual(await ask(b.c, a.username), offline(a.username), 'the blocked user sees the blocker as an offline user');
+    assert.deepEqual(await ask(a.c, b.username), offline(b.username), 'the blocker sees the blocked user likewise');
+    const both = await ok(b.c, { type: 'presence', users: [a.username, b.username] }, 'presence');
+    assert.deepEqual(both.users, [offline(a.username), truthB], 'only the pair is hidden');
+    // Contacts of each other: their live view turns to the same.
+    await pushed(b.c, bMark, offline(a.username), 'the blocker offline, pushed to the blocked');
+    await pushed(a.c, aMark, offline(b.username), 'the blocked offline, pushed to the blocker');
+    // Anyone else still sees the truth.
+    const g = await sc.guest();
+    assert.deepEqual(await ask(g.c, a.username), truthA);
+    // A guest's identity blocked by the account: the guest sees it offline too.
+    await ok(a.c, { type: 'block', user: g.id }, 'blocklist');
+    assert.deepEqual(await ask(g.c, a.username), offline(a.username), 'a blocked guest sees the blocker offline');
+
+    aMark = a.c.received.length;
+    bMark = b.c.received.length;
+    await ok(a.c, { type: 'unblock', user: b.username }, 'blocklist');
+    assert.deepEqual(await ask(b.c, a.username), truthA, 'after the unblock: the truth again');
+    assert.deepEqual(await ask(a.c, b.username), truthB);
+    await pushed(b.c, bMark, truthA, 'the truth pushed to the formerly blocked');
+    await pushed(a.c, aMark, truthB, 'the truth pushed to the former blocker');
+  });
 });
 
 describe('search', { timeout: 90_000 }, () => {

@@ -293,3 +293,15 @@ test("a room member's presence dot follows the server's state: away, dnd, offlin
   s.push({ type: 'presence', users: [{ username: 'carol', online: true, status: '', dnd: false }] });
   assert.equal(presenceState(client.state.presence.get(fold('carol'))), 'online');
 });
+
+test('blocking or unblocking asks the presence again, after the block (a blocked user shows offline)', () => {
+  const { client, last } = setup();
+  const s = last();
+  s.open();
+  welcome(s, 'guest1');
+  for (const on of [true, false]) {
+    const from = s.sent.length;
+    client.block('carol', on);
+    assert.deepEqual(s.sent.slice(from), [{ type: on ? 'block' : 'unblock', user: 'carol' }, { type: 'presence', users: ['carol'] }]);
+  }
+});

@@ -124,8 +124,13 @@ export class ChatClient extends ChatSession {
     this.send({ type: 'recall', id });
   }
 
+  /**
+   * Blocks or unblocks `user`, then asks its presence again: the server shows a user blocked
+   * either way as offline with no status (docs/PROTOCOL.md, presence), so the dot changes now.
+   */
   block(user: string, on: boolean): void {
     this.send({ type: on ? 'block' : 'unblock', user });
+    this.askPresence([user]);
   }
 
   contacts(action: 'add' | 'remove' | 'list', username?: string): void {
