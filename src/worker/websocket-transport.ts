@@ -55,6 +55,10 @@ export function closeReason(code: ErrorCode, message: string): string {
 export class WebSocketTransport extends EventEmitter implements SessionSocket {
   readonly framing = 'messages' as const;
   readonly remoteAddress: string | undefined;
+  /** Payload bytes of the messages received (binary ones too), for the metrics. */
+  bytesRead = 0;
+  /** Payload bytes of the messages sent (the lines without their `\n`), for the metrics. */
+  bytesWritten = 0;
   /** Messages received while the session was not reading (before its welcome, or throttled). */
   private held: Buffer[] = [];
   private heldBytes = 0;
@@ -139,7 +143,10 @@ export class WebSocketTransport extends EventEmitter implements SessionSocket {
     for (;;) {
       const nl = buf.indexOf(0x0a, start);
       const end = nl === -1 ? buf.length : nl;
-      if (end > start) this.ws.send(buf.subarray(start, end), { binary: false });
+      if (end > start) {
+        this.ws.send(buf.subarray(start, end), { binary: false });
+        this.bytesWritten += end - start;
+      }
       if (nl === -1) break;
       start = nl + 1;
     }
@@ -184,6 +191,7 @@ export class WebSocketTransport extends EventEmitter implements SessionSocket {
   }
 
   private onMessage(data: Buffer, isBinary: boolean): void {
+    this.bytesRead += data.length;
     if (isBinary) {
       // Never a protocol message: an extended or core client alike learns it from the close.
       this.closeWith(ErrorCode.BINARY_FRAME, 'binary frames are not accepted; send each JSON object as one text frame', null);
