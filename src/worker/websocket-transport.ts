@@ -17,7 +17,7 @@ export const CloseCode = {
   UNSUPPORTED_DATA: 1003,
   /** A limit or rule of the protocol was broken (SLOW_CONSUMER, FLOODING, IDLE_TIMEOUT, ...). */
   POLICY_VIOLATION: 1008,
-  /** A message over --max-line-bytes (sent by `ws` itself, as its maxPayload). */
+  /** A message over --max-line-bytes (LINE_TOO_LONG; see webSocketClass). */
   MESSAGE_TOO_BIG: 1009,
   /** The server failed (INTERNAL_ERROR). */
   INTERNAL_ERROR: 1011,
@@ -44,6 +44,22 @@ export function closeReason(code: ErrorCode, message: string): string {
   let text = `${code}: ${message}`;
   while (Buffer.byteLength(text) > 123) text = text.slice(0, -1);
   return text;
+}
+
+/**
+ * `ws`'s WebSocket class for a WebSocketServer whose `maxPayload` is `maxPayload` bytes (its
+ * public `WebSocket` option). ws refuses a message over maxPayload itself, from the frame header
+ * before any of the payload is buffered, by calling `close(1009)` with no reason; this class
+ * adds the reason (`LINE_TOO_LONG: message too big: ...`) the server's other closes carry. Only
+ * that close has code 1009 and no reason: the server's own closes always give one.
+ */
+export function webSocketClass(maxPayload: number): typeof WebSocket {
+  const reason = closeReason(ErrorCode.LINE_TOO_LONG, `message too big: at most ${maxPayload} bytes (--max-line-bytes)`);
+  return class extends WebSocket {
+    override close(code?: number, data?: string | Buffer): void {
+      super.close(code, code === CloseCode.MESSAGE_TOO_BIG && (data === undefined || data.length === 0) ? reason : data);
+    }
+  };
 }
 
 /**
