@@ -231,8 +231,12 @@ export class WebSocketTransport extends EventEmitter implements SessionSocket {
    * The WebSocket form of the line timeout: after each chunk the socket delivers (this
    * listener runs after ws's own, which parsed it), a frame or fragmented message left
    * incomplete starts the clock; complete ones stop it. ws has no public view of that, so its
-   * receiver's state is read (ws 8: `_bufferedBytes`, `_fragments`, `_state` 0 = between
-   * frames); if a future ws lacks those fields this check is off, never wrong.
+   * receiver's state is read (ws 8, up to 8.21.3 at least: `_bufferedBytes`, `_fragments`,
+   * `_state` 0 = between frames); if a future ws lacks those fields this check is off, never
+   * wrong (the slowloris test in test/integration/websocket.test.ts then fails). Public events
+   * cannot replace it: a chunk that ends one message (`message` fires) may start the next, so
+   * a client prefixing each unfinished frame with a whole message would never start the clock;
+   * being exact without these fields means parsing frame headers a second time.
    */
   private watchPartialFrames(): void {
     const receiver = (this.ws as unknown as { _receiver?: { _bufferedBytes?: unknown; _fragments?: unknown; _state?: unknown } })._receiver;
