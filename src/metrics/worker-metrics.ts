@@ -7,20 +7,23 @@ import { ERRORS_HELP, IPC_QUEUE_HELP } from './shared-help';
 /** Which listener a client came in on: the `listener` label. */
 export type ListenerKind = 'tcp' | 'tls' | 'unix' | 'websocket';
 
-/** Live client sockets of this worker and their listener; bytes of closed ones are kept as totals. */
-const live = new Map<net.Socket, ListenerKind>();
-/** Open WebSocket sessions (their bytes are the HTTP socket's, not counted here). */
-let webSockets = 0;
-let closedBytesIn = 0;
-let closedBytesOut = 0;
+/** What the connection and byte metrics read off a client connection when scraped. */
+type Tracked = Pick<SessionSocket, 'bytesRead' | 'bytesWritten' | 'writableLength'>;
+
+/** Live client connections of this worker and their listener; bytes of closed ones are kept as totals. */
+const live = new Map<Tracked, ListenerKind>();
+const closedBytesIn: Record<ListenerKind, number> = { tcp: 0, tls: 0, unix: 0, websocket: 0 };
+const closedBytesOut: Record<ListenerKind, number> = { tcp: 0, tls: 0, unix: 0, websocket: 0 };
 /** Set once the metrics are registered (`--metrics-port` on): until then nothing is tracked. */
 let tracking = false;
 
-/** One listener shared by every tracked socket (`this` is the socket): no closure per connection. */
-function onTrackedClose(this: net.Socket): void {
+/** One listener shared by every tracked connection (`this` is it): no closure per connection. */
+function onTrackedClose(this: Tracked): void {
+  const kind = live.get(this);
+  if (kind === undefined) return;
   live.delete(this);
-  closedBytesIn += this.bytesRead;
-  closedBytesOut += this.bytesWritten;
+  closedBytesIn[kind] += this.bytesRead;
+  closedBytesOut[kind] += this.bytesWritten;
 }
 
 /**
@@ -50,18 +53,15 @@ export const workerMetrics = {
 };
 
 /**
- * A client socket the worker serves: counted as open until it closes; its bytes are counted.
- * Its listener: TLS for a TLS socket, Unix for one without a remote address, else TCP.
+ * A client connection the worker serves: counted as open until it closes; its bytes are counted
+ * (a WebSocket's are its message payloads, see WebSocketTransport). Its listener: WebSocket for
+ * a transport that is not a socket, TLS for a TLS socket, Unix for one without a remote
+ * address, else TCP.
  */
 export function trackConnection(socket: SessionSocket): void {
   if (!tracking) return;
-  if (socket instanceof net.Socket) {
-    live.set(socket, listenerOf(socket));
-    socket.once('close', onTrackedClose);
-    return;
-  }
-  webSockets++;
-  socket.on('close', () => webSockets--);
+  live.set(socket, socket instanceof net.Socket ? listenerOf(socket) : 'websocket');
+  socket.on('close', onTrackedClose);
 }
 
 function listenerOf(socket: net.Socket): ListenerKind {
@@ -78,8 +78,8 @@ export function registerWorkerMetrics(registry: Registry, pendingHandshakes: () 
   for (const m of Object.values(workerMetrics)) register(registry, m);
   register(
     registry,
-    new ComputedGauge('switchboard_connections', 'Client connections held by the workers, by listener (tcp, tls, unix) and state (handshake: TLS not done yet; open).', () => {
-      const open: Record<ListenerKind, number> = { tcp: 0, tls: 0, unix: 0, websocket: webSockets };
+    new ComputedGauge('switchboard_connections', 'Client connections held by the workers, by listener (tcp, tls, unix, websocket) and state (handshake: TLS not done yet; open).', () => {
+      const open: Record<ListenerKind, number> = { tcp: 0, tls: 0, unix: 0, websocket: 0 };
       for (const kind of live.values()) open[kind]++;
       const samples: MetricSample[] = Object.entries(open).map(([listener, value]) => ({ value, labels: { listener, state: 'open' } }));
       samples.push({ value: pendingHandshakes(), labels: { listener: 'tls', state: 'handshake' } });
@@ -94,23 +94,25 @@ export function registerWorkerMetrics(registry: Registry, pendingHandshakes: () 
       return [{ value: bytes, labels: {} }];
     }),
   );
-  register(registry, new BytesCounter('switchboard_client_received_bytes_total', 'Bytes received from clients.', (s) => s.bytesRead, () => closedBytesIn));
-  register(registry, new BytesCounter('switchboard_client_sent_bytes_total', 'Bytes sent to clients.', (s) => s.bytesWritten, () => closedBytesOut));
+  register(registry, new BytesCounter('switchboard_client_received_bytes_total', 'Bytes received from clients, by listener (a WebSocket\'s: its message payloads).', (s) => s.bytesRead, closedBytesIn));
+  register(registry, new BytesCounter('switchboard_client_sent_bytes_total', 'Bytes sent to clients, by listener (a WebSocket\'s: its message payloads).', (s) => s.bytesWritten, closedBytesOut));
   register(registry, new ComputedGauge('switchboard_ipc_queue_bytes', IPC_QUEUE_HELP, () => [{ value: hubQueueBytes(), labels: { link: 'worker_to_hub' } }]));
 }
 
-/** A byte counter read off the sockets when scraped: no work per read or write. */
+/** A byte counter by listener, read off the connections when scraped: no work per read or write. */
 class BytesCounter {
   constructor(
     readonly name: string,
     readonly help: string,
-    private readonly ofSocket: (s: net.Socket) => number,
-    private readonly closed: () => number,
+    private readonly ofSocket: (s: Tracked) => number,
+    /** Bytes of the connections already closed, by listener. */
+    private readonly closed: Readonly<Record<ListenerKind, number>>,
   ) {}
 
   get(): Promise<{ name: string; help: string; type: 'counter'; aggregator: string; values: MetricSample[] }> {
-    let value = this.closed();
-    for (const s of live.keys()) value += this.ofSocket(s);
-    return Promise.resolve({ name: this.name, help: this.help, type: 'counter', aggregator: 'sum', values: [{ value, labels: {} }] });
+    const bytes = { ...this.closed };
+    for (const [s, kind] of live) bytes[kind] += this.ofSocket(s);
+    const values = Object.entries(bytes).map(([listener, value]) => ({ value, labels: { listener } }));
+    return Promise.resolve({ name: this.name, help: this.help, type: 'counter', aggregator: 'sum', values });
   }
 }

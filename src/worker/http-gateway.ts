@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import type { Config } from '../config/schema';
 import { HttpError, sendJsonError, type HttpRoute } from './http-routes';
-import { WebSocketTransport } from './websocket-transport';
+import { WebSocketTransport, webSocketClass } from './websocket-transport';
 
 /** Request headers, all together, at most this many bytes (431 beyond). */
 export const MAX_HEADER_BYTES = 16 * 1024;
@@ -70,8 +70,10 @@ export class HttpGateway {
     this.server.emit('listening');
     this.wss = new WebSocketServer({
       noServer: true,
-      // One frame (or fragmented message) over the line bound: closed with 1009 by ws itself.
+      // One frame (or fragmented message) over the line bound: refused by ws on its header,
+      // never buffered; closed with 1009 and the reason webSocketClass adds.
       maxPayload: config.maxLineBytes,
+      WebSocket: webSocketClass(config.maxLineBytes),
       perMessageDeflate: false,
       clientTracking: false,
     });

@@ -12,6 +12,10 @@ export interface SessionSocket {
   /** Bytes queued for the peer and not yet handed to the kernel (the slow-consumer measure). */
   readonly writableLength: number;
   readonly writableCorked: number;
+  /** Bytes received so far (metrics): a byte stream's all, a WebSocket's message payloads. */
+  readonly bytesRead: number;
+  /** Bytes written so far (metrics): a byte stream's all, a WebSocket's message payloads. */
+  readonly bytesWritten: number;
   /**
    * Absent: a byte stream of newline-delimited JSON in arbitrary chunks. `messages`: each
    * `data` chunk is one whole message, already bounded and UTF-8 checked by the transport.

@@ -17,7 +17,7 @@ export const CloseCode = {
   UNSUPPORTED_DATA: 1003,
   /** A limit or rule of the protocol was broken (SLOW_CONSUMER, FLOODING, IDLE_TIMEOUT, ...). */
   POLICY_VIOLATION: 1008,
-  /** A message over --max-line-bytes (sent by `ws` itself, as its maxPayload). */
+  /** A message over --max-line-bytes (LINE_TOO_LONG; see webSocketClass). */
   MESSAGE_TOO_BIG: 1009,
   /** The server failed (INTERNAL_ERROR). */
   INTERNAL_ERROR: 1011,
@@ -47,6 +47,22 @@ export function closeReason(code: ErrorCode, message: string): string {
 }
 
 /**
+ * `ws`'s WebSocket class for a WebSocketServer whose `maxPayload` is `maxPayload` bytes (its
+ * public `WebSocket` option). ws refuses a message over maxPayload itself, from the frame header
+ * before any of the payload is buffered, by calling `close(1009)` with no reason; this class
+ * adds the reason (`LINE_TOO_LONG: message too big: ...`) the server's other closes carry. Only
+ * that close has code 1009 and no reason: the server's own closes always give one.
+ */
+export function webSocketClass(maxPayload: number): typeof WebSocket {
+  const reason = closeReason(ErrorCode.LINE_TOO_LONG, `message too big: at most ${maxPayload} bytes (--max-line-bytes)`);
+  return class extends WebSocket {
+    override close(code?: number, data?: string | Buffer): void {
+      super.close(code, code === CloseCode.MESSAGE_TOO_BIG && (data === undefined || data.length === 0) ? reason : data);
+    }
+  };
+}
+
+/**
  * A WebSocket as a SessionSocket, so a ClientSession runs on it unchanged: one text frame in
  * is one `data` chunk (one protocol message), each `\n`-terminated line written goes out as
  * one text frame. Reading waits for the session (messages parsed meanwhile are held, bounded),
@@ -55,6 +71,10 @@ export function closeReason(code: ErrorCode, message: string): string {
 export class WebSocketTransport extends EventEmitter implements SessionSocket {
   readonly framing = 'messages' as const;
   readonly remoteAddress: string | undefined;
+  /** Payload bytes of the messages received (binary ones too), for the metrics. */
+  bytesRead = 0;
+  /** Payload bytes of the messages sent (the lines without their `\n`), for the metrics. */
+  bytesWritten = 0;
   /** Messages received while the session was not reading (before its welcome, or throttled). */
   private held: Buffer[] = [];
   private heldBytes = 0;
@@ -139,7 +159,10 @@ export class WebSocketTransport extends EventEmitter implements SessionSocket {
     for (;;) {
       const nl = buf.indexOf(0x0a, start);
       const end = nl === -1 ? buf.length : nl;
-      if (end > start) this.ws.send(buf.subarray(start, end), { binary: false });
+      if (end > start) {
+        this.ws.send(buf.subarray(start, end), { binary: false });
+        this.bytesWritten += end - start;
+      }
       if (nl === -1) break;
       start = nl + 1;
     }
@@ -184,6 +207,7 @@ export class WebSocketTransport extends EventEmitter implements SessionSocket {
   }
 
   private onMessage(data: Buffer, isBinary: boolean): void {
+    this.bytesRead += data.length;
     if (isBinary) {
       // Never a protocol message: an extended or core client alike learns it from the close.
       this.closeWith(ErrorCode.BINARY_FRAME, 'binary frames are not accepted; send each JSON object as one text frame', null);
@@ -207,8 +231,12 @@ export class WebSocketTransport extends EventEmitter implements SessionSocket {
    * The WebSocket form of the line timeout: after each chunk the socket delivers (this
    * listener runs after ws's own, which parsed it), a frame or fragmented message left
    * incomplete starts the clock; complete ones stop it. ws has no public view of that, so its
-   * receiver's state is read (ws 8: `_bufferedBytes`, `_fragments`, `_state` 0 = between
-   * frames); if a future ws lacks those fields this check is off, never wrong.
+   * receiver's state is read (ws 8, up to 8.21.3 at least: `_bufferedBytes`, `_fragments`,
+   * `_state` 0 = between frames); if a future ws lacks those fields this check is off, never
+   * wrong (the slowloris test in test/integration/websocket.test.ts then fails). Public events
+   * cannot replace it: a chunk that ends one message (`message` fires) may start the next, so
+   * a client prefixing each unfinished frame with a whole message would never start the clock;
+   * being exact without these fields means parsing frame headers a second time.
    */
   private watchPartialFrames(): void {
     const receiver = (this.ws as unknown as { _receiver?: { _bufferedBytes?: unknown; _fragments?: unknown; _state?: unknown } })._receiver;

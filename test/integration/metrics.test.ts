@@ -11,6 +11,7 @@ import { get, metricsPort, parseExposition, scrape, total, type Sample } from '.
 import * as proc from '../helpers/procfs';
 import { startServer, type RunningServer } from '../helpers/server';
 import { StoreFaults } from '../helpers/store-faults';
+import { WsTestClient } from '../helpers/ws-client';
 
 /**
  * Issue 12, "Metrics and health", through the real server and real HTTP: the exposition parses
@@ -215,6 +216,45 @@ describe('TLS handshakes and connections by listener', () => {
     assert.equal(total(s, 'switchboard_connections_accepted_total', { listener: 'unix' }), 1);
     client.socket.destroy();
     local.socket.destroy();
+  });
+});
+
+describe('WebSocket sessions', () => {
+  test('a WebSocket session shows on its listener and its message bytes move the byte counters for listener websocket', async (t) => {
+    const server = await startServer({ args: ['--workers', '1', '--metrics-port', '0', '--http-port', '0'] });
+    t.after(() => server.stop());
+    const port = await metricsPort(server);
+    const { client } = await WsTestClient.welcomed(`ws://127.0.0.1:${server.httpPort}/ws`);
+    t.after(() => client.close());
+    // The hello is answered before the pong: everything before the baseline has been read.
+    client.send({ type: 'ping' });
+    await client.waitFor((m) => m.type === 'pong');
+    const before = await scrape(port);
+    let framesIn = 0;
+    client.ws.on('message', (data: Buffer) => (framesIn += data.length));
+    const sent = Array.from({ length: 10 }, (_, i) => JSON.stringify({ type: 'message', content: `over the web ${i}` }));
+    for (const frame of sent) client.send(frame);
+    await client.waitFor((m) => m.type === 'message' && m.content === 'over the web 9');
+    const delta = (s: Sample[], name: string, listener: string): number => total(s, name, { listener }) - total(before, name, { listener });
+    const sentBytes = sent.reduce((sum, f) => sum + Buffer.byteLength(f), 0);
+    const moved = await eventually('the WebSocket bytes counted', async () => {
+      const s = await scrape(port);
+      return delta(s, 'switchboard_client_received_bytes_total', 'websocket') >= sentBytes ? s : null;
+    });
+    // Exactly the payloads sent: frame headers and the HTTP upgrade are not counted.
+    assert.equal(delta(moved, 'switchboard_client_received_bytes_total', 'websocket'), sentBytes);
+    assert.ok(delta(moved, 'switchboard_client_sent_bytes_total', 'websocket') >= framesIn, `sent ${delta(moved, 'switchboard_client_sent_bytes_total', 'websocket')}, the client got ${framesIn}`);
+    assert.ok(framesIn >= sentBytes, 'the client got its messages back');
+    for (const name of ['switchboard_client_received_bytes_total', 'switchboard_client_sent_bytes_total']) assert.equal(delta(moved, name, 'tcp'), 0, `${name} tcp`);
+    assert.equal(total(moved, 'switchboard_connections', { listener: 'websocket', state: 'open' }), 1);
+    // Closed, its bytes stay in the counters.
+    await client.close();
+    const closed = await eventually('the WebSocket session gone', async () => {
+      const s = await scrape(port);
+      return total(s, 'switchboard_connections', { listener: 'websocket', state: 'open' }) === 0 ? s : null;
+    });
+    assert.ok(total(closed, 'switchboard_client_received_bytes_total', { listener: 'websocket' }) >= total(moved, 'switchboard_client_received_bytes_total', { listener: 'websocket' }));
+    assert.ok(total(closed, 'switchboard_client_sent_bytes_total', { listener: 'websocket' }) >= total(moved, 'switchboard_client_sent_bytes_total', { listener: 'websocket' }));
   });
 });
 
