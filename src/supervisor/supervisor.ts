@@ -306,8 +306,8 @@ export class Supervisor implements PlacementHost, ControlledServer {
 
   /**
    * Clients that waited `workerWaitMs` for a ready worker while none became ready (workers crash
-   * at start, or hang in it): refused as a client over the cap is, TOO_MANY_USERS
-   * in the metrics, no line; their address slots are freed.
+   * at start, or hang in it): refused as a client over the cap is (TOO_MANY_USERS in the
+   * metrics, no line), their address slots freed; they may come back when workers do.
    */
   private refuseLate(sockets: net.Socket[]): void {
     for (const socket of sockets) {
