@@ -35,6 +35,12 @@ export const ConfigSchema = Type.Object(
     workers: Type.Integer({ minimum: 1, maximum: 256, default: Math.max(1, os.availableParallelism()), description: 'worker processes (pool placement)' }),
     placement: Type.Union([Type.Literal('pool'), Type.Literal('dedicated')], { default: 'pool', description: 'pool: N shared workers; dedicated: one worker process per client' }),
     maxClients: Type.Integer({ minimum: 1, default: 10000, reload: 'live', description: 'connected clients at most, those waiting for a worker included; more get TOO_MANY_USERS' }),
+    workerWaitMs: Type.Integer({
+      minimum: 100,
+      default: 10000,
+      reload: 'live',
+      description: 'a client that has waited this long for a ready worker, while none became ready (all starting, being replaced or crashing at start), is closed (TOO_MANY_USERS)',
+    }),
     spares: Type.Integer({ minimum: 0, maximum: 64, default: 2, description: 'dedicated placement: idle pre-spawned workers kept ready' }),
     maxSpares: Type.Integer({
       minimum: 0,

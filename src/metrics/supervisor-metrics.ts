@@ -6,7 +6,7 @@ export const supervisorMetrics = {
   accepted: new FastCounter('switchboard_connections_accepted_total', 'Client connections the supervisor accepted, by listener (tcp, tls, unix, http, https), refused ones included.', 'listener', ['tcp', 'tls', 'unix', 'http', 'https']),
   refused: new FastCounter(
     'switchboard_admissions_refused_total',
-    'Connections the supervisor closed at once instead of placing them, by reason: TOO_MANY_CONNECTIONS (--max-connections-per-address), TOO_MANY_USERS (--max-clients or no worker could take it), SHUTTING_DOWN.',
+    'Connections the supervisor closed at once instead of placing them, by reason: TOO_MANY_CONNECTIONS (--max-connections-per-address), TOO_MANY_USERS (--max-clients, no worker could take it, or none became ready within --worker-wait-ms), SHUTTING_DOWN.',
     'reason',
     ['TOO_MANY_CONNECTIONS', 'TOO_MANY_USERS', 'SHUTTING_DOWN'],
   ),

@@ -2,6 +2,7 @@ import type net from 'node:net';
 import { Backoff } from './backoff';
 import type { Child } from './child';
 import type { Placement, PlacementHost } from './placement';
+import { WaitingList } from './waiting-list';
 
 /** How far back the connect rate is counted: a second of arrivals is kept ready ahead. */
 const RATE_WINDOW_MS = 1000;
@@ -39,7 +40,7 @@ export class DedicatedPlacement implements Placement {
   private readonly busy = new Set<Child>();
   /** Spares told to stop after a quiet spell; alive until they exit. */
   private readonly retiring = new Set<Child>();
-  private readonly waiting: net.Socket[] = [];
+  private readonly waiting = new WaitingList();
   /** When each client of the last RATE_WINDOW_MS was placed (ms, ascending). */
   private arrivals: number[] = [];
   private readonly backoff = new Backoff();
@@ -101,11 +102,19 @@ export class DedicatedPlacement implements Placement {
   }
 
   takeWaiting(): net.Socket[] {
-    return this.waiting.splice(0);
+    return this.waiting.takeAll();
   }
 
   waitingCount(): number {
     return this.waiting.length;
+  }
+
+  longestWait(): number | null {
+    return this.waiting.longestWait();
+  }
+
+  takeWaitedFor(ms: number): net.Socket[] {
+    return this.waiting.takeWaitedFor(ms);
   }
 
   /** The processes serving a client: each hands it to a new process of its own. */

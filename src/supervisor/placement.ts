@@ -24,6 +24,10 @@ export interface Placement {
   takeWaiting(): net.Socket[];
   /** How many clients wait for a worker now (counted against `maxClients`, so the wait is bounded). */
   waitingCount(): number;
+  /** How long the oldest waiting client has waited, in ms; null when none waits. */
+  longestWait(): number | null;
+  /** The clients that have waited `ms` or longer (`workerWaitMs`), removed from the wait, oldest first. */
+  takeWaitedFor(ms: number): net.Socket[];
   /** An upgrade (src/supervisor/upgrade.ts): the workers whose sessions move to new ones. */
   upgradeTargets(): Child[];
   /** How many new workers the upgrade starts, given the number of targets. */

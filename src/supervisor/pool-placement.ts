@@ -2,6 +2,7 @@ import type net from 'node:net';
 import { Backoff } from './backoff';
 import type { Child } from './child';
 import type { Placement, PlacementHost } from './placement';
+import { WaitingList } from './waiting-list';
 
 /**
  * `pool`: N long-lived workers, each new client to the least loaded ready one. A crashed
@@ -9,7 +10,7 @@ import type { Placement, PlacementHost } from './placement';
  */
 export class PoolPlacement implements Placement {
   private readonly live = new Set<Child>();
-  private readonly waiting: net.Socket[] = [];
+  private readonly waiting = new WaitingList();
   private readonly backoff = new Backoff();
   private startedResolve: (() => void) | null = null;
 
@@ -50,11 +51,19 @@ export class PoolPlacement implements Placement {
   }
 
   takeWaiting(): net.Socket[] {
-    return this.waiting.splice(0);
+    return this.waiting.takeAll();
   }
 
   waitingCount(): number {
     return this.waiting.length;
+  }
+
+  longestWait(): number | null {
+    return this.waiting.longestWait();
+  }
+
+  takeWaitedFor(ms: number): net.Socket[] {
+    return this.waiting.takeWaitedFor(ms);
   }
 
   upgradeTargets(): Child[] {

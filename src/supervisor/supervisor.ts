@@ -23,6 +23,8 @@ import { PoolPlacement } from './pool-placement';
 import { Upgrade, type UpgradeResult } from './upgrade';
 import { readReload, type ReloadReport } from './reload-settings';
 import type { ListenerStatus } from './status';
+import { WaitDeadline } from './wait-deadline';
+import { WaitLog } from './wait-log';
 
 /**
  * The primary process: accepts, admits and places clients, runs the hub and the workers,
@@ -46,8 +48,9 @@ export class Supervisor implements PlacementHost, ControlledServer {
   private readonly perAddress: AddressLimit<Child>;
   /** The id each counted connection travels with (to its worker and back in 'session-closed'). */
   private readonly connIds = new WeakMap<net.Socket, number>();
-  /** When clients began to wait for a ready worker (see noteWaiting); null: none waits. */
-  private waitingSince: number | null = null;
+  /** Refuses the clients that waited `workerWaitMs` for a ready worker. */
+  private readonly waitDeadline: WaitDeadline;
+  private readonly waitLog: WaitLog;
   private refusedSinceWarn = 0;
   private lastRefusalWarn = 0;
   /** The certificate pair workers handshake with (read at start, replaced on SIGHUP); null: no TLS. */
@@ -72,6 +75,8 @@ export class Supervisor implements PlacementHost, ControlledServer {
             maxStarting: os.availableParallelism(),
           })
         : new PoolPlacement(this, config.workers);
+    this.waitDeadline = new WaitDeadline(this.placement, () => this.config.workerWaitMs, (late) => this.refuseLate(late));
+    this.waitLog = new WaitLog(log, config.placement);
   }
 
   async start(): Promise<ListenAddresses> {
@@ -182,6 +187,7 @@ export class Supervisor implements PlacementHost, ControlledServer {
       this.config = plan.config;
       this.log.level = this.config.logLevel;
       this.perAddress.setMax(this.config.maxConnectionsPerAddress);
+      this.waitDeadline.rearm();
       for (const child of [this.hub, ...this.placement.workers()]) child?.send({ type: 'reload-config', config: this.config });
     }
     return { applied: plan.applied, ignored: plan.ignored, tls: this.reloadTls() };
@@ -260,6 +266,7 @@ export class Supervisor implements PlacementHost, ControlledServer {
     this.log.info({ clients: this.clients }, 'shutting down');
     closeListeners(this.servers, this.config);
     this.control?.close();
+    this.waitDeadline.stop();
     for (const socket of this.placement.takeWaiting()) this.refuse(socket, ErrorCode.SHUTTING_DOWN, 'server is shutting down');
     const workers = [...new Set([...this.placement.workers(), ...(this.upgrading?.children() ?? [])])];
     for (const w of workers) w.send({ type: 'shutdown' });
@@ -292,23 +299,23 @@ export class Supervisor implements PlacementHost, ControlledServer {
       this.refuse(socket, ErrorCode.TOO_MANY_USERS, 'too many users; try again later');
       return;
     }
-    this.noteWaiting();
+    // Clients wait when no worker is ready (all of them starting or being replaced).
+    this.waitLog.waiting(this.placement.waitingCount());
+    this.waitDeadline.arm();
   }
 
   /**
-   * Clients wait when no worker is ready (all of them starting or being replaced): said once
-   * when the wait begins and once when it ends, so a slow welcome has its reason in the log.
+   * Clients that waited `workerWaitMs` for a ready worker while none became ready (workers crash
+   * at start, or hang in it): refused as a client over the cap is (TOO_MANY_USERS in the
+   * metrics, no line), their address slots freed; they may come back when workers do.
    */
-  private noteWaiting(): void {
-    const waiting = this.placement.waitingCount();
-    if (waiting > 0 && this.waitingSince === null) {
-      this.waitingSince = Date.now();
-      // Routine with dedicated placement (a client whose process is starting), not with a pool.
-      this.log[this.config.placement === 'pool' ? 'warn' : 'debug']({ waiting }, 'no worker ready: new clients wait for one (workers starting or being replaced)');
-    } else if (waiting === 0 && this.waitingSince !== null) {
-      this.log[this.config.placement === 'pool' ? 'info' : 'debug']({ waitedMs: Date.now() - this.waitingSince }, 'a worker is ready: the waiting clients are placed');
-      this.waitingSince = null;
+  private refuseLate(sockets: net.Socket[]): void {
+    for (const socket of sockets) {
+      const connId = this.connIds.get(socket);
+      if (connId !== undefined) this.perAddress.release(connId);
+      this.refuse(socket, ErrorCode.TOO_MANY_USERS, `no worker ready within ${this.config.workerWaitMs} ms; try again later`);
     }
+    this.waitLog.refusedLate(sockets.length, this.placement.waitingCount(), this.config.workerWaitMs);
   }
 
   /**
@@ -369,8 +376,9 @@ export class Supervisor implements PlacementHost, ControlledServer {
       } else if (child.upgradedAway) {
         // A new worker of an upgrade called off, ready just as it was killed: not for placement.
       } else {
+        this.waitDeadline.progressed();
         this.placement.onReady(child);
-        this.noteWaiting();
+        this.waitLog.waiting(this.placement.waitingCount());
       }
     } else if (msg.type === 'stopping') {
       // Not ready any more: placement passes it over while it says goodbye to its clients.

@@ -1,0 +1,43 @@
+import type net from 'node:net';
+
+/**
+ * The clients a placement holds while no worker is ready for them, first come first served,
+ * each with the time it began to wait. Being FIFO, the head has always waited longest: the
+ * time bound (`workerWaitMs`, src/supervisor/wait-deadline.ts) needs one timer, for the head.
+ */
+export class WaitingList {
+  private readonly entries: Array<{ socket: net.Socket; since: number }> = [];
+
+  get length(): number {
+    return this.entries.length;
+  }
+
+  /** The client begins to wait now (a socket placed again after a worker failed waits anew). */
+  push(socket: net.Socket): void {
+    this.entries.push({ socket, since: Date.now() });
+  }
+
+  /** The client that has waited longest, removed; undefined when none waits. */
+  shift(): net.Socket | undefined {
+    return this.entries.shift()?.socket;
+  }
+
+  /** Every waiting client, removed, oldest first. */
+  takeAll(): net.Socket[] {
+    return this.entries.splice(0).map((e) => e.socket);
+  }
+
+  /** How long the oldest client has waited, in ms; null when none waits. */
+  longestWait(): number | null {
+    const head = this.entries[0];
+    return head ? Date.now() - head.since : null;
+  }
+
+  /** The clients that have waited `ms` or longer, removed, oldest first. */
+  takeWaitedFor(ms: number): net.Socket[] {
+    const cutoff = Date.now() - ms;
+    let n = 0;
+    while (n < this.entries.length && this.entries[n]!.since <= cutoff) n++;
+    return this.entries.splice(0, n).map((e) => e.socket);
+  }
+}

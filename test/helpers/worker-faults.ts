@@ -1,0 +1,38 @@
+import fs from 'node:fs';
+import path from 'node:path';
+
+/**
+ * The test's side of worker fault injection (worker-faults-preload.ts): the environment that
+ * loads the preload into a server started with startServer({ env }), and the switch that makes
+ * every worker started from now on crash at start.
+ *
+ * @example
+ * const faults = new WorkerFaults(dir);
+ * const server = await startServer({ env: faults.env() });
+ * faults.crashAtStart();   // replacements die before they are ready, until...
+ * faults.clear();
+ */
+export class WorkerFaults {
+  readonly file: string;
+
+  constructor(dir: string) {
+    this.file = path.join(dir, 'worker-faults.json');
+    this.clear();
+  }
+
+  /** NODE_OPTIONS (kept) plus the preload, and where its control file is. */
+  env(): NodeJS.ProcessEnv {
+    const preload = path.join(__dirname, 'worker-faults-preload.js');
+    const options = [process.env.NODE_OPTIONS ?? '', `--require ${JSON.stringify(preload)}`].join(' ').trim();
+    return { NODE_OPTIONS: options, SB_TEST_WORKER_FAULTS: this.file };
+  }
+
+  /** Workers started from now on exit with code 1 before they are ready. */
+  crashAtStart(): void {
+    fs.writeFileSync(this.file, JSON.stringify({ crashAtStart: true }));
+  }
+
+  clear(): void {
+    fs.writeFileSync(this.file, JSON.stringify({}));
+  }
+}
