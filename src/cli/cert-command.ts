@@ -5,6 +5,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { checkTlsMaterial } from '../net/tls';
+import { commandName } from './command-name';
 
 /**
  * `switchboard cert --out DIR [--days N] [--host NAME...]`: a self-signed certificate and key for
@@ -114,8 +115,8 @@ export function runCert(argv: string[]): number {
       `wrote ${made.keyFile} (mode 0600)`,
       `self-signed for ${options.hosts.join(', ')}; valid until ${made.validTo}`,
       `SHA-256 fingerprint ${made.fingerprint256}`,
-      `serve:   npx switchboard serve --tls-port 4443 --tls-cert ${made.certFile} --tls-key ${made.keyFile}`,
-      `connect: npx switchboard connect 127.0.0.1:4443 --tls --ca ${made.certFile}`,
+      `serve:   ${commandName()} serve --tls-port 4443 --tls-cert ${made.certFile} --tls-key ${made.keyFile}`,
+      `connect: ${commandName()} connect 127.0.0.1:4443 --tls --ca ${made.certFile}`,
       '',
     ].join('\n'),
   );

@@ -9,6 +9,7 @@ import { checkPidFile, removePidFile, writePidFile } from './pid-file';
 import { startMetricsServer, type MetricsServer } from './metrics-server';
 import { Supervisor } from './supervisor';
 import { HangupDetector } from './terminal';
+import { commandName } from '../cli/command-name';
 
 /**
  * `switchboard serve`: runs the supervisor until a stop signal (SIGTERM, SIGINT, SIGQUIT, or a
@@ -117,7 +118,7 @@ function banner({ host, port, tlsPort, unixSocket, httpPort, httpsPort }: Listen
     httpsPort !== null ? `HTTPS ${at(httpsPort)}` : null,
   ].filter((w) => w !== null);
   const connect = port !== null ? at(port) : tlsPort !== null ? `${at(tlsPort)} --tls` : unixSocket !== null ? `--unix ${unixSocket}` : null;
-  const line = `Switchboard listening on ${where.join(' and ')}` + (connect !== null ? `; connect with: npx switchboard connect ${connect}\n` : ';\n');
+  const line = `Switchboard listening on ${where.join(' and ')}` + (connect !== null ? `; connect with: ${commandName()} connect ${connect}\n` : ';\n');
   return line + webAppLines(host, httpPort, httpsPort);
 }
 

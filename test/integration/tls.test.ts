@@ -276,7 +276,7 @@ describe('TLS only, one process per client (dedicated)', () => {
   test('no plain listener; a client that never finishes its handshake hurts no one and is closed in time', TEST_TIMEOUT, async () => {
     assert.throws(() => server.port, /no plain TCP listener/);
     await banner(server);
-    assert.match(server.stderr(), new RegExp(`^Switchboard listening on TLS 127\\.0\\.0\\.1:${server.tlsPort}; connect with: npx switchboard connect 127\\.0\\.0\\.1:${server.tlsPort} --tls$`, 'm'));
+    assert.match(server.stderr(), new RegExp(`^Switchboard listening on TLS 127\\.0\\.0\\.1:${server.tlsPort}; connect with: \\./bin/switchboard\\.js connect 127\\.0\\.0\\.1:${server.tlsPort} --tls$`, 'm'));
     const t0 = Date.now();
     const stalled = net.createConnection({ host: '127.0.0.1', port: server.tlsPort! });
     stalled.on('error', () => {});
