@@ -5,6 +5,7 @@
 // listener's refused clients still get no byte.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -14,6 +15,7 @@ import { startServer, type RunningServer } from '../helpers/server';
 import { sleep } from '../helpers/wait';
 
 const T = { timeout: 30_000 };
+const BIN = path.resolve(__dirname, '..', '..', '..', 'bin', 'switchboard.js');
 
 interface Answer {
   status: number;
@@ -145,8 +147,12 @@ test('a reload changes the request rate of the connections already open', T, asy
   }
 });
 
-test('--max-clients: a refused plain-HTTP connection gets 503 with Retry-After unread; a refused chat client still gets nothing', T, async () => {
-  const server = await startServer({ args: ['--http-port', '0', '--workers', '1', '--max-clients', '1'] });
+test('--max-clients: a refused plain-HTTP connection gets 503 with Retry-After unread; refused chat and HTTPS clients still get nothing', T, async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-http-refused-'));
+  const made = spawnSync(process.execPath, [BIN, 'cert', '--out', dir], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(made.status, 0, made.stderr);
+  const tlsArgs = ['--https-port', '0', '--tls-cert', path.join(dir, 'cert.pem'), '--tls-key', path.join(dir, 'key.pem')];
+  const server = await startServer({ args: ['--http-port', '0', ...tlsArgs, '--workers', '1', '--max-clients', '1'] });
   const holder = net.connect(server.httpPort!, '127.0.0.1');
   holder.on('error', () => {});
   try {
@@ -164,8 +170,11 @@ test('--max-clients: a refused plain-HTTP connection gets 503 with Retry-After u
     assert.equal(parseAnswer(await readUntilClosed(server.httpPort!, 'NONSENSE\r\n\r\n')).status, 503);
     // The chat listener keeps the seed's behaviour: a core client gets no line.
     assert.equal(await readUntilClosed(server.port), '');
+    // HTTPS is not handshaken for a refusal (no crypto under a connect flood): no byte either.
+    assert.equal(await readUntilClosed(server.httpsPort!), '');
   } finally {
     holder.destroy();
     await server.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 });
