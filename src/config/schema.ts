@@ -121,6 +121,17 @@ export const ConfigSchema = Type.Object(
       default: [],
       description: 'origins a browser may open /ws from (scheme://host[:port], comma-separated; * = any); empty = only the origin the page came from (Origin host = the request\'s Host)',
     }),
+    // Their own settings, not --rate-limit's: a page load or a history of image thumbnails
+    // is a burst of requests no chat client sends as messages. Per connection, like the
+    // protocol's; --max-connections-per-address bounds the connections, so one address has at
+    // most that many times this rate.
+    httpRateLimit: Type.Number({
+      exclusiveMinimum: 0,
+      default: 20,
+      reload: 'live',
+      description: 'HTTP requests per second per connection, sustained (token bucket); more get 429 RATE_LIMITED with Retry-After, and a connection far over it (burst x 4 refusals in 10 s) is closed',
+    }),
+    httpRateBurst: Type.Integer({ minimum: 1, default: 60, reload: 'live', description: 'HTTP requests a connection may send at once above the sustained rate' }),
     webRoot: Type.Union([Type.Null(), Type.String({ minLength: 1 })], {
       default: null,
       description: 'directory of the built web app served at / (null = dist/web of the installed package)',

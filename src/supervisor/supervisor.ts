@@ -7,6 +7,7 @@ import { ControlCode, ControlError } from '../ipc/control-protocol';
 import { controlSocketPath } from '../ipc/paths';
 import type { ChildToSupervisor } from '../ipc/supervisor-messages';
 import { supervisorMetrics } from '../metrics/supervisor-metrics';
+import { closingJsonAnswer } from '../net/http-refusal';
 import { readTlsFiles, type TlsCertInfo, type TlsMaterial } from '../net/tls';
 import { ErrorCode } from '../protocol/errors';
 import { AddressLimit } from './address-limit';
@@ -323,13 +324,16 @@ export class Supervisor implements PlacementHost, ControlledServer {
    * The client has said nothing yet, so it is a core client (src/protocol/capabilities.ts),
    * which must receive no `error` line; TLS clients are not even handshaken, so a refusal costs
    * the supervisor no crypto under a connect flood. The reason is logged by the caller or here.
+   * The plain HTTP listener's clients are told instead, by a fixed answer written without
+   * reading their request (see httpRefusal); HTTPS ones get today's silent close, unhandshaken.
    */
   private refuse(socket: net.Socket, code: ErrorCode, reason: string): void {
     this.log.debug({ code, reason, remote: socket.remoteAddress }, 'refused a connection');
     supervisorMetrics.refused.incFor(code);
     // Bytes it sent meanwhile (a hello) are discarded unread, so the close is a clean FIN, not a reset.
     socket.resume();
-    socket.end();
+    if (listenerKind(socket) === 'http') socket.end(httpRefusal(code, reason));
+    else socket.end();
     setTimeout(() => socket.destroy(), 1000).unref();
   }
 
@@ -397,6 +401,19 @@ export class Supervisor implements PlacementHost, ControlledServer {
       }
     }
   }
+}
+
+/** Seconds a refused HTTP client is asked to wait (Retry-After): load passes, a restart ends. */
+const REFUSED_RETRY_AFTER_S = 5;
+
+/**
+ * The answer to an HTTP connection refused for load: 429 when its own address has too many
+ * connections (the client can do something about it), 503 when the server is full or stopping;
+ * with Retry-After and the gateway's JSON error body, the code as its `error`.
+ */
+function httpRefusal(code: ErrorCode, reason: string): string {
+  const status = code === ErrorCode.TOO_MANY_CONNECTIONS ? 429 : 503;
+  return closingJsonAnswer(status, code, reason, { 'Retry-After': String(REFUSED_RETRY_AFTER_S) });
 }
 
 async function waitOrKill(children: Child[], deadline: number): Promise<void> {

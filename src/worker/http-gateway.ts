@@ -4,6 +4,8 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import type { Config } from '../config/schema';
+import { MessageRateGuard } from '../core/rate-limit';
+import { closingJsonAnswer } from '../net/http-refusal';
 import { HttpError, sendJsonError, type HttpRoute } from './http-routes';
 import { WebSocketTransport, webSocketClass } from './websocket-transport';
 
@@ -31,17 +33,27 @@ export interface GatewayEvents {
   closed(connId: number | undefined): void;
 }
 
+/** An HTTP connection the gateway serves: the supervisor's id for it and its request rate. */
+interface HttpConnection {
+  connId: number | undefined;
+  rate: MessageRateGuard;
+}
+
 /**
  * The worker's HTTP side: a listen-less `http.Server` fed the connections the supervisor
  * accepted on the HTTP(S) listener (TLS already handshaken), `ws` in noServer mode for
  * `GET /ws`, and the route seam (http-routes.ts) for everything else. Every connection is
- * bounded in header size, header and request time, idle time and requests served.
+ * bounded in header size, header and request time, idle time, requests served, and request
+ * rate (`--http-rate-limit`, `--http-rate-burst`).
  */
 export class HttpGateway {
   private readonly server: http.Server;
   private readonly wss: WebSocketServer;
-  /** Connections not (yet) a WebSocket session, with the supervisor's id for each. */
-  private readonly open = new Map<net.Socket, number | undefined>();
+  /** Connections not (yet) a WebSocket session. */
+  private readonly open = new Map<net.Socket, HttpConnection>();
+  /** Requests a second per connection and at once: the settings in force (a reload changes them). */
+  private rateLimit: number;
+  private rateBurst: number;
 
   constructor(
     private readonly config: Config,
@@ -49,6 +61,8 @@ export class HttpGateway {
     private readonly routes: HttpRoute[],
     private readonly events: GatewayEvents,
   ) {
+    this.rateLimit = config.httpRateLimit;
+    this.rateBurst = config.httpRateBurst;
     this.server = http.createServer(
       {
         maxHeaderSize: MAX_HEADER_BYTES,
@@ -86,7 +100,7 @@ export class HttpGateway {
 
   /** A connection from the HTTP(S) listener (an https one already handshaken). */
   accept(socket: net.Socket, connId: number | undefined): void {
-    this.open.set(socket, connId);
+    this.open.set(socket, { connId, rate: new MessageRateGuard(this.rateLimit, this.rateBurst, Date.now()) });
     socket.on('error', () => {
       /* a reset by the peer; 'close' follows */
     });
@@ -96,6 +110,13 @@ export class HttpGateway {
     this.server.emit('connection', socket);
   }
 
+  /** A settings reload: the new request rate applies to the open connections at once. */
+  reconfigure(config: Pick<Config, 'httpRateLimit' | 'httpRateBurst'>): void {
+    this.rateLimit = config.httpRateLimit;
+    this.rateBurst = config.httpRateBurst;
+    for (const c of this.open.values()) c.rate.retune(this.rateLimit, this.rateBurst);
+  }
+
   /** Shutdown: closes every HTTP connection now (WebSocket sessions are the worker's). */
   closeAll(): void {
     for (const socket of [...this.open.keys()]) socket.destroy();
@@ -103,6 +124,7 @@ export class HttpGateway {
   }
 
   private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
+    if (!this.withinRate(req, res)) return;
     const url = parseUrl(req);
     if (url === null) return sendJsonError(res, 400, HttpError.BAD_REQUEST, 'the request target is not a valid path');
     if (url.pathname === '/ws') return sendJsonError(res, 426, HttpError.UPGRADE_REQUIRED, '/ws is a WebSocket endpoint', { Upgrade: 'websocket' });
@@ -116,6 +138,28 @@ export class HttpGateway {
     }
   }
 
+  /**
+   * Counts the request against its connection's rate (a token bucket, as a session's
+   * `--rate-limit`: src/core/rate-limit.ts). Over it, the request is answered 429 unserved,
+   * before any route or hub question; a connection that goes on far over it (more than burst
+   * × 4 refusals in 10 s, the protocol's FLOODING rule) gets its 429 with `Connection: close`.
+   * Upgrades are not counted: /ws ends the connection's HTTP either way.
+   */
+  private withinRate(req: http.IncomingMessage, res: http.ServerResponse): boolean {
+    const conn = this.open.get(req.socket as net.Socket);
+    if (!conn) return true;
+    const verdict = conn.rate.check(Date.now());
+    if (verdict === 'ok') return true;
+    // A token is back within 1/rate seconds; Retry-After counts whole seconds.
+    const headers: Record<string, string> = { 'Retry-After': String(Math.max(1, Math.ceil(1 / this.rateLimit))) };
+    if (verdict === 'flooding') {
+      headers.Connection = 'close';
+      this.log.info({ remote: req.socket.remoteAddress, rate: this.rateLimit, burst: this.rateBurst }, 'closed an HTTP connection: far over its request rate');
+    }
+    sendJsonError(res, 429, HttpError.RATE_LIMITED, `over ${this.rateLimit} requests a second on this connection; request not served`, headers);
+    return false;
+  }
+
   private onUpgrade(req: http.IncomingMessage, socket: net.Socket, head: Buffer): void {
     const url = parseUrl(req);
     if (url === null || url.pathname !== '/ws') return refuseUpgrade(socket, 404, HttpError.NOT_FOUND, 'WebSocket connections go to /ws');
@@ -126,7 +170,7 @@ export class HttpGateway {
     // An invalid handshake (no key, wrong version) is answered 400 by ws, which closes the socket.
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       // From here the session owns the connection and reports its end (with connId).
-      const connId = this.open.get(socket);
+      const connId = this.open.get(socket)?.connId;
       this.open.delete(socket);
       this.events.webSocket(new WebSocketTransport(ws, socket, this.config.maxLineBytes + 128 * 1024, this.config.lineTimeoutMs), connId);
     });
@@ -172,12 +216,7 @@ export function originAllowed(req: http.IncomingMessage, allowed: readonly strin
 /** Answers a refused upgrade (or a refused request) with a JSON body and closes the connection. */
 function refuseUpgrade(socket: net.Socket, status: number, code: string, message: string): void {
   if (!socket.writable) return void socket.destroy();
-  const body = JSON.stringify({ error: code, message });
-  socket.end(
-    `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\n` +
-      'Connection: close\r\nContent-Type: application/json; charset=utf-8\r\n' +
-      `Content-Length: ${Buffer.byteLength(body)}\r\nX-Content-Type-Options: nosniff\r\n\r\n${body}`,
-  );
+  socket.end(closingJsonAnswer(status, code, message));
   setTimeout(() => socket.destroy(), 1000).unref();
 }
 

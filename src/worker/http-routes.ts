@@ -49,6 +49,8 @@ export const HttpError = {
   HEADERS_TOO_LARGE: 'HEADERS_TOO_LARGE',
   /** Headers not complete in 10 s, or the request in 10 min (408). */
   REQUEST_TIMEOUT: 'REQUEST_TIMEOUT',
+  /** Over the connection's request rate, `--http-rate-limit` (429 with Retry-After). */
+  RATE_LIMITED: 'RATE_LIMITED',
 } as const;
 
 /**

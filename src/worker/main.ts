@@ -43,7 +43,7 @@ function main(): void {
         })
       : null;
 
-  serveWorkerOperations(worker, tls, log);
+  serveWorkerOperations(worker, tls, gateway, log);
   process.on('message', (msg: SupervisorToChild, handle?: net.Socket | object) => {
     // First: until it hears this, the supervisor keeps its copy, to place the client elsewhere
     // should this process die before it has the socket (src/supervisor/hand-offs.ts).

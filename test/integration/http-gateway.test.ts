@@ -1,6 +1,7 @@
 // The HTTP side of the gateway: the web app's static files (content types, caching, no path
 // out of the web root, 404 JSON), the built-in page without a build, the Origin rule of /ws,
-// and HTTP connections counted in the per-address connection limit like any other.
+// and HTTP connections counted in the per-address connection limit like any other (the one
+// over it answered 429 by the supervisor).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -212,8 +213,11 @@ test('HTTP connections count towards --max-connections-per-address, and free the
       open.push(s);
     }
     await sleep(300);
-    // The fourth is closed unread by the supervisor: no HTTP answer at all.
-    await assert.rejects(raw(server.httpPort!, 'GET / HTTP/1.1'), /no HTTP answer/);
+    // The fourth is answered by the supervisor, without its request being read, and closed.
+    const refused = await raw(server.httpPort!, 'GET / HTTP/1.1');
+    assert.equal(refused.status, 429);
+    assert.equal(refused.headers['retry-after'], '5');
+    assert.equal(JSON.parse(refused.body).error, 'TOO_MANY_CONNECTIONS');
     for (const s of open) s.destroy();
     let status = 0;
     for (const deadline = Date.now() + 5000; status !== 200 && Date.now() < deadline; await sleep(100)) {
