@@ -306,6 +306,7 @@ export class ClientSession {
   limitsChanged(): void {
     const { maxLineBytes, rateLimit, rateBurst, maxBytesPerSecond, idleTimeoutMs, lineTimeoutMs } = this.limits;
     this.splitter.setMaxLineBytes(maxLineBytes);
+    this.socket.limitsChanged?.();
     this.rate.retune(rateLimit, rateBurst);
     this.inbound.retune(maxBytesPerSecond, 2 * maxBytesPerSecond);
     if (this.closed || this.ending || this.lastReceivedAt === 0) return;
