@@ -83,13 +83,15 @@ export class HttpGateway {
     this.wss = new WebSocketServer({
       noServer: true,
       // ws takes maxPayload once per connection, at its open, and has no public way to change
-      // it after: a reload could not reach the sessions already open (only ws's private
-      // `_receiver._maxPayload` could). So ws is given the hard maximum as a memory backstop
-      // (a frame over it is refused on its header, never buffered; 1009 with the reason
-      // webSocketClass adds), and WebSocketTransport refuses a message over the limit in force
-      // the same way (1009, same reason) once ws has it. The price: a frame between the two is
-      // buffered before it is refused, up to 1 MiB per connection instead of --max-line-bytes,
-      // bounded and below the output queue a client may already hold (--max-outbound-bytes).
+      // it after: a reload could not reach the sessions already open, not even a raise (only
+      // writing ws's private `_receiver._maxPayload` could, which a ws update may silently
+      // break). Chosen instead: ws holds the hard maximum as a memory backstop (a frame over it
+      // is refused on its header, never buffered; 1009 with the reason webSocketClass adds),
+      // and WebSocketTransport refuses a message over the limit in force the same way (1009,
+      // same reason) once ws has it. The price: a frame between the two is buffered before it
+      // is refused, up to 1 MiB per connection instead of --max-line-bytes: bounded, of the
+      // order of the output queue a client may hold anyway (--max-outbound-bytes, 4 MiB by
+      // default), and one left unfinished is still closed by --line-timeout-ms.
       maxPayload: WS_MAX_PAYLOAD_BYTES,
       WebSocket: webSocketClass(() => this.config.maxLineBytes),
       perMessageDeflate: false,

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import type net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -161,5 +162,22 @@ describe('reloading settings', () => {
     }
     write(base);
     assert.match((await runCli(['reload', '--data-dir', server.dataDir])).stdout, /^applied: --max-line-bytes 4096 -> 65536$/m);
+  });
+
+  test('a shorter --line-timeout-ms closes a WebSocket opened before the reload that leaves a frame unfinished', async (t) => {
+    const { client } = await WsTestClient.welcomed(`ws://127.0.0.1:${server.httpPort}/ws`);
+    t.after(() => within(client.close(), 2000));
+    write({ ...base, lineTimeoutMs: 1000 });
+    const r = await runCli(['reload', '--data-dir', server.dataDir]);
+    assert.match(r.stdout, /^applied: --line-timeout-ms 30000 -> 1000$/m);
+    // A masked text frame announcing 100 bytes, of which 10 are sent (the default 30 s would not close it in time).
+    const raw = (client.ws as unknown as { _socket: net.Socket })._socket;
+    raw.write(Buffer.concat([Buffer.from([0x81, 0x80 | 100, 1, 2, 3, 4]), Buffer.alloc(10, 0x20)]));
+    assert.ok(await within(client.closed, 6000), 'closed by the new line timeout');
+    const { code, reason } = await client.closed;
+    assert.equal(code, 1008);
+    assert.match(reason, /^LINE_TIMEOUT: a frame was started but not finished within 1000 ms/);
+    write(base);
+    assert.equal((await runCli(['reload', '--data-dir', server.dataDir])).code, 0);
   });
 });
