@@ -113,7 +113,7 @@ export class ClientSession {
       this.watchLine(lines > 0);
       this.throttle(chunk.length);
     };
-    // A WebSocket delivers whole messages (bounded by its maxPayload, UTF-8 checked): one
+    // A WebSocket delivers whole messages (bounded by --max-line-bytes, UTF-8 checked): one
     // message is one line, no splitting; its transport times frames left unfinished.
     const onMessage = (message: Buffer): void => {
       this.lastReceivedAt = Date.now();
@@ -306,6 +306,7 @@ export class ClientSession {
   limitsChanged(): void {
     const { maxLineBytes, rateLimit, rateBurst, maxBytesPerSecond, idleTimeoutMs, lineTimeoutMs } = this.limits;
     this.splitter.setMaxLineBytes(maxLineBytes);
+    this.socket.limitsChanged?.();
     this.rate.retune(rateLimit, rateBurst);
     this.inbound.retune(maxBytesPerSecond, 2 * maxBytesPerSecond);
     if (this.closed || this.ending || this.lastReceivedAt === 0) return;

@@ -3,7 +3,7 @@ import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
-import type { Config } from '../config/schema';
+import { ConfigSchema, type Config } from '../config/schema';
 import { MessageRateGuard } from '../core/rate-limit';
 import { closingJsonAnswer } from '../net/http-refusal';
 import { HttpError, sendJsonError, type HttpRoute } from './http-routes';
@@ -24,6 +24,11 @@ const KEEP_ALIVE_TIMEOUT_MS = 5_000;
 const SOCKET_IDLE_MS = 30_000;
 /** Requests served on one connection at most; then it is closed (`Connection: close`). */
 const MAX_REQUESTS_PER_SOCKET = 1000;
+/**
+ * ws's own bound on a message: the largest --max-line-bytes the schema allows (1 MiB), not the
+ * value in force. See the WebSocketServer in the constructor.
+ */
+const WS_MAX_PAYLOAD_BYTES = ConfigSchema.properties.maxLineBytes.maximum as number;
 
 /** What the gateway hands back to the worker. */
 export interface GatewayEvents {
@@ -55,6 +60,14 @@ export class HttpGateway {
   private rateLimit: number;
   private rateBurst: number;
 
+  /**
+   * @param config the worker's settings object (Worker.settings), read when a value applies:
+   *   a reload changes its live settings in place. Of those the gateway uses --max-line-bytes
+   *   and --line-timeout-ms (each WebSocket session, open ones too, through its transport) and
+   *   the request rate (retuned in each open connection's bucket by `reconfigure`);
+   *   --http-origins and the upload limits (--max-file-bytes, --file-quota-bytes) need a
+   *   restart (schema.ts), and its HTTP timeouts and header bound are constants, not settings.
+   */
   constructor(
     private readonly config: Config,
     private readonly log: Logger,
@@ -84,10 +97,18 @@ export class HttpGateway {
     this.server.emit('listening');
     this.wss = new WebSocketServer({
       noServer: true,
-      // One frame (or fragmented message) over the line bound: refused by ws on its header,
-      // never buffered; closed with 1009 and the reason webSocketClass adds.
-      maxPayload: config.maxLineBytes,
-      WebSocket: webSocketClass(config.maxLineBytes),
+      // ws takes maxPayload once per connection, at its open, and has no public way to change
+      // it after: a reload could not reach the sessions already open, not even a raise (only
+      // writing ws's private `_receiver._maxPayload` could, which a ws update may silently
+      // break). Chosen instead: ws holds the hard maximum as a memory backstop (a frame over it
+      // is refused on its header, never buffered; 1009 with the reason webSocketClass adds),
+      // and WebSocketTransport refuses a message over the limit in force the same way (1009,
+      // same reason) once ws has it. The price: a frame between the two is buffered before it
+      // is refused, up to 1 MiB per connection instead of --max-line-bytes: bounded, of the
+      // order of the output queue a client may hold anyway (--max-outbound-bytes, 4 MiB by
+      // default), and one left unfinished is still closed by --line-timeout-ms.
+      maxPayload: WS_MAX_PAYLOAD_BYTES,
+      WebSocket: webSocketClass(() => this.config.maxLineBytes),
       perMessageDeflate: false,
       clientTracking: false,
     });
@@ -172,7 +193,7 @@ export class HttpGateway {
       // From here the session owns the connection and reports its end (with connId).
       const connId = this.open.get(socket)?.connId;
       this.open.delete(socket);
-      this.events.webSocket(new WebSocketTransport(ws, socket, this.config.maxLineBytes + 128 * 1024, this.config.lineTimeoutMs), connId);
+      this.events.webSocket(new WebSocketTransport(ws, socket, this.config), connId);
     });
   }
 }

@@ -37,7 +37,7 @@ function main(): void {
   // HTTP(S) connections: the web app, and WebSocket sessions on /ws (which the worker adopts).
   const gateway =
     config.httpPort !== null || config.httpsPort !== null
-      ? new HttpGateway(config, log, [...featureRoutes({ config, log, askFiles: (ask) => worker.files.ask(ask) }), createStaticRoute(config.webRoot, log)], {
+      ? new HttpGateway(worker.settings, log, [...featureRoutes({ config, log, askFiles: (ask) => worker.files.ask(ask) }), createStaticRoute(config.webRoot, log)], {
           webSocket: (transport, connId) => worker.adopt(transport, connId),
           closed: (connId) => sessionClosed(worker.sessionCount, connId),
         })

@@ -41,4 +41,9 @@ export interface SessionSocket {
    * close code and reason). Absent on a byte stream, which just ends after the line.
    */
   closeWith?(code: ErrorCode, reason: string, line: string | null): void;
+  /**
+   * A reload changed the live settings the transport enforces itself (a WebSocket's message
+   * bound and frame timeout). Absent on a byte stream: its session enforces them all.
+   */
+  limitsChanged?(): void;
 }

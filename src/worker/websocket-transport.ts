@@ -46,21 +46,44 @@ export function closeReason(code: ErrorCode, message: string): string {
   return text;
 }
 
+/** The close reason of a message over --max-line-bytes (`maxLineBytes`: the limit in force). */
+function tooBigReason(maxLineBytes: number): string {
+  return closeReason(ErrorCode.LINE_TOO_LONG, tooBigMessage(maxLineBytes));
+}
+
+function tooBigMessage(maxLineBytes: number): string {
+  return `message too big: at most ${maxLineBytes} bytes (--max-line-bytes)`;
+}
+
 /**
- * `ws`'s WebSocket class for a WebSocketServer whose `maxPayload` is `maxPayload` bytes (its
- * public `WebSocket` option). ws refuses a message over maxPayload itself, from the frame header
- * before any of the payload is buffered, by calling `close(1009)` with no reason; this class
- * adds the reason (`LINE_TOO_LONG: message too big: ...`) the server's other closes carry. Only
- * that close has code 1009 and no reason: the server's own closes always give one.
+ * `ws`'s WebSocket class for a WebSocketServer (its public `WebSocket` option). ws refuses a
+ * message over the server's `maxPayload` itself, from the frame header before any of the
+ * payload is buffered, by calling `close(1009)` with no reason; this class adds the reason
+ * (`LINE_TOO_LONG: message too big: at most N bytes ...`) the server's other closes carry,
+ * with N = `maxLineBytes()` read at that moment (the limit in force, which a reload changes).
+ * Only that close has code 1009 and no reason: the server's own closes always give one.
  */
-export function webSocketClass(maxPayload: number): typeof WebSocket {
-  const reason = closeReason(ErrorCode.LINE_TOO_LONG, `message too big: at most ${maxPayload} bytes (--max-line-bytes)`);
+export function webSocketClass(maxLineBytes: () => number): typeof WebSocket {
   return class extends WebSocket {
     override close(code?: number, data?: string | Buffer): void {
-      super.close(code, code === CloseCode.MESSAGE_TOO_BIG && (data === undefined || data.length === 0) ? reason : data);
+      super.close(code, code === CloseCode.MESSAGE_TOO_BIG && (data === undefined || data.length === 0) ? tooBigReason(maxLineBytes()) : data);
     }
   };
 }
+
+/**
+ * The live settings a WebSocket transport enforces, read at each use: the worker's settings
+ * object, which a reload changes in place (Worker.reconfigure).
+ */
+export interface WebSocketLimits {
+  /** --max-line-bytes: the longest message accepted (bytes of payload). */
+  readonly maxLineBytes: number;
+  /** --line-timeout-ms: a frame started must be complete within this; 0 = no limit. */
+  readonly lineTimeoutMs: number;
+}
+
+/** Messages held while the session does not read, at most this far over --max-line-bytes (bytes). */
+const HELD_HEADROOM_BYTES = 128 * 1024;
 
 /**
  * A WebSocket as a SessionSocket, so a ClientSession runs on it unchanged: one text frame in
@@ -87,20 +110,21 @@ export class WebSocketTransport extends EventEmitter implements SessionSocket {
   /**
    * @param ws an open server-side WebSocket (ws, noServer mode) on `raw`
    * @param raw the connection under it (TCP or TLS)
-   * @param maxHeldBytes messages held while not reading, at most (bytes); more closes the client
-   * @param lineTimeoutMs a frame (or fragmented message) started must be complete within this
-   *   (--line-timeout-ms, slowloris); 0 = no limit
+   * @param limits the live limits, read at each use (see WebSocketLimits). A message over
+   *   `maxLineBytes` closes the client (1009); messages held while not reading may total
+   *   `maxLineBytes` + 128 KiB. A frame (or fragmented message) started must be complete
+   *   within `lineTimeoutMs` (slowloris).
    */
   constructor(
     private readonly ws: WebSocket,
     private readonly raw: net.Socket,
-    private readonly maxHeldBytes: number,
-    private readonly lineTimeoutMs = 0,
+    private readonly limits: WebSocketLimits,
   ) {
     super();
     this.remoteAddress = raw.remoteAddress;
     ws.pause();
-    if (lineTimeoutMs > 0) this.watchPartialFrames();
+    // Watched even with the timeout off: a reload may switch it on (limitsChanged).
+    this.watchPartialFrames();
     ws.on('message', (data: Buffer, isBinary: boolean) => this.onMessage(data, isBinary));
     ws.on('error', (err) => this.emit('error', err));
     ws.on('close', () => {
@@ -206,8 +230,28 @@ export class WebSocketTransport extends EventEmitter implements SessionSocket {
     return this;
   }
 
+  /**
+   * A reload changed the limits: a line timeout switched on counts from now for a frame
+   * already under way, as a TCP session's line does (ClientSession.limitsChanged). The others
+   * are read where they apply.
+   */
+  limitsChanged(): void {
+    if (this.partialSince === 0 || this.partialTimer !== null || this.limits.lineTimeoutMs <= 0) return;
+    this.partialSince = Date.now();
+    this.armPartial();
+  }
+
   private onMessage(data: Buffer, isBinary: boolean): void {
     this.bytesRead += data.length;
+    // Closed by the server: what ws still parses before the client's close frame is not read.
+    if (this.ws.readyState !== WebSocket.OPEN) return;
+    // ws's own maxPayload is the hard maximum (see HttpGateway): the limit in force is ours to
+    // enforce, so that a reload applies to this open session too.
+    const maxLineBytes = this.limits.maxLineBytes;
+    if (data.length > maxLineBytes) {
+      this.closeWith(ErrorCode.LINE_TOO_LONG, tooBigMessage(maxLineBytes), null);
+      return;
+    }
     if (isBinary) {
       // Never a protocol message: an extended or core client alike learns it from the close.
       this.closeWith(ErrorCode.BINARY_FRAME, 'binary frames are not accepted; send each JSON object as one text frame', null);
@@ -220,7 +264,7 @@ export class WebSocketTransport extends EventEmitter implements SessionSocket {
     // Paused, ws may still parse what its last socket chunk held: kept in order for resume().
     this.held.push(data);
     this.heldBytes += data.length;
-    if (this.heldBytes > this.maxHeldBytes) {
+    if (this.heldBytes > this.limits.maxLineBytes + HELD_HEADROOM_BYTES) {
       this.held = [];
       this.heldBytes = 0;
       this.closeWith(ErrorCode.FLOODING, 'too many messages before the server could read them', null);
@@ -247,22 +291,29 @@ export class WebSocketTransport extends EventEmitter implements SessionSocket {
       if (!partial) this.partialSince = 0;
       else if (this.partialSince === 0) {
         this.partialSince = Date.now();
-        if (this.partialTimer === null) this.partialTimer = setTimeout(() => this.checkPartial(), this.lineTimeoutMs);
+        this.armPartial();
       }
     });
   }
 
+  private armPartial(): void {
+    const ms = this.limits.lineTimeoutMs;
+    if (ms > 0 && this.partialTimer === null) this.partialTimer = setTimeout(() => this.checkPartial(), ms);
+  }
+
   private checkPartial(): void {
     this.partialTimer = null;
-    if (this.partialSince === 0 || this.ws.readyState !== WebSocket.OPEN) return;
+    const ms = this.limits.lineTimeoutMs;
+    // Switched off by a reload since it was armed.
+    if (this.partialSince === 0 || ms <= 0 || this.ws.readyState !== WebSocket.OPEN) return;
     const waited = Date.now() - this.partialSince;
     // While paused (before the welcome, or throttled) the rest may be waiting in the kernel:
     // not the client's delay.
-    if (this.paused || waited < this.lineTimeoutMs) {
-      this.partialTimer = setTimeout(() => this.checkPartial(), Math.max(1, this.lineTimeoutMs - waited));
+    if (this.paused || waited < ms) {
+      this.partialTimer = setTimeout(() => this.checkPartial(), Math.max(1, ms - waited));
       return;
     }
-    this.closeWith(ErrorCode.LINE_TIMEOUT, `a frame was started but not finished within ${this.lineTimeoutMs} ms`, null);
+    this.closeWith(ErrorCode.LINE_TIMEOUT, `a frame was started but not finished within ${ms} ms`, null);
   }
 
   private closeSafely(code: number, reason: string): void {

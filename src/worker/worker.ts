@@ -125,6 +125,15 @@ export class Worker {
     };
   }
 
+  /**
+   * The settings in force, the object every session reads its limits from: a reload changes
+   * its live ones in place, so a reader takes a value when it applies it, not once at start
+   * (the HTTP gateway's WebSocket sessions).
+   */
+  get settings(): Config {
+    return this.config;
+  }
+
   get sessionCount(): number {
     return this.sessions.size;
   }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import type net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -7,6 +8,7 @@ import type { Msg } from '../helpers/client';
 import { ask, expectFields, login, refused, register, runCli, welcomed, type Conn } from '../helpers/requests';
 import { startServer, type RunningServer } from '../helpers/server';
 import { sleep, within } from '../helpers/wait';
+import { WsTestClient } from '../helpers/ws-client';
 
 /** Polls an async probe until it gives something truthy; fails after `timeoutMs`. */
 async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 5000): Promise<T> {
@@ -22,7 +24,8 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
 /**
  * Settings reloaded while the server runs (SIGHUP, `switchboard reload`): a live setting
  * changed in the config file applies to a session that was open before; a restart-only one is
- * named in the log and kept; a bad file changes nothing and the reload says why.
+ * named in the log and kept; a bad file changes nothing and the reload says why. WebSocket
+ * sessions (/ws) follow a live setting as TCP ones do.
  */
 
 const isError = (code: string) => (m: Msg) => m.type === 'error' && m.code === code;
@@ -37,7 +40,7 @@ describe('reloading settings', () => {
 
   before(async () => {
     write(base);
-    server = await startServer({ args: ['--host', '127.0.0.1', '--config', file] });
+    server = await startServer({ args: ['--host', '127.0.0.1', '--http-port', '0', '--config', file] });
     conn = await welcomed(server.port);
   });
 
@@ -133,5 +136,48 @@ describe('reloading settings', () => {
     write(base);
     const same = await runCli(['reload', '--data-dir', server.dataDir]);
     assert.equal(same.stdout.trim(), 'no setting changed');
+  });
+
+  test('a lower --max-line-bytes closes a WebSocket sending a frame over it with 1009 naming the new limit, opened before the reload or after', async (t) => {
+    const url = `ws://127.0.0.1:${server.httpPort}/ws`;
+    const opened: WsTestClient[] = [];
+    t.after(() => Promise.all(opened.map((c) => within(c.close(), 2000))));
+    const connect = async (): Promise<WsTestClient> => {
+      const { client } = await WsTestClient.welcomed(url);
+      opened.push(client);
+      return client;
+    };
+    const earlier = await connect();
+    write({ ...base, maxLineBytes: 4096 });
+    const r = await runCli(['reload', '--data-dir', server.dataDir]);
+    assert.match(r.stdout, /^applied: --max-line-bytes 65536 -> 4096$/m);
+    const later = await connect();
+    // Between the new limit and the old: accepted before the reload (and under --max-content-length).
+    const frame = { type: 'message', content: 'x'.repeat(8000) };
+    for (const [which, client] of [['opened before the reload', earlier], ['opened after it', later]] as const) {
+      client.send(frame);
+      assert.ok(await within(client.closed, 5000), `the session ${which} is closed`);
+      assert.deepEqual(await client.closed, { code: 1009, reason: 'LINE_TOO_LONG: message too big: at most 4096 bytes (--max-line-bytes)' }, which);
+      assert.ok(!client.received.some((m) => m.type === 'message'), `the frame went nowhere (${which})`);
+    }
+    write(base);
+    assert.match((await runCli(['reload', '--data-dir', server.dataDir])).stdout, /^applied: --max-line-bytes 4096 -> 65536$/m);
+  });
+
+  test('a shorter --line-timeout-ms closes a WebSocket opened before the reload that leaves a frame unfinished', async (t) => {
+    const { client } = await WsTestClient.welcomed(`ws://127.0.0.1:${server.httpPort}/ws`);
+    t.after(() => within(client.close(), 2000));
+    write({ ...base, lineTimeoutMs: 1000 });
+    const r = await runCli(['reload', '--data-dir', server.dataDir]);
+    assert.match(r.stdout, /^applied: --line-timeout-ms 30000 -> 1000$/m);
+    // A masked text frame announcing 100 bytes, of which 10 are sent (the default 30 s would not close it in time).
+    const raw = (client.ws as unknown as { _socket: net.Socket })._socket;
+    raw.write(Buffer.concat([Buffer.from([0x81, 0x80 | 100, 1, 2, 3, 4]), Buffer.alloc(10, 0x20)]));
+    assert.ok(await within(client.closed, 6000), 'closed by the new line timeout');
+    const { code, reason } = await client.closed;
+    assert.equal(code, 1008);
+    assert.match(reason, /^LINE_TIMEOUT: a frame was started but not finished within 1000 ms/);
+    write(base);
+    assert.equal((await runCli(['reload', '--data-dir', server.dataDir])).code, 0);
   });
 });
