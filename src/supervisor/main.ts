@@ -53,7 +53,10 @@ export async function runServe(config: Config, loadInput: LoadInput | null = nul
   try {
     if (options.pidFile) checkPidFile(options.pidFile);
     // Before the start, so that probes see /healthz alive and /readyz not ready while it starts.
-    if (config.metricsPort !== null) metrics = await startMetricsServer(config, supervisor, log);
+    if (config.metricsPort !== null) {
+      metrics = await startMetricsServer(config, supervisor, log);
+      supervisor.showMetricsListener(metrics);
+    }
     // A cluster node that cannot reach its log refuses to start, with the reason, at once.
     // Loaded only then: one node does not pay for the NATS client.
     if (config.cluster) await (await import('../cluster/node')).probeCluster(config, log);
