@@ -14,6 +14,8 @@ export { ConfigError };
 /**
  * Builds the one Config of a server run: defaults < config file < environment < flags.
  * Validated once against the schema (unknown keys are errors), paths made absolute, frozen.
+ * Every problem is reported at once, in one ConfigError: a first one must not hide the others,
+ * or fixing a file takes as many starts as it has mistakes.
  */
 
 const ENV_PREFIX = 'SWITCHBOARD_';
@@ -54,13 +56,19 @@ interface Given {
   name: string;
 }
 
+/**
+ * The Config from flags, variables and the config file. Throws ConfigError naming every problem
+ * (unknown names, unreadable file, bad values), `; `-separated after `invalid configuration: `;
+ * the rules between settings (a listener, TLS files, cluster) are judged once each value is good.
+ */
 export function loadConfig({ argv, env, cwd, nodeId }: LoadInput): Config {
-  const { settings: fromFlags, configFile: configFlag } = parseFlags(argv);
-  const configFile = configFlag ?? env[ENV_PREFIX + 'CONFIG'];
-  const fromFile = configFile ? readConfigFile(path.resolve(cwd, configFile)) : new Map<ConfigKey, Given>();
-  const given = new Map([...fromFile, ...readEnv(env), ...fromFlags]);
-  const merged: Record<string, unknown> = {};
   const problems: string[] = [];
+  const { settings: fromFlags, configFile: configFlag } = parseFlags(argv, problems);
+  const configFile = configFlag ?? env[ENV_PREFIX + 'CONFIG'];
+  const fromFile = configFile ? readConfigFile(path.resolve(cwd, configFile), problems) : new Map<ConfigKey, Given>();
+  const given = new Map([...fromFile, ...readEnv(env, problems), ...fromFlags]);
+  const merged: Record<string, unknown> = {};
+  let badValue = false;
   for (const key of keys) {
     const g = given.get(key);
     if (!g) {
@@ -69,37 +77,14 @@ export function loadConfig({ argv, env, cwd, nodeId }: LoadInput): Config {
     }
     const holder = { v: g.text ? fromText(key, g.value as string) : g.value };
     if (validators.get(key)![g.text ? 'coercing' : 'strict'](holder)) merged[key] = holder.v;
-    else problems.push(`${g.name}: expected ${expectation(propertySchemas[key])}, got ${shown(g.value)}`);
+    else {
+      problems.push(`${g.name}: expected ${expectation(propertySchemas[key])}, got ${shown(g.value)}`);
+      badValue = true;
+    }
   }
+  // Judged once every value given is good: a bad one has no value to combine with the others.
+  if (!badValue) problems.push(...combinationProblems(merged));
   if (problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
-  if (merged.port === null && merged.tlsPort === null && !merged.unixSocket && merged.httpPort === null && merged.httpsPort === null) {
-    throw new ConfigError('invalid configuration: no listener (port, tlsPort, unixSocket, httpPort and httpsPort are all off)');
-  }
-  if (merged.tlsPort !== null && (!merged.tlsCert || !merged.tlsKey)) {
-    throw new ConfigError('invalid configuration: tlsPort needs tlsCert and tlsKey');
-  }
-  if (merged.httpsPort !== null && (!merged.tlsCert || !merged.tlsKey)) {
-    throw new ConfigError('invalid configuration: httpsPort needs tlsCert and tlsKey');
-  }
-  if (merged.cluster) {
-    try {
-      parseClusterServers(merged.cluster as string);
-    } catch (err) {
-      throw new ConfigError(`invalid configuration: cluster: ${(err as Error).message} (expected nats://H1:P1,nats://H2:P2,...)`);
-    }
-    // The nodes share one store of record (accounts, rooms, history): a file in one node's data
-    // dir cannot be it (docs/CLUSTER.md, "PostgreSQL in a cluster").
-    if (merged.store === 'sqlite') {
-      throw new ConfigError('invalid configuration: cluster needs store set to a postgres://USER@HOST:PORT/DB URL, the database every node of the cluster shares, not "sqlite" (one node\'s file)');
-    }
-    // A snapshot must be stored before the log discards the entries it covers (docs/CLUSTER.md, "Snapshots").
-    if ((merged.clusterSnapshotEvery as number) * 2 > (merged.clusterLogMaxMessages as number)) {
-      throw new ConfigError(`invalid configuration: clusterSnapshotEvery (${merged.clusterSnapshotEvery}) must be at most half of clusterLogMaxMessages (${merged.clusterLogMaxMessages}): the log would discard entries no snapshot covers`);
-    }
-    if ((merged.clusterSnapshotIntervalMs as number) * 2 > (merged.clusterLogMaxAgeMs as number)) {
-      throw new ConfigError(`invalid configuration: clusterSnapshotIntervalMs (${merged.clusterSnapshotIntervalMs}) must be at most half of clusterLogMaxAgeMs (${merged.clusterLogMaxAgeMs}): the log would discard entries no snapshot covers`);
-    }
-  }
   const config = merged as Record<ConfigKey, unknown>;
   // Fixed here, once: the supervisor hands this config to its children, so all of them agree.
   config.nodeId ??= nodeId ?? defaultNodeId();
@@ -107,6 +92,36 @@ export function loadConfig({ argv, env, cwd, nodeId }: LoadInput): Config {
   for (const key of ['tlsCert', 'tlsKey', 'webRoot'] as const) if (config[key]) config[key] = path.resolve(cwd, config[key] as string);
   if (config.unixSocket) config.unixSocket = path.resolve(cwd, config.unixSocket as string);
   return Object.freeze(config) as unknown as Config;
+}
+
+/** What is wrong with the settings together (each alone is valid): every rule broken, in order. */
+function combinationProblems(merged: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  if (merged.port === null && merged.tlsPort === null && !merged.unixSocket && merged.httpPort === null && merged.httpsPort === null) {
+    problems.push('no listener (port, tlsPort, unixSocket, httpPort and httpsPort are all off)');
+  }
+  if (merged.tlsPort !== null && (!merged.tlsCert || !merged.tlsKey)) problems.push('tlsPort needs tlsCert and tlsKey');
+  if (merged.httpsPort !== null && (!merged.tlsCert || !merged.tlsKey)) problems.push('httpsPort needs tlsCert and tlsKey');
+  if (merged.cluster) {
+    try {
+      parseClusterServers(merged.cluster as string);
+    } catch (err) {
+      problems.push(`cluster: ${(err as Error).message} (expected nats://H1:P1,nats://H2:P2,...)`);
+    }
+    // The nodes share one store of record (accounts, rooms, history): a file in one node's data
+    // dir cannot be it (docs/CLUSTER.md, "PostgreSQL in a cluster").
+    if (merged.store === 'sqlite') {
+      problems.push('cluster needs store set to a postgres://USER@HOST:PORT/DB URL, the database every node of the cluster shares, not "sqlite" (one node\'s file)');
+    }
+    // A snapshot must be stored before the log discards the entries it covers (docs/CLUSTER.md, "Snapshots").
+    if ((merged.clusterSnapshotEvery as number) * 2 > (merged.clusterLogMaxMessages as number)) {
+      problems.push(`clusterSnapshotEvery (${merged.clusterSnapshotEvery}) must be at most half of clusterLogMaxMessages (${merged.clusterLogMaxMessages}): the log would discard entries no snapshot covers`);
+    }
+    if ((merged.clusterSnapshotIntervalMs as number) * 2 > (merged.clusterLogMaxAgeMs as number)) {
+      problems.push(`clusterSnapshotIntervalMs (${merged.clusterSnapshotIntervalMs}) must be at most half of clusterLogMaxAgeMs (${merged.clusterLogMaxAgeMs}): the log would discard entries no snapshot covers`);
+    }
+  }
+  return problems;
 }
 
 /**
@@ -139,54 +154,64 @@ function isList(key: string): boolean {
   return (ConfigSchema.properties as Record<string, { type?: string }>)[key]?.type === 'array';
 }
 
-/** The settings given as flags, and the `--config` file if one is named. */
-function parseFlags(argv: string[]): { settings: Map<ConfigKey, Given>; configFile?: string } {
+/** The settings given as flags, and the `--config` file if one is named; what is wrong, pushed to `problems`. */
+function parseFlags(argv: string[], problems: string[]): { settings: Map<ConfigKey, Given>; configFile?: string } {
   const settings = new Map<ConfigKey, Given>();
   let configFile: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
-    if (!arg.startsWith('--')) throw new ConfigError(`unexpected argument "${arg}": settings are flags (--name value or --name=value; switchboard help lists them)`);
+    if (!arg.startsWith('--')) {
+      problems.push(`unexpected argument "${arg}": settings are flags (--name value or --name=value; switchboard help lists them)`);
+      continue;
+    }
     const eq = arg.indexOf('=');
     const name = eq === -1 ? arg.slice(2) : arg.slice(2, eq);
     const key = flagToKey.get(name);
-    if (!key && name !== 'config') throw new ConfigError(`unknown flag "--${name}"${suggest(name, [...flagToKey.keys(), 'config'], (n) => `--${n}`)}`);
+    // The value is taken even after an unknown flag, so that it is not read as an argument.
     const value: string | undefined = eq === -1 ? argv[++i] : arg.slice(eq + 1);
-    if (value === undefined) throw new ConfigError(`flag "--${name}" needs a value: ${key ? expectation(propertySchemas[key]) : 'the path of a JSON file'}`);
-    if (key) settings.set(key, { value, text: true, name: `--${name}` });
+    if (!key && name !== 'config') problems.push(`unknown flag "--${name}"${suggest(name, [...flagToKey.keys(), 'config'], (n) => `--${n}`)}`);
+    else if (value === undefined) problems.push(`flag "--${name}" needs a value: ${key ? expectation(propertySchemas[key]) : 'the path of a JSON file'}`);
+    else if (key) settings.set(key, { value, text: true, name: `--${name}` });
     else configFile = value;
   }
   return { settings, configFile };
 }
 
-function readEnv(env: NodeJS.ProcessEnv): Map<ConfigKey, Given> {
+function readEnv(env: NodeJS.ProcessEnv, problems: string[]): Map<ConfigKey, Given> {
   const out = new Map<ConfigKey, Given>();
   for (const [name, value] of Object.entries(env)) {
     if (!name.startsWith(ENV_PREFIX) || name === ENV_PREFIX + 'CONFIG' || value === undefined) continue;
     const key = envToKey.get(name);
-    if (!key) throw new ConfigError(`unknown environment variable ${name}${suggest(name, [...envToKey.keys(), ENV_PREFIX + 'CONFIG'], (n) => n)}`);
-    out.set(key, { value, text: true, name });
+    if (!key) problems.push(`unknown environment variable ${name}${suggest(name, [...envToKey.keys(), ENV_PREFIX + 'CONFIG'], (n) => n)}`);
+    else out.set(key, { value, text: true, name });
   }
   return out;
 }
 
-function readConfigFile(file: string): Map<ConfigKey, Given> {
+/** The settings in a JSON config file; what is wrong (unreadable, not an object, unknown keys), pushed to `problems`. */
+function readConfigFile(file: string, problems: string[]): Map<ConfigKey, Given> {
+  const out = new Map<ConfigKey, Given>();
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`);
+    problems.push(`cannot read config file ${file}: ${(err as Error).message}`);
+    return out;
   }
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (err) {
-    throw new ConfigError(`config file ${file} is not valid JSON: ${(err as Error).message}`);
+    problems.push(`config file ${file} is not valid JSON: ${(err as Error).message}`);
+    return out;
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConfigError(`config file ${file} must hold a JSON object of settings`);
-  const out = new Map<ConfigKey, Given>();
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    problems.push(`config file ${file} must hold a JSON object of settings`);
+    return out;
+  }
   for (const [name, v] of Object.entries(value)) {
-    if (!keys.includes(name as ConfigKey)) throw new ConfigError(`unknown setting "${name}" in config file ${file}${suggest(name, keys, (n) => `"${n}"`)}`);
-    out.set(name as ConfigKey, { value: v, text: false, name: `"${name}" in ${file}` });
+    if (!keys.includes(name as ConfigKey)) problems.push(`unknown setting "${name}" in config file ${file}${suggest(name, keys, (n) => `"${n}"`)}`);
+    else out.set(name as ConfigKey, { value: v, text: false, name: `"${name}" in ${file}` });
   }
   return out;
 }

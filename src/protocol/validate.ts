@@ -1,5 +1,6 @@
 import type { default as AjvClass, ValidateFunction } from 'ajv';
 import { ErrorCode } from './errors';
+import { describeFieldError } from './field-errors';
 import { exceedsJsonDepth } from './json-depth';
 import type { ClientMessage, ClientMessageType } from './messages';
 import { hasLoneSurrogate } from './text';
@@ -27,7 +28,8 @@ const object = (properties: Record<string, object>, required: string[] = Object.
   required,
 });
 
-const messageSchemas: Record<ClientMessageType, object> = {
+/** Each request type's schema (exported for the test that every keyword used has its sentence in field-errors). */
+export const messageSchemas: Readonly<Record<ClientMessageType, object>> = {
   identitychange: object({ identity: str }),
   join: object({ roomid: str }),
   who: object({ roomid: str }),
@@ -147,10 +149,7 @@ export function parseClientLine(line: string, limits: ParseLimits = UNLIMITED, u
     return { ok: false, code: ErrorCode.UNKNOWN_TYPE, message: `unknown message type ${JSON.stringify(type.slice(0, 40))}`, type };
   }
   if (!validate(value)) {
-    const first = validate.errors?.[0];
-    const where = first?.instancePath || (first?.params as { missingProperty?: string })?.missingProperty || '';
-    const field = where.replace(/^\//, '');
-    return { ok: false, code: ErrorCode.INVALID_FIELD, message: `${type}: field "${field}" ${first?.message ?? 'is invalid'}`, type };
+    return { ok: false, code: ErrorCode.INVALID_FIELD, message: describeFieldError(type, validate.errors, messageSchemas[type as ClientMessageType]), type };
   }
   if (!utf8) return { ok: false, code: ErrorCode.INVALID_TEXT, message: `${type}: the line is not valid UTF-8`, type };
   if (hasLoneSurrogate(line, value)) {

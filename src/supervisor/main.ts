@@ -53,7 +53,10 @@ export async function runServe(config: Config, loadInput: LoadInput | null = nul
   try {
     if (options.pidFile) checkPidFile(options.pidFile);
     // Before the start, so that probes see /healthz alive and /readyz not ready while it starts.
-    if (config.metricsPort !== null) metrics = await startMetricsServer(config, supervisor, log);
+    if (config.metricsPort !== null) {
+      metrics = await startMetricsServer(config, supervisor, log);
+      supervisor.showMetricsListener(metrics);
+    }
     // A cluster node that cannot reach its log refuses to start, with the reason, at once.
     // Loaded only then: one node does not pay for the NATS client.
     if (config.cluster) await (await import('../cluster/node')).probeCluster(config, log);
@@ -71,7 +74,7 @@ export async function runServe(config: Config, loadInput: LoadInput | null = nul
   log.info({ ...addresses, placement: config.placement, workers: config.workers, dataDir: config.dataDir }, 'listening');
   writePidRecord(config.dataDir, process.pid);
   started = true;
-  process.stderr.write(banner(addresses));
+  process.stderr.write(banner(addresses, metrics));
   options.ready?.();
 
   return new Promise((resolve) => {
@@ -106,9 +109,10 @@ export interface ServeOptions {
 
 /**
  * The line for whoever started the server, e.g. `Switchboard listening on 127.0.0.1:4444 and
- * TLS 127.0.0.1:4443; connect with: ...` (tests and scripts read the ports from it).
+ * TLS 127.0.0.1:4443; connect with: ...` (tests and scripts read the ports from it), then the
+ * URLs to open: the web app's, and `metrics: http://127.0.0.1:9464/metrics` with `--metrics-port`.
  */
-function banner({ host, port, tlsPort, unixSocket, httpPort, httpsPort }: ListenAddresses): string {
+function banner({ host, port, tlsPort, unixSocket, httpPort, httpsPort }: ListenAddresses, metrics: MetricsServer | null): string {
   const at = (p: number): string => (host.includes(':') ? `[${host}]:${p}` : `${host}:${p}`);
   const where = [
     port !== null ? at(port) : null,
@@ -119,17 +123,19 @@ function banner({ host, port, tlsPort, unixSocket, httpPort, httpsPort }: Listen
   ].filter((w) => w !== null);
   const connect = port !== null ? at(port) : tlsPort !== null ? `${at(tlsPort)} --tls` : unixSocket !== null ? `--unix ${unixSocket}` : null;
   const line = `Switchboard listening on ${where.join(' and ')}` + (connect !== null ? `; connect with: ${commandName()} connect ${connect}\n` : ';\n');
-  return line + webAppLines(host, httpPort, httpsPort);
+  return line + webAppLines(host, httpPort, httpsPort) + (metrics ? `metrics: http://${urlHost(metrics.host)}:${metrics.port}/metrics\n` : '');
 }
 
-/**
- * `web app: http://127.0.0.1:8080/`, the URL to open, per HTTP(S) listener. A wildcard host
- * (0.0.0.0, ::) is shown as localhost: a browser cannot open the wildcard.
- */
+/** `web app: http://127.0.0.1:8080/`, the URL to open, per HTTP(S) listener. */
 function webAppLines(host: string, httpPort: number | null, httpsPort: number | null): string {
-  const shown = host === '0.0.0.0' || host === '::' || host === '' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
+  const shown = urlHost(host);
   let out = '';
   if (httpPort !== null) out += `web app: http://${shown}:${httpPort}/\n`;
   if (httpsPort !== null) out += `web app: https://${shown}:${httpsPort}/\n`;
   return out;
+}
+
+/** A listening host as a URL's: a wildcard (0.0.0.0, ::) is localhost, as a browser cannot open the wildcard. */
+function urlHost(host: string): string {
+  return host === '0.0.0.0' || host === '::' || host === '' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
 }

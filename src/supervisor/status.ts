@@ -20,7 +20,7 @@ export interface ProcessStatus {
   messagesOutPerSecond: number | null;
 }
 
-/** A listener: `kind` tcp, tls, unix or control (more may come: web, metrics), `address` host:port or a path. */
+/** A listener: `kind` tcp, tls, unix, http, https, metrics or control, `address` host:port or a path. */
 export interface ListenerStatus {
   kind: string;
   address: string;

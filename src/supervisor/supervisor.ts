@@ -38,6 +38,8 @@ export class Supervisor implements PlacementHost, ControlledServer {
   private readonly requests = new ChildRequests();
   private control: ControlServer | null = null;
   private addresses: ListenAddresses | null = null;
+  /** The operators' HTTP server (`--metrics-port`): runServe starts it, this shows it in `status`. */
+  private metricsAddress: { host: string; port: number } | null = null;
   private clients = 0;
   private nextWorkerId = 1;
   private hub: Child | null = null;
@@ -209,14 +211,20 @@ export class Supervisor implements PlacementHost, ControlledServer {
   listeners(): ListenerStatus[] {
     const out: ListenerStatus[] = [];
     const a = this.addresses;
-    const at = (p: number): string => (a!.host.includes(':') ? `[${a!.host}]:${p}` : `${a!.host}:${p}`);
-    if (a?.port != null) out.push({ kind: 'tcp', address: at(a.port) });
-    if (a?.tlsPort != null) out.push({ kind: 'tls', address: at(a.tlsPort) });
+    const at = (host: string, p: number): string => (host.includes(':') ? `[${host}]:${p}` : `${host}:${p}`);
+    if (a?.port != null) out.push({ kind: 'tcp', address: at(a.host, a.port) });
+    if (a?.tlsPort != null) out.push({ kind: 'tls', address: at(a.host, a.tlsPort) });
     if (a?.unixSocket) out.push({ kind: 'unix', address: a.unixSocket });
-    if (a?.httpPort != null) out.push({ kind: 'http', address: at(a.httpPort) });
-    if (a?.httpsPort != null) out.push({ kind: 'https', address: at(a.httpsPort) });
+    if (a?.httpPort != null) out.push({ kind: 'http', address: at(a.host, a.httpPort) });
+    if (a?.httpsPort != null) out.push({ kind: 'https', address: at(a.host, a.httpsPort) });
+    if (this.metricsAddress) out.push({ kind: 'metrics', address: at(this.metricsAddress.host, this.metricsAddress.port) });
     if (this.control) out.push({ kind: 'control', address: this.control.socketPath });
     return out;
+  }
+
+  /** Where the metrics server listens (the port it took when `--metrics-port 0`), for `status`. */
+  showMetricsListener(address: { host: string; port: number }): void {
+    this.metricsAddress = { host: address.host, port: address.port };
   }
 
   /** A TLS or HTTPS listener is configured: workers need the certificate pair. */

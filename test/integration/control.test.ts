@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { metricsPort } from '../helpers/metrics';
 import { isAlive } from '../helpers/procfs';
 import { expectFields, ok, runCli, say, welcomed, type Conn } from '../helpers/requests';
 import { startServer, type RunningServer } from '../helpers/server';
@@ -69,7 +70,7 @@ describe('control socket', () => {
   const conns: Conn[] = [];
 
   before(async () => {
-    server = await startServer({ args: ['--host', '127.0.0.1', '--workers', '2', '--admins', 'root'] });
+    server = await startServer({ args: ['--host', '127.0.0.1', '--workers', '2', '--admins', 'root', '--metrics-port', '0'] });
     for (let i = 0; i < 3; i++) conns.push(await welcomed(server.port));
   });
 
@@ -91,6 +92,7 @@ describe('control socket', () => {
     await ok(a!.c, { type: 'createroom', roomid: 'Attic' }, 'roomlist');
     for (let i = 0; i < 10; i++) await say(a!, `m${i}`);
     const s = await status(server);
+    const port = await metricsPort(server);
     assert.equal(s.pid, server.pid);
     const roles = s.processes.map((p) => (p.id === null ? p.role : `${p.role} ${p.id}`));
     assert.deepEqual(roles, ['supervisor', 'hub', 'worker 1', 'worker 2']);
@@ -108,6 +110,8 @@ describe('control socket', () => {
     assert.ok(s.rates.messagesInPerSecond > 0 && s.rates.messagesOutPerSecond > 0, `rates after 10 messages: ${JSON.stringify(s.rates)}`);
     assert.ok(s.listeners.some((l) => l.kind === 'tcp' && l.address === `127.0.0.1:${server.port}`), JSON.stringify(s.listeners));
     assert.ok(s.listeners.some((l) => l.kind === 'control' && l.address === path.join(server.dataDir, 'run', 'control.sock')));
+    // The port the metrics server took (--metrics-port 0), not the setting's 0.
+    assert.ok(s.listeners.some((l) => l.kind === 'metrics' && l.address === `127.0.0.1:${port}`), JSON.stringify(s.listeners));
   });
 
   test('status as text: a row per process with its pid, the listeners and the counts', async () => {
@@ -120,6 +124,7 @@ describe('control socket', () => {
     }
     assert.match(r.stdout, /Clients: 3 {3}Rooms: 2/);
     assert.match(r.stdout, new RegExp(`tcp\\s+127\\.0\\.0\\.1:${server.port}`));
+    assert.match(r.stdout, new RegExp(`^  metrics\\s+127\\.0\\.0\\.1:${await metricsPort(server)}$`, 'm'));
     assert.match(r.stdout, /Messages: [\d.]+\/s in, [\d.]+\/s out/);
   });
 

@@ -69,6 +69,10 @@ describe('metrics and health endpoints (pool, two workers)', () => {
     assert.equal((await get(port, '/nowhere')).status, 404);
   });
 
+  test('the banner names the metrics URL, at the port taken', () => {
+    assert.match(server.stderr(), new RegExp(`^metrics: http://127\\.0\\.0\\.1:${port}/metrics$`, 'm'));
+  });
+
   test('/metrics is the Prometheus text format, every line well-formed, with per-process series', async () => {
     const res = await get(port, '/metrics');
     assert.equal(res.status, 200);

@@ -137,10 +137,43 @@ test('every default is a good value from every source', () => {
 });
 
 test('an unknown name from any source says so and suggests the nearest setting', () => {
-  assert.throws(() => load(['--prot', '1']), { message: 'unknown flag "--prot" (did you mean --port? switchboard help lists every setting)' });
-  assert.throws(() => load([], { SWITCHBOARD_WORKRES: '2' }), { message: 'unknown environment variable SWITCHBOARD_WORKRES (did you mean SWITCHBOARD_WORKERS? switchboard help lists every setting)' });
+  assert.throws(() => load(['--prot', '1']), { message: 'invalid configuration: unknown flag "--prot" (did you mean --port? switchboard help lists every setting)' });
+  assert.throws(() => load([], { SWITCHBOARD_WORKRES: '2' }), { message: 'invalid configuration: unknown environment variable SWITCHBOARD_WORKRES (did you mean SWITCHBOARD_WORKERS? switchboard help lists every setting)' });
   const file = configFile({ maxclients: 5 });
-  assert.throws(() => load(['--config', file]), { message: `unknown setting "maxclients" in config file ${file} (did you mean "maxClients"? switchboard help lists every setting)` });
-  assert.throws(() => load(['--zzzzzz', '1']), { message: 'unknown flag "--zzzzzz" (switchboard help lists every setting)' });
-  assert.throws(() => load(['--workers']), { message: 'flag "--workers" needs a value: an integer from 1 to 256' });
+  assert.throws(() => load(['--config', file]), { message: `invalid configuration: unknown setting "maxclients" in config file ${file} (did you mean "maxClients"? switchboard help lists every setting)` });
+  assert.throws(() => load(['--zzzzzz', '1']), { message: 'invalid configuration: unknown flag "--zzzzzz" (switchboard help lists every setting)' });
+  assert.throws(() => load(['--workers']), { message: 'invalid configuration: flag "--workers" needs a value: an integer from 1 to 256' });
+});
+
+test('every problem at once: unknown names beside bad values, from every source, in one error', () => {
+  const file = configFile({ maxclients: 5, workers: 0, nosuch: 1, placement: 'random' });
+  assert.throws(() => load(['--config', file, '--prot', '1', '--port', 'abc', 'stray'], { SWITCHBOARD_WORKRES: '2', SWITCHBOARD_RATE_LIMIT: 'fast' }), {
+    message:
+      'invalid configuration: ' +
+      [
+        'unknown flag "--prot" (did you mean --port? switchboard help lists every setting)',
+        'unexpected argument "stray": settings are flags (--name value or --name=value; switchboard help lists them)',
+        `unknown setting "maxclients" in config file ${file} (did you mean "maxClients"? switchboard help lists every setting)`,
+        `unknown setting "nosuch" in config file ${file} (switchboard help lists every setting)`,
+        'unknown environment variable SWITCHBOARD_WORKRES (did you mean SWITCHBOARD_WORKERS? switchboard help lists every setting)',
+        '--port: expected an integer from 0 to 65535 or null, got "abc"',
+        `"workers" in ${file}: expected an integer from 1 to 256, got 0`,
+        `"placement" in ${file}: expected "pool" or "dedicated", got "random"`,
+        `SWITCHBOARD_RATE_LIMIT: expected ${expectation(ConfigSchema.properties.rateLimit as unknown as Schema)}, got "fast"`,
+      ].join('; '),
+  });
+});
+
+test('the rules between settings: all broken ones at once, beside unknown names', () => {
+  const file = configFile({ tlsCrt: 'cert.pem', httpsPort: 8443 });
+  assert.throws(() => load(['--config', file, '--tls-port', '4443']), {
+    message:
+      `invalid configuration: unknown setting "tlsCrt" in config file ${file} (did you mean "tlsCert"? switchboard help lists every setting); ` +
+      'tlsPort needs tlsCert and tlsKey; httpsPort needs tlsCert and tlsKey',
+  });
+  const unreadable = path.join(dir, 'missing.json');
+  assert.throws(() => load(['--config', unreadable, '--port', 'null', '--http-port', 'null']), (err: Error) => {
+    assert.match(err.message, /^invalid configuration: cannot read config file .*missing\.json: ENOENT.*; no listener \(/);
+    return true;
+  });
 });
