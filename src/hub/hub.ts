@@ -322,11 +322,13 @@ export class Hub {
     const key = link.keyOf(msg.id);
     const waiting = this.busy.get(key);
     if (waiting) {
-      // A client that left gets no replies: its queued reads are dropped (a pile of resumes must
-      // not run for nobody), what it changed (ack, dm, message, ...) still happens.
-      if (msg.kind === Kind.CLOSE) removeWhere(waiting, (w) => w.msg.kind === Kind.REQUEST && READ_ONLY.has(w.msg.request.type));
+      // A client that left gets no replies: its queued reads and worker answers are dropped (a
+      // pile of resumes must not run for nobody), what it changed (ack, dm, message, ...) still happens.
+      if (msg.kind === Kind.CLOSE) removeWhere(waiting, (w) => w.msg.kind === Kind.IN_TURN || (w.msg.kind === Kind.REQUEST && READ_ONLY.has(w.msg.request.type)));
       // Bounded: a client piling requests behind a slow one (a long resume) is told, not queued.
       else if (waiting.length >= this.limits.maxQueuedRequests) {
+        // A worker's answer goes at once, out of turn: a BUSY in its place would say less.
+        if (msg.kind === Kind.IN_TURN) return this.router.sendLines(key, msg.lines);
         this.router.sendTo(key, { type: 'error', code: ErrorCode.BUSY, message: `more than ${this.limits.maxQueuedRequests} requests waiting behind your earlier ones; request dropped, send it again later` });
         return;
       }
@@ -371,6 +373,7 @@ export class Hub {
 
   /** Handles one frame; returns a promise when it waits for the store. Timed (metrics). */
   private process(link: WorkerLink, msg: WorkerToHub, key: SessionKey): Promise<void> | void {
+    if (msg.kind === Kind.IN_TURN) return this.inTurn(key, msg.lines);
     if (!timeRequest(msg)) return this.route(link, msg, key);
     const started = performance.now();
     const result = this.route(link, msg, key);
@@ -390,6 +393,18 @@ export class Hub {
       default:
         return;
     }
+  }
+
+  /**
+   * A worker's own answer to a line of the session (Kind.IN_TURN), its turn come: sent back as
+   * is, behind the replies to the session's earlier requests (docs/PROTOCOL.md, "Framing") and,
+   * in a cluster, behind its room messages still on their way through the log. Node-local: it
+   * changes nothing, so no log entry.
+   */
+  private inTurn(key: SessionKey, lines: Buffer): Promise<void> | void {
+    const behind = this.order.caughtUp(key);
+    if (behind) return behind.then(() => this.router.sendLines(key, lines));
+    this.router.sendLines(key, lines);
   }
 
   private waitFor(key: SessionKey, pending: Promise<void>): void {

@@ -289,9 +289,11 @@ export class Router {
   }
 
   /** Sends pre-encoded lines to one session, in order, behind everything decided before. */
-  sendLines(key: SessionKey, lines: string): void {
+  sendLines(key: SessionKey, lines: string | Buffer): void {
+    // As in apply: the room messages sequenced so far (the session's own among them) go first.
+    this.sequencer.flush();
     const at = this.route(key);
-    if (at && lines.length > 0) this.outbox.send(at.link, encodeToSessions([at.id], Buffer.from(lines)));
+    if (at && lines.length > 0) this.outbox.send(at.link, encodeToSessions([at.id], typeof lines === 'string' ? Buffer.from(lines) : lines));
   }
 
   /** Carries out `effects` in order; `by` (the requester) is told when a room change it made cannot be stored. */

@@ -17,6 +17,11 @@ export const Kind = {
   CLOSE: 5,
   /** A files question of the worker's HTTP side (src/ipc/file-messages.ts). */
   FILE_ASK: 6,
+  /**
+   * `u32 id | lines`: lines the worker answered for the session itself (an `error`, `pong`, the
+   * `hello` reply), sent back to it in turn with the replies to its earlier requests (Hub.handle).
+   */
+  IN_TURN: 8,
   // hub -> worker
   STATE: 10,
   TO_SESSIONS: 11,
@@ -73,6 +78,7 @@ export type WorkerToHub =
   | { kind: typeof Kind.CHAT; id: number; content: string }
   | { kind: typeof Kind.CLOSE; id: number }
   | { kind: typeof Kind.FILE_ASK; frame: FileAskFrame }
+  | { kind: typeof Kind.IN_TURN; id: number; lines: Buffer }
   | { kind: typeof Kind.HANDOFF; id: number; to: number };
 
 export type HubToWorker =
@@ -110,6 +116,15 @@ export function encodeChat(id: number, content: string): Buffer {
   return buildFrame(Kind.CHAT, 4 + bytes, (f, o) => {
     f.writeUInt32BE(id, o);
     f.write(content, o + 4, 'utf8');
+  });
+}
+
+/** `lines`: whole server lines, each ended by `\n`. */
+export function encodeInTurn(id: number, lines: string): Buffer {
+  const bytes = Buffer.byteLength(lines);
+  return buildFrame(Kind.IN_TURN, 4 + bytes, (f, o) => {
+    f.writeUInt32BE(id, o);
+    f.write(lines, o + 4, 'utf8');
   });
 }
 
@@ -176,6 +191,12 @@ export function decodeWorkerToHub(kind: number, payload: Buffer): WorkerToHub {
       const frame = parseJson(payload);
       if (!isFileAskFrame(frame)) throw new IpcProtocolError('FILE_ASK frame of an unknown shape');
       return { kind, frame };
+    }
+    case Kind.IN_TURN: {
+      const id = readId(payload, true);
+      if (payload.length === 4 || payload[payload.length - 1] !== 0x0a) throw new IpcProtocolError('IN_TURN frame without whole lines');
+      // A copy: the payload is a view of the link's read buffer, and the lines may wait in the outbox.
+      return { kind, id, lines: Buffer.from(payload.subarray(4)) };
     }
     case Kind.HANDOFF:
       if (payload.length !== 8) throw new IpcProtocolError(`HANDOFF frame of ${payload.length} bytes`);

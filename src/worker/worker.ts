@@ -6,6 +6,7 @@ import {
   Kind,
   encodeChat,
   encodeClose,
+  encodeInTurn,
   encodeOpen,
   encodeRequest,
   type Hello,
@@ -207,10 +208,7 @@ export class Worker {
    */
   private refuse(session: ClientSession, code: ErrorCode, message: string): void {
     workerMetrics.errors.incFor(code);
-    if (session.extended) {
-      session.send(errorLine(code, message));
-      return;
-    }
+    if (session.extended) return this.answer(session, errorLine(code, message));
     // Rate-limited lines come in floods (until FLOODING closes the client): not worth a line each.
     const level = code === ErrorCode.RATE_LIMITED ? 'debug' : 'info';
     this.log[level]({ sessionId: session.id, identity: session.view?.identity, code, reason: message }, 'dropped a line of a core client (not answered)');
@@ -237,13 +235,26 @@ export class Worker {
     const msg = parsed.message;
     workerMetrics.messagesIn.incFor(msg.type === 'message' ? 'chat' : msg.type === 'ping' || msg.type === 'hello' ? 'keepalive' : 'request');
     // Keepalive and capabilities are the session's business: answered here, the hub never sees them.
-    if (msg.type === 'ping') return session.send(PONG_LINE);
+    if (msg.type === 'ping') return this.answer(session, PONG_LINE);
     if (msg.type === 'hello') {
       // With the rate limits in force (a reload may change them), for clients to pace themselves.
       const { rateLimit, rateBurst, accountRateLimit } = this.config;
-      return session.send(helloReplyLine({ rate: rateLimit, burst: rateBurst, accountRate: accountRateLimit }));
+      return this.answer(session, helloReplyLine({ rate: rateLimit, burst: rateBurst, accountRate: accountRateLimit }));
     }
     this.toHub(session, msg);
+  }
+
+  /**
+   * Sends `line`, the worker's own answer to a line of `session`, in turn with the replies to
+   * its earlier requests (docs/PROTOCOL.md, "Framing": a client without request ids matches
+   * replies by their order): through the hub, which queues it behind the session's requests
+   * still in progress and sends it back like a reply (Hub.handle, Kind.IN_TURN). Cheaper than
+   * knowing when the hub is idle for the session (a completion frame per request); these lines
+   * are rare, and the rate limit bounds them. Sent directly only when the queue for an absent
+   * hub is full (the hub away too long): answered then, though out of turn.
+   */
+  private answer(session: ClientSession, line: string): void {
+    if (!this.hub.send(encodeInTurn(session.id, line))) session.send(line);
   }
 
   private toHub(session: ClientSession, msg: Exclude<ClientMessage, { type: 'ping' | 'hello' }>): void {

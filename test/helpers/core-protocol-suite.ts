@@ -746,6 +746,32 @@ export function defineCoreProtocolSuite(variant: SuiteVariant): void {
       assert.deepEqual((await who(a!, room)).identities, [a!.id, b!.id].sort());
     });
 
+    test('replies come in the order of the requests, those the worker makes itself included', async (t) => {
+      const s = scope(t, tcp);
+      const a = await s.user();
+      const [room, later] = [uniq('Room'), uniq('Room')];
+      await createRoom(a, room);
+      await join(a, room);
+      // The room message goes through the sequencer (a cluster: its log), createroom and who to
+      // the hub; the refusals and pong are the worker's own, and wait their turn behind them.
+      a.c.send(
+        [
+          '{"type":"message","content":"first"}',
+          'nonsense',
+          `{"type":"createroom","roomid":"${later}"}`,
+          '{"type":"join","roomid":false}',
+          `{"type":"who","roomid":"${room}"}`,
+          '{"type":"ping"}',
+        ].join('\n') + '\n',
+      );
+      const replies: string[] = [];
+      for (let i = 0; i < 6; i++) {
+        const m = await a.c.next(10_000);
+        replies.push(m.type === 'error' ? `error ${String(m.code)}` : m.type);
+      }
+      assert.deepEqual(replies, ['message', 'error INVALID_JSON', 'roomlist', 'error INVALID_FIELD', 'roomcontents', 'pong']);
+    });
+
     test('extra fields are tolerated; empty lines are ignored', async (t) => {
       const s = scope(t, tcp);
       const a = await s.user();
