@@ -26,6 +26,8 @@ export function serveWorkerOperations(worker: Worker, tls: TlsAcceptor, log: Log
       log.level = msg.config.logLevel;
       tls.handshakeTimeoutMs = msg.config.tlsHandshakeTimeoutMs;
       worker.reconfigure(msg.config);
+    } else if (msg.type === 'listening') {
+      worker.advertiseHttp(msg.http);
     }
   });
 }
