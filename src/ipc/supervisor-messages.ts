@@ -1,5 +1,6 @@
 import type { RateGuardSnapshot } from '../core/rate-limit';
 import type { Config } from '../config/schema';
+import type { AdvertisedHttp } from '../protocol/capabilities';
 import type { ConsoleRequest } from '../core/console';
 import type { ChildStats } from './process-figures';
 
@@ -26,6 +27,11 @@ export type SupervisorToChild =
    * and after a SIGHUP reload; sessions already open keep the pair they started with.
    */
   | { type: 'reload-tls'; cert: string; key: string }
+  /**
+   * Workers: the HTTP listener to advertise in `hello` replies, as bound (a configured port 0
+   * is known only then). Sent once the listeners are open, and at spawn after that.
+   */
+  | { type: 'listening'; http: AdvertisedHttp | null }
   /** Stop: close clients with SHUTTING_DOWN, then exit. */
   | { type: 'shutdown' }
   /**

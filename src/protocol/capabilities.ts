@@ -36,13 +36,33 @@ export interface AdvertisedLimits {
   accountRate: number;
 }
 
+/** The HTTP listener a connection is told of in the `hello` reply: where `/files` and the web app are. */
+export interface AdvertisedHttp {
+  /** The bound port (never 0). */
+  port: number;
+  /** HTTPS rather than plain HTTP. */
+  tls: boolean;
+}
+
+/**
+ * The HTTP listener to advertise, from the ports of the HTTP and HTTPS listeners (null: off; 0:
+ * not bound yet, so not known): HTTPS when both are on (a client's token is not sent in clear),
+ * null when neither is known.
+ */
+export function advertisedHttp(ports: { httpPort: number | null; httpsPort: number | null }): AdvertisedHttp | null {
+  if (ports.httpsPort !== null && ports.httpsPort > 0) return { port: ports.httpsPort, tls: true };
+  if (ports.httpPort !== null && ports.httpPort > 0) return { port: ports.httpPort, tls: false };
+  return null;
+}
+
 /**
  * The `hello` reply with the server's rate limits (`limits`), so that a client can pace what it
- * sends (a piped script) instead of learning them from `RATE_LIMITED` refusals. Extended only:
- * `hello` is itself an extended message.
+ * sends (a piped script) instead of learning them from `RATE_LIMITED` refusals, and its HTTP
+ * listener (`http`, left out when there is none), so that a client uploads to the right port.
+ * Extended only: `hello` is itself an extended message.
  */
-export function helloReplyLine(limits: AdvertisedLimits): string {
-  return JSON.stringify({ type: 'hello', capabilities: SERVER_CAPABILITIES, limits }) + '\n';
+export function helloReplyLine(limits: AdvertisedLimits, http: AdvertisedHttp | null = null): string {
+  return JSON.stringify({ type: 'hello', capabilities: SERVER_CAPABILITIES, limits, ...(http ? { http } : {}) }) + '\n';
 }
 
 /** True for a seed-004 request type (sending one keeps a connection core). */

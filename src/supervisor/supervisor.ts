@@ -10,6 +10,7 @@ import { supervisorMetrics } from '../metrics/supervisor-metrics';
 import { closingJsonAnswer } from '../net/http-refusal';
 import { readTlsFiles, type TlsCertInfo, type TlsMaterial } from '../net/tls';
 import { ErrorCode } from '../protocol/errors';
+import { advertisedHttp } from '../protocol/capabilities';
 import { AddressLimit } from './address-limit';
 import { Backoff } from './backoff';
 import { Child } from './child';
@@ -101,6 +102,8 @@ export class Supervisor implements PlacementHost, ControlledServer {
     });
     this.servers = servers;
     this.addresses = addresses;
+    // The ports as bound (a configured 0 is known only now), for the workers' `hello` replies.
+    for (const w of this.placement.workers()) w.send({ type: 'listening', http: advertisedHttp(addresses) });
     // Last: a status or admin request can be served once the socket answers.
     this.control = new ControlServer(controlSocketPath(this.config.dataDir), new SupervisorControl(this, this.requests), this.log);
     await this.control.start();
@@ -112,6 +115,7 @@ export class Supervisor implements PlacementHost, ControlledServer {
     this.log.debug({ workerId: child.id, childPid: child.pid }, 'worker started');
     // Ahead of any client on the same channel, so the worker has it before its first handshake.
     if (this.tls) child.send({ type: 'reload-tls', ...this.tls });
+    if (this.addresses) child.send({ type: 'listening', http: advertisedHttp(this.addresses) });
     // 'close', not 'exit': by then the sockets it never took have been placed again (Child.closed).
     void child.closed.then(({ code, signal }) => {
       const lost = child.sessions;

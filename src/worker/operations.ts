@@ -29,6 +29,8 @@ export function serveWorkerOperations(worker: Worker, tls: TlsAcceptor, gateway:
       tls.handshakeTimeoutMs = msg.config.tlsHandshakeTimeoutMs;
       worker.reconfigure(msg.config);
       gateway?.reconfigure(msg.config);
+    } else if (msg.type === 'listening') {
+      worker.advertiseHttp(msg.http);
     }
   });
 }

@@ -15,7 +15,7 @@ import {
 import { hubSocketPath } from '../ipc/paths';
 import { trackConnection, workerMetrics } from '../metrics/worker-metrics';
 import { WriteBatcher } from '../net/write-batcher';
-import { coreServerLines, helloReplyLine, isCoreClientType } from '../protocol/capabilities';
+import { advertisedHttp, coreServerLines, helloReplyLine, isCoreClientType, type AdvertisedHttp } from '../protocol/capabilities';
 import { ErrorCode, errorLine } from '../protocol/errors';
 import type { ClientMessage, CoreControlRequest } from '../protocol/messages';
 import { parseClientLine, type ParseLimits, type ParseResult } from '../protocol/validate';
@@ -61,6 +61,8 @@ export class Worker {
   private readonly config: { -readonly [K in keyof Config]: Config[K] };
   /** The HTTP side's questions about files (src/worker/files-route.ts). */
   readonly files: FileAsker;
+  /** The HTTP listener told in `hello` replies: from the config until the supervisor says how it is bound. */
+  private http: AdvertisedHttp | null;
 
   constructor(
     private readonly workerId: number,
@@ -69,6 +71,7 @@ export class Worker {
     private readonly events: WorkerEvents,
   ) {
     this.config = { ...config };
+    this.http = advertisedHttp(config);
     this.parseLimits = { maxJsonDepth: config.maxJsonDepth, maxContentLength: config.maxContentLength };
     this.files = new FileAsker((frame) => this.hub.send(frame));
     this.adoptions = new Adoptions(this.handOffHost());
@@ -173,6 +176,11 @@ export class Worker {
     for (const s of this.sessions.values()) s.limitsChanged();
   }
 
+  /** The HTTP listener as bound (the supervisor's 'listening'): told in `hello` replies from now on. */
+  advertiseHttp(http: AdvertisedHttp | null): void {
+    this.http = http;
+  }
+
   /** Resolves once every frame for the hub so far has been written out. */
   flushHub(): Promise<void> {
     return this.hub.flush();
@@ -239,7 +247,7 @@ export class Worker {
     if (msg.type === 'hello') {
       // With the rate limits in force (a reload may change them), for clients to pace themselves.
       const { rateLimit, rateBurst, accountRateLimit } = this.config;
-      return this.answer(session, helloReplyLine({ rate: rateLimit, burst: rateBurst, accountRate: accountRateLimit }));
+      return this.answer(session, helloReplyLine({ rate: rateLimit, burst: rateBurst, accountRate: accountRateLimit }, this.http));
     }
     this.toHub(session, msg);
   }

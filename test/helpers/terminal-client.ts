@@ -35,6 +35,8 @@ export interface StartOptions {
   cols?: number;
   /** Variables added to the client's environment (e.g. `NO_COLOR`). */
   env?: NodeJS.ProcessEnv;
+  /** The client's working directory (where `/get ID` saves); the test's by default. */
+  cwd?: string;
 }
 
 /** Whether clients can run on a pseudo-terminal (`cols`): util-linux `script` is installed. */
@@ -78,7 +80,7 @@ export class TerminalClient {
     const configDir = options.configDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'sb-term-client-'));
     const where = typeof target === 'string' ? [target] : ['--unix', target.unix];
     const argv = [BIN, 'connect', ...where, '--config-dir', configDir, ...args];
-    const spawnOptions: SpawnOptions = { stdio: 'pipe', env: { ...process.env, XDG_CONFIG_HOME: configDir, ...options.env } };
+    const spawnOptions: SpawnOptions = { stdio: 'pipe', env: { ...process.env, XDG_CONFIG_HOME: configDir, ...options.env }, ...(options.cwd ? { cwd: options.cwd } : {}) };
     const { cols } = options;
     let child: ChildProcess;
     if (cols === undefined) {

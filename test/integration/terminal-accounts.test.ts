@@ -186,6 +186,25 @@ test('direct messages with a raw client: live both ways, recall, the offline inb
   }
 });
 
+test('/dms right after a login lists the DMs the offline inbox delivers after it', TEST_TIMEOUT, async () => {
+  await (await accountClient(server.port, 'erin', 'pw-erin-12')).close();
+  const fred = await accountClient(server.port, 'fred', 'pw-fred-12');
+  try {
+    fred.send({ type: 'dm', to: 'erin', content: 'while you were out' });
+    await fred.waitFor((m: Msg) => m.type === 'dm' && m.content === 'while you were out');
+    const erin = TerminalClient.start(target, [], { configDir: configDir('erin'), input: '/login erin pw-erin-12\n/dms\n' });
+    assert.equal(await erin.finish(), 0, erin.stderr);
+    const listed = erin.lines.indexOf('Direct message conversations (most recent first):');
+    assert.ok(listed !== -1, erin.output);
+    assert.equal(erin.lines[listed + 1], '  fred: 1 unread (/dmhistory fred)', erin.output);
+    assert.ok(!erin.output.includes('No direct message conversations'), erin.output);
+    // The request that waited for the inbox is not shown.
+    assert.ok(!/blocked no one/i.test(erin.output), erin.output);
+  } finally {
+    await fred.close();
+  }
+});
+
 test('kill -9 of the worker holding the connection: reconnected, logged in, back in the room, every message once', TEST_TIMEOUT, async () => {
   // A process per connection, so the sender is never on the worker that is killed.
   // 200 messages/s from the sender: over the default per-connection rate limit, which is not what this tests.

@@ -89,7 +89,7 @@ describe('WebSocket sessions beside TCP', () => {
     const web = await s.ws();
     const term = await s.tcp();
     // Answered after the welcome, like any early line.
-    assert.deepEqual(await until('the hello reply', () => web.c.helloReply), { type: 'hello', capabilities: ['extended'], limits: { rate: 20, burst: 40, accountRate: 40 } });
+    assert.deepEqual(await until('the hello reply', () => web.c.helloReply), { type: 'hello', capabilities: ['extended'], limits: { rate: 20, burst: 40, accountRate: 40 }, http: { port: server.httpPort, tls: false } });
     await sameRoom([web, term]);
     await chat(web, term, 'from the browser');
     await chat(term, web, 'from the terminal');

@@ -191,13 +191,29 @@ test('an unknown /word, a lone / or #, and a #word close to a command are local 
   assert.equal(parseInput('#regster bob pw').kind, 'error');
 });
 
-test('closestName: edit distance with a cap, prefixes count', () => {
+test('closestName: one edit away (insertion, deletion, substitution, transposition), nothing further', () => {
   assert.equal(editDistance('regster', 'register'), 1);
   assert.equal(editDistance('', 'abc'), 3);
   assert.equal(closestName('regster', COMMAND_NAMES), 'register');
-  assert.equal(closestName('hist', COMMAND_NAMES), 'history');
+  for (const typo of ['lst', 'lis', 'lisst', 'lust', 'lsit']) assert.equal(closestName(typo, COMMAND_NAMES), 'list', typo);
+  assert.equal(closestName('histy', COMMAND_NAMES), null); // two edits from history
   assert.equal(closestName('x', COMMAND_NAMES), null);
   assert.equal(closestName('lol', COMMAND_NAMES), null);
+});
+
+test('one rule for / and #: a word one letter away from a command is caught, with the hint', () => {
+  for (const [typed, meant] of [['lst', 'list'], ['lis', 'list'], ['lsit', 'list'], ['joim', 'join'], ['hlep', 'help'], ['loginn', 'login']]) {
+    for (const prefix of ['/', '#']) {
+      const action = parseInput(`${prefix}${typed} x`);
+      assert.equal(action.kind, 'error', `${prefix}${typed}`);
+      assert.match(action.kind === 'error' ? action.lines[0]! : '', new RegExp(`^Unknown command \\${prefix}${typed}: nothing was sent\\. Did you mean \\${prefix}${meant}\\?`));
+    }
+  }
+  // two letters away: a hashtag is chat, and an unknown /word gets no hint
+  assert.deepEqual(parseInput('#lisst2 x'), send({ type: 'message', content: '#lisst2 x' }));
+  assert.doesNotMatch((parseInput('/histy') as { lines: string[] }).lines[0]!, /Did you mean/);
+  // a password in a command mistyped twice is still masked
+  assert.equal(loggableInput('/lgon alice pw12345678'), '/lgon alice ********');
 });
 
 test('/who without a room is the current room; /blocks /dms /more /online are the session\'s', () => {
@@ -221,4 +237,27 @@ test('/help COMMAND shows one command from the same table; every command of the 
     }
   }
   assert.deepEqual([...COMMAND_NAMES].sort(), COMMAND_SECTIONS.flatMap((s) => Object.keys(s.commands)).sort());
+});
+
+test('/get: a name from the server is made a safe basename; a name taken gets " (1)"', async () => {
+  const { safeBasename, freeName } = await import('../../src/client/terminal/transfer');
+  assert.equal(safeBasename('../../.bashrc'), 'bashrc');
+  assert.equal(safeBasename('C:\\Users\\x\\notes.txt'), 'notes.txt');
+  assert.equal(safeBasename('a\u0000b\u001b[2Jc.txt'), 'ab[2Jc.txt');
+  assert.equal(safeBasename('..'), null);
+  assert.equal(safeBasename('dir/'), null);
+  const fs = await import('node:fs');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-free-name-'));
+  try {
+    const target = path.join(dir, 'report.txt');
+    assert.equal(freeName(target), target);
+    fs.writeFileSync(target, '');
+    assert.equal(freeName(target), path.join(dir, 'report (1).txt'));
+    fs.writeFileSync(path.join(dir, 'report (1).txt'), '');
+    assert.equal(freeName(target), path.join(dir, 'report (2).txt'));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -33,7 +33,7 @@ export interface ConnectOptions {
   readonly autoLogin: boolean;
   /** Reconnect when the connection drops (off with `--no-reconnect`). */
   readonly reconnect: boolean;
-  /** The server's HTTP address for `/send` and `/get` (`--http URL`), or null: the first server's host, port 8080. */
+  /** The server's HTTP address for `/send` and `/get` (`--http URL`), or null: the one the server advertises in its `hello` reply, on the host connected to. */
   readonly http?: string | null;
   /** Reconnection attempts in a row before giving up (`--retries`; 0: never give up), or null for the default. */
   readonly retries: number | null;
@@ -72,7 +72,7 @@ export const USAGE = [
   '                     else ~/.config/switchboard)',
   '  --no-auto-login    do not log in with the login saved for this server',
   '  --no-reconnect     end (exit code 2) when the connection drops, instead of reconnecting',
-  '  --http URL         the server\'s HTTP address, for /send and /get (default: http://HOST:8080)',
+  '  --http URL         the server\'s HTTP address, for /send and /get (default: the HTTP port the server names, on HOST)',
   '  --retries N        give up after N reconnection attempts in a row (default 20; 0: never)',
   '  --retry-max-ms MS  the longest wait between reconnection attempts (default 5000)',
   '  --timestamps       HH:MM before every line, even when piped (default: on a terminal only)',

@@ -20,22 +20,23 @@ export function editDistance(a: string, b: string): number {
 }
 
 /**
- * The name of `names` closest to `typed` (case-insensitive), if it is close enough to be a
- * likely typo: at most 2 edits, and fewer edits than half the typed length (so `/x` suggests
- * nothing); a name `typed` is a prefix of counts as close (`/hist` → `history`). Ties go to the
- * earlier name.
+ * The name of `names` one edit away from `typed` (case-insensitive): one letter inserted,
+ * deleted, replaced, or two neighbours swapped (`/lst`, `/lisst`, `/lust`, `/lsit` → `list`),
+ * the README's "one letter away". Ties go to the earlier name; null when none is.
+ *
+ * @param maxDistance edits allowed: 1 for the hint and the `#word` catch (one rule for both);
+ *   more only where erring costs nothing (masking a password in a mistyped command)
  */
-export function closestName(typed: string, names: readonly string[]): string | null {
+export function closestName(typed: string, names: readonly string[], maxDistance = 1): string | null {
   const word = typed.toLowerCase();
   let best: string | null = null;
   let bestDistance = Infinity;
   for (const name of names) {
-    const distance = name.startsWith(word) && word.length >= 2 ? 0.5 : editDistance(word, name);
+    const distance = editDistance(word, name);
     if (distance < bestDistance) {
       best = name;
       bestDistance = distance;
     }
   }
-  if (best === null) return null;
-  return bestDistance <= 2 && bestDistance < Math.max(1, word.length / 2) ? best : null;
+  return bestDistance <= maxDistance ? best : null;
 }

@@ -3,7 +3,7 @@
  * handled locally (help, a usage line).
  */
 import { afterWords, fixed, send, type CommandSpec, type InputAction, type InputContext } from './command-spec';
-import { closestName, editDistance } from './command-hint';
+import { closestName } from './command-hint';
 import { MODERATION_COMMANDS, MODERATION_HELP_NOTES } from './moderation-commands';
 import { TRANSFER_COMMANDS } from './transfer';
 import type { ClientMessage, ServerMessage } from './wire';
@@ -235,13 +235,12 @@ function lookup(line: string): Lookup | null {
 }
 
 /**
- * A `#word` that is no command is chat (a hashtag), unless it is so close to a command's name
- * that it is more likely a typo: then it is held back like an unknown `/word`.
+ * A `#word` that is no command is chat (a hashtag), unless it is one letter away from a
+ * command's name (closestName: the rule of the `/` hint), more likely a typo: then it is held
+ * back like an unknown `/word`.
  */
 function hashTypo(name: string): boolean {
-  // Stricter than for `/`: a short hashtag that starts like a command (#he, #in) is chat.
-  const allowed = name.length >= 7 ? 2 : name.length >= 4 ? 1 : 0;
-  return allowed > 0 && COMMAND_NAMES.some((command) => editDistance(name, command) <= allowed);
+  return closestName(name, COMMAND_NAMES) !== null;
 }
 
 /**
@@ -291,7 +290,8 @@ export function maskedInput(line: string): string {
   if (!command) return line;
   let spec = command.spec;
   if (spec === null) {
-    const near = closestName(command.name, COMMAND_NAMES);
+    // Looser than the hint: a password is masked even in a command mistyped twice.
+    const near = closestName(command.name, COMMAND_NAMES, 2);
     spec = near === null ? null : COMMANDS[near]!;
   }
   if (spec?.secretFrom === undefined) return line;

@@ -177,6 +177,11 @@ export const REFUSED_AT_CONNECT =
 /** The hint for a plain client talking to a TLS port. */
 export const TLS_PORT_HINT = 'Connect to it with --tls (and --ca FILE if its certificate is self-signed), or use the server\'s plain port.';
 
+/** Said when a server answers in HTTP: the client was pointed at its web port (`address`: HOST:PORT). */
+export function httpPortHint(address: string): string {
+  return `The server at ${address} answered in HTTP: this is its web port (open http://${address}/ in a browser). The chat port is another: the server's banner names it ("Switchboard listening on HOST:PORT").`;
+}
+
 /** `YYYY-MM-DD HH:MM` in local time (history lines: they may be of another day), `----------  --:--` when unknown. */
 export function dateClock(ts: number | undefined): string {
   if (ts === undefined) return '---------- --:--';

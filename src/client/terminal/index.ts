@@ -13,7 +13,6 @@ import { colourWanted } from './decorate';
 import { ServerRing } from './failover';
 import { noSessionLog, openSessionLog, type SessionLog } from './session-log';
 import { runSession } from './session';
-import { DEFAULT_HTTP_PORT } from './transfer';
 import { ExitCode, type SessionTimings } from './session-options';
 import { defaultConfigDir, fileTokenStore } from './token-store';
 import type { InputStream, OutputStream } from './ui';
@@ -138,15 +137,15 @@ export async function runConnect(argv: string[], options: RunConnectOptions = {}
           : undefined,
       tokens,
       autoLogin,
-      httpBase: parsed.options.http ?? defaultHttpBase(targets[0]!),
+      ...(parsed.options.http ? { httpBase: parsed.options.http } : {}),
+      httpHost: () => hostOf(targets[ring.index]!),
     });
   } finally {
     log.close();
   }
 }
 
-/** The HTTP address `/send` and `/get` use without `--http`: the chat server's host, the server's default HTTP port. */
-function defaultHttpBase(target: { kind: 'tcp'; host: string } | { kind: 'unix' }): string {
-  const host = target.kind === 'tcp' ? target.host : '127.0.0.1';
-  return `http://${host.includes(':') ? `[${host}]` : host}:${DEFAULT_HTTP_PORT}`;
+/** The host a server's advertised HTTP port is on: the one connected to (a Unix socket: this machine). */
+function hostOf(target: { kind: 'tcp'; host: string } | { kind: 'unix' }): string {
+  return target.kind === 'tcp' ? target.host : '127.0.0.1';
 }

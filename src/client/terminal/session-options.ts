@@ -78,8 +78,14 @@ export interface SessionOptions {
   tokens?: TokenStore;
   /** Log in with the saved login after the first welcome. */
   autoLogin?: boolean;
-  /** The server's HTTP address for `/send` and `/get` (src/client/terminal/transfer.ts), e.g. `http://127.0.0.1:8080`. */
+  /**
+   * The server's HTTP address for `/send` and `/get` (src/client/terminal/transfer.ts), e.g.
+   * `http://127.0.0.1:8080` (`--http URL`); absent: the HTTP listener the server advertises in
+   * its `hello` reply, on `httpHost`.
+   */
   httpBase?: string;
+  /** The host (name or address) of the server the open connection is to (default 127.0.0.1). */
+  httpHost?: () => string;
   /**
    * Whether the server answers a TLS handshake (plain TCP targets): asked when a connection
    * closes without a word before any welcome, to tell a TLS port from a full server.

@@ -3,13 +3,13 @@
  * and the transcript together; reconnects when the connection drops and puts the session back
  * as it was; decides when the session ends and with what exit code.
  */
-import { DEFAULT_HTTP_PORT, runTransfer, type Transfer } from './transfer';
-import { COMMAND_NAMES, maskedInput, parseInput, type InputAction } from './commands';
+import { runTransfer, type Transfer } from './transfer';
+import { COMMAND_NAMES, maskedInput, parseInput, replyMatcher, type InputAction } from './commands';
 import { ServerLink } from './connection';
 import { Decorator, type LineKind } from './decorate';
 import { Delivery } from './delivery';
 import { sanitize } from './display-text';
-import { formatDisconnect, formatReconnecting, formatRetry, formatServerEvent, promptFor, shortId, TLS_PORT_HINT } from './format';
+import { formatDisconnect, formatReconnecting, formatRetry, formatServerEvent, httpPortHint, promptFor, shortId, TLS_PORT_HINT } from './format';
 import { HistoryPager } from './history-pager';
 import { Narrator } from './narrator';
 import { mentions, notify, type NotifyMode } from './notify';
@@ -24,7 +24,7 @@ import { defaultTimings, ExitCode, type SessionOptions, type SessionTimings } fr
 import { applyServerMessage, initialViewState, type ViewState } from './state';
 import { noTokenStore } from './token-store';
 import { createLineUi, createTerminalUi, type LineHandle, type Ui } from './ui';
-import { decodeServerLine, type ClientMessage, type ServerEvent, type ServerMessage } from './wire';
+import { decodeServerLine, type ClientMessage, type HttpListener, type ServerEvent, type ServerMessage } from './wire';
 
 const END_OF_INPUT = Symbol('end of input');
 
@@ -32,6 +32,8 @@ const END_OF_INPUT = Symbol('end of input');
 interface Step {
   message: ClientMessage;
   answered?: Answered;
+  /** Its answer (but an error) is not shown: the request is only a way to know something arrived. */
+  quiet?: boolean;
 }
 
 /**
@@ -99,6 +101,14 @@ class Session {
   private readonly timers = new NamedTimers();
   /** A `/send` or `/get` under way: typed lines wait behind it (they may depend on it). */
   private transferring = false;
+  /** The HTTP listener the server advertised in its `hello` reply on this connection, if any. */
+  private http: HttpListener | null = null;
+  /** File names by id, from the attachments seen (bounded): `/get ID` saves under the name. */
+  private readonly fileNames = new Map<string, string>();
+  /** Logged in, and the offline DMs that follow `loggedin` may not all be here yet. */
+  private inboxPending = false;
+  /** The answer of a quiet step being waited for (not shown). */
+  private quietAnswer: ((reply: ServerMessage) => boolean) | null = null;
 
   constructor(
     private readonly options: SessionOptions,
@@ -298,34 +308,68 @@ class Session {
   private transfer(transfer: Transfer): void {
     this.transferring = true;
     void runTransfer(transfer, {
-      httpBase: this.options.httpBase ?? `http://127.0.0.1:${DEFAULT_HTTP_PORT}`,
+      httpBase: this.httpBase(),
       token: this.login.current,
+      nameOf: (id) => this.fileNames.get(id) ?? null,
       show: (line) => this.show(line, 'plain'),
+      // Line mode: no passing lines, only the one at the end (a transcript, not a screen).
+      progress: this.options.interactive ? (line) => this.status(line) : null,
       send: (message) => {
         this.send(message);
         if (!this.options.interactive) this.awaiting.expect(message, this.state.identity);
       },
-    }).finally(() => {
-      this.transferring = false;
-      this.pump();
-    });
+    })
+      .then((ok) => {
+        if (!ok) this.refusals++;
+      })
+      .finally(() => {
+        this.transferring = false;
+        this.pump();
+      });
+  }
+
+  /**
+   * Where `/send` and `/get` go: `--http URL`, else the HTTP listener the server advertised, on
+   * the host we are connected to; null when it advertised none.
+   */
+  private httpBase(): string | null {
+    if (this.options.httpBase !== undefined) return this.options.httpBase;
+    if (this.http === null) return null;
+    const host = this.options.httpHost?.() ?? '127.0.0.1';
+    return `${this.http.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${this.http.port}`;
+  }
+
+  /** Remembers the names of the files of `messages` (bounded, oldest forgotten first). */
+  private rememberFiles(messages: ReadonlyArray<{ attachment?: { id: string; name: string } }>): void {
+    for (const { attachment } of messages) {
+      if (!attachment) continue;
+      this.fileNames.delete(attachment.id);
+      this.fileNames.set(attachment.id, attachment.name);
+      if (this.fileNames.size > 2000) this.fileNames.delete(this.fileNames.keys().next().value!);
+    }
   }
 
   /** What the session answers from what it knows, or by requests of its own. */
   private view(view: 'dms' | 'blocks' | 'more' | 'online'): void {
     switch (view) {
-      case 'dms': {
-        const conversations = this.unread.conversations();
-        if (conversations.length === 0) {
-          this.show('No direct message conversations yet in this session (/msg USER TEXT starts one).', 'plain');
+      case 'dms':
+        if (this.inboxPending) {
+          // The offline DMs follow `loggedin`, read from the store. The server handles one
+          // session's requests in order, each after the one before is done (docs/PROTOCOL.md,
+          // "Offline inbox"), and a login is done once its inbox is sent: the answer to a request
+          // of ours sent now comes after them. `blocklist` asks for nothing that changes.
+          this.sendStepNow({
+            message: { type: 'blocklist' },
+            quiet: true,
+            answered: () => {
+              this.inboxPending = false;
+              this.showDms();
+            },
+          });
           return;
         }
-        this.show('Direct message conversations (most recent first):', 'plain');
-        for (const c of conversations) {
-          this.show(`  ${sanitize(c.name)}: ${c.unread === 0 ? 'nothing unread' : `${c.unread} unread`} (/dmhistory ${sanitize(c.name)})`, 'plain');
-        }
+        this.showDms();
         return;
-      }
       case 'blocks':
         if (this.state.account === '') {
           this.show('Blocks belong to accounts: log in to see or change yours.', 'plain');
@@ -356,6 +400,19 @@ class Session {
         // Logged in: the contact list first (each contact with its presence), where the server has them.
         if (this.state.account !== '') this.sendStepNow({ message: { type: 'contacts', action: 'list' } });
         return;
+    }
+  }
+
+  /** `/dms`: the conversations of this session, most recent first, with unread counts. */
+  private showDms(): void {
+    const conversations = this.unread.conversations();
+    if (conversations.length === 0) {
+      this.show('No direct message conversations yet in this session (/msg USER TEXT starts one).', 'plain');
+      return;
+    }
+    this.show('Direct message conversations (most recent first):', 'plain');
+    for (const c of conversations) {
+      this.show(`  ${sanitize(c.name)}: ${c.unread === 0 ? 'nothing unread' : `${c.unread} unread`} (/dmhistory ${sanitize(c.name)})`, 'plain');
     }
   }
 
@@ -406,7 +463,14 @@ class Session {
   private sendStep(step: Step): void {
     this.send(step.message);
     this.narrator.sent(step.message, this.state.identity);
-    if (!this.awaiting.expect(step.message, this.state.identity, step.answered)) step.answered?.(null);
+    const answered: Answered | undefined = step.quiet
+      ? (reply) => {
+          this.quietAnswer = null;
+          step.answered?.(reply);
+        }
+      : step.answered;
+    if (step.quiet) this.quietAnswer = replyMatcher(step.message, this.state.identity);
+    if (!this.awaiting.expect(step.message, this.state.identity, answered)) answered?.(null);
   }
 
   /**
@@ -458,6 +522,7 @@ class Session {
     this.send({ type: 'hello', capabilities: ['extended'] });
     this.connections = count;
     this.reconnecting = false;
+    this.http = null; // this server's, told in its `hello` reply
     this.state = initialViewState;
     this.updatePrompt();
     this.lastEvent = null;
@@ -487,6 +552,12 @@ class Session {
         this.finish(ExitCode.startFailed);
         return;
       }
+      if (!this.state.welcomed && event.kind === 'raw' && /^HTTP\/\d/.test(split.text)) {
+        // An HTTP server's answer (400) to our JSON line: its headers and body are no news.
+        this.show(httpPortHint(this.options.serverLabel?.() ?? this.options.label), 'error');
+        this.finish(ExitCode.startFailed);
+        return;
+      }
       this.showAll(formatServerEvent(event, this.state, this.options.label), 'plain');
       return;
     }
@@ -496,8 +567,14 @@ class Session {
       this.answer(message);
       return;
     }
-    if (message.type === 'hello' && message.limits) {
-      this.pacer.configure(message.limits.rate, message.limits.burst, message.limits.accountRate);
+    if (message.type === 'hello') {
+      if (message.limits) this.pacer.configure(message.limits.rate, message.limits.burst, message.limits.accountRate);
+      this.http = message.http ?? null;
+    }
+    if (this.quietAnswer?.(message) && message.type !== 'error') {
+      this.narrator.consume(message);
+      this.answer(message);
+      return;
     }
     const paged = this.pager.onReply(message);
     if (paged.kind === 'fetch') {
@@ -634,6 +711,7 @@ class Session {
     switch (message.type) {
       case 'message':
         this.rememberName(message.identity);
+        this.rememberFiles([message]);
         if (message.identity === me) break;
         if (message.roomid !== undefined || before.room !== '') this.unread.roomMessage(message.roomid ?? before.room);
         if (mentions(message.content, me)) notify(this.notifyMode, this.options.streams.output, `${message.identity} mentioned you`, message.content);
@@ -642,10 +720,15 @@ class Session {
         const incoming = message.from.toLowerCase() !== me.toLowerCase();
         const other = incoming ? message.from : message.to;
         this.rememberName(other);
+        this.rememberFiles([message]);
         this.unread.dm(other, incoming, message.ts);
         if (incoming) notify(this.notifyMode, this.options.streams.output, `Direct message from ${message.from}`, message.content);
         break;
       }
+      case 'history':
+      case 'dmhistory':
+        this.rememberFiles(message.messages);
+        break;
       case 'roomcontents':
         for (const id of message.identities) this.rememberName(id);
         break;
@@ -654,9 +737,11 @@ class Session {
         break;
       case 'loggedin':
         this.login.loggedIn(message.identity, message.token);
+        this.inboxPending = true;
         break;
       case 'loggedout':
         this.login.loggedOut();
+        this.inboxPending = false;
         break;
       case 'resumed':
         if (message.epoch !== undefined) this.delivery.noteEpoch(message.roomid, message.epoch);

@@ -117,8 +117,15 @@ export type ServerMessage =
   /** A `reclaim` succeeded: the identity and room we have now. */
   | { type: 'reclaimed'; identity: string; roomid: string }
   /** The answer to our `hello`: the capabilities the server grants this connection. */
-  | { type: 'hello'; capabilities: string[]; limits?: RateLimits }
+  | { type: 'hello'; capabilities: string[]; limits?: RateLimits; http?: HttpListener }
   | ModerationMessage;
+
+/** The HTTP listener a server advertises in its `hello` reply: where `/send` and `/get` go. */
+export interface HttpListener {
+  port: number;
+  /** HTTPS. */
+  tls: boolean;
+}
 
 /** The rate limits a server advertises in its `hello` reply (lines a second; at once). */
 export interface RateLimits {
@@ -270,6 +277,11 @@ function limitsOf(v: unknown): { limits?: RateLimits } {
   return { limits: { rate: v.rate, burst: v.burst, ...(isRate(v.accountRate) ? { accountRate: v.accountRate } : {}) } };
 }
 
+function httpOf(v: unknown): { http?: HttpListener } {
+  if (!isFields(v) || !Number.isInteger(v.port) || (v.port as number) < 1 || (v.port as number) > 65535) return {};
+  return { http: { port: v.port as number, tls: v.tls === true } };
+}
+
 /** The `next` cursor of a history page, when the server gives a usable one. */
 function nextOf(o: Fields): { next?: number | null } {
   return o.next === null || isCount(o.next) ? { next: o.next } : {};
@@ -348,7 +360,7 @@ function toServerMessage(o: Fields): ServerMessage | null {
     case 'reclaimed':
       return isString(o.identity) && isString(o.roomid) ? { type: 'reclaimed', identity: o.identity, roomid: o.roomid } : null;
     case 'hello':
-      return isStrings(o.capabilities) ? { type: 'hello', capabilities: o.capabilities, ...limitsOf(o.limits) } : null;
+      return isStrings(o.capabilities) ? { type: 'hello', capabilities: o.capabilities, ...limitsOf(o.limits), ...httpOf(o.http) } : null;
     default:
       return toModerationMessage(o);
   }
