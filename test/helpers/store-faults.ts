@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { preloadEnv } from './preload-env';
 
 /**
  * The test's side of store fault injection (store-faults-preload.ts): the environment that
@@ -22,9 +23,7 @@ export class StoreFaults {
 
   /** NODE_OPTIONS (kept) plus the preload, and where its control file is. */
   env(): NodeJS.ProcessEnv {
-    const preload = path.join(__dirname, 'store-faults-preload.js');
-    const options = [process.env.NODE_OPTIONS ?? '', `--require ${JSON.stringify(preload)}`].join(' ').trim();
-    return { NODE_OPTIONS: options, SB_TEST_STORE_FAULTS: this.file };
+    return preloadEnv('store-faults', 'SB_TEST_STORE_FAULTS', this.file);
   }
 
   /** Makes these Store methods fail (and no others) until the next call. */

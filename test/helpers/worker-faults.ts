@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { preloadEnv } from './preload-env';
 
 /**
  * The test's side of worker fault injection (worker-faults-preload.ts): the environment that
@@ -22,9 +23,7 @@ export class WorkerFaults {
 
   /** NODE_OPTIONS (kept) plus the preload, and where its control file is. */
   env(): NodeJS.ProcessEnv {
-    const preload = path.join(__dirname, 'worker-faults-preload.js');
-    const options = [process.env.NODE_OPTIONS ?? '', `--require ${JSON.stringify(preload)}`].join(' ').trim();
-    return { NODE_OPTIONS: options, SB_TEST_WORKER_FAULTS: this.file };
+    return preloadEnv('worker-faults', 'SB_TEST_WORKER_FAULTS', this.file);
   }
 
   /** Workers started from now on exit with code 1 before they are ready. */

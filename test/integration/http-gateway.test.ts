@@ -8,36 +8,18 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { parseAnswer, readUntilClosed, type RawAnswer } from '../helpers/raw-http';
 import { startServer, type RunningServer } from '../helpers/server';
 import { sleep } from '../helpers/wait';
 import { WsTestClient } from '../helpers/ws-client';
 
 const T = { timeout: 30_000 };
 
-interface Answer {
-  status: number;
-  headers: Record<string, string>;
-  body: string;
-}
+type Answer = RawAnswer;
 
 /** One request written verbatim (no client-side path clean-up) on a fresh connection. */
-function raw(port: number, request: string): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1');
-    let text = '';
-    socket.setEncoding('utf8');
-    socket.on('data', (c: string) => (text += c));
-    socket.on('error', reject);
-    socket.on('close', () => {
-      const split = text.indexOf('\r\n\r\n');
-      if (split === -1) return reject(new Error(`no HTTP answer: ${JSON.stringify(text)}`));
-      const [statusLine, ...lines] = text.slice(0, split).split('\r\n');
-      const headers: Record<string, string> = {};
-      for (const l of lines) headers[l.slice(0, l.indexOf(':')).toLowerCase()] = l.slice(l.indexOf(':') + 1).trim();
-      resolve({ status: Number(statusLine!.split(' ')[1]), headers, body: text.slice(split + 4) });
-    });
-    socket.write(request.includes('\r\n\r\n') ? request : `${request}\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`);
-  });
+async function raw(port: number, request: string): Promise<Answer> {
+  return parseAnswer(await readUntilClosed(port, request.includes('\r\n\r\n') ? request : `${request}\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`));
 }
 
 async function get(port: number, target: string, extra: Record<string, string> = {}): Promise<Answer> {

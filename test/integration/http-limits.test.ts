@@ -11,6 +11,7 @@ import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { parseAnswer, readUntilClosed } from '../helpers/raw-http';
 import { startServer, type RunningServer } from '../helpers/server';
 import { sleep } from '../helpers/wait';
 
@@ -41,34 +42,6 @@ function get(agent: http.Agent, port: number, target: string): Promise<Answer> {
 }
 
 const keepAlive = (): http.Agent => new http.Agent({ keepAlive: true, maxSockets: 1 });
-
-/** Every byte a fresh connection receives until the server closes it (nothing written unless `send`). */
-function readUntilClosed(port: number, send = ''): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1');
-    let text = '';
-    socket.setEncoding('utf8');
-    socket.on('data', (c: string) => (text += c));
-    socket.on('error', reject);
-    socket.on('close', () => resolve(text));
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new Error(`not closed by the server; received ${JSON.stringify(text)}`));
-    }, 10_000);
-    socket.on('close', () => clearTimeout(timer));
-    if (send) socket.write(send);
-  });
-}
-
-/** Splits a raw HTTP/1.1 answer into its status, lower-cased headers and body. */
-function parseAnswer(text: string): { status: number; headers: Record<string, string>; body: string } {
-  const split = text.indexOf('\r\n\r\n');
-  assert.notEqual(split, -1, `an HTTP answer: ${JSON.stringify(text)}`);
-  const [statusLine, ...lines] = text.slice(0, split).split('\r\n');
-  const headers: Record<string, string> = {};
-  for (const l of lines) headers[l.slice(0, l.indexOf(':')).toLowerCase()] = l.slice(l.indexOf(':') + 1).trim();
-  return { status: Number(statusLine!.split(' ')[1]), headers, body: text.slice(split + 4) };
-}
 
 describe('the HTTP request rate of a connection', () => {
   let server: RunningServer;
