@@ -124,13 +124,16 @@ export class FileService {
     const quotaBytes = this.settings.fileQuotaBytes;
     switch (ask.op) {
       case 'auth':
-        return { ok: true, username, usedBytes: await store.uploadedBytes(username), quotaBytes };
+        return { ok: true, username };
       case 'record': {
         const { file } = ask;
         if (!FILE_ID.test(file.id) || file.size < 0) return refusal('INTERNAL_ERROR', 'malformed file record');
         const name = cleanFileName(ask.name) || file.id;
         const recorded = await this.serially(() => store.recordUpload(file, { username, fileId: file.id, name, uploadedAt: Date.now() }, quotaBytes));
-        if (!recorded) return refusal('QUOTA_EXCEEDED', `your uploads would take more than ${quotaBytes} bytes`);
+        if (!recorded) {
+          const used = await store.uploadedBytes(username);
+          return refusal('QUOTA_EXCEEDED', `your uploads take ${used} of your ${quotaBytes} bytes; this file of ${file.size} bytes does not fit`);
+        }
         return { ok: true, file };
       }
       case 'access': {

@@ -6,9 +6,12 @@ import type { StoredFile } from '../store/store';
  * that its answer repeats. Tokens are the `loggedin` reply's (src/auth/tokens.ts).
  */
 export type FileAsk =
-  /** Who the token belongs to, and the bytes its account's uploads take (the quota so far). */
+  /** Who the token belongs to (asked before an upload's body is read). */
   | { op: 'auth'; token: string }
-  /** Records an upload received and hashed by the worker, against the account's quota. */
+  /**
+   * Records an upload received and hashed by the worker, against the account's quota: only
+   * here, with the id known, can bytes the account already holds be counted once.
+   */
   | { op: 'record'; token: string; file: StoredFile; name: string }
   /** The file, when the token's account may see it (docs/PROTOCOL.md, "Files and attachments"). */
   | { op: 'access'; token: string; id: string };
@@ -17,7 +20,7 @@ export type FileAsk =
 export type FileRefusal = 'NOT_LOGGED_IN' | 'QUOTA_EXCEEDED' | 'NO_SUCH_FILE' | 'STORE_FAILED' | 'BUSY' | 'INTERNAL_ERROR';
 
 export type FileAnswer =
-  | { ok: true; username: string; usedBytes: number; quotaBytes: number }
+  | { ok: true; username: string }
   | { ok: true; file: StoredFile }
   | { ok: false; code: FileRefusal; message: string };
 

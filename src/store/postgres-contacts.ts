@@ -1,5 +1,6 @@
 import type { QueryResult, QueryResultRow } from 'pg';
 import { prefixRange, type AddContactResult } from './contact-store';
+import { SQL } from './postgres-statements';
 
 type Query = <R extends QueryResultRow = QueryResultRow>(text: string, values?: unknown[]) => Promise<QueryResult<R>>;
 
@@ -7,7 +8,8 @@ const folded = 'lower(username COLLATE "C")';
 
 /**
  * The contact statements of the PostgreSQL store (migration 4). The insert counts the list in
- * the same statement; two adds racing on one list may pass `max` by one (each saw room).
+ * the same statement; `addContactPg` runs it under the owner's row lock, as two adds counting
+ * the same list at once would each see room and pass `max` together.
  */
 export const CONTACT_SQL = {
   add: `INSERT INTO contacts (username, contact, added_at)
@@ -23,7 +25,13 @@ export const CONTACT_SQL = {
   search: `SELECT username FROM accounts WHERE ${folded} >= $1 AND ${folded} < $2 ORDER BY ${folded}, username LIMIT $3`,
 } as const;
 
+/**
+ * Adds `contact` to the list of `username` within `max` names. `query` must run in one
+ * transaction (READ COMMITTED): the owner's account row is locked first, so adds to one list,
+ * from any node, count it one after the other, each seeing the rows the one before committed.
+ */
 export async function addContactPg(query: Query, username: string, contact: string, max: number, at: number): Promise<AddContactResult> {
+  await query(SQL.lockAccount, [username]);
   if ((await query(CONTACT_SQL.add, [username, contact, at, max])).rowCount === 1) return 'added';
   return (await query(CONTACT_SQL.has, [username, contact])).rowCount ? 'present' : 'full';
 }

@@ -350,7 +350,7 @@ export class PostgresStore implements Store {
   // Contacts (src/store/contact-store.ts) ---------------------------------------------
 
   async addContact(username: string, contact: string, max: number, at: number): Promise<AddContactResult> {
-    return addContactPg((text, values) => this.query(text, values), username, contact, max, at);
+    return this.transaction((c) => addContactPg((text, values) => c.query(text, values), username, contact, max, at));
   }
 
   async removeContact(username: string, contact: string): Promise<boolean> {

@@ -1,4 +1,4 @@
-import type { Database, Statement } from 'better-sqlite3';
+import type { Database, Statement, Transaction } from 'better-sqlite3';
 import { prefixRange, type AddContactResult, type ContactProfile } from './contact-store';
 
 /**
@@ -7,7 +7,7 @@ import { prefixRange, type AddContactResult, type ContactProfile } from './conta
  */
 export class SqliteContacts {
   private readonly q;
-  private readonly addTx: (username: string, contact: string, max: number, at: number) => AddContactResult;
+  private readonly addTx: Transaction<(username: string, contact: string, max: number, at: number) => AddContactResult>;
 
   constructor(db: Database) {
     this.q = {
@@ -26,7 +26,9 @@ export class SqliteContacts {
         'SELECT a.username, a.status, a.dnd FROM contacts c JOIN accounts a ON a.username = c.contact WHERE c.username = ? ORDER BY a.username',
       ),
     } satisfies Record<string, Statement<unknown[], unknown>>;
-    // One transaction: the count and the insert see the same list.
+    // One transaction on the hub's single synchronous connection: nothing runs between the
+    // count and the insert. IMMEDIATE takes the write lock first, so another process writing
+    // the file (a CLI tool) waits its turn rather than invalidating the count.
     this.addTx = db.transaction((username: string, contact: string, max: number, at: number): AddContactResult => {
       if (this.q.has.get(username, contact)) return 'present';
       if ((this.q.count.get(username)?.n ?? 0) >= max) return 'full';
@@ -36,7 +38,7 @@ export class SqliteContacts {
   }
 
   addContact(username: string, contact: string, max: number, at: number): AddContactResult {
-    return this.addTx(username, contact, max, at);
+    return this.addTx.immediate(username, contact, max, at);
   }
 
   removeContact(username: string, contact: string): boolean {

@@ -77,13 +77,14 @@ function refuse(res: http.ServerResponse, answer: Extract<FileAnswer, { ok: fals
 }
 
 /**
- * Answers 413 while the client may still be sending. The answer is written whole at once but
- * ended only once the body has been read and dropped (or DRAIN_AFTER_REFUSAL_MS passed): Node
- * closes a connection that is not kept alive as soon as its answer ends, and closing with
- * the client's bytes unread resets the connection, which can make the client lose the answer.
+ * Answers 413 FILE_TOO_LARGE while the client may still be sending. The answer is written
+ * whole at once but ended only once the body has been read and dropped (or
+ * DRAIN_AFTER_REFUSAL_MS passed): Node closes a connection that is not kept alive as soon as
+ * its answer ends, and closing with the client's bytes unread resets the connection, which can
+ * make the client lose the answer.
  */
-function refuseTooLarge(req: http.IncomingMessage, res: http.ServerResponse, code: 'FILE_TOO_LARGE' | 'QUOTA_EXCEEDED', message: string): void {
-  const body = JSON.stringify({ error: code, message });
+function refuseTooLarge(req: http.IncomingMessage, res: http.ServerResponse, max: number): void {
+  const body = JSON.stringify({ error: 'FILE_TOO_LARGE', message: `a file may have ${max} bytes at most` });
   res.writeHead(413, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' });
   res.write(body);
   const finish = (): void => {
@@ -103,17 +104,16 @@ async function upload(deps: FilesRouteDeps, dir: string, req: http.IncomingMessa
   if (!token) return sendJsonError(res, 401, 'NOT_LOGGED_IN', 'a login token is required (Authorization: Bearer <token>)', { 'WWW-Authenticate': 'Bearer' });
   const max = deps.config.maxFileBytes;
   const declared = req.headers['content-length'] === undefined ? null : Number(req.headers['content-length']);
-  if (declared !== null && declared > max) return refuseTooLarge(req, res, 'FILE_TOO_LARGE', `a file may have ${max} bytes at most`);
+  if (declared !== null && declared > max) return refuseTooLarge(req, res, max);
   const auth = await deps.askFiles({ op: 'auth', token });
   if (!auth.ok) return refuse(res, auth);
-  if (!('usedBytes' in auth)) throw new Error('auth answered without the account');
-  const room = Math.max(0, auth.quotaBytes - auth.usedBytes);
-  const quotaMessage = `your uploads take ${auth.usedBytes} of your ${auth.quotaBytes} bytes`;
-  if (declared !== null && declared > room) return refuseTooLarge(req, res, 'QUOTA_EXCEEDED', quotaMessage);
   const name = cleanFileName(url.searchParams.get('name') ?? '');
   let blob;
   try {
-    blob = await receiveBlob(dir, req, Math.min(max, room));
+    // Bounded by the file size limit only, not by the quota left: bytes the account already
+    // holds cost nothing again, and only their hash, known at the end, tells. The hub judges
+    // the quota when the upload is recorded (src/hub/file-service.ts).
+    blob = await receiveBlob(dir, req, max);
   } catch (err) {
     if (!(err instanceof BlobTooLarge)) {
       // The client went away mid-body: nobody to answer.
@@ -121,8 +121,7 @@ async function upload(deps: FilesRouteDeps, dir: string, req: http.IncomingMessa
       res.destroy();
       return;
     }
-    if (err.limit === max) return refuseTooLarge(req, res, 'FILE_TOO_LARGE', `a file may have ${max} bytes at most`);
-    return refuseTooLarge(req, res, 'QUOTA_EXCEEDED', quotaMessage);
+    return refuseTooLarge(req, res, max);
   }
   const file = { id: blob.id, size: blob.size, type: blob.type, thumbnail: blob.thumbnail };
   const recorded = await deps.askFiles({ op: 'record', token, file, name });

@@ -22,6 +22,21 @@ export function contactTests(withStore: WithStore): void {
         assert.deepEqual(await store.contactsOf('nobody'), []);
       }));
 
+    test('adds racing on one list never pass the bound: at max - 1, exactly one of many wins', () =>
+      withStore(async (store) => {
+        const max = 5;
+        const racers = Array.from({ length: 20 }, (_, i) => `racer${i}`);
+        await register(store, 'ann', 'had0', 'had1', 'had2', 'had3', ...racers);
+        for (let i = 0; i < max - 1; i++) assert.equal(await store.addContact('ann', `had${i}`, max, i), 'added');
+        // Every connection of a pooled store opened first, so the adds below start together.
+        await Promise.all(racers.map(() => store.contactsOf('ann')));
+        // All at once: on a store with several connections each add runs beside the others.
+        const results = await Promise.all(racers.map((r, i) => store.addContact('ann', r, max, 100 + i)));
+        assert.equal(results.filter((r) => r === 'added').length, 1, `one add wins: ${results.join(' ')}`);
+        assert.equal(results.filter((r) => r === 'full').length, racers.length - 1);
+        assert.equal((await store.contactsOf('ann')).length, max);
+      }));
+
     test('contact profiles carry status and dnd', () =>
       withStore(async (store) => {
         await register(store, 'ann');

@@ -103,25 +103,54 @@ describe('upload limits', () => {
     await a.c.close();
   });
 
-  test('quota: 413 QUOTA_EXCEEDED past --file-quota-bytes; the same file again counts once', async () => {
+  test('quota: 413 QUOTA_EXCEEDED past --file-quota-bytes, nothing kept; the same file again counts once, even at a full quota', async () => {
     const a = await account();
+    const b = await account();
+    // A DM carrying an upload keeps it past the uploads' grace period: the quota counts it throughout.
+    const keep = (id: unknown): Promise<unknown> => ok(a.c, { type: 'dm', to: b.name, content: '', attachment: { id } }, 'dm');
+    const dir = path.join(server.dataDir, 'files');
+    const stored = (id: string): boolean => fs.existsSync(path.join(dir, id.slice(0, 2), id.slice(2, 4), id));
     const first = bytes(20 * MiB, 2);
     const one = await upload(httpPort, a.token, 'one.bin', first.stream());
     assert.equal(one.status, 201, JSON.stringify(one.json));
     assert.equal(one.json?.id, first.sha256);
+    await keep(one.json?.id);
     const small = Buffer.alloc(1 * MiB, 5);
-    assert.equal((await upload(httpPort, a.token, 'small.bin', small)).status, 201);
+    const smallUp = await upload(httpPort, a.token, 'small.bin', small);
+    assert.equal(smallUp.status, 201);
+    await keep(smallUp.json?.id);
     assert.equal((await upload(httpPort, a.token, 'small-again.bin', small)).status, 201, 'the same bytes again');
-    const declared = await upload(httpPort, a.token, 'two.bin', Buffer.alloc(10 * MiB, 7));
+    const tooMuch = Buffer.alloc(10 * MiB, 7);
+    const declared = await upload(httpPort, a.token, 'two.bin', tooMuch);
     assert.equal(declared.status, 413);
     assert.equal(declared.json?.error, 'QUOTA_EXCEEDED');
-    const streamed = await upload(httpPort, a.token, 'two.bin', bytes(10 * MiB, 3).stream());
+    const chunked = bytes(10 * MiB, 3);
+    const streamed = await upload(httpPort, a.token, 'two.bin', chunked.stream());
     assert.equal(streamed.status, 413);
     assert.equal(streamed.json?.error, 'QUOTA_EXCEEDED');
     // 20 + 1 (counted once) + 9 MiB is the quota exactly.
-    const fits = await upload(httpPort, a.token, 'three.bin', Buffer.alloc(9 * MiB, 8));
+    const last = Buffer.alloc(9 * MiB, 8);
+    const fits = await upload(httpPort, a.token, 'three.bin', last);
     assert.equal(fits.status, 201, 'what fits in the quota is taken');
+    await keep(fits.json?.id);
+    // Full: bytes the account holds already cost nothing, declared length or streamed.
+    const again = await upload(httpPort, a.token, 'three-again.bin', last);
+    assert.equal(again.status, 201, `a file it has, at a full quota: ${JSON.stringify(again.json)}`);
+    assert.equal(again.json?.name, 'three-again.bin');
+    const firstAgain = await upload(httpPort, a.token, 'one-again.bin', first.stream());
+    assert.equal(firstAgain.status, 201, `a file it has, streamed, at a full quota: ${JSON.stringify(firstAgain.json)}`);
+    assert.equal(firstAgain.json?.id, first.sha256);
+    // New bytes, even one, do not fit.
+    const oneByte = await upload(httpPort, a.token, 'byte.bin', Buffer.from('x'));
+    assert.equal(oneByte.status, 413);
+    assert.equal(oneByte.json?.error, 'QUOTA_EXCEEDED');
+    // Refused uploads leave nothing: no temporary file, no blob.
+    for (const id of [createHash('sha256').update(tooMuch).digest('hex'), chunked.sha256, createHash('sha256').update('x').digest('hex')]) {
+      assert.equal(stored(id), false, `refused ${id} not stored`);
+    }
+    assert.deepEqual(fs.readdirSync(dir, { recursive: true }).map(String).filter((f) => f.includes('.upload-')), []);
     await a.c.close();
+    await b.c.close();
   });
 });
 
