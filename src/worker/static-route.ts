@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import type http from 'node:http';
 import path from 'node:path';
 import type { Logger } from 'pino';
+import { acceptedCodings, COMPRESSIBLE, ETAG_SUFFIX, etagMatches, SIBLING_SUFFIX, type ContentCoding } from './content-coding';
 import { HttpError, sendJsonError, type HttpRoute } from './http-routes';
 
 /**
@@ -9,6 +10,10 @@ import { HttpError, sendJsonError, type HttpRoute } from './http-routes';
  * `/assets/...` the hashed bundles. Only GET and HEAD; only regular files inside the root
  * (no `..`, no dot files, no symlink out of it); anything else is a 404 JSON. Without a
  * build, `/` is a small page saying so, and the rest of the server works as ever.
+ *
+ * Text files are answered from the build's precompressed siblings (`x.js.br`, `x.js.gz`) when
+ * the client's `Accept-Encoding` takes them, else as they are; see {@link pickEncoding}. The
+ * siblings are also plain files of the root: `/x.js.gz` is that file, as a download.
  */
 
 /** The package root: this file is dist/src/worker/static-route.js. */
@@ -36,6 +41,8 @@ const TYPES: Record<string, string> = {
   '.woff': 'font/woff',
   '.woff2': 'font/woff2',
   '.wasm': 'application/wasm',
+  // Asked for by their own name, the precompressed siblings are downloads, never decoded.
+  '.gz': 'application/gzip',
 };
 
 /**
@@ -88,29 +95,59 @@ export function createStaticRoute(root: string | null, log: Logger): HttpRoute {
       if (relative === 'index.html') return sendPage(req, res, NOT_BUILT_PAGE);
       return sendJsonError(res, 404, HttpError.NOT_FOUND, `no such file: /${relative}`);
     }
-    const etag = `W/"${stat.size.toString(16)}-${Math.floor(stat.mtimeMs).toString(16)}"`;
+    const type = TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream';
+    const compressible = COMPRESSIBLE.has(path.extname(file).toLowerCase());
+    const chosen = compressible ? await pickEncoding(file, req.headers['accept-encoding']) : null;
+    const served = chosen?.stat ?? stat;
+    // Each encoding is its own representation with its own tag (from its own file), so a
+    // cache holding the gzip one never revalidates it against the brotli one's tag.
+    const etag = `W/"${served.size.toString(16)}-${Math.floor(served.mtimeMs).toString(16)}${chosen ? ETAG_SUFFIX[chosen.coding] : ''}"`;
     const headers: Record<string, string | number> = {
-      'Content-Type': TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream',
+      'Content-Type': type,
       'Cache-Control': relative.startsWith('assets/') ? IMMUTABLE : 'no-cache',
       ETag: etag,
       'Last-Modified': stat.mtime.toUTCString(),
       'X-Content-Type-Options': 'nosniff',
     };
+    // On every answer for a compressible file, identity included: which body a cache may
+    // reuse depends on the asker's Accept-Encoding, even where this root has no siblings.
+    if (compressible) headers.Vary = 'Accept-Encoding';
+    if (chosen) headers['Content-Encoding'] = chosen.coding;
     if (relative.endsWith('.html')) Object.assign(headers, pageHeaders());
-    if (req.headers['if-none-match'] === etag) {
+    if (etagMatches(req.headers['if-none-match'], etag)) {
       res.writeHead(304, headers);
       res.end();
       return;
     }
-    headers['Content-Length'] = stat.size;
+    // Range is not served (no Accept-Ranges, a Range header is ignored: always the whole 200),
+    // so a compressed answer is never a slice of bytes a client would have to map onto the
+    // decoded file. Adding ranges later should keep them to identity answers.
+    headers['Content-Length'] = served.size;
     res.writeHead(200, headers);
     if (req.method === 'HEAD') {
       res.end();
       return;
     }
-    const stream = fs.createReadStream(file);
+    const stream = fs.createReadStream(chosen?.file ?? file);
     stream.on('error', () => res.destroy());
     stream.pipe(res);
+  }
+
+  /**
+   * The precompressed sibling of `file` to send for this `Accept-Encoding`: the client's best
+   * accepted coding whose sibling exists (a regular file inside the root, like any other), or
+   * null for the file as it is (nothing accepted, or a root built without siblings).
+   */
+  async function pickEncoding(
+    file: string,
+    acceptEncoding: string | undefined,
+  ): Promise<{ coding: ContentCoding; file: string; stat: fs.Stats } | null> {
+    for (const coding of acceptedCodings(acceptEncoding)) {
+      const sibling = file + SIBLING_SUFFIX[coding];
+      const stat = await regularFileInside(sibling);
+      if (stat !== null) return { coding, file: sibling, stat };
+    }
+    return null;
   }
 
   /** The file's stat when it is a regular file whose real path is inside the root; else null. */

@@ -1,13 +1,15 @@
 // The HTTP side of the gateway: the web app's static files (content types, caching, no path
-// out of the web root, 404 JSON), the built-in page without a build, the Origin rule of /ws,
+// out of the web root, 404 JSON, precompressed siblings by Accept-Encoding), the built-in page without a build, the Origin rule of /ws,
 // and HTTP connections counted in the per-address connection limit like any other (the one
 // over it answered 429 by the supervisor).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { parseAnswer, readUntilClosed, type RawAnswer } from '../helpers/raw-http';
 import { startServer, type RunningServer } from '../helpers/server';
 import { sleep } from '../helpers/wait';
@@ -22,6 +24,20 @@ async function raw(port: number, request: string): Promise<Answer> {
   return parseAnswer(await readUntilClosed(port, request.includes('\r\n\r\n') ? request : `${request}\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`));
 }
 
+/** A GET (or HEAD) whose body is kept as the bytes sent: no decoding by the client. */
+function getBytes(port: number, target: string, headers: Record<string, string> = {}, method = 'GET'): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, path: target, method, headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 async function get(port: number, target: string, extra: Record<string, string> = {}): Promise<Answer> {
   const res = await fetch(`http://127.0.0.1:${port}${target}`, { headers: extra });
   return { status: res.status, headers: Object.fromEntries(res.headers), body: await res.text() };
@@ -31,11 +47,20 @@ describe('static files of the web app', () => {
   let server: RunningServer;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-web-'));
   const root = path.join(dir, 'web');
+  // A bundle big enough to compress, with both siblings as the build writes them, and a
+  // stylesheet with only a gzip one.
+  const bundle = Buffer.from(Array.from({ length: 200 }, (_, i) => `export const value${i} = "switchboard ${i}";\n`).join(''));
+  const css = Buffer.from('body{margin:0}\n'.repeat(100));
   before(async () => {
     fs.mkdirSync(path.join(root, 'assets'), { recursive: true });
     fs.writeFileSync(path.join(root, 'index.html'), '<!doctype html><title>chat</title><script type="module" src="/assets/app-1a2b3c4d.js"></script>');
     fs.writeFileSync(path.join(root, 'assets', 'app-1a2b3c4d.js'), 'console.log("app")');
     fs.writeFileSync(path.join(root, 'assets', 'style-9f8e7d6c.css'), 'body{}');
+    fs.writeFileSync(path.join(root, 'assets', 'big-0a1b2c3d.js'), bundle);
+    fs.writeFileSync(path.join(root, 'assets', 'big-0a1b2c3d.js.gz'), zlib.gzipSync(bundle, { level: 9 }));
+    fs.writeFileSync(path.join(root, 'assets', 'big-0a1b2c3d.js.br'), zlib.brotliCompressSync(bundle));
+    fs.writeFileSync(path.join(root, 'assets', 'gz-only-4e5f6a7b.css'), css);
+    fs.writeFileSync(path.join(root, 'assets', 'gz-only-4e5f6a7b.css.gz'), zlib.gzipSync(css, { level: 9 }));
     fs.writeFileSync(path.join(root, '.hidden'), 'dot file');
     fs.writeFileSync(path.join(dir, 'secret.txt'), 'outside the web root');
     fs.symlinkSync(path.join(dir, 'secret.txt'), path.join(root, 'link.txt'));
@@ -73,6 +98,88 @@ describe('static files of the web app', () => {
     assert.equal(head.status, 200);
     assert.equal(head.headers['content-length'], String('console.log("app")'.length));
     assert.equal(head.body, '');
+  });
+
+  test('precompressed siblings: br before gzip, q=0 honoured, identity otherwise; Vary always; a tag and a 304 per encoding', T, async () => {
+    const port = server.httpPort!;
+    const target = '/assets/big-0a1b2c3d.js';
+    const br = await getBytes(port, target, { 'Accept-Encoding': 'gzip, deflate, br' });
+    assert.equal(br.status, 200);
+    assert.equal(br.headers['content-encoding'], 'br');
+    assert.equal(br.headers['content-type'], 'text/javascript; charset=utf-8');
+    assert.equal(br.headers['cache-control'], 'public, max-age=31536000, immutable');
+    assert.equal(br.headers.vary, 'Accept-Encoding');
+    assert.equal(Number(br.headers['content-length']), br.body.length);
+    assert.ok(br.body.length < bundle.length / 2, `${br.body.length} bytes compressed of ${bundle.length}`);
+    assert.deepEqual(zlib.brotliDecompressSync(br.body), bundle);
+
+    const gz = await getBytes(port, target, { 'Accept-Encoding': 'br;q=0, gzip' });
+    assert.equal(gz.headers['content-encoding'], 'gzip');
+    assert.equal(gz.headers.vary, 'Accept-Encoding');
+    assert.equal(Number(gz.headers['content-length']), gz.body.length);
+    assert.deepEqual(zlib.gunzipSync(gz.body), bundle);
+
+    for (const acceptEncoding of [undefined, 'identity', 'br;q=0, gzip;q=0', 'deflate']) {
+      const plain = await getBytes(port, target, acceptEncoding === undefined ? {} : { 'Accept-Encoding': acceptEncoding });
+      assert.equal(plain.headers['content-encoding'], undefined, String(acceptEncoding));
+      assert.equal(plain.headers.vary, 'Accept-Encoding', String(acceptEncoding));
+      assert.equal(Number(plain.headers['content-length']), bundle.length, String(acceptEncoding));
+      assert.deepEqual(plain.body, bundle, String(acceptEncoding));
+    }
+    const identity = await getBytes(port, target);
+
+    // Three representations, three tags; each revalidates only as itself.
+    const tags = [br.headers.etag!, gz.headers.etag!, identity.headers.etag!];
+    assert.equal(new Set(tags).size, 3, tags.join(' '));
+    assert.match(br.headers.etag!, /-br"$/);
+    assert.match(gz.headers.etag!, /-gz"$/);
+    const notModified = await getBytes(port, target, { 'Accept-Encoding': 'br', 'If-None-Match': br.headers.etag! });
+    assert.equal(notModified.status, 304);
+    assert.equal(notModified.headers['content-encoding'], 'br');
+    assert.equal(notModified.headers.vary, 'Accept-Encoding');
+    assert.equal(notModified.body.length, 0);
+    assert.equal((await getBytes(port, target, { 'Accept-Encoding': 'gzip', 'If-None-Match': gz.headers.etag! })).status, 304);
+    assert.equal((await getBytes(port, target, { 'If-None-Match': identity.headers.etag! })).status, 304);
+    const otherTag = await getBytes(port, target, { 'Accept-Encoding': 'gzip', 'If-None-Match': br.headers.etag! });
+    assert.equal(otherTag.status, 200, "the brotli tag does not validate the gzip answer");
+    assert.deepEqual(zlib.gunzipSync(otherTag.body), bundle);
+    const both = await getBytes(port, target, { 'Accept-Encoding': 'gzip', 'If-None-Match': `${br.headers.etag}, ${gz.headers.etag}` });
+    assert.equal(both.status, 304, 'a list of tags');
+
+    // HEAD: the compressed answer's headers, no body.
+    const head = await getBytes(port, target, { 'Accept-Encoding': 'br' }, 'HEAD');
+    assert.equal(head.headers['content-encoding'], 'br');
+    assert.equal(Number(head.headers['content-length']), br.body.length);
+    assert.equal(head.body.length, 0);
+    // Range is not served: the whole compressed body, never a slice of it.
+    const ranged = await getBytes(port, target, { 'Accept-Encoding': 'br', Range: 'bytes=0-9' });
+    assert.equal(ranged.status, 200);
+    assert.deepEqual(zlib.brotliDecompressSync(ranged.body), bundle);
+  });
+
+  test('precompressed siblings: a missing one falls back to the next coding, then to the file itself; the siblings by name are downloads', T, async () => {
+    const port = server.httpPort!;
+    const gzOnly = await getBytes(port, '/assets/gz-only-4e5f6a7b.css', { 'Accept-Encoding': 'br, gzip' });
+    assert.equal(gzOnly.headers['content-encoding'], 'gzip');
+    assert.equal(gzOnly.headers['content-type'], 'text/css; charset=utf-8');
+    assert.deepEqual(zlib.gunzipSync(gzOnly.body), css);
+    // A root without siblings (as this app bundle is): the file itself, still varying.
+    for (const target of ['/assets/app-1a2b3c4d.js', '/']) {
+      const plain = await getBytes(port, target, { 'Accept-Encoding': 'br, gzip' });
+      assert.equal(plain.status, 200, target);
+      assert.equal(plain.headers['content-encoding'], undefined, target);
+      assert.equal(plain.headers.vary, 'Accept-Encoding', target);
+      assert.equal(Number(plain.headers['content-length']), plain.body.length, target);
+    }
+    assert.equal((await getBytes(port, '/assets/app-1a2b3c4d.js', { 'Accept-Encoding': 'br' })).body.toString(), 'console.log("app")');
+    // /x.js.gz is that file: gzip bytes as a download, not the script decoded.
+    const direct = await getBytes(port, '/assets/big-0a1b2c3d.js.gz', { 'Accept-Encoding': 'br, gzip' });
+    assert.equal(direct.status, 200);
+    assert.equal(direct.headers['content-type'], 'application/gzip');
+    assert.equal(direct.headers['content-encoding'], undefined);
+    assert.equal(direct.headers.vary, undefined);
+    assert.deepEqual(zlib.gunzipSync(direct.body), bundle);
+    assert.equal((await getBytes(port, '/assets/app-1a2b3c4d.js.gz', { 'Accept-Encoding': 'gzip' })).status, 404, 'no such file');
   });
 
   test('nothing outside the web root: .., encoded .., dot files, symlinks out; 404 JSON', T, async () => {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import type http from 'node:http';
 import { test } from 'node:test';
 import { ErrorCode } from '../../src/protocol/errors';
+import { acceptedCodings, etagMatches } from '../../src/worker/content-coding';
 import { originAllowed } from '../../src/worker/http-gateway';
 import { safeRelativePath } from '../../src/worker/static-route';
 import { CloseCode, closeCodeFor, closeReason } from '../../src/worker/websocket-transport';
@@ -32,6 +33,32 @@ test('static paths: / is index.html; nothing that decodes to a step out, a dot f
   for (const bad of ['/..', '/%2e%2e/x', '/assets/%2E%2E/x', '/a%2fb', '/a%5cb', '/.env', '/assets/.x', '/a//b', '/a/', '/%00', '/%zz', '/a%00.js']) {
     assert.equal(safeRelativePath(bad), null, bad);
   }
+});
+
+test('Accept-Encoding: br before gzip at equal weight, the client\'s weights first, q=0 refuses, * for the rest, none is identity', () => {
+  assert.deepEqual(acceptedCodings(undefined), []);
+  assert.deepEqual(acceptedCodings(''), []);
+  assert.deepEqual(acceptedCodings('identity'), []);
+  assert.deepEqual(acceptedCodings('gzip, deflate, br, zstd'), ['br', 'gzip']);
+  assert.deepEqual(acceptedCodings('GZIP'), ['gzip'], 'names are case-insensitive');
+  assert.deepEqual(acceptedCodings('x-gzip'), ['gzip']);
+  assert.deepEqual(acceptedCodings('br;q=0, gzip'), ['gzip']);
+  assert.deepEqual(acceptedCodings('br; q=0.000, gzip;q=0'), []);
+  assert.deepEqual(acceptedCodings('gzip;q=1.0, br;q=0.5'), ['gzip', 'br'], 'the client\'s weight comes first');
+  assert.deepEqual(acceptedCodings('*'), ['br', 'gzip']);
+  assert.deepEqual(acceptedCodings('*;q=0.5, br;q=0'), ['gzip'], '* covers only the codings not named');
+  assert.deepEqual(acceptedCodings('br;q=2, gzip;q=abc'), [], 'an unreadable weight counts for nothing');
+  assert.deepEqual(acceptedCodings('br, br;q=0'), [], 'named twice: the refusal stands');
+});
+
+test('If-None-Match: weak comparison, any tag of a list, or *', () => {
+  assert.equal(etagMatches(undefined, 'W/"a-1"'), false);
+  assert.equal(etagMatches('W/"a-1"', 'W/"a-1"'), true);
+  assert.equal(etagMatches('"a-1"', 'W/"a-1"'), true);
+  assert.equal(etagMatches('W/"a-1-gz", W/"a-1-br"', 'W/"a-1-br"'), true);
+  assert.equal(etagMatches('W/"a-1-gz"', 'W/"a-1-br"'), false, 'another encoding\'s tag');
+  assert.equal(etagMatches('W/"a-1-gz"', 'W/"a-1"'), false);
+  assert.equal(etagMatches('*', 'W/"a-1"'), true);
 });
 
 test('close codes and reasons: 1001 for a stop, 1003 binary, 1009 too big, 1008 for the limits; reasons fit 123 bytes', () => {
