@@ -4,6 +4,7 @@
 // byte for byte, with progress lines. Everything listens on 127.0.0.1.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -104,4 +105,28 @@ test('pointed at the HTTP port, connect says it is the web port (exit 1), not th
   assert.equal(await client.finish(), 1, client.output);
   assert.match(client.output, new RegExp(`answered in HTTP: this is its web port \\(open http://127\\.0\\.0\\.1:${server.httpPort}/ in a browser\\)\\. The chat port is another`));
   assert.doesNotMatch(client.output, /HTTP\/1\.1 400/);
+});
+
+test('over TLS with --ca: /send and /get go to the advertised HTTPS port with the same trust', { timeout: 60_000 }, async () => {
+  const dir = fs.mkdtempSync(path.join(root, 'tls-'));
+  const bin = path.resolve(__dirname, '..', '..', '..', 'bin', 'switchboard.js');
+  const made = spawnSync(process.execPath, [bin, 'cert', '--out', dir], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(made.status, 0, made.stderr);
+  const cert = path.join(dir, 'cert.pem');
+  const secure = await startServer({ args: ['--workers', '1', '--port', 'null', '--tls-port', '0', '--http-port', 'off', '--https-port', '0', '--tls-cert', cert, '--tls-key', path.join(dir, 'key.pem')] });
+  try {
+    const file = path.join(root, 'secret.txt');
+    const content = Buffer.from('over https\n'.repeat(1000));
+    fs.writeFileSync(file, content);
+    const id = createHash('sha256').update(content).digest('hex');
+    const out = path.join(dir, 'back.txt');
+    // A self-signed pair: without the chat connection's --ca the upload's handshake would fail.
+    const client = TerminalClient.start(`127.0.0.1:${secure.tlsPort}`, ['--tls', '--ca', cert], {
+      input: ['/register gus pw-gus-1234', '/login gus pw-gus-1234', `/send ${file}`, `/get ${id} ${out}`, ''].join('\n'),
+    });
+    assert.equal(await client.finish(30_000), 0, client.output + client.stderr);
+    assert.ok(fs.readFileSync(out).equals(content), client.output);
+  } finally {
+    await secure.stop();
+  }
 });

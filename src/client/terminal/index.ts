@@ -139,6 +139,7 @@ export async function runConnect(argv: string[], options: RunConnectOptions = {}
       autoLogin,
       ...(parsed.options.http ? { httpBase: parsed.options.http } : {}),
       httpHost: () => hostOf(targets[ring.index]!),
+      ...(secure ? { httpsTrust: { ...(caPem !== null ? { ca: caPem } : {}), rejectUnauthorized: !secure.insecure } } : {}),
     });
   } finally {
     log.close();

@@ -7,6 +7,7 @@ import type { SessionLog } from './session-log';
 import type { TokenStore } from './token-store';
 import type { NotifyMode } from './notify';
 import type { UiStreams } from './ui';
+import type { HttpsTrust } from './transfer';
 
 /** Exit codes of `switchboard connect`. */
 export const ExitCode = {
@@ -86,6 +87,8 @@ export interface SessionOptions {
   httpBase?: string;
   /** The host (name or address) of the server the open connection is to (default 127.0.0.1). */
   httpHost?: () => string;
+  /** How `/send` and `/get` verify an HTTPS address: the chat connection's `--ca`/`--insecure` (absent: the system's CAs). */
+  httpsTrust?: HttpsTrust;
   /**
    * Whether the server answers a TLS handshake (plain TCP targets): asked when a connection
    * closes without a word before any welcome, to tell a TLS port from a full server.

@@ -318,6 +318,7 @@ class Session {
         this.send(message);
         if (!this.options.interactive) this.awaiting.expect(message, this.state.identity);
       },
+      ...(this.options.httpsTrust ? { tls: this.options.httpsTrust } : {}),
     })
       .then((ok) => {
         if (!ok) this.refusals++;

@@ -58,6 +58,19 @@ export interface TransferContext {
   progress: ((line: string) => void) | null;
   /** Sends the message that carries an upload. */
   send(message: ClientMessage): void;
+  /**
+   * How an `https:` address is verified: the trust of the chat connection (`--ca FILE`,
+   * `--insecure`), so the same self-signed pair serves both; absent: the system's CAs.
+   */
+  tls?: HttpsTrust;
+}
+
+/** The TLS trust of a transfer over HTTPS (node:https request options). */
+export interface HttpsTrust {
+  /** PEM of the CA to trust (`--ca FILE`), instead of the system's. */
+  ca?: string;
+  /** False with `--insecure`: encrypted, but the server is not authenticated. */
+  rejectUnauthorized: boolean;
 }
 
 /**
@@ -106,8 +119,8 @@ export async function runTransfer(transfer: Transfer, ctx: TransferContext): Pro
   }
 }
 
-function request(url: URL, options: http.RequestOptions): http.ClientRequest {
-  return (url.protocol === 'https:' ? https : http).request(url, options);
+function request(url: URL, options: http.RequestOptions, trust: HttpsTrust | undefined): http.ClientRequest {
+  return url.protocol === 'https:' ? https.request(url, { ...options, ...trust }) : http.request(url, options);
 }
 
 function errorOf(status: number, body: string): Error {
@@ -127,7 +140,7 @@ async function upload(t: Extract<Transfer, { op: 'send' }>, ctx: TransferContext
   const url = new URL(`/files?name=${encodeURIComponent(name)}`, base);
   const shown = progress(ctx, 'Uploading', name, stat.size);
   const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-    const req = request(url, { method: 'POST', headers: { Authorization: `Bearer ${ctx.token}`, 'Content-Length': stat.size, 'Content-Type': 'application/octet-stream' } });
+    const req = request(url, { method: 'POST', headers: { Authorization: `Bearer ${ctx.token}`, 'Content-Length': stat.size, 'Content-Type': 'application/octet-stream' } }, ctx.tls);
     req.on('response', (res) => {
       let body = '';
       res.setEncoding('utf8');
@@ -155,7 +168,7 @@ async function upload(t: Extract<Transfer, { op: 'send' }>, ctx: TransferContext
 async function download(t: Extract<Transfer, { op: 'get' }>, ctx: TransferContext, base: string): Promise<void> {
   const url = new URL(`/files/${t.id}`, base);
   await new Promise<void>((resolve, reject) => {
-    const req = request(url, { method: 'GET', headers: { Authorization: `Bearer ${ctx.token}` } });
+    const req = request(url, { method: 'GET', headers: { Authorization: `Bearer ${ctx.token}` } }, ctx.tls);
     req.on('error', reject);
     req.on('response', (res) => {
       if (res.statusCode !== 200) {
