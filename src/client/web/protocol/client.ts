@@ -1,8 +1,8 @@
+import { askPresence } from './presence-events';
 import { ChatSession } from './session';
 import { canModerate, threadOf } from './state';
-import { fold } from './types';
 
-export { PAGE_SIZE, type ChatClientOptions } from './session';
+export type { ChatClientOptions } from './session';
 
 /**
  * The protocol client of the web app: the session (ChatSession: one WebSocket link with
@@ -14,40 +14,39 @@ export class ChatClient extends ChatSession {
 
   /** Signs in with a password. */
   login(username: string, password: string): void {
-    this.authError = '';
-    this.entered = false;
-    this.send({ type: 'login', username, password });
+    this.signIn.login(username, password);
     this.changed();
   }
 
   /** Creates an account, then signs in with it. */
   register(username: string, password: string): void {
-    this.authError = '';
-    this.pendingRegister = { username, password };
-    this.send({ type: 'register', username, password });
+    this.signIn.register(username, password);
     this.changed();
   }
 
   /** Continues as a guest, optionally under a chosen name. */
   continueAsGuest(name: string): void {
-    if (name && name !== this.state.identity) this.send({ type: 'identitychange', identity: name });
-    this.entered = true;
+    this.signIn.continueAsGuest(name);
     this.changed();
   }
 
+  /** Signs out (the server's `loggedout` brings the sign-in screen back). */
   logout(): void {
     this.send({ type: 'logout' });
   }
 
+  /** Moves to `roomid` and shows it. */
   join(roomid: string): void {
-    this.requestJoin(roomid);
+    this.membership.join(roomid);
+    this.changed();
   }
 
+  /** Creates `roomid` (invite only when `isPrivate`) and moves there once it exists. */
   createRoom(roomid: string, isPrivate: boolean): void {
-    this.pendingCreate = roomid;
-    this.send(isPrivate ? { type: 'createroom', roomid, private: true } : { type: 'createroom', roomid });
+    this.membership.create(roomid, isPrivate);
   }
 
+  /** Deletes `roomid` (its owner or an administrator only: the server checks). */
   deleteRoom(roomid: string): void {
     this.send({ type: 'delete', roomid });
   }
@@ -63,37 +62,19 @@ export class ChatClient extends ChatSession {
   /** Asks for the page before the oldest shown (room or DM). */
   loadOlder(): void {
     const s = this.state;
-    if (s.view.kind === 'dm') {
-      const t = threadOf(s, s.view.peer);
-      if (typeof t.next === 'number' && (this.dmWaits.get(fold(t.peer)) ?? 0) === 0) this.requestDmPage(t.peer, true);
-      return;
-    }
-    const t = s.timelines.get(s.room);
-    if (!t || typeof t.next !== 'number') return;
-    if ((this.historyWaits.get(s.room) ?? []).includes('page')) return;
-    this.requestHistoryPage(s.room, t.next);
+    if (s.view.kind === 'dm') this.directMessages.loadOlder(s.view.peer);
+    else this.timelineSync.loadOlder(s.room);
   }
 
   /** Whether an older page is on its way for the current view. */
   loadingOlder(): boolean {
     const s = this.state;
-    if (s.view.kind === 'dm') return (this.dmWaits.get(fold(s.view.peer)) ?? 0) > 0;
-    return (this.historyWaits.get(s.room) ?? []).includes('page');
+    return s.view.kind === 'dm' ? this.directMessages.loadingOlder(s.view.peer) : this.timelineSync.loadingOlder(s.room);
   }
 
+  /** Shows the DMs with `peer` (they count as read). */
   openDm(peer: string): void {
-    const s = this.state;
-    const t = threadOf(s, peer);
-    t.unread = 0;
-    s.view = { kind: 'dm', peer: t.peer };
-    if (t.next === undefined) this.requestDmPage(t.peer, false);
-    if (s.username) this.saved.addDmPeer(s.username, t.peer);
-    this.changed();
-  }
-
-  openRoom(): void {
-    this.state.view = { kind: 'room' };
-    this.markRead();
+    this.directMessages.open(peer);
     this.changed();
   }
 
@@ -102,24 +83,28 @@ export class ChatClient extends ChatSession {
     const s = this.state;
     s.hiddenUnread = 0;
     if (s.view.kind === 'dm') threadOf(s, s.view.peer).unread = 0;
-    else this.markRead();
+    else this.unread.markRead();
     this.changed();
   }
 
+  /** Sets the user's status line. */
   setStatus(text: string): void {
     this.send({ type: 'status', text });
   }
 
+  /** Turns do-not-disturb on or off. */
   setDnd(on: boolean): void {
     this.send({ type: 'dnd', on });
   }
 
+  /** Marks the user away or back (shown at once; a server without `away` says so and it is undone). */
   setAway(on: boolean): void {
     this.send({ type: 'away', on });
     this.state.away = on;
     this.changed();
   }
 
+  /** Recalls one of the user's own messages or DMs by id. */
   recall(id: string): void {
     this.send({ type: 'recall', id });
   }
@@ -130,13 +115,15 @@ export class ChatClient extends ChatSession {
    */
   block(user: string, on: boolean): void {
     this.send({ type: on ? 'block' : 'unblock', user });
-    this.askPresence([user]);
+    askPresence(this.context, [user]);
   }
 
+  /** Adds or removes a contact, or asks for the list (the answer is a `contacts`). */
   contacts(action: 'add' | 'remove' | 'list', username?: string): void {
     this.send(username === undefined ? { type: 'contacts', action } : { type: 'contacts', action, username });
   }
 
+  /** Searches usernames by prefix; "" clears the results. */
   search(prefix: string): void {
     if (prefix === '') {
       this.state.searchResults = [];
@@ -152,6 +139,7 @@ export class ChatClient extends ChatSession {
     this.send({ type, roomid: this.state.room, ...fields });
   }
 
+  /** Removes a toast the user closed. */
   dismissToast(id: number): void {
     this.state.toasts = this.state.toasts.filter((t) => t.id !== id);
     this.changed();

@@ -103,11 +103,6 @@ export class Connection {
     s?.close();
   }
 
-  /** Drops the current socket and reconnects (as after a network failure). */
-  reconnectNow(): void {
-    this.socket?.close();
-  }
-
   private open(): void {
     const socket = this.options.createSocket(this.options.url);
     this.socket = socket;

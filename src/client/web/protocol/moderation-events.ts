@@ -1,11 +1,11 @@
-import type { ChatSession } from './session';
+import type { SessionContext } from './session-context';
 import { fold, type ServerMessage } from './types';
 
 /**
  * The server messages about moderation and notices (PROTOCOL.md "Roles and moderation"): they
  * change little state (a room's privacy, its info panel) and are otherwise told to the user.
  */
-export function applyModeration(client: ChatSession, msg: ServerMessage): void {
+export function applyModeration(client: SessionContext, msg: ServerMessage): void {
   const s = client.state;
   const me = (name: string): boolean => fold(name) === fold(s.identity);
   switch (msg.type) {
