@@ -45,6 +45,12 @@ export const workerMetrics = {
     'Client connections that ended, by reason: the error code the server closed them with (FLOODING: over the rate limit; SLOW_CONSUMER: output queue full; SHUTTING_DOWN, LINE_TOO_LONG, ...), or client when the client went.',
     'reason',
   ),
+  httpErrors: new FastCounter(
+    'switchboard_http_errors_total',
+    'HTTP error answers (4xx, 5xx) of the workers\' gateway, by their error code (the JSON body\'s error field; never by path): RATE_LIMITED is the per-connection request rate, --http-rate-limit.',
+    'code',
+    ['RATE_LIMITED'],
+  ),
   tlsHandshakes: new FastCounter(
     'switchboard_tls_handshakes_total',
     'TLS handshakes on the TLS listener by result: ok, or the failure (error, timeout, closed, no_certificate).',

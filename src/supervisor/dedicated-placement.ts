@@ -60,12 +60,12 @@ export class DedicatedPlacement implements Placement {
     return new Promise((resolve) => (this.startedResolve = resolve));
   }
 
-  place(socket: net.Socket): boolean {
+  place(socket: net.Socket, waitingSince?: number): boolean {
     const spare = this.spares.shift();
     if (spare) {
       this.assign(spare, socket);
     } else if (this.processCount < this.limits.maxProcesses || this.starting.size > this.waiting.length) {
-      this.waiting.push(socket);
+      this.waiting.push(socket, waitingSince);
     } else {
       return false;
     }

@@ -14,8 +14,12 @@ export interface PlacementHost {
 export interface Placement {
   /** Resolves when the first workers are ready to take clients. */
   start(): Promise<void>;
-  /** Places the client, or returns false when no process can be had (the cap is reached). */
-  place(socket: net.Socket): boolean;
+  /**
+   * Places the client, or returns false when no process can be had (the cap is reached).
+   * `waitingSince`: when the client was first admitted (ms since the epoch; default now), the
+   * start of its wait should it have to wait.
+   */
+  place(socket: net.Socket, waitingSince?: number): boolean;
   onReady(worker: Child): void;
   onExit(worker: Child, ranForMs: number): void;
   /** Every live worker process. */

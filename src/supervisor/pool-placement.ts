@@ -24,10 +24,10 @@ export class PoolPlacement implements Placement {
     return new Promise((resolve) => (this.startedResolve = resolve));
   }
 
-  place(socket: net.Socket): boolean {
+  place(socket: net.Socket, waitingSince?: number): boolean {
     const worker = this.leastLoaded();
     if (worker) this.host.handOff(worker, socket);
-    else this.waiting.push(socket);
+    else this.waiting.push(socket, waitingSince);
     return true;
   }
 

@@ -25,6 +25,7 @@ import { PoolPlacement } from './pool-placement';
 import { Upgrade, type UpgradeResult } from './upgrade';
 import { readReload, type ReloadReport } from './reload-settings';
 import type { ListenerStatus } from './status';
+import { MAX_PLACEMENTS, PlacementCount } from './placement-count';
 import { WaitDeadline } from './wait-deadline';
 import { WaitLog } from './wait-log';
 
@@ -52,6 +53,8 @@ export class Supervisor implements PlacementHost, ControlledServer {
   private readonly perAddress: AddressLimit<Child>;
   /** The id each counted connection travels with (to its worker and back in 'session-closed'). */
   private readonly connIds = new WeakMap<net.Socket, number>();
+  /** How often each client was placed (at most MAX_PLACEMENTS), and since when it waits. */
+  private readonly placements = new PlacementCount();
   /** Refuses the clients that waited `workerWaitMs` for a ready worker. */
   private readonly waitDeadline: WaitDeadline;
   private readonly waitLog: WaitLog;
@@ -148,6 +151,14 @@ export class Supervisor implements PlacementHost, ControlledServer {
       if (why === 'gone') worker.ready = false;
       if (this.stopping || socket.destroyed) {
         socket.destroy();
+        return;
+      }
+      const placements = this.placements.placements(socket);
+      if (placements >= MAX_PLACEMENTS) {
+        // Workers die as they get clients (one dying as soon as it is ready, over and over):
+        // refused as a client over the cap is (its address slot was released above).
+        this.refuse(socket, ErrorCode.TOO_MANY_USERS, `no worker took the connection (${placements} tries); try again later`);
+        this.waitLog.refusedBounced(placements);
         return;
       }
       // Nothing of it has been read (sockets stay paused here): another worker can serve it as new.
@@ -304,8 +315,12 @@ export class Supervisor implements PlacementHost, ControlledServer {
       }
       this.connIds.set(socket, connId);
     }
+    // A client placed again keeps the start of its first wait: --worker-wait-ms bounds how long
+    // a client waits from its connect, not from the last worker that failed it. Only the wait
+    // is kept: the deadline still refuses no one while workers keep coming up (wait-deadline.ts).
+    const { since, again } = this.placements.placing(socket);
     // Clients waiting for a worker count too: the wait for replacements is bounded by the same cap.
-    if (this.clients + this.placement.waitingCount() >= this.config.maxClients || !this.placement.place(socket)) {
+    if (this.clients + this.placement.waitingCount() >= this.config.maxClients || !this.placement.place(socket, since)) {
       const connId = this.connIds.get(socket);
       if (connId !== undefined) this.perAddress.release(connId);
       this.log.warn({ clients: this.clients, remote: socket.remoteAddress }, 'refused a client: too many users');
@@ -314,7 +329,9 @@ export class Supervisor implements PlacementHost, ControlledServer {
     }
     // Clients wait when no worker is ready (all of them starting or being replaced).
     this.waitLog.waiting(this.placement.waitingCount());
-    this.waitDeadline.arm();
+    // One placed again may now head the line, due before the client the timer was set for.
+    if (again) this.waitDeadline.rearm();
+    else this.waitDeadline.arm();
   }
 
   /**

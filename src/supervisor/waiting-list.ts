@@ -2,8 +2,9 @@ import type net from 'node:net';
 
 /**
  * The clients a placement holds while no worker is ready for them, first come first served,
- * each with the time it began to wait. Being FIFO, the head has always waited longest: the
- * time bound (`workerWaitMs`, src/supervisor/wait-deadline.ts) needs one timer, for the head.
+ * each with the time it began to wait (its first admission). In that order, the head has always
+ * waited longest: the time bound (`workerWaitMs`, src/supervisor/wait-deadline.ts) needs one
+ * timer, for the head.
  */
 export class WaitingList {
   private readonly entries: Array<{ socket: net.Socket; since: number }> = [];
@@ -12,9 +13,15 @@ export class WaitingList {
     return this.entries.length;
   }
 
-  /** The client begins to wait now (a socket placed again after a worker failed waits anew). */
-  push(socket: net.Socket): void {
-    this.entries.push({ socket, since: Date.now() });
+  /**
+   * The client begins to wait. `since` (ms since the epoch): when it was first admitted, which
+   * for a socket placed again after a worker failed to take it is earlier than now; it goes
+   * into its place by that time, so the head is still the longest waiting.
+   */
+  push(socket: net.Socket, since = Date.now()): void {
+    let at = this.entries.length;
+    while (at > 0 && this.entries[at - 1]!.since > since) at--;
+    this.entries.splice(at, 0, { socket, since });
   }
 
   /** The client that has waited longest, removed; undefined when none waits. */

@@ -7,7 +7,7 @@ import { parseRange } from '../files/range';
 import { INLINE_IMAGE_TYPES, TEXT_PLAIN } from '../files/sniff';
 import { cleanFileName } from '../files/file-name';
 import type { FileAnswer, FileAsk } from '../ipc/file-messages';
-import { HttpError, sendJsonError, type HttpRoute } from './http-routes';
+import { countHttpError, HttpError, sendJsonError, type HttpRoute } from './http-routes';
 
 /** What the files route is built with. */
 export interface FilesRouteDeps {
@@ -84,6 +84,7 @@ function refuse(res: http.ServerResponse, answer: Extract<FileAnswer, { ok: fals
  * make the client lose the answer.
  */
 function refuseTooLarge(req: http.IncomingMessage, res: http.ServerResponse, max: number): void {
+  countHttpError('FILE_TOO_LARGE');
   const body = JSON.stringify({ error: 'FILE_TOO_LARGE', message: `a file may have ${max} bytes at most` });
   res.writeHead(413, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' });
   res.write(body);

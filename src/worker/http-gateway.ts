@@ -6,7 +6,7 @@ import { WebSocketServer } from 'ws';
 import { ConfigSchema, type Config } from '../config/schema';
 import { MessageRateGuard } from '../core/rate-limit';
 import { closingJsonAnswer } from '../net/http-refusal';
-import { HttpError, sendJsonError, type HttpRoute } from './http-routes';
+import { countHttpError, HttpError, sendJsonError, type HttpRoute } from './http-routes';
 import { WebSocketTransport, webSocketClass } from './websocket-transport';
 
 /** Request headers, all together, at most this many bytes (431 beyond). */
@@ -237,6 +237,7 @@ export function originAllowed(req: http.IncomingMessage, allowed: readonly strin
 /** Answers a refused upgrade (or a refused request) with a JSON body and closes the connection. */
 function refuseUpgrade(socket: net.Socket, status: number, code: string, message: string): void {
   if (!socket.writable) return void socket.destroy();
+  countHttpError(code);
   socket.end(closingJsonAnswer(status, code, message));
   setTimeout(() => socket.destroy(), 1000).unref();
 }

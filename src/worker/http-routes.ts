@@ -2,6 +2,7 @@ import type http from 'node:http';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema';
 import type { FileAnswer, FileAsk } from '../ipc/file-messages';
+import { workerMetrics } from '../metrics/worker-metrics';
 import { createFilesRoute } from './files-route';
 
 /**
@@ -55,13 +56,15 @@ export const HttpError = {
 
 /**
  * Answers `status` with the JSON body `{"error": code, "message": message}` (the shape of every
- * HTTP error of the gateway, docs/PROTOCOL.md "WebSocket"), unless headers went out already.
+ * HTTP error of the gateway, docs/PROTOCOL.md "WebSocket"), unless headers went out already;
+ * an answer sent is counted by `code` (switchboard_http_errors_total, see countHttpError).
  */
 export function sendJsonError(res: http.ServerResponse, status: number, code: string, message: string, headers: Record<string, string> = {}): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
+  countHttpError(code);
   const body = JSON.stringify({ error: code, message });
   res.writeHead(status, {
     'Content-Type': 'application/json; charset=utf-8',
@@ -71,4 +74,13 @@ export function sendJsonError(res: http.ServerResponse, status: number, code: st
     ...headers,
   });
   res.end(res.req?.method === 'HEAD' ? undefined : body);
+}
+
+/**
+ * Counts an HTTP error answer of the gateway by its code. The codes are the gateway's and the
+ * hub's closed sets (HttpError, the file answers' codes), never a path or anything a client
+ * sends, so the series stay few (the counter keeps 64 values at most in any case).
+ */
+export function countHttpError(code: string): void {
+  workerMetrics.httpErrors.incFor(code);
 }

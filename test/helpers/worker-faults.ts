@@ -4,8 +4,8 @@ import { preloadEnv } from './preload-env';
 
 /**
  * The test's side of worker fault injection (worker-faults-preload.ts): the environment that
- * loads the preload into a server started with startServer({ env }), and the switch that makes
- * every worker started from now on crash at start.
+ * loads the preload into a server started with startServer({ env }), and the switches that make
+ * every worker started from now on crash at start, or every worker die as it is handed a client.
  *
  * @example
  * const faults = new WorkerFaults(dir);
@@ -29,6 +29,11 @@ export class WorkerFaults {
   /** Workers started from now on exit with code 1 before they are ready. */
   crashAtStart(): void {
     fs.writeFileSync(this.file, JSON.stringify({ crashAtStart: true }));
+  }
+
+  /** Every worker, running or started from now on, exits with code 1 as it is handed a client, before confirming it. */
+  dieOnClient(): void {
+    fs.writeFileSync(this.file, JSON.stringify({ dieOnClient: true }));
   }
 
   clear(): void {

@@ -11,6 +11,7 @@ import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { metricsPort, scrape, total } from '../helpers/metrics';
 import { parseAnswer, readUntilClosed } from '../helpers/raw-http';
 import { startServer, type RunningServer } from '../helpers/server';
 import { sleep } from '../helpers/wait';
@@ -47,13 +48,16 @@ describe('the HTTP request rate of a connection', () => {
   let server: RunningServer;
   before(async () => {
     // One token every 2 s: the test's requests cannot earn a second one by being slow.
-    server = await startServer({ args: ['--http-port', '0', '--workers', '1', '--http-rate-limit', '0.5', '--http-rate-burst', '5'] });
+    server = await startServer({ args: ['--http-port', '0', '--workers', '1', '--http-rate-limit', '0.5', '--http-rate-burst', '5', '--metrics-port', '0'] });
   });
   after(async () => {
     await server?.stop();
   });
 
-  test('past its burst a keep-alive connection gets 429 with Retry-After; another client is served meanwhile', T, async () => {
+  test('past its burst a keep-alive connection gets 429 with Retry-After; another client is served meanwhile; the refusals are counted by code', T, async () => {
+    const metrics = await metricsPort(server);
+    const errors = async (code: string): Promise<number> => total(await scrape(metrics), 'switchboard_http_errors_total', { code });
+    assert.equal(await errors('RATE_LIMITED'), 0, 'shown at 0 before any refusal');
     const flooder = keepAlive();
     const other = keepAlive();
     try {
@@ -78,6 +82,9 @@ describe('the HTTP request rate of a connection', () => {
       const again = await get(flooder, server.httpPort!, '/no-such-page');
       assert.equal(again.localPort, answers[0]!.localPort, 'the same connection');
       assert.equal(again.status, 429);
+      // Each answer is counted as it is sent: five 429s, and the six 404s of the routes.
+      assert.equal(await errors('RATE_LIMITED'), 5, 'switchboard_http_errors_total{code="RATE_LIMITED"}');
+      assert.equal(await errors('NOT_FOUND'), 6, 'switchboard_http_errors_total{code="NOT_FOUND"}');
     } finally {
       flooder.destroy();
       other.destroy();

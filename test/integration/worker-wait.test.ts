@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { workerPids } from '../helpers/chaos';
 import { TestClient } from '../helpers/client';
 import { metricsPort, scrape, total } from '../helpers/metrics';
+import { MAX_PLACEMENTS } from '../../src/supervisor/placement-count';
 import { startServer, type RunningServer } from '../helpers/server';
 import { sleep, until, within } from '../helpers/wait';
 import { WorkerFaults } from '../helpers/worker-faults';
@@ -77,6 +78,55 @@ for (const placement of ['pool', 'dedicated'] as const) {
         const { client } = await TestClient.welcomed(server.port, CLOSED_WITHIN_MS, { core: true });
         clients.push(client);
       }
+    } finally {
+      for (const c of clients) c.socket.destroy();
+      await server.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
+
+/**
+ * A worker that dies as it is handed a client (injected: it exits before confirming the socket,
+ * 'conn-taken') never had it, so the supervisor places the client again; every replacement comes
+ * up ready and dies the same way. Each replacement coming up resets the --worker-wait-ms clock,
+ * so before the placement bound (src/supervisor/placement-count.ts) such a client was bounced
+ * from dying worker to dying worker until the test gave up. Now it is refused on its fourth
+ * placement: closed without a line, TOO_MANY_USERS, one log line for the burst. --worker-wait-ms
+ * is far above the test's bound, so only the placement bound can close it.
+ */
+const BOUNCED_LOG = 'refused clients that workers kept dying with before taking them (are workers crashing as they get clients?)';
+/** Three worker starts with restart backoffs (100, 200 ms) on a loaded machine, with margin. */
+const BOUNCED_CLOSED_WITHIN_MS = 30_000;
+
+for (const placement of ['pool', 'dedicated'] as const) {
+  test(`${placement}: clients handed to workers that die as they get them are closed after ${MAX_PLACEMENTS} placements without a line, not bounced for ever`, { timeout: 90_000 }, async (t) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-worker-bounce-'));
+    const faults = new WorkerFaults(dir);
+    const placementArgs = placement === 'pool' ? ['--workers', '1'] : ['--spares', '2', '--max-spares', '2'];
+    const server = await startServer({ env: faults.env(), args: ['--placement', placement, ...placementArgs, '--worker-wait-ms', '600000', '--metrics-port', '0'] });
+    const clients: TestClient[] = [];
+    try {
+      const metrics = await metricsPort(server);
+      await linkedWorkers(server, []);
+      faults.dieOnClient();
+      const burst = 2;
+      const connectedAt = Date.now();
+      for (let i = 0; i < burst; i++) clients.push(await TestClient.connect(server.port, { core: true }));
+      assert.ok(await within(Promise.all(clients.map((c) => c.closed)), BOUNCED_CLOSED_WITHIN_MS), `every bounced client closed within ${BOUNCED_CLOSED_WITHIN_MS} ms`);
+      t.diagnostic(`closed after ${Date.now() - connectedAt} ms`);
+      assert.ok(clients.every((c) => c.received.length === 0 && c.rawLines.length === 0), 'a refused core client gets no line');
+
+      const placedAgain = server.logs.filter((l) => l.role === 'supervisor' && l.msg === 'a worker did not take a client; placing it again').length;
+      assert.equal(placedAgain, burst * (MAX_PLACEMENTS - 1), `each client placed ${MAX_PLACEMENTS} times in all`);
+      const refused = total(await scrape(metrics), 'switchboard_admissions_refused_total', { reason: 'TOO_MANY_USERS' });
+      assert.equal(refused, burst, 'each refusal counted as TOO_MANY_USERS');
+      const lines = server.logs.filter((l) => l.role === 'supervisor' && l.msg === BOUNCED_LOG);
+      assert.equal(lines.length, 1, `one log line for the burst: ${JSON.stringify(lines)}`);
+
+      // Workers that keep clients again serve newcomers (the refused ones' address slots are free).
+      faults.clear();
+      for (let i = 0; i < burst; i++) clients.push((await TestClient.welcomed(server.port, BOUNCED_CLOSED_WITHIN_MS, { core: true })).client);
     } finally {
       for (const c of clients) c.socket.destroy();
       await server.stop();

@@ -90,3 +90,27 @@ test('a reload that shortens the bound applies to the clients already waiting', 
     mock.timers.reset();
   }
 });
+
+test('a client placed again after a worker failed it keeps its first wait start: it heads the line and is due first', () => {
+  mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 1_000_000 });
+  try {
+    const { list, deadline, batches, wait } = setup();
+    const admittedAt = Date.now();
+    // 'a' was handed to a worker at once; 'b' came later and waits (no worker ready now).
+    mock.timers.tick(200);
+    wait('b');
+    mock.timers.tick(300);
+    // The worker died without taking 'a': it waits again, from its admission 500 ms ago.
+    list.push({ name: 'a' } as unknown as net.Socket, admittedAt);
+    deadline.rearm();
+    assert.equal(list.longestWait(), 500, 'the head is the one placed again');
+    mock.timers.tick(BOUND - 500 - 1);
+    assert.deepEqual(batches, []);
+    mock.timers.tick(1);
+    assert.deepEqual(batches, [['a']], '--worker-wait-ms counted from its first admission, not from its placement again');
+    mock.timers.tick(200);
+    assert.deepEqual(batches, [['a'], ['b']]);
+  } finally {
+    mock.timers.reset();
+  }
+});
