@@ -4,7 +4,7 @@ import { GUEST_PREFIX, MAIN_HALL, foldName, isValidIdentity, isValidRoomId } fro
 import { CONSOLE_IDENTITY, type ConsoleRequest } from './console';
 import type { Effect, SessionKey, SessionView } from './effects';
 import { HeldNames } from './held-names';
-import { countName, deliver, enter, exit, isOwner, newRoom, ownerName, send, type Room, type Session } from './model';
+import { countName, deliver, enter, exit, isOwner, nameCount, newRoom, ownerName, send, type Room, type Session } from './model';
 import { Moderation } from './moderation';
 import { RoomModes, type RoomModesSnapshot } from './room-modes';
 import type { ChatStateImage } from './state-image';
@@ -576,23 +576,45 @@ export class ChatState {
     return fx;
   }
 
+  /**
+   * `session` goes by `wanted` from now on; it is told with `newidentity`. Its room's other
+   * members are told what changes in the room's names (docs/PROTOCOL.md "Devices"): usually
+   * the same `newidentity`, but when another device of an account stays or already is in the
+   * room under one of the two names (a login or logout there), a `roomchange` for the name that
+   * appears (`former` "") or leaves (`roomid` ""), or nothing, so that a seed-004 client keeping
+   * its member list from these lines lists each name once.
+   */
   private rename(session: Session, wanted: string): Effect[] {
     const former = session.identity;
     this.releaseName(session, former);
     // Another device of the same account may hold the name already (login checked who holds it).
     if (!this.byIdentity.has(foldName(wanted))) this.byIdentity.set(foldName(wanted), session);
-    const here = this.rooms.get(session.roomid);
-    if (here?.members.has(session)) {
-      countName(here, former, -1);
-      countName(here, wanted, +1);
+    const room = this.rooms.get(session.roomid)!;
+    const inRoom = room.members.has(session);
+    if (inRoom) {
+      countName(room, former, -1);
+      countName(room, wanted, +1);
     }
     session.identity = wanted;
     this.noteGuestNameFreed(former);
-    const room = this.rooms.get(session.roomid)!;
-    return [
-      { kind: 'state', session: session.key },
-      deliver([...room.members], { type: 'newidentity', former, identity: wanted }),
-    ];
+    const fx: Effect[] = [{ kind: 'state', session: session.key }];
+    const renamed: ServerMessage = { type: 'newidentity', former, identity: wanted };
+    // A change of case only (a guest's own name) is a plain rename.
+    const formerStays = inRoom && foldName(former) !== foldName(wanted) && nameCount(room, former) > 0;
+    const wantedWasThere = inRoom && foldName(former) !== foldName(wanted) && nameCount(room, wanted) > 1;
+    if (!formerStays && !wantedWasThere) {
+      fx.push(deliver([...room.members], renamed));
+      return fx;
+    }
+    const others = [...room.members].filter((m) => m !== session);
+    if (others.length > 0 && formerStays !== wantedWasThere) {
+      const seen: ServerMessage = formerStays
+        ? { type: 'roomchange', identity: wanted, former: '', roomid: room.id }
+        : { type: 'roomchange', identity: former, former: room.id, roomid: '' };
+      fx.push(deliver(others, seen));
+    }
+    fx.push(deliver([session], renamed));
+    return fx;
   }
 
   private join(session: Session, roomid: string): Effect[] {
@@ -705,19 +727,31 @@ export class ChatState {
   private leave(session: Session, quit: boolean): Effect[] {
     const fx: Effect[] = [];
     const touched: Room[] = [];
+    // A room this device made as a guest and still holds under the account's name passes to
+    // the account's oldest other device: the owner is the name, as membership is, so it stays
+    // while a device is on (docs/PROTOCOL.md "Ownership and room lifetime").
+    const heir = session.username === null ? undefined : this.devices.get(foldName(session.username))?.find((d) => d !== session);
     for (const roomid of session.owned) {
       const owned = this.rooms.get(roomid);
-      if (owned) {
+      if (!owned) continue;
+      if (heir) {
+        owned.owner = heir;
+        heir.owned.add(roomid);
+      } else {
         owned.owner = null;
         touched.push(owned);
       }
     }
+    if (heir && session.owned.size > 0) fx.push({ kind: 'state', session: heir.key });
     session.owned.clear();
     const room = this.rooms.get(session.roomid);
     if (room) {
       exit(room, session);
       const notice: ServerMessage = { type: 'roomchange', identity: session.identity, former: room.id, roomid: '' };
-      fx.push(deliver(quit ? [...room.members, session] : [...room.members], notice));
+      // The other members see the name leave with its last device only (docs/PROTOCOL.md "Devices").
+      const audience = nameCount(room, session.identity) === 0 ? [...room.members] : [];
+      if (quit) audience.push(session);
+      if (audience.length > 0) fx.push(deliver(audience, notice));
       touched.push(room);
     }
     this.sessions.delete(session.key);
@@ -732,18 +766,22 @@ export class ChatState {
   }
 
   /**
-   * Moves a session into `roomid` and tells both rooms. `from` is given when the former room
-   * is being deleted and so is no longer in the map.
+   * Moves a session into `roomid` and tells the mover. Each room's other members are told only
+   * when the mover's name enters or leaves it: an account's second device joining the room of
+   * its first, or one of its two devices there leaving, changes no room's list of names
+   * (docs/PROTOCOL.md "Devices"). `from` is given when the former room is being deleted and so
+   * is no longer in the map.
    */
   private moveTo(fx: Effect[], session: Session, roomid: string, from = this.rooms.get(session.roomid)): void {
     const to = this.rooms.get(roomid)!;
     if (from) exit(from, session);
+    const arrives = nameCount(to, session.identity) === 0;
     enter(to, session);
     const former = session.roomid;
     session.roomid = roomid;
     fx.push({ kind: 'state', session: session.key });
-    const audience = new Set<Session>(to.members);
-    if (from) for (const m of from.members) audience.add(m);
+    const audience = new Set<Session>(arrives ? to.members : [session]);
+    if (from && nameCount(from, session.identity) === 0) for (const m of from.members) audience.add(m);
     fx.push(deliver([...audience], { type: 'roomchange', identity: session.identity, former, roomid }));
     if (from) this.deleteIfAbandoned(fx, from);
   }

@@ -52,6 +52,14 @@ export function countName(room: Room, identity: string, delta: number): void {
   else room.names.delete(folded);
 }
 
+/**
+ * How many members of `room` go by `identity` (in any case): an account's devices in the room,
+ * 1 for a guest there, 0 when the name is not in the room.
+ */
+export function nameCount(room: Room, identity: string): number {
+  return room.names.get(foldName(identity)) ?? 0;
+}
+
 /** The identity shown as the room's owner ('' for none). */
 export function ownerName(room: Room): string {
   return room.ownerUser ?? room.owner?.identity ?? '';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Msg, TestClient } from '../helpers/client';
+import { TestClient, type Msg } from '../helpers/client';
 import { clusterNodes, clusterPrerequisites, user, whoUntil } from '../helpers/cluster-client';
 import { missingPrerequisite } from '../helpers/prerequisite';
 import { PASSWORD, expectFields, login, ok, register } from '../helpers/requests';
@@ -13,7 +13,9 @@ import { sleep, until, within } from '../helpers/wait';
  * `--max-devices` on one node replaces the oldest device on the other, and a contact on one
  * node sees the presence changes of an account whose devices are on the other; `blocklist`
  * and the away `state` of `presence` read on a node other than where they were set, and a
- * block hides each side's presence from the other on either node.
+ * block hides each side's presence from the other on either node. A room with members on both
+ * nodes sees an account's `roomchange` once when its name enters and once when it leaves,
+ * whichever node each of its devices is on.
  */
 
 const { present, skip } = clusterPrerequisites('several devices per account on a cluster are');
@@ -170,4 +172,44 @@ test('blocklist and the away state of presence across nodes: blocks made on node
   await ok(f1.c, { type: 'unblock', user: gus }, 'blocklist', () => true, 15_000);
   assert.deepEqual(await ask(g1.c, fay), { username: fay, online: true, state: 'online', status: 'busy', dnd: false }, 'unblocked: the truth');
   expectFields(await ask(f2.c, gus), { username: gus, online: true, state: 'away' });
+});
+
+test('a room with observers on both nodes sees an account\'s roomchange only when its name enters or leaves, its devices on two nodes', { timeout: 90_000 }, async (t) => {
+  if (missingPrerequisite(t, present, skip)) return;
+  const [nodeA, nodeB] = [nodes[0]!, nodes[1]!];
+  const ivy = uniq('Iv');
+  const room = uniq('rm');
+  const reg = await user(t, nodeA);
+  await register(reg.c, ivy);
+  // A core (seed-004) observer on node A, an extended one on node B, both in the room.
+  const { client: coreA, identity: coreId } = await TestClient.welcomed(nodeA.port, 20_000, { core: true });
+  t.after(() => coreA.close());
+  const extB = await user(t, nodeB);
+  await ok(extB.c, { type: 'createroom', roomid: room }, 'roomlist', (m) => (m.rooms as Msg[]).some((r) => r.roomid === room), 15_000);
+  await ok(extB.c, { type: 'join', roomid: room }, 'roomchange', (m) => m.roomid === room, 15_000);
+  await whoUntil(coreA, room, (ids) => ids.includes(extB.id));
+  await ok(coreA, { type: 'join', roomid: room }, 'roomchange', (m) => m.identity === coreId && m.roomid === room, 15_000);
+  const observers = [coreA, extB.c];
+  const marks = observers.map((c) => c.received.length);
+  /** After the room shows `names` on both observers' nodes and a quiet while, each was told `moves` roomchange lines of ivy. */
+  const check = async (step: string, present: boolean, moves: number): Promise<void> => {
+    for (const c of observers) await whoUntil(c, room, (ids) => ids.includes(ivy) === present);
+    await sleep(800);
+    for (const [i, c] of observers.entries()) {
+      const told = c.received.slice(marks[i]!).filter((m) => m.type === 'roomchange' && m.identity === ivy);
+      assert.equal(told.length, moves, `${step}, observer ${i === 0 ? 'core on A' : 'extended on B'}: ${JSON.stringify(told)}`);
+    }
+  };
+  const d1 = await user(t, nodeA);
+  await login(d1, ivy);
+  const d2 = await user(t, nodeB);
+  await login(d2, ivy);
+  await ok(d1.c, { type: 'join', roomid: room }, 'roomchange', (m) => m.roomid === room, 15_000);
+  await check('the device on node A joins', true, 1);
+  await ok(d2.c, { type: 'join', roomid: room }, 'roomchange', (m) => m.roomid === room, 15_000);
+  await check('the device on node B joins too', true, 1);
+  await ok(d1.c, { type: 'join', roomid: 'MainHall' }, 'roomcontents', () => true, 15_000);
+  await check('the device on node A leaves', true, 1);
+  await d2.c.close();
+  await check('the device on node B, the last, disconnects', false, 2);
 });

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
-import type { TestClient, Msg } from '../helpers/client';
+import type { ConnectOptions, TestClient, Msg } from '../helpers/client';
 import { hashPassword } from '../../src/auth/password';
 import { createStore } from '../../src/store/factory';
 import { PASSWORD, expectFields, login, ok, refused, register, welcomed, type Account, type Conn } from '../helpers/requests';
@@ -38,8 +38,8 @@ function scope(t: TestContext, on: RunningServer = server) {
   t.after(async () => {
     await Promise.all(open.map((c) => within(c.close(), 2000)));
   });
-  const guest = async (): Promise<Conn> => {
-    const conn = await welcomed(on.port);
+  const guest = async (opts: ConnectOptions = {}): Promise<Conn> => {
+    const conn = await welcomed(on.port, 5000, opts);
     open.push(conn.c);
     return conn;
   };
@@ -63,6 +63,27 @@ function scope(t: TestContext, on: RunningServer = server) {
 /** Waits until `c` has received, at or after index `from`, a message matching `pred`. */
 function seen(c: TestClient, from: number, pred: (m: Msg) => boolean, what: string, timeoutMs = 5000): Promise<Msg> {
   return until(what, () => c.received.slice(from).find(pred), timeoutMs);
+}
+
+/**
+ * The members of `room` as a seed-004 client keeps them: the first `roomcontents` of it at or
+ * after index `from`, then each later `roomchange` and `newidentity` applied, a name added as
+ * often as it is said to arrive (so a doubled arrival shows twice).
+ */
+function seedMembers(c: TestClient, room: string, from: number): string[] {
+  const lines = c.received.slice(from);
+  const start = lines.findIndex((m) => m.type === 'roomcontents' && m.roomid === room);
+  assert.ok(start >= 0, 'the roomcontents to start from');
+  const list = [...(lines[start]!.identities as string[])];
+  for (const m of lines.slice(start + 1)) {
+    if (m.type === 'roomchange' && m.former !== m.roomid) {
+      if (m.former === room && list.includes(m.identity as string)) list.splice(list.indexOf(m.identity as string), 1);
+      if (m.roomid === room) list.push(m.identity as string);
+    } else if (m.type === 'newidentity' && list.includes(m.former as string)) {
+      list.splice(list.indexOf(m.former as string), 1, m.identity as string);
+    }
+  }
+  return list.sort();
 }
 
 const presenceOf = (username: string) => (m: Msg) => m.type === 'presencechange' && m.username === username;
@@ -135,6 +156,52 @@ describe('devices', { timeout: 120_000 }, () => {
     await ok(d1.c, { type: 'join', roomid: 'MainHall' }, 'roomcontents');
     const again = await ok(other.c, { type: 'who', roomid: room }, 'roomcontents', (m) => m.roomid === room);
     assert.ok((again.identities as string[]).includes(name));
+  });
+
+  test('a room sees an account\'s roomchange only when its name enters or leaves; a seed-004 member list stays right', { timeout: 40_000 }, async (t) => {
+    const sc = scope(t);
+    const name = await sc.newAccount('mv');
+    const d1 = await sc.device(name);
+    const d2 = await sc.device(name);
+    const room = uniq('r');
+    // Two observers in the room: an extended client and a core one (no hello, as seed 004).
+    const raw = await sc.guest();
+    const core = await sc.guest({ core: true });
+    await ok(raw.c, { type: 'createroom', roomid: room }, 'roomlist');
+    for (const o of [raw, core]) await ok(o.c, { type: 'join', roomid: room }, 'roomchange', (m) => m.identity === o.id && m.roomid === room);
+    const base = [raw, core].map((o) => o.c.received.length);
+    for (const o of [raw, core]) await ok(o.c, { type: 'who', roomid: room }, 'roomcontents', (m) => m.roomid === room);
+    /**
+     * After `step`: each observer's `who` (answered after every line the step caused it, the
+     * server applying requests one at a time) matches the list kept from the lines, and it
+     * was told `moves` roomchange lines of the account in all.
+     */
+    const check = async (step: string, moves: number): Promise<void> => {
+      for (const [i, o] of [raw, core].entries()) {
+        const who = await ok(o.c, { type: 'who', roomid: room }, 'roomcontents', (m) => m.roomid === room);
+        assert.deepEqual(seedMembers(o.c, room, base[i]!), [...(who.identities as string[])].sort(), `${step}: the member list of ${i === 0 ? 'the extended' : 'the core'} observer`);
+        const told = o.c.received.slice(base[i]!).filter((m) => m.type === 'roomchange' && m.identity === name);
+        assert.equal(told.length, moves, `${step}: roomchange lines of ${name}: ${JSON.stringify(told)}`);
+      }
+    };
+    await ok(d1.c, { type: 'join', roomid: room }, 'roomchange', (m) => m.roomid === room);
+    await check('the first device joins', 1);
+    const own = await ok(d2.c, { type: 'join', roomid: room }, 'roomchange', (m) => m.roomid === room);
+    expectFields(own, { identity: name, former: 'MainHall' }, 'the second device is told its own move: ');
+    await check('the second device joins', 1);
+    // A guest in the room logs in as the account: the guest's name leaves, the account's stays.
+    const g = await sc.guest();
+    await ok(g.c, { type: 'join', roomid: room }, 'roomchange', (m) => m.identity === g.id && m.roomid === room);
+    await login(g, name);
+    await check('a third device logs in there', 1);
+    await ok(d1.c, { type: 'join', roomid: 'MainHall' }, 'roomcontents');
+    await check('one device leaves', 1);
+    await ok(g.c, { type: 'logout' }, 'loggedout');
+    await check('one device logs out there', 1);
+    assert.equal(d1.c.received.filter((m) => m.type === 'roomchange' && m.identity === name && m.roomid === room).length, 1, 'a device is not told its sibling\'s moves');
+    await d2.c.close();
+    await until('the last device is gone', () => core.c.received.slice(base[1]).find((m) => m.type === 'roomchange' && m.identity === name && m.roomid === ''));
+    await check('the last device leaves', 2);
   });
 
   test('the sixth device replaces the oldest, told SESSION_REPLACED; logout ends only that device', { timeout: 40_000 }, async (t) => {

@@ -18,6 +18,11 @@ function state(maxDevices: number, sessions: number): ChatState {
 
 const presence = (fx: Effect[]): string[] => fx.flatMap((e) => (e.kind === 'presence' ? [e.username] : []));
 
+/** The sessions told a `roomchange` of `identity` by these effects, sorted. */
+function toldMove(fx: Effect[], identity: string): string[] {
+  return [...inboxes(fx)].filter(([, msgs]) => msgs.some((m) => m.type === 'roomchange' && m.identity === identity)).map(([k]) => k).sort();
+}
+
 describe('devices in ChatState', () => {
   test('up to maxDevices sessions share the account name; one more replaces the oldest', () => {
     const s = state(3, 5);
@@ -152,5 +157,65 @@ describe('devices in ChatState', () => {
     assert.ok(inboxes(fx).get('w:3')?.some((m) => m.type === 'newidentity'));
     s.disconnect('w:1');
     assert.equal(s.sessionNamed('alice')?.key, 'w:2');
+  });
+
+  test('other members see an account\'s roomchange only when its name enters or leaves their room; the mover always', () => {
+    const s = state(5, 4);
+    s.login('w:1', 'alice', REPLACED);
+    s.login('w:2', 'alice', REPLACED);
+    s.request('w:3', { type: 'createroom', roomid: 'den' });
+    s.request('w:3', { type: 'join', roomid: 'den' });
+    // w:3 in den; w:1, w:2 (alice) and w:4 in MainHall.
+    assert.deepEqual(toldMove(s.request('w:1', { type: 'join', roomid: 'den' }), 'alice'), ['w:1', 'w:3'], 'alice enters den; she stays in MainHall');
+    assert.deepEqual(toldMove(s.request('w:2', { type: 'join', roomid: 'den' }), 'alice'), ['w:2', 'w:4'], 'alice leaves MainHall; she is in den already');
+    assert.deepEqual(toldMove(s.request('w:1', { type: 'join', roomid: 'MainHall' }), 'alice'), ['w:1', 'w:4'], 'alice back in MainHall; still in den');
+    assert.deepEqual(toldMove(s.disconnect('w:2'), 'alice'), ['w:3'], 'her last device in den is gone');
+    s.request('w:1', { type: 'join', roomid: 'den' });
+    s.connect('w:5');
+    s.login('w:5', 'alice', REPLACED);
+    s.request('w:5', { type: 'join', roomid: 'den' });
+    assert.deepEqual(toldMove(s.request('w:5', { type: 'quit' }), 'alice'), ['w:5'], 'a quit: only the quitter is told while another device stays');
+    assert.deepEqual(toldMove(s.request('w:1', { type: 'quit' }), 'alice'), ['w:1', 'w:3'], 'the last device quits');
+    assert.deepEqual(s.roomContents('den'), { type: 'roomcontents', roomid: 'den', identities: ['guest3'], owner: 'guest3' });
+  });
+
+  test('a login or logout where another device of the account is: the room sees the name that appears or leaves', () => {
+    const s = state(5, 3);
+    s.login('w:1', 'alice', REPLACED);
+    s.request('w:2', { type: 'createroom', roomid: 'den' });
+    for (const k of ['w:1', 'w:2', 'w:3']) s.request(k, { type: 'join', roomid: 'den' });
+    // guest3 logs in as alice: guest3 leaves den's names, alice was there already.
+    const inFx = inboxes(s.login('w:3', 'alice', REPLACED));
+    const guestLeaves = { type: 'roomchange', identity: 'guest3', former: 'den', roomid: '' };
+    assert.deepEqual(inFx.get('w:2'), [guestLeaves]);
+    assert.deepEqual(inFx.get('w:1'), [guestLeaves]);
+    assert.deepEqual(inFx.get('w:3')?.filter((m) => m.type !== 'roomlist' && m.type !== 'roomcontents'), [{ type: 'newidentity', former: 'guest3', identity: 'alice' }]);
+    // It logs out again: a guest name appears, alice stays.
+    const outFx = inboxes(s.logout('w:3'));
+    const guest = s.identityOf('w:3')!;
+    assert.deepEqual(outFx.get('w:2'), [{ type: 'roomchange', identity: guest, former: '', roomid: 'den' }]);
+    assert.deepEqual(outFx.get('w:3'), [{ type: 'newidentity', former: 'alice', identity: guest }]);
+    // The last alice in den logs out: a plain rename, to everyone there.
+    const lastFx = inboxes(s.logout('w:1'));
+    const renamed = { type: 'newidentity', former: 'alice', identity: s.identityOf('w:1')! };
+    for (const k of ['w:1', 'w:2', 'w:3']) assert.deepEqual(lastFx.get(k), [renamed]);
+  });
+
+  test('a room a device made as a guest passes to the account\'s other device when it leaves', () => {
+    const s = state(5, 3);
+    s.request('w:1', { type: 'createroom', roomid: 'den' });
+    s.login('w:1', 'alice', REPLACED);
+    s.login('w:2', 'alice', REPLACED);
+    s.request('w:3', { type: 'join', roomid: 'den' });
+    assert.equal(s.ownerOf('den'), 'alice');
+    const fx = s.disconnect('w:1');
+    assert.equal(s.ownerOf('den'), 'alice', 'the account is still on');
+    assert.ok(fx.some((e) => e.kind === 'state' && e.session === 'w:2'), 'the heir\'s mirror changes');
+    assert.deepEqual(s.view('w:2')?.owned, ['den']);
+    // Owned, it outlives being empty; with the account's last device, its owner is gone, and so is the room.
+    s.request('w:3', { type: 'join', roomid: 'MainHall' });
+    assert.equal(s.ownerOf('den'), 'alice');
+    s.disconnect('w:2');
+    assert.equal(s.ownerOf('den'), undefined, 'the last device gone: no owner, no member, no room');
   });
 });

@@ -85,8 +85,8 @@ export class RoomMembership {
   }
 
   /**
-   * A `roomchange`. With several devices per account, the account's other devices' moves reach
-   * this one too, under the same name (PROTOCOL.md "Devices"): a move of our name is ours only
+   * A `roomchange`. The server tells a device none of its account's other devices' moves
+   * (PROTOCOL.md "Devices"), but an older server did, under the same name: a move of our name is ours only
    * when it is the refusal or the welcome, the join we asked for, the room a restore rejoins,
    * or a move to MainHall that the mover-only `roomlist`/`roomcontents` of MainHall confirm
    * (a kick, a ban, a deleted room). Anything else is another device, i.e. another member.
