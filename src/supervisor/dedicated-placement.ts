@@ -40,7 +40,7 @@ export class DedicatedPlacement implements Placement {
   private readonly busy = new Set<Child>();
   /** Spares told to stop after a quiet spell; alive until they exit. */
   private readonly retiring = new Set<Child>();
-  private readonly waiting = new WaitingList();
+  readonly waiting = new WaitingList();
   /** When each client of the last RATE_WINDOW_MS was placed (ms, ascending). */
   private arrivals: number[] = [];
   private readonly backoff = new Backoff();
@@ -99,22 +99,6 @@ export class DedicatedPlacement implements Placement {
 
   workers(): Child[] {
     return [...this.spares, ...this.starting, ...this.busy, ...this.retiring];
-  }
-
-  takeWaiting(): net.Socket[] {
-    return this.waiting.takeAll();
-  }
-
-  waitingCount(): number {
-    return this.waiting.length;
-  }
-
-  longestWait(): number | null {
-    return this.waiting.longestWait();
-  }
-
-  takeWaitedFor(ms: number): net.Socket[] {
-    return this.waiting.takeWaitedFor(ms);
   }
 
   /** The processes serving a client: each hands it to a new process of its own. */

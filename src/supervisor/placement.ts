@@ -1,5 +1,6 @@
 import type net from 'node:net';
 import type { Child } from './child';
+import type { WaitingList } from './waiting-list';
 
 /** What a placement policy needs from the supervisor. */
 export interface PlacementHost {
@@ -24,14 +25,13 @@ export interface Placement {
   onExit(worker: Child, ranForMs: number): void;
   /** Every live worker process. */
   workers(): Child[];
-  /** Clients accepted but not yet handed to a worker. */
-  takeWaiting(): net.Socket[];
-  /** How many clients wait for a worker now (counted against `maxClients`, so the wait is bounded). */
-  waitingCount(): number;
-  /** How long the oldest waiting client has waited, in ms; null when none waits. */
-  longestWait(): number | null;
-  /** The clients that have waited `ms` or longer (`workerWaitMs`), removed from the wait, oldest first. */
-  takeWaitedFor(ms: number): net.Socket[];
+  /**
+   * The clients accepted but not yet handed to a worker, oldest first: counted against
+   * `maxClients` (so the wait is bounded in number) and refused past `workerWaitMs`
+   * (src/supervisor/wait-deadline.ts). The policy adds and places; the supervisor reads and
+   * takes out what it refuses.
+   */
+  readonly waiting: WaitingList;
   /** An upgrade (src/supervisor/upgrade.ts): the workers whose sessions move to new ones. */
   upgradeTargets(): Child[];
   /** How many new workers the upgrade starts, given the number of targets. */

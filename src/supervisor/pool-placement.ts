@@ -10,7 +10,7 @@ import { WaitingList } from './waiting-list';
  */
 export class PoolPlacement implements Placement {
   private readonly live = new Set<Child>();
-  private readonly waiting = new WaitingList();
+  readonly waiting = new WaitingList();
   private readonly backoff = new Backoff();
   private startedResolve: (() => void) | null = null;
 
@@ -48,22 +48,6 @@ export class PoolPlacement implements Placement {
 
   workers(): Child[] {
     return [...this.live];
-  }
-
-  takeWaiting(): net.Socket[] {
-    return this.waiting.takeAll();
-  }
-
-  waitingCount(): number {
-    return this.waiting.length;
-  }
-
-  longestWait(): number | null {
-    return this.waiting.longestWait();
-  }
-
-  takeWaitedFor(ms: number): net.Socket[] {
-    return this.waiting.takeWaitedFor(ms);
   }
 
   upgradeTargets(): Child[] {

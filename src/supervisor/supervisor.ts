@@ -82,7 +82,7 @@ export class Supervisor implements PlacementHost, ControlledServer {
             maxStarting: os.availableParallelism(),
           })
         : new PoolPlacement(this, config.workers);
-    this.waitDeadline = new WaitDeadline(this.placement, () => this.config.workerWaitMs, (late) => this.refuseLate(late));
+    this.waitDeadline = new WaitDeadline(this.placement.waiting, () => this.config.workerWaitMs, (late) => this.refuseLate(late));
     this.waitLog = new WaitLog(log, config.placement);
   }
 
@@ -291,7 +291,7 @@ export class Supervisor implements PlacementHost, ControlledServer {
     closeListeners(this.servers, this.config);
     this.control?.close();
     this.waitDeadline.stop();
-    for (const socket of this.placement.takeWaiting()) this.refuse(socket, ErrorCode.SHUTTING_DOWN, 'server is shutting down');
+    for (const socket of this.placement.waiting.takeAll()) this.refuse(socket, ErrorCode.SHUTTING_DOWN, 'server is shutting down');
     const workers = [...new Set([...this.placement.workers(), ...(this.upgrading?.children() ?? [])])];
     for (const w of workers) w.send({ type: 'shutdown' });
     await waitOrKill(workers, deadline - 500);
@@ -320,7 +320,7 @@ export class Supervisor implements PlacementHost, ControlledServer {
     // is kept: the deadline still refuses no one while workers keep coming up (wait-deadline.ts).
     const { since, again } = this.placements.placing(socket);
     // Clients waiting for a worker count too: the wait for replacements is bounded by the same cap.
-    if (this.clients + this.placement.waitingCount() >= this.config.maxClients || !this.placement.place(socket, since)) {
+    if (this.clients + this.placement.waiting.length >= this.config.maxClients || !this.placement.place(socket, since)) {
       const connId = this.connIds.get(socket);
       if (connId !== undefined) this.perAddress.release(connId);
       this.log.warn({ clients: this.clients, remote: socket.remoteAddress }, 'refused a client: too many users');
@@ -328,7 +328,7 @@ export class Supervisor implements PlacementHost, ControlledServer {
       return;
     }
     // Clients wait when no worker is ready (all of them starting or being replaced).
-    this.waitLog.waiting(this.placement.waitingCount());
+    this.waitLog.waiting(this.placement.waiting.length);
     // One placed again may now head the line, due before the client the timer was set for.
     if (again) this.waitDeadline.rearm();
     else this.waitDeadline.arm();
@@ -345,7 +345,7 @@ export class Supervisor implements PlacementHost, ControlledServer {
       if (connId !== undefined) this.perAddress.release(connId);
       this.refuse(socket, ErrorCode.TOO_MANY_USERS, `no worker ready within ${this.config.workerWaitMs} ms; try again later`);
     }
-    this.waitLog.refusedLate(sockets.length, this.placement.waitingCount(), this.config.workerWaitMs);
+    this.waitLog.refusedLate(sockets.length, this.placement.waiting.length, this.config.workerWaitMs);
   }
 
   /**
@@ -411,7 +411,7 @@ export class Supervisor implements PlacementHost, ControlledServer {
       } else {
         this.waitDeadline.progressed();
         this.placement.onReady(child);
-        this.waitLog.waiting(this.placement.waitingCount());
+        this.waitLog.waiting(this.placement.waiting.length);
       }
     } else if (msg.type === 'stopping') {
       // Not ready any more: placement passes it over while it says goodbye to its clients.

@@ -1,5 +1,5 @@
 import type net from 'node:net';
-import type { Placement } from './placement';
+import type { WaitingList } from './waiting-list';
 
 /**
  * `workerWaitMs`: how long a client may wait for a ready worker while none becomes ready.
@@ -24,7 +24,8 @@ export class WaitDeadline {
   private lastReady = 0;
 
   constructor(
-    private readonly placement: Placement,
+    /** The placement's waiting clients (oldest first). */
+    private readonly waiting: WaitingList,
     /** The bound in force, in ms (read at each arming: a reload changes it). */
     private readonly maxWaitMs: () => number,
     /** The clients that waited too long, oldest first, already off the waiting list. */
@@ -37,7 +38,7 @@ export class WaitDeadline {
    */
   arm(): void {
     if (this.timer) return;
-    const waited = this.placement.longestWait();
+    const waited = this.waiting.longestWait();
     if (waited === null) return;
     const stalled = Math.min(waited, Date.now() - this.lastReady);
     this.timer = setTimeout(() => this.fire(), Math.max(0, this.maxWaitMs() - stalled));
@@ -66,7 +67,7 @@ export class WaitDeadline {
     this.timer = null;
     const max = this.maxWaitMs();
     if (Date.now() - this.lastReady >= max) {
-      const late = this.placement.takeWaitedFor(max);
+      const late = this.waiting.takeWaitedFor(max);
       if (late.length > 0) this.late(late);
     }
     this.arm();

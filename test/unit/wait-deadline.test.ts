@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import type net from 'node:net';
 import { mock, test } from 'node:test';
-import type { Placement } from '../../src/supervisor/placement';
 import { WaitDeadline } from '../../src/supervisor/wait-deadline';
 import { WaitingList } from '../../src/supervisor/waiting-list';
 
@@ -16,9 +15,8 @@ const BOUND = 1000;
 
 function setup(bound = (): number => BOUND) {
   const list = new WaitingList();
-  const placement = { longestWait: () => list.longestWait(), takeWaitedFor: (ms: number) => list.takeWaitedFor(ms) } as Placement;
   const batches: string[][] = [];
-  const deadline = new WaitDeadline(placement, bound, (late) => batches.push(late.map((s) => (s as unknown as { name: string }).name)));
+  const deadline = new WaitDeadline(list, bound, (late) => batches.push(late.map((s) => (s as unknown as { name: string }).name)));
   /** A client starts waiting now. */
   const wait = (name: string): void => {
     list.push({ name } as unknown as net.Socket);
