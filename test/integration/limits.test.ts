@@ -5,6 +5,7 @@ import path from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { TestClient, type ConnectOptions, type Msg } from '../helpers/client';
 import { descendants, pidsHoldingTcpConnection } from '../helpers/procfs';
+import { sendPacedByReader } from '../helpers/busy-room';
 import { startServer, type RunningServer } from '../helpers/server';
 
 /**
@@ -482,21 +483,7 @@ describe('limits: slow consumers', () => {
         }
       });
     });
-    // 16 MB in 200 rounds, far past what the kernel buffers of a stuck socket hold. Paced by the
-    // reader, at most 40 messages (640 KB, under the 1 MiB bound) ahead of it, so that however
-    // busy this machine is, only the member that never reads can be a slow consumer (unpaced,
-    // a starved test process fell behind its own reader's bound in a run beside other work).
-    const deadline = Date.now() + 20_000;
-    for (let round = 0; round < 200; round++) {
-      while (got < (round - 8) * 5 && Date.now() < deadline) await sleep(2);
-      let batch = '';
-      for (let i = round * 5; i < round * 5 + 5; i++) {
-        sentAt.set(i, Date.now());
-        batch += JSON.stringify({ type: 'message', content: content + i }) + '\n';
-      }
-      sender.c.send(batch);
-      await sleep(5);
-    }
+    await sendPacedByReader((lines) => sender.c.send(lines), () => got, content, total, (i) => sentAt.set(i, Date.now()));
     await Promise.race([done, sleep(20_000).then(() => assert.fail(`reader got ${got} of ${total}; received ${reader.c.received.length}, sender ${sender.c.received.length}, last ${JSON.stringify(reader.c.received.at(-1)).slice(0, 200)} ${JSON.stringify(sender.c.received.filter((m) => m.type !== 'message').slice(-3))}; ${server.logs.slice(-5).map((l) => JSON.stringify(l)).join('\n')}`))]);
     // The stuck member left the room as a dropped connection.
     await reader.c.waitFor((m) => m.type === 'roomchange' && m.identity === stuck.id && m.roomid === '', 10_000);

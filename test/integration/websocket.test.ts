@@ -10,6 +10,7 @@ import type net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { TestClient, type Msg } from '../helpers/client';
+import { sendPacedByReader } from '../helpers/busy-room';
 import { startServer, type RunningServer } from '../helpers/server';
 import * as proc from '../helpers/procfs';
 import { sleep, until, within } from '../helpers/wait';
@@ -214,18 +215,8 @@ describe('WebSocket slow consumers', () => {
     raw.pause(); // reads nothing from here on: kernel buffers fill, then the server's queue
     const content = 'z'.repeat(16000);
     const total = 1000;
-    // Paced by the reader, at most 40 messages (640 KB) ahead of it: however busy this machine,
-    // only the member that never reads can be slow (unpaced, the starved test process itself
-    // fell behind, as in limits.test.ts).
     const fromSender = (): number => reader.c.received.filter((m) => m.type === 'message' && m.identity === sender.id).length;
-    const deadline = Date.now() + 30_000;
-    for (let round = 0; round < total / 5; round++) {
-      while (fromSender() < (round - 8) * 5 && Date.now() < deadline) await sleep(2);
-      let batch = '';
-      for (let i = round * 5; i < round * 5 + 5; i++) batch += JSON.stringify({ type: 'message', content: content + i }) + '\n';
-      sender.c.send(batch);
-      await sleep(5);
-    }
+    await sendPacedByReader((lines) => sender.c.send(lines), fromSender, content, total);
     await reader.c.waitFor((m) => m.type === 'message' && m.content === content + (total - 1), 30_000);
     const got = reader.c.received.filter((m) => m.type === 'message' && m.identity === sender.id).length;
     assert.equal(got, total, 'the reader got every message');
