@@ -4,6 +4,7 @@ import type { Msg } from '../helpers/client';
 import { expectFields, login, ok, refused, register, welcomed, type Conn } from '../helpers/requests';
 import { startServer, type RunningServer } from '../helpers/server';
 import { sleep } from '../helpers/wait';
+import { runTag, uniqueNames } from '../helpers/unique-names';
 
 /**
  * Reads of one's account state against the real server (pool of 2 workers): `blocklist` asked
@@ -12,9 +13,7 @@ import { sleep } from '../helpers/wait';
  * contacts' Presence objects), so an away user who is not a contact shows away.
  */
 
-const RUN = Math.random().toString(36).slice(2, 6);
-let n = 0;
-const uniq = (prefix: string): string => `${prefix}${RUN}${(++n).toString(36)}`;
+const uniq = uniqueNames(runTag(4));
 
 describe('account reads', () => {
   let server: RunningServer;

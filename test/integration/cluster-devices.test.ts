@@ -5,6 +5,7 @@ import { clusterNodes, clusterPrerequisites, user, whoUntil } from '../helpers/c
 import { missingPrerequisite } from '../helpers/prerequisite';
 import { PASSWORD, expectFields, login, ok, register } from '../helpers/requests';
 import { sleep, until, within } from '../helpers/wait';
+import { runTag, uniqueNames } from '../helpers/unique-names';
 
 /**
  * Several devices of one account on the nodes of a cluster (issue 11): two Switchboard nodes
@@ -22,9 +23,7 @@ const { present, skip } = clusterPrerequisites('several devices per account on a
 
 const nodes = clusterNodes(present, 'sb_cluster_devices', ['nodeA', 'nodeB'], ['--workers', '1', '--max-devices', '2', '--inbox-window', '2']);
 
-const RUN = Math.random().toString(36).slice(2, 5).padEnd(3, '0');
-let n = 0;
-const uniq = (prefix: string): string => `${prefix}${RUN}${(++n).toString(36)}`;
+const uniq = uniqueNames(runTag(3));
 
 /** Waits until `c` has received, at or after index `from`, a message matching `pred` (a cluster may take a while). */
 function seen(c: TestClient, from: number, pred: (m: Msg) => boolean, what: string): Promise<Msg> {

@@ -11,6 +11,7 @@ import { missingPrerequisite } from '../helpers/prerequisite';
 import { descendants, socketInodes, tcpTable } from '../helpers/procfs';
 import { startServer, type RunningServer } from '../helpers/server';
 import { sleep } from '../helpers/wait';
+import { runTag, uniqueNames } from '../helpers/unique-names';
 
 /**
  * The failures of issue 10 on a real 3-server NATS JetStream cluster and Switchboard nodes
@@ -28,9 +29,7 @@ let storeUrl = '';
 /** The nodes that live through the whole file (A, B). */
 const nodes: RunningServer[] = [];
 
-const RUN = Math.random().toString(36).slice(2, 6);
-let n = 0;
-const uniq = (prefix: string): string => `${prefix}${RUN}${(++n).toString(36)}`;
+const uniq = uniqueNames(runTag(4));
 
 function startNode(name: string, opts: { detached?: boolean; dataDir?: string } = {}): Promise<RunningServer> {
   return startServer({ args: ['--cluster', nats!.url, '--store', storeUrl, '--node-id', name, '--workers', '1', ...TEST_HEARTBEAT], detached: opts.detached ?? false, dataDir: opts.dataDir, startTimeoutMs: 30_000 });

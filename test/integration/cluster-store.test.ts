@@ -9,6 +9,7 @@ import { startNatsCluster, type NatsCluster } from '../helpers/nats-cluster';
 import { createDatabase, dropDatabase, sql } from '../helpers/postgres-db';
 import { missingPrerequisite } from '../helpers/prerequisite';
 import { startServer, type RunningServer } from '../helpers/server';
+import { runTag, uniqueNames } from '../helpers/unique-names';
 
 /**
  * A cluster on PostgreSQL: three NATS servers, three Switchboard nodes, one fresh database
@@ -25,9 +26,7 @@ let storeUrl = '';
 const nodes: RunningServer[] = [];
 const dirs: string[] = [];
 
-const RUN = Math.random().toString(36).slice(2, 6);
-let n = 0;
-const uniq = (prefix: string): string => `${prefix}${RUN}${(++n).toString(36)}`;
+const uniq = uniqueNames(runTag(4));
 
 interface Row {
   roomid: string;

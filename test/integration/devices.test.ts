@@ -9,6 +9,7 @@ import { createStore } from '../../src/store/factory';
 import { PASSWORD, expectFields, login, ok, refused, register, welcomed, type Account, type Conn } from '../helpers/requests';
 import { startServer, type RunningServer } from '../helpers/server';
 import { sleep, until, within } from '../helpers/wait';
+import { runTag, uniqueNames } from '../helpers/unique-names';
 
 /**
  * Several devices per account, contacts, search and live presence (docs/PROTOCOL.md, "Devices,
@@ -19,9 +20,8 @@ import { sleep, until, within } from '../helpers/wait';
  * logout, away, dnd and status to a contact, and none to a blocked one.
  */
 
-const RUN = Math.random().toString(36).slice(2, 5).padEnd(3, '0');
-let counter = 0;
-const uniq = (prefix: string): string => `${prefix}${RUN}${(++counter).toString(36)}`;
+const RUN = runTag(3);
+const uniq = uniqueNames(RUN);
 /** Long enough for the server to have sent anything it was going to send. */
 const QUIET_MS = 400;
 

@@ -10,6 +10,7 @@ import { login, ok, refused, register, welcomed, type Conn } from '../helpers/re
 import * as proc from '../helpers/procfs';
 import { startServer, type RunningServer } from '../helpers/server';
 import { sleep, until } from '../helpers/wait';
+import { runTag, uniqueNames } from '../helpers/unique-names';
 
 /**
  * Files and attachments (docs/PROTOCOL.md, "Files and attachments") through the real HTTP port
@@ -23,9 +24,8 @@ const MAX_FILE = 21 * MiB;
 const QUOTA = 30 * MiB;
 const GRACE_MS = 1500;
 
-const RUN = Math.random().toString(36).slice(2, 5).padEnd(3, '0');
-let counter = 0;
-const uniq = (prefix: string): string => `${prefix}${RUN}${(++counter).toString(36)}`;
+const RUN = runTag(3);
+const uniq = uniqueNames(RUN);
 
 let server: RunningServer;
 let httpPort: number;

@@ -7,15 +7,14 @@ import { TestClient, type ConnectOptions, type Msg } from '../helpers/client';
 import { descendants, pidsHoldingTcpConnection } from '../helpers/procfs';
 import { sendPacedByReader } from '../helpers/busy-room';
 import { startServer, type RunningServer } from '../helpers/server';
+import { runTag, uniqueNames } from '../helpers/unique-names';
 
 /**
  * Every configurable limit against the real server, each with small values given as flags so
  * the tests are quick. Servers listen on 127.0.0.1 only; each describe block has its own.
  */
 
-const RUN = Math.random().toString(36).slice(2, 6).padEnd(4, '0');
-let seq = 0;
-const uniq = (prefix: string): string => `${prefix}${RUN}${(++seq).toString(36)}`;
+const uniq = uniqueNames(runTag(4));
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const isError = (code: string) => (m: Msg) => m.type === 'error' && m.code === code;
 const typed = (type: string) => (m: Msg) => m.type === type;

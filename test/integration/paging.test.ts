@@ -4,6 +4,7 @@ import type { TestClient, Msg } from '../helpers/client';
 import { ask, login, ok, register, welcomed, type Conn } from '../helpers/requests';
 import { startServer, type RunningServer } from '../helpers/server';
 import { sleep, until } from '../helpers/wait';
+import { runTag, uniqueNames } from '../helpers/unique-names';
 
 /**
  * Item 5 and 6 of issue 9 through the real server: every paged read (history, resume,
@@ -27,9 +28,7 @@ const ARGS = [
 /** Long enough for the server to have sent anything it was going to send. */
 const QUIET_MS = 300;
 
-const RUN = Math.random().toString(36).slice(2, 5).padEnd(3, '0');
-let counter = 0;
-const uniq = (prefix: string): string => `${prefix}${RUN}${(++counter).toString(36)}`;
+const uniq = uniqueNames(runTag(3));
 
 async function account(port: number, prefix: string): Promise<Conn & { username: string }> {
   const conn = await welcomed(port);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { expectFields, login, ok, refused, register, runCli, welcomed, type Conn } from '../helpers/requests';
 import { startServer, type RunningServer } from '../helpers/server';
+import { runTag, uniqueNames } from '../helpers/unique-names';
 
 /**
  * Unknown names get a coded error, never an empty or default answer (docs/PROTOCOL.md, "Unknown
@@ -9,9 +10,7 @@ import { startServer, type RunningServer } from '../helpers/server';
  * admin revoke. `who` of an unknown room is core and keeps its seed answer.
  */
 
-const RUN = Math.random().toString(36).slice(2, 6);
-let n = 0;
-const uniq = (prefix: string): string => `${prefix}${RUN}${(++n).toString(36)}`;
+const uniq = uniqueNames(runTag(4));
 
 describe('unknown names', () => {
   let server: RunningServer;
