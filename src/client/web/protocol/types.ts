@@ -5,36 +5,14 @@
  */
 
 /** A file attached to a message, as the server relays it (never the client's own claim): the server's own type. */
-import type { Attachment } from '../../../protocol/messages';
+import type { Attachment, DirectMessageOut, RoomMessageOut } from '../../../protocol/messages';
 export type { Attachment };
 
-/** A room message (`message`, live or in `history`/`resume`). */
-export interface RoomMessage {
-  type: 'message';
-  identity: string;
-  content: string;
-  roomid: string;
-  id: string;
-  seq: number;
-  epoch: string;
-  /** Milliseconds since the Unix epoch, by the server's clock. */
-  ts: number;
-  recalled?: boolean;
-  attachment?: Attachment;
-}
+/** A room message (`message`, live or in `history`/`resume`): the server's own type. */
+export type RoomMessage = RoomMessageOut;
 
-/** A direct message. `inbox` is set when it comes from the offline inbox. */
-export interface DirectMessage {
-  type: 'dm';
-  id: string;
-  from: string;
-  to: string;
-  content: string;
-  ts: number;
-  inbox?: number;
-  recalled?: boolean;
-  attachment?: Attachment;
-}
+/** A direct message; `inbox` is set when it comes from the offline inbox: the server's own type. */
+export type DirectMessage = DirectMessageOut;
 
 /** One user's presence (`presence`, `contacts`, `presencechange`). */
 export interface Presence {
