@@ -63,12 +63,7 @@ export class RoomTimeline {
 
   /** Blanks a recalled message (content erased, attachment dropped); false when not held. */
   recall(id: string): boolean {
-    const m = this.messages.find((x) => x.id === id);
-    if (!m) return false;
-    m.recalled = true;
-    m.content = '';
-    delete m.attachment;
-    return true;
+    return blankRecalled(this.messages, id);
   }
 
   /** Seqs missing between the first and the last held message (for tests and gap checks). */
@@ -110,15 +105,23 @@ export class DmThread {
 
   /** Blanks a recalled DM; false when not held. */
   recall(id: string): boolean {
-    const m = this.messages.find((x) => x.id === id);
-    if (!m) return false;
-    m.recalled = true;
-    m.content = '';
-    delete m.attachment;
-    return true;
+    return blankRecalled(this.messages, id);
   }
 
   get last(): DirectMessage | undefined {
     return this.messages[this.messages.length - 1];
   }
+}
+
+/**
+ * Blanks message `id` of `messages` as a recall shows it (PROTOCOL.md "recall"): marked
+ * recalled, its content erased and its attachment dropped. False when it is not there.
+ */
+function blankRecalled(messages: Array<{ id: string; content: string; recalled?: boolean; attachment?: unknown }>, id: string): boolean {
+  const m = messages.find((x) => x.id === id);
+  if (!m) return false;
+  m.recalled = true;
+  m.content = '';
+  delete m.attachment;
+  return true;
 }
